@@ -1,0 +1,43 @@
+# Makefile for crm_privacy (PGXS)
+#
+#   make && make install        build and install into the server pg_config names
+#   make installcheck           pg_regress suites against a server you already run
+#   make demo / make test       the README's two commands (see test/run.sh)
+
+EXTENSION    = crm_privacy
+EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
+
+MODULE_big   = crm_privacy
+OBJS         = src/crm_privacy.o src/label.o
+
+# The install script is assembled from these sources, in this order.
+SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql
+DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+
+REGRESS      = init labels labels_owner
+REGRESS_OPTS = --dbname=crm_privacy_regress
+
+# Our code builds with every warning as an error; PostgreSQL's own headers are
+# read as system headers so that their unused parameters are not ours.
+PG_CFLAGS    = -Wall -Wextra -Werror
+PG_CPPFLAGS  = -isystem $(includedir_server) -isystem $(includedir_internal)
+
+EXTRA_CLEAN  = results regression.diffs regression.out
+
+PG_CONFIG   ?= pg_config
+PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+ifeq ($(PGXS),)
+$(error pg_config was not found: run "bash test/run.sh test", which installs what is missing, or install postgresql-server-dev-15)
+endif
+include $(PGXS)
+
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
+	cat $(SQL_SOURCES) > $@
+
+.PHONY: demo test bench
+demo:
+	bash test/run.sh demo
+test:
+	bash test/run.sh test
+bench:
+	bash test/run.sh bench

@@ -1,0 +1,23 @@
+/*-------------------------------------------------------------------------
+ *
+ * crm_privacy.h
+ *	  Declarations shared by the C files of the crm_privacy extension.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/crm_privacy.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_PRIVACY_H
+#define CRM_PRIVACY_H
+
+/* Name of the security label provider, the GUC prefix and the schema. */
+#define CRM_PROVIDER		"crm_privacy"
+#define CRM_SCHEMA			"privacy"
+
+/* label.c */
+extern void crm_label_init(void);
+
+#endif							/* CRM_PRIVACY_H */

@@ -1,0 +1,105 @@
+/*-------------------------------------------------------------------------
+ *
+ * label.h
+ *	  Parsed form of crm_privacy security labels.
+ *
+ * Every label the provider accepts is parsed by label.c into one of the
+ * structures below; nothing else in the extension reads label text.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/label.h
+ *
+ *-------------------------------------------------------------------------
+ */
+#ifndef CRM_LABEL_H
+#define CRM_LABEL_H
+
+#include "access/attnum.h"
+
+/* Longest label text accepted, in bytes. */
+#define CRM_LABEL_MAX_LEN	1024
+
+/* Sensitivity levels, low to high; the order is significant. */
+typedef enum CrmLevel
+{
+	CRM_LEVEL_PUBLIC = 0,
+	CRM_LEVEL_INTERNAL,
+	CRM_LEVEL_CONFIDENTIAL,
+	CRM_LEVEL_SECRET
+} CrmLevel;
+
+/* Column classes. */
+typedef enum CrmClass
+{
+	CRM_CLASS_PUBLIC = 0,
+	CRM_CLASS_IDENTIFIER,
+	CRM_CLASS_QUASI_IDENTIFIER,
+	CRM_CLASS_PERSONAL,
+	CRM_CLASS_SENSITIVE
+} CrmClass;
+
+/* Masking and anonymization rules. */
+typedef enum CrmRuleKind
+{
+	CRM_RULE_KEEP = 0,
+	CRM_RULE_NULL,
+	CRM_RULE_PARTIAL,			/* partial(first, last) */
+	CRM_RULE_EMAIL,
+	CRM_RULE_PHONE,
+	CRM_RULE_NAME,
+	CRM_RULE_CN_ID,
+	CRM_RULE_CARD,
+	CRM_RULE_PSEUDONYM,
+	CRM_RULE_GENERALIZE_STEP,	/* generalize(N) on numbers */
+	CRM_RULE_GENERALIZE_UNIT,	/* generalize(year|month|decade) on dates */
+	CRM_RULE_NOISE_RATIO,		/* noise(R) on numbers */
+	CRM_RULE_NOISE_INTERVAL,	/* noise(N days) on dates */
+	CRM_RULE_FN					/* fn(schema.function) */
+} CrmRuleKind;
+
+typedef struct CrmRule
+{
+	CrmRuleKind kind;
+	int			first;			/* partial: characters kept at the start */
+	int			last;			/* partial: characters kept at the end */
+	char	   *number;			/* generalize step or noise ratio, as digits */
+	int			amount;			/* noise interval: how many units */
+	char	   *unit;			/* generalize or noise interval unit */
+	char	   *fn_schema;		/* fn: schema name */
+	char	   *fn_name;		/* fn: function name */
+} CrmRule;
+
+/* A column label, with the class defaults filled in. */
+typedef struct CrmColumnLabel
+{
+	CrmClass	cls;
+	CrmLevel	level;
+	CrmRule		mask;
+	CrmRule		anon;
+} CrmColumnLabel;
+
+/* A table label: "subject key=COL [k=N]" or "related subject=T key=COL [k=N]". */
+typedef struct CrmTableLabel
+{
+	bool		related;
+	char	   *key;			/* key column name */
+	char	   *subject_schema; /* related only */
+	char	   *subject_name;	/* related only */
+	int			k;				/* 0 when no k-anonymity is asked for */
+} CrmTableLabel;
+
+extern void crm_parse_column_label(const char *label, CrmColumnLabel *out);
+extern void crm_default_column_label(CrmColumnLabel *out);
+extern void crm_check_column_label(const char *label, const CrmColumnLabel *cl,
+								   Oid relid, AttrNumber attnum);
+extern void crm_parse_table_label(const char *label, CrmTableLabel *out);
+extern CrmLevel crm_parse_role_label(const char *label);
+extern void crm_parse_schema_label(const char *label);
+
+extern const char *crm_level_name(CrmLevel level);
+extern const char *crm_class_name(CrmClass cls);
+extern char *crm_rule_to_string(const CrmRule *rule);
+
+#endif							/* CRM_LABEL_H */

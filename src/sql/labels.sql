@@ -1,0 +1,70 @@
+-- Part 2: labels (SPEC section 1).
+
+CREATE FUNCTION privacy.parse_label(label pg_catalog.text,
+    OUT class pg_catalog.text, OUT level pg_catalog.text,
+    OUT mask pg_catalog.text, OUT anon pg_catalog.text,
+    OUT key pg_catalog.name, OUT subject pg_catalog.text, OUT k pg_catalog.int4)
+RETURNS record
+AS 'MODULE_PATHNAME', 'crm_parse_label'
+LANGUAGE C IMMUTABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.parse_label(pg_catalog.text) IS
+'parts of a crm_privacy column or table label, with class defaults; NULL gives the label of an unlabelled column';
+
+CREATE FUNCTION privacy.label_column(tbl pg_catalog.regclass, col pg_catalog.name, label pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_label_column'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.label_column(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) IS
+'SECURITY LABEL FOR crm_privacy ON COLUMN tbl.col IS label (NULL removes the label)';
+
+CREATE FUNCTION privacy.label_table(tbl pg_catalog.regclass, label pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_label_table'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.label_table(pg_catalog.regclass, pg_catalog.text) IS
+'SECURITY LABEL FOR crm_privacy ON TABLE tbl IS label (NULL removes the label)';
+
+CREATE FUNCTION privacy.set_clearance(role pg_catalog.regrole, level pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_set_clearance'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.set_clearance(pg_catalog.regrole, pg_catalog.text) IS
+'SECURITY LABEL FOR crm_privacy ON ROLE role IS ''clearance=level'' (NULL removes the clearance)';
+
+-- Every labelled column, every labelled table (column NULL), and every
+-- unlabelled column of a subject or related table with its privacy-by-default
+-- label (label NULL).
+CREATE VIEW privacy.labels AS
+WITH crm_labels AS (
+    SELECT s.objoid, s.objsubid, s.label
+      FROM pg_catalog.pg_seclabel s
+     WHERE s.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+       AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+), labelled_tables AS (
+    SELECT l.objoid FROM crm_labels l WHERE l.objsubid OPERATOR(pg_catalog.=) 0
+)
+SELECT n.nspname AS schema, c.relname AS "table", NULL::pg_catalog.name AS "column",
+       p.class, p.level, p.mask, p.anon, l.label
+  FROM crm_labels l
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) l.objoid
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ CROSS JOIN LATERAL privacy.parse_label(l.label) p
+ WHERE l.objsubid OPERATOR(pg_catalog.=) 0
+UNION ALL
+SELECT n.nspname, c.relname, a.attname, p.class, p.level, p.mask, p.anon, l.label
+  FROM pg_catalog.pg_attribute a
+  JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) a.attrelid
+  JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+  LEFT JOIN crm_labels l ON l.objoid OPERATOR(pg_catalog.=) a.attrelid
+                        AND l.objsubid OPERATOR(pg_catalog.=) a.attnum
+ CROSS JOIN LATERAL privacy.parse_label(l.label) p
+ WHERE a.attnum OPERATOR(pg_catalog.>) 0
+   AND NOT a.attisdropped
+   AND (l.label IS NOT NULL OR a.attrelid IN (SELECT t.objoid FROM labelled_tables t));
+COMMENT ON VIEW privacy.labels IS
+'crm_privacy labels of tables and columns, with class defaults and privacy-by-default rows for unlabelled columns of labelled tables';
+GRANT SELECT ON privacy.labels TO PUBLIC;
