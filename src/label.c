@@ -290,7 +290,7 @@ split_label(const char *label)
 		if (eq)
 		{
 			w->name = pnstrdup(start, eq - start);
-			w->value = pstrdup(eq + 1);
+			w->value = pnstrdup(eq + 1, p - eq - 1);
 		}
 		else
 			w->name = pstrdup(w->text);

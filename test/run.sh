@@ -1,0 +1,199 @@
+#!/usr/bin/env bash
+# test/run.sh -- the README's two commands.
+#
+#   bash test/run.sh demo [ROWS]   load and label a generated CRM (1,000 customers
+#                                  by default) and print what a DBA wants to see
+#   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
+#
+# Each run installs what is missing (as root, with apt-get), builds and installs
+# the extension, starts a throwaway cluster (Unix socket in a temporary
+# directory, no TCP, shared_preload_libraries = 'crm_privacy'), runs, and stops
+# and removes the cluster on every exit, also when a test fails.
+#
+# As root the extension goes into the system PostgreSQL and the server runs as
+# the postgres OS user.  As any other user (packages already installed) the
+# extension goes into a private copy of the PostgreSQL tree inside the
+# temporary directory and the server runs as that user.
+#
+# Set KEEP_TMP=1 to keep the temporary directory (cluster, logs) for a look.
+set -euo pipefail
+
+mode=${1:-}
+case "$mode" in
+	demo|test) shift ;;
+	*) echo "usage: bash test/run.sh demo [ROWS] | test" >&2; exit 2 ;;
+esac
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+PGVER=15
+PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
+          "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl)
+
+say() { printf '\n== %s\n' "$*"; }
+
+# Install the Debian packages that are missing (root only).
+ensure_packages() {
+	local missing=() p
+	for p in "${PACKAGES[@]}"; do
+		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+	done
+	[ ${#missing[@]} -eq 0 ] && return 0
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "missing Debian packages: ${missing[*]}" >&2
+		echo "run this command as root once, or: apt-get install -y ${missing[*]}" >&2
+		exit 1
+	fi
+	say "installing ${missing[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -qq
+	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+ensure_packages
+BINDIR=$(pg_config --bindir)
+SHAREDIR=$(pg_config --sharedir)
+PKGLIBDIR=$(pg_config --pkglibdir)
+
+TMP=$(mktemp -d /tmp/crm_privacy.XXXXXX)
+chmod 755 "$TMP"
+export CRM_TMP=$TMP
+SERVER_UP=0
+
+if [ "$(id -u)" -eq 0 ]; then
+	chown postgres:postgres "$TMP"
+	as_pg() { runuser -u postgres -- "$@"; }
+else
+	as_pg() { "$@"; }
+fi
+
+cleanup() {
+	local rc=$?
+	if [ "$SERVER_UP" = 1 ]; then
+		as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
+	fi
+	if [ "${KEEP_TMP:-0}" = 1 ]; then
+		echo "kept $TMP"
+	else
+		rm -rf "$TMP"
+	fi
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Build (warnings are errors) and install.
+say "building crm_privacy"
+make -s
+if [ "$(id -u)" -eq 0 ]; then
+	make -s install >/dev/null
+	PGBIN=$BINDIR
+else
+	# A private PostgreSQL tree: the server finds share/ and lib/ relative to
+	# its own binary, so a copy of bin/ next to our install is enough.
+	INST=$TMP/inst
+	make -s install DESTDIR="$INST" >/dev/null
+	mkdir -p "$INST$BINDIR"
+	cp -a "$BINDIR/." "$INST$BINDIR/"
+	cp -an "$SHAREDIR/." "$INST$SHAREDIR/"
+	for f in "$PKGLIBDIR"/*; do
+		[ -e "$INST$PKGLIBDIR/${f##*/}" ] || ln -s "$f" "$INST$PKGLIBDIR/"
+	done
+	PGBIN=$INST$BINDIR
+fi
+export PGBIN PATH="$PGBIN:$PATH"
+
+# Start the throwaway cluster.
+say "starting a throwaway cluster in $TMP"
+as_pg "$PGBIN/initdb" -D "$TMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+	--no-sync >"$TMP/initdb.log" 2>&1 || { cat "$TMP/initdb.log"; exit 1; }
+cat >>"$TMP/data/postgresql.conf" <<EOF
+listen_addresses = ''
+unix_socket_directories = '$TMP'
+port = 5432
+shared_preload_libraries = 'crm_privacy'
+fsync = off
+full_page_writes = off
+log_line_prefix = '%m [%p] %q%u@%d '
+EOF
+export PGHOST=$TMP PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
+start_server() {
+	as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w -t 120 start >/dev/null ||
+		{ cat "$TMP/server.log"; exit 1; }
+	SERVER_UP=1
+}
+start_server
+
+# Restart the server with or without the library preloaded.
+set_preload() {
+	local value=$1
+	psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = '$value'"
+	as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m fast -w stop >/dev/null
+	SERVER_UP=0
+	start_server
+}
+
+PASSED=0
+FAILED=0
+
+# Count TAP results in a verbose prove log; a failed run with no failed
+# assertion (a script that died) counts as one failure.
+count_tap() {
+	local log=$1 rc=$2 p f
+	p=$(grep -cE '^ok [0-9]+' "$log" || true)
+	f=$(grep -cE '^not ok [0-9]+' "$log" || true)
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+	PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+}
+
+run_regress() {
+	say "pg_regress suites (sql/, expected/)"
+	local log=$TMP/regress.log rc=0 p f
+	make -s installcheck >"$log" 2>&1 || rc=$?
+	cat "$log"
+	p=$(grep -cE '\.\.\. ok' "$log" || true)
+	f=$(grep -cE '\.\.\. FAILED' "$log" || true)
+	if [ "$rc" -ne 0 ]; then
+		[ -f regression.diffs ] && cat regression.diffs
+		[ "$f" -eq 0 ] && f=1
+	fi
+	PASSED=$((PASSED + p)); FAILED=$((FAILED + f))
+}
+
+run_pgtap() {
+	say "pgTAP suites (test/*.sql)"
+	local log=$TMP/pgtap.log rc=0
+	psql -X -q -v ON_ERROR_STOP=1 -c 'DROP DATABASE IF EXISTS crm_tap' -c 'CREATE DATABASE crm_tap'
+	psql -X -q -v ON_ERROR_STOP=1 -d crm_tap -c 'CREATE EXTENSION pgtap' -c 'CREATE EXTENSION crm_privacy'
+	pg_prove -v -d crm_tap test/*.sql >"$log" 2>&1 || rc=$?
+	cat "$log"
+	count_tap "$log" "$rc"
+}
+
+run_scripts() {
+	say "scripted tests (test/*.t), library preload: $CRM_PRELOAD"
+	local log=$TMP/scripts-$CRM_PRELOAD.log rc=0
+	prove -v test/*.t >"$log" 2>&1 || rc=$?
+	cat "$log"
+	count_tap "$log" "$rc"
+}
+
+case "$mode" in
+	demo)
+		say "demo"
+		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_demo'
+		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000}" -d crm_demo -f doc/demo.sql
+		;;
+	test)
+		run_regress
+		run_pgtap
+		export CRM_PRELOAD=on
+		run_scripts
+		set_preload ''
+		export CRM_PRELOAD=off
+		run_scripts
+		echo
+		echo "$PASSED passed, $FAILED failed"
+		[ "$FAILED" -eq 0 ]
+		;;
+esac
