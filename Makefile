@@ -8,10 +8,10 @@ EXTENSION    = crm_privacy
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big   = crm_privacy
-OBJS         = src/crm_privacy.o src/label.o
+OBJS         = src/crm_privacy.o src/label.o src/ddl.o
 
 # The install script is assembled from these sources, in this order.
-SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql
+SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = init labels labels_owner

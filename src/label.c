@@ -150,16 +150,16 @@ static const struct
 
 static const char *const generalize_units[] = {"year", "month", "decade"};
 
-/* Interval units of noise(N unit): accepted spellings and canonical form. */
+/* Interval units of noise(N unit): accepted spellings and canonical (singular) form. */
 static const struct
 {
 	const char *spelling;
 	const char *canonical;
 }			noise_units[] = {
-	{"day", "days"}, {"days", "days"},
-	{"week", "weeks"}, {"weeks", "weeks"},
-	{"month", "months"}, {"months", "months"},
-	{"year", "years"}, {"years", "years"},
+	{"day", "day"}, {"days", "day"},
+	{"week", "week"}, {"weeks", "week"},
+	{"month", "month"}, {"months", "month"},
+	{"year", "year"}, {"years", "year"},
 };
 
 /* Return text for an error message, clipped at a character boundary. */
@@ -295,8 +295,11 @@ split_label(const char *label)
 		else
 			w->name = pstrdup(w->text);
 
-		if (!downcase_keyword(w->name))
-			LABEL_ERROR(label, "unknown word", w->text, errhint("Label words are letters and underscores, optionally followed by =VALUE."));
+		/*
+		 * A name that is not a keyword matches no word, so the parsers report
+		 * it as unknown in the order the words come.
+		 */
+		(void) downcase_keyword(w->name);
 		if (w->value && w->value[0] == '\0')
 			LABEL_ERROR(label, "missing value in", w->text, errhint("Write NAME=VALUE with no spaces around the equals sign."));
 
@@ -769,7 +772,8 @@ crm_rule_to_string(const CrmRule *rule)
 		case CRM_RULE_GENERALIZE_UNIT:
 			return psprintf("generalize(%s)", rule->unit);
 		case CRM_RULE_NOISE_INTERVAL:
-			return psprintf("noise(%d %s)", rule->amount, rule->unit);
+			return psprintf("noise(%d %s%s)", rule->amount, rule->unit,
+							rule->amount == 1 ? "" : "s");
 		case CRM_RULE_FN:
 			return psprintf("fn(%s)",
 							quote_qualified_identifier(rule->fn_schema, rule->fn_name));
@@ -782,6 +786,33 @@ crm_rule_to_string(const CrmRule *rule)
 	}
 	elog(ERROR, "unrecognized crm_privacy rule kind %d", (int) rule->kind);
 	return NULL;				/* keep compiler quiet */
+}
+
+/* Canonical text of a column label; it parses back to the same label. */
+char *
+crm_column_label_to_string(const CrmColumnLabel *cl)
+{
+	return psprintf("%s level=%s mask=%s anon=%s",
+					crm_class_name(cl->cls), crm_level_name(cl->level),
+					crm_rule_to_string(&cl->mask), crm_rule_to_string(&cl->anon));
+}
+
+/* Canonical text of a table label; it parses back to the same label. */
+char *
+crm_table_label_to_string(const CrmTableLabel *tl)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (tl->related)
+		appendStringInfo(&buf, "related subject=%s ",
+						 quote_qualified_identifier(tl->subject_schema, tl->subject_name));
+	else
+		appendStringInfoString(&buf, "subject ");
+	appendStringInfo(&buf, "key=%s", quote_identifier(tl->key));
+	if (tl->k > 0)
+		appendStringInfo(&buf, " k=%d", tl->k);
+	return buf.data;
 }
 
 /* Is the schema labelled trusted? */
@@ -966,8 +997,8 @@ crm_check_column_label(const char *label, const CrmColumnLabel *cl, Oid relid, A
 }
 
 /* The table a related label points at, or InvalidOid if it does not exist. */
-static Oid
-subject_relid(const CrmTableLabel *tl)
+Oid
+crm_subject_relid(const CrmTableLabel *tl)
 {
 	Oid			nspoid = get_namespace_oid(tl->subject_schema, true);
 
@@ -989,9 +1020,12 @@ get_table_label(Oid relid, CrmTableLabel *out)
 	return true;
 }
 
-/* Names of the tables whose related label points at subject. */
-static List *
-related_tables_of(Oid subject)
+/*
+ * Every crm_privacy label on a table or column, read from pg_seclabel into a
+ * list of CrmLabelEntry, so that callers may change labels while they walk it.
+ */
+List *
+crm_relation_labels(void)
 {
 	List	   *result = NIL;
 	Relation	rel = table_open(SecLabelRelationId, AccessShareLock);
@@ -1003,20 +1037,45 @@ related_tables_of(Oid subject)
 		FormData_pg_seclabel *sl = (FormData_pg_seclabel *) GETSTRUCT(tup);
 		bool		isnull;
 		Datum		d;
-		CrmTableLabel tl;
+		CrmLabelEntry *entry;
 
-		if (sl->classoid != RelationRelationId || sl->objsubid != 0 || sl->objoid == subject)
+		if (sl->classoid != RelationRelationId)
 			continue;
 		d = heap_getattr(tup, Anum_pg_seclabel_provider, RelationGetDescr(rel), &isnull);
 		if (isnull || strcmp(TextDatumGetCString(d), CRM_PROVIDER) != 0)
 			continue;
 		d = heap_getattr(tup, Anum_pg_seclabel_label, RelationGetDescr(rel), &isnull);
-		crm_parse_table_label(TextDatumGetCString(d), &tl);
-		if (tl.related && subject_relid(&tl) == subject)
-			result = lappend(result, get_rel_name(sl->objoid));
+		if (isnull)
+			continue;
+		entry = palloc(sizeof(CrmLabelEntry));
+		entry->relid = sl->objoid;
+		entry->attnum = (AttrNumber) sl->objsubid;
+		entry->label = TextDatumGetCString(d);
+		result = lappend(result, entry);
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* Names of the tables whose related label points at subject. */
+static List *
+related_tables_of(Oid subject)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmTableLabel tl;
+
+		if (entry->attnum != 0 || entry->relid == subject)
+			continue;
+		crm_parse_table_label(entry->label, &tl);
+		if (tl.related && crm_subject_relid(&tl) == subject)
+			result = lappend(result, get_rel_name(entry->relid));
+	}
 	return result;
 }
 
@@ -1025,8 +1084,8 @@ related_tables_of(Oid subject)
  * checked only while check_function_bodies is on: pg_dump turns it off, and a
  * restore may label a related table before its subject table exists.
  */
-static void
-check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
+void
+crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 {
 	AttrNumber	keyatt = get_attnum(relid, tl->key);
 	Oid			subject;
@@ -1046,7 +1105,7 @@ check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 	if (!tl->related || !check_function_bodies)
 		return;
 
-	subject = subject_relid(tl);
+	subject = crm_subject_relid(tl);
 	if (!OidIsValid(subject))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -1092,7 +1151,7 @@ relabel_table(Oid relid, const char *seclabel)
 	if (seclabel != NULL)
 	{
 		crm_parse_table_label(seclabel, &tl);
-		check_table_label(seclabel, &tl, relid);
+		crm_check_table_label(seclabel, &tl, relid);
 		if (!tl.related)
 			return;
 	}
@@ -1108,6 +1167,33 @@ relabel_table(Oid relid, const char *seclabel)
 				 errdetail("Table \"%s\" is labelled as related to it.",
 						   (char *) linitial(related)),
 				 errhint("Relabel or unlabel the related tables first.")));
+}
+
+/* Refuse to untrust a schema whose functions a column label uses. */
+static void
+check_schema_unused(Oid nspoid)
+{
+	char	   *nspname = get_namespace_name(nspoid);
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmColumnLabel cl;
+
+		if (entry->attnum <= 0)
+			continue;
+		crm_parse_column_label(entry->label, &cl);
+		if ((cl.mask.kind == CRM_RULE_FN && strcmp(cl.mask.fn_schema, nspname) == 0) ||
+			(cl.anon.kind == CRM_RULE_FN && strcmp(cl.anon.fn_schema, nspname) == 0))
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot remove the trusted label of schema \"%s\"", nspname),
+					 errdetail("Column \"%s\" of table \"%s\" uses a function of it in its label.",
+							   get_attname(entry->relid, entry->attnum, false),
+							   get_rel_name(entry->relid)),
+					 errhint("Relabel the columns that use its functions first.")));
+	}
 }
 
 /* Validate setting or removing the label of a column. */
@@ -1157,6 +1243,8 @@ crm_object_relabel(const ObjectAddress *object, const char *seclabel)
 						 errdetail("Functions in a trusted schema run inside every privacy view.")));
 			if (seclabel != NULL)
 				crm_parse_schema_label(seclabel);
+			else
+				check_schema_unused(object->objectId);
 			break;
 		case AuthIdRelationId:
 			if (seclabel != NULL)

@@ -17,6 +17,7 @@
 #define CRM_LABEL_H
 
 #include "access/attnum.h"
+#include "nodes/pg_list.h"
 
 /* Longest label text accepted, in bytes. */
 #define CRM_LABEL_MAX_LEN	1024
@@ -66,7 +67,7 @@ typedef struct CrmRule
 	int			last;			/* partial: characters kept at the end */
 	char	   *number;			/* generalize step or noise ratio, as digits */
 	int			amount;			/* noise interval: how many units */
-	char	   *unit;			/* generalize or noise interval unit */
+	char	   *unit;			/* generalize or noise interval unit (singular) */
 	char	   *fn_schema;		/* fn: schema name */
 	char	   *fn_name;		/* fn: function name */
 } CrmRule;
@@ -90,16 +91,29 @@ typedef struct CrmTableLabel
 	int			k;				/* 0 when no k-anonymity is asked for */
 } CrmTableLabel;
 
+/* One crm_privacy label on a table (attnum 0) or a column. */
+typedef struct CrmLabelEntry
+{
+	Oid			relid;
+	AttrNumber	attnum;
+	char	   *label;
+} CrmLabelEntry;
+
+extern List *crm_relation_labels(void);
 extern void crm_parse_column_label(const char *label, CrmColumnLabel *out);
 extern void crm_default_column_label(CrmColumnLabel *out);
 extern void crm_check_column_label(const char *label, const CrmColumnLabel *cl,
 								   Oid relid, AttrNumber attnum);
 extern void crm_parse_table_label(const char *label, CrmTableLabel *out);
+extern void crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid);
+extern Oid	crm_subject_relid(const CrmTableLabel *tl);
 extern CrmLevel crm_parse_role_label(const char *label);
 extern void crm_parse_schema_label(const char *label);
 
 extern const char *crm_level_name(CrmLevel level);
 extern const char *crm_class_name(CrmClass cls);
 extern char *crm_rule_to_string(const CrmRule *rule);
+extern char *crm_column_label_to_string(const CrmColumnLabel *cl);
+extern char *crm_table_label_to_string(const CrmTableLabel *tl);
 
 #endif							/* CRM_LABEL_H */

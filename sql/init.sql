@@ -1,0 +1,38 @@
+--
+-- init: the extension installs into schema privacy, pins search_path on every
+-- function, registers its label provider and reserves its setting prefix.
+--
+CREATE EXTENSION crm_privacy;
+
+SELECT e.extname, n.nspname, e.extrelocatable, e.extversion
+  FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+ WHERE e.extname = 'crm_privacy';
+
+-- Every object of the extension.
+SELECT pg_describe_object(classid, objid, objsubid) AS object
+  FROM pg_depend
+ WHERE refclassid = 'pg_extension'::regclass
+   AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'crm_privacy')
+   AND deptype = 'e'
+ ORDER BY 1;
+
+-- Every function runs with a fixed search_path.
+SELECT p.oid::regprocedure::text AS function, p.proconfig, p.prosecdef, p.provolatile
+  FROM pg_proc p
+ WHERE p.pronamespace = 'privacy'::regnamespace
+ ORDER BY 1;
+
+-- The provider is registered (a label can be set) ...
+CREATE TABLE init_t (a int);
+SECURITY LABEL FOR crm_privacy ON COLUMN init_t.a IS 'public';
+SELECT provider, label FROM pg_seclabels WHERE objname = 'init_t.a';
+
+-- ... and the setting prefix is reserved.
+SET crm_privacy.no_such_setting = 'on';
+
+-- Dropping and re-creating the extension works and keeps labels (they belong
+-- to the labelled objects, not to the extension).
+DROP EXTENSION crm_privacy;
+CREATE EXTENSION crm_privacy;
+SELECT "column", class, label FROM privacy.labels WHERE "table" = 'init_t';
+DROP TABLE init_t;

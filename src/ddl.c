@@ -1,0 +1,530 @@
+/*-------------------------------------------------------------------------
+ *
+ * ddl.c
+ *	  Event triggers that keep crm_privacy labels true across DDL.
+ *
+ * Column labels are stored against column numbers, so they follow column
+ * renames by themselves.  But labels also name things in text, so that they
+ * survive pg_dump: a table label names its key column (key=) and its subject
+ * table (subject=), and a column label may name a function (fn()).
+ *
+ *	- ddl_command_start: before a rename or a move to another schema, the
+ *	  labels that name the object are rewritten to its new name.
+ *	- sql_drop: a command may not drop a key column, a subject table that
+ *	  still has related tables, or a function that a label uses.
+ *	- ddl_command_end: after ALTER TABLE, the labels of the altered tables
+ *	  must still hold (a masked column retyped so that its rule no longer fits
+ *	  is refused); after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must
+ *	  still name a function of a trusted schema.
+ *
+ * Only labels that touch the objects of the command are checked, so a label
+ * that was already broken (say, by a partial restore) never blocks unrelated
+ * DDL.
+ *
+ * These functions run with the caller's search_path (they have no SET clause),
+ * because they must resolve the unqualified names of the command exactly as
+ * the command itself does.  The only SQL they run is schema-qualified.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/ddl.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/objectaddress.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
+#include "commands/event_trigger.h"
+#include "commands/seclabel.h"
+#include "executor/spi.h"
+#include "nodes/parsenodes.h"
+#include "parser/parse_func.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/lsyscache.h"
+
+#include "crm_privacy.h"
+#include "label.h"
+
+/* Error context of a label check: which label, after which command. */
+typedef struct CheckContext
+{
+	const CrmLabelEntry *entry;
+	const char *command;
+} CheckContext;
+
+/* A function dropped by the current command. */
+typedef struct DroppedFunction
+{
+	char	   *schema;
+	char	   *name;
+} DroppedFunction;
+
+/* Refuse to run an event trigger function as anything else. */
+static EventTriggerData *
+event_trigger_data(FunctionCallInfo fcinfo, const char *name)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_EVENT_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function %s must be fired as an event trigger", name)));
+	return (EventTriggerData *) fcinfo->context;
+}
+
+/*
+ * Replace the stored label of a table or column.  The provider hook is not
+ * called: the new label is the old one with a renamed object's new name.
+ */
+static void
+store_label(const CrmLabelEntry *entry, const char *label)
+{
+	ObjectAddress addr;
+
+	ObjectAddressSubSet(addr, RelationRelationId, entry->relid, entry->attnum);
+	SetSecurityLabel(&addr, CRM_PROVIDER, label);
+	CommandCounterIncrement();
+}
+
+/* Rewrite key=old to key=new in the table label of relid. */
+static void
+rename_key_column(Oid relid, const char *old_name, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmTableLabel tl;
+
+		if (entry->relid != relid || entry->attnum != 0)
+			continue;
+		crm_parse_table_label(entry->label, &tl);
+		if (strcmp(tl.key, old_name) != 0)
+			continue;
+		tl.key = pstrdup(new_name);
+		store_label(entry, crm_table_label_to_string(&tl));
+	}
+}
+
+/*
+ * Point related labels that name old_schema.old_name (any table of
+ * old_schema when old_name is NULL) at new_schema.new_name (NULL: unchanged).
+ */
+static void
+retarget_subject(const char *old_schema, const char *old_name,
+				 const char *new_schema, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmTableLabel tl;
+
+		if (entry->attnum != 0)
+			continue;
+		crm_parse_table_label(entry->label, &tl);
+		if (!tl.related || strcmp(tl.subject_schema, old_schema) != 0 ||
+			(old_name != NULL && strcmp(tl.subject_name, old_name) != 0))
+			continue;
+		if (new_schema)
+			tl.subject_schema = pstrdup(new_schema);
+		if (new_name)
+			tl.subject_name = pstrdup(new_name);
+		store_label(entry, crm_table_label_to_string(&tl));
+	}
+}
+
+/* Does rule call schema.name (any function of schema when name is NULL)? */
+static bool
+rule_calls(const CrmRule *rule, const char *schema, const char *name)
+{
+	return rule->kind == CRM_RULE_FN && strcmp(rule->fn_schema, schema) == 0 &&
+		(name == NULL || strcmp(rule->fn_name, name) == 0);
+}
+
+/*
+ * Does rule call the function funcoid, named schema.name, on a column of type
+ * argtype?  With name NULL: does it call any function of schema?
+ */
+static bool
+rule_names_function(const CrmRule *rule, const char *schema, const char *name,
+					Oid funcoid, Oid argtype)
+{
+	Oid			argtypes[1];
+
+	if (!rule_calls(rule, schema, name))
+		return false;
+	if (name == NULL)
+		return true;
+	argtypes[0] = argtype;
+	return LookupFuncName(list_make2(makeString(rule->fn_schema), makeString(rule->fn_name)),
+						  1, argtypes, true) == funcoid;
+}
+
+/* Move one fn() rule to a new schema and/or name (NULL: unchanged). */
+static void
+retarget_rule(CrmRule *rule, const char *new_schema, const char *new_name)
+{
+	if (new_schema)
+		rule->fn_schema = pstrdup(new_schema);
+	if (new_name)
+		rule->fn_name = pstrdup(new_name);
+}
+
+/*
+ * Point fn() rules that name schema.name (function funcoid; any function of
+ * schema when name is NULL) at new_schema.new_name (NULL: unchanged).
+ */
+static void
+retarget_functions(const char *schema, const char *name, Oid funcoid,
+				   const char *new_schema, const char *new_name)
+{
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmColumnLabel cl;
+		Oid			atttype;
+		bool		changed = false;
+
+		if (entry->attnum <= 0)
+			continue;
+		crm_parse_column_label(entry->label, &cl);
+		atttype = get_atttype(entry->relid, entry->attnum);
+		if (rule_names_function(&cl.mask, schema, name, funcoid, atttype))
+		{
+			retarget_rule(&cl.mask, new_schema, new_name);
+			changed = true;
+		}
+		if (rule_names_function(&cl.anon, schema, name, funcoid, atttype))
+		{
+			retarget_rule(&cl.anon, new_schema, new_name);
+			changed = true;
+		}
+		if (changed)
+			store_label(entry, crm_column_label_to_string(&cl));
+	}
+}
+
+/* Schema and name of a table, or false if it does not exist. */
+static bool
+table_names(RangeVar *rv, char **schema, char **name)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+	if (!OidIsValid(relid))
+		return false;
+	*schema = get_namespace_name(get_rel_namespace(relid));
+	*name = get_rel_name(relid);
+	return true;
+}
+
+/* The function a statement names, or InvalidOid. */
+static Oid
+statement_function(ObjectType objtype, Node *object)
+{
+	return LookupFuncWithArgs(objtype, castNode(ObjectWithArgs, object), true);
+}
+
+/* Rewrite labels before ALTER ... RENAME. */
+static void
+before_rename(RenameStmt *stmt)
+{
+	char	   *schema;
+	char	   *name;
+	Oid			funcoid;
+
+	switch (stmt->renameType)
+	{
+		case OBJECT_COLUMN:
+			{
+				Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+
+				if (OidIsValid(relid))
+					rename_key_column(relid, stmt->subname, stmt->newname);
+				break;
+			}
+		case OBJECT_TABLE:
+		case OBJECT_FOREIGN_TABLE:
+			if (table_names(stmt->relation, &schema, &name))
+				retarget_subject(schema, name, NULL, stmt->newname);
+			break;
+		case OBJECT_SCHEMA:
+			retarget_subject(stmt->subname, NULL, stmt->newname, NULL);
+			retarget_functions(stmt->subname, NULL, InvalidOid, stmt->newname, NULL);
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_ROUTINE:
+			funcoid = statement_function(stmt->renameType, stmt->object);
+			if (OidIsValid(funcoid))
+				retarget_functions(get_namespace_name(get_func_namespace(funcoid)),
+								   get_func_name(funcoid), funcoid, NULL, stmt->newname);
+			break;
+		default:
+			break;
+	}
+}
+
+/* Rewrite labels before ALTER ... SET SCHEMA. */
+static void
+before_set_schema(AlterObjectSchemaStmt *stmt)
+{
+	char	   *schema;
+	char	   *name;
+	Oid			funcoid;
+
+	switch (stmt->objectType)
+	{
+		case OBJECT_TABLE:
+		case OBJECT_FOREIGN_TABLE:
+			if (table_names(stmt->relation, &schema, &name))
+				retarget_subject(schema, name, stmt->newschema, NULL);
+			break;
+		case OBJECT_FUNCTION:
+		case OBJECT_ROUTINE:
+			funcoid = statement_function(stmt->objectType, stmt->object);
+			if (OidIsValid(funcoid))
+				retarget_functions(get_namespace_name(get_func_namespace(funcoid)),
+								   get_func_name(funcoid), funcoid, stmt->newschema, NULL);
+			break;
+		default:
+			break;
+	}
+}
+
+/* SQL: event trigger on ddl_command_start. */
+PG_FUNCTION_INFO_V1(crm_ddl_command_start);
+Datum
+crm_ddl_command_start(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_start");
+
+	if (IsA(trigdata->parsetree, RenameStmt))
+		before_rename((RenameStmt *) trigdata->parsetree);
+	else if (IsA(trigdata->parsetree, AlterObjectSchemaStmt))
+		before_set_schema((AlterObjectSchemaStmt *) trigdata->parsetree);
+	PG_RETURN_NULL();
+}
+
+/* Error context: which label was being checked, after which command. */
+static void
+check_error_callback(void *arg)
+{
+	CheckContext *ctx = (CheckContext *) arg;
+
+	if (ctx->entry->attnum == 0)
+		errcontext("checking the crm_privacy label of table \"%s\" after %s",
+				   get_rel_name(ctx->entry->relid), ctx->command);
+	else
+		errcontext("checking the crm_privacy label of column \"%s\" of table \"%s\" after %s",
+				   get_attname(ctx->entry->relid, ctx->entry->attnum, true),
+				   get_rel_name(ctx->entry->relid), ctx->command);
+}
+
+/* Check one label against the catalog as it is now; raise if it fails. */
+static void
+check_entry(const CrmLabelEntry *entry, const char *command)
+{
+	CheckContext ctx = {entry, command};
+	ErrorContextCallback errcb;
+
+	errcb.callback = check_error_callback;
+	errcb.arg = &ctx;
+	errcb.previous = error_context_stack;
+	error_context_stack = &errcb;
+
+	if (entry->attnum == 0)
+	{
+		CrmTableLabel tl;
+
+		crm_parse_table_label(entry->label, &tl);
+		crm_check_table_label(entry->label, &tl, entry->relid);
+	}
+	else
+	{
+		CrmColumnLabel cl;
+
+		crm_parse_column_label(entry->label, &cl);
+		crm_check_column_label(entry->label, &cl, entry->relid, entry->attnum);
+	}
+
+	error_context_stack = errcb.previous;
+}
+
+/* Text of a text[] datum's element i (1-based), or NULL. */
+static char *
+text_array_element(Datum array, int i)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+
+	deconstruct_array(DatumGetArrayTypeP(array), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	if (i > n || nulls[i - 1])
+		return NULL;
+	return TextDatumGetCString(elems[i - 1]);
+}
+
+/*
+ * SQL: event trigger on sql_drop.  Refuse the drop of a key column, of a
+ * subject table whose related tables remain, or of a function a label uses.
+ */
+PG_FUNCTION_INFO_V1(crm_sql_drop);
+Datum
+crm_sql_drop(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.sql_drop");
+	const char *command = GetCommandTagName(trigdata->tag);
+	List	   *altered = NIL;	/* tables that lost a column */
+	List	   *dropped_tables = NIL;	/* "schema.name" of dropped tables */
+	List	   *dropped_functions = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT classid, objid, objsubid, address_names"
+					"  FROM pg_catalog.pg_event_trigger_dropped_objects()"
+					" WHERE classid OPERATOR(pg_catalog.=) ANY (ARRAY["
+					"       'pg_catalog.pg_class'::pg_catalog.regclass,"
+					"       'pg_catalog.pg_proc'::pg_catalog.regclass])", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the dropped objects");
+
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		HeapTuple	tup = SPI_tuptable->vals[i];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		Oid			classid = DatumGetObjectId(SPI_getbinval(tup, desc, 1, &isnull));
+		Oid			objid = DatumGetObjectId(SPI_getbinval(tup, desc, 2, &isnull));
+		int32		objsubid = DatumGetInt32(SPI_getbinval(tup, desc, 3, &isnull));
+		Datum		names = SPI_getbinval(tup, desc, 4, &isnull);
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		if (classid == RelationRelationId && objsubid > 0)
+			altered = lappend_oid(altered, objid);
+		else if (!isnull && classid == RelationRelationId)
+			dropped_tables = lappend(dropped_tables,
+									 psprintf("%s.%s", text_array_element(names, 1),
+											  text_array_element(names, 2)));
+		else if (!isnull && classid == ProcedureRelationId)
+		{
+			DroppedFunction *f = palloc(sizeof(DroppedFunction));
+
+			f->schema = text_array_element(names, 1);
+			f->name = text_array_element(names, 2);
+			dropped_functions = lappend(dropped_functions, f);
+		}
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		bool		touched = false;
+		ListCell   *lc2;
+
+		if (entry->attnum == 0)
+		{
+			CrmTableLabel tl;
+
+			crm_parse_table_label(entry->label, &tl);
+			touched = list_member_oid(altered, entry->relid);
+			if (tl.related)
+			{
+				char	   *subject = psprintf("%s.%s", tl.subject_schema, tl.subject_name);
+
+				foreach(lc2, dropped_tables)
+					touched |= (strcmp((char *) lfirst(lc2), subject) == 0);
+			}
+		}
+		else
+		{
+			CrmColumnLabel cl;
+
+			crm_parse_column_label(entry->label, &cl);
+			foreach(lc2, dropped_functions)
+			{
+				DroppedFunction *f = (DroppedFunction *) lfirst(lc2);
+
+				touched |= rule_calls(&cl.mask, f->schema, f->name) ||
+					rule_calls(&cl.anon, f->schema, f->name);
+			}
+		}
+		if (touched)
+			check_entry(entry, command);
+	}
+	PG_RETURN_NULL();
+}
+
+/*
+ * SQL: event trigger on ddl_command_end.  After ALTER TABLE, the labels of
+ * the altered tables, and related labels that point at them, must still
+ * hold; after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must.
+ */
+PG_FUNCTION_INFO_V1(crm_ddl_command_end);
+Datum
+crm_ddl_command_end(PG_FUNCTION_ARGS)
+{
+	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_end");
+	const char *command = GetCommandTagName(trigdata->tag);
+	bool		functions_changed = (trigdata->tag != CMDTAG_ALTER_TABLE &&
+									 trigdata->tag != CMDTAG_ALTER_FOREIGN_TABLE);
+	List	   *altered = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
+					" WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass",
+					true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the altered objects");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		altered = lappend_oid(altered,
+							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															 SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+
+	if (altered == NIL && !functions_changed)
+		PG_RETURN_NULL();
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		bool		touched = list_member_oid(altered, entry->relid);
+
+		if (entry->attnum == 0)
+		{
+			CrmTableLabel tl;
+
+			crm_parse_table_label(entry->label, &tl);
+			touched |= tl.related && list_member_oid(altered, crm_subject_relid(&tl));
+		}
+		else if (functions_changed)
+		{
+			CrmColumnLabel cl;
+
+			crm_parse_column_label(entry->label, &cl);
+			touched |= (cl.mask.kind == CRM_RULE_FN || cl.anon.kind == CRM_RULE_FN);
+		}
+		if (touched)
+			check_entry(entry, command);
+	}
+	PG_RETURN_NULL();
+}

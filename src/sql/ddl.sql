@@ -1,0 +1,38 @@
+-- Part 3: event triggers that keep labels true across DDL (src/ddl.c).
+--
+-- Unlike every other function of the extension, these three have no
+-- SET search_path: they must resolve the unqualified names of the command
+-- being run (ALTER TABLE t RENAME ...) with the caller's search_path, exactly
+-- as the command does.  The only SQL they run is fully schema-qualified.
+
+CREATE FUNCTION privacy.ddl_command_start() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'crm_ddl_command_start'
+LANGUAGE C;
+COMMENT ON FUNCTION privacy.ddl_command_start() IS
+'event trigger: rewrite crm_privacy labels that name a table, column, schema or function being renamed or moved';
+
+CREATE FUNCTION privacy.sql_drop() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'crm_sql_drop'
+LANGUAGE C;
+COMMENT ON FUNCTION privacy.sql_drop() IS
+'event trigger: refuse to drop a key column, a subject table with related tables, or a function a label uses';
+
+CREATE FUNCTION privacy.ddl_command_end() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'crm_ddl_command_end'
+LANGUAGE C;
+COMMENT ON FUNCTION privacy.ddl_command_end() IS
+'event trigger: after ALTER TABLE, FUNCTION or SCHEMA, the crm_privacy labels they touch must still hold';
+
+REVOKE ALL ON FUNCTION privacy.ddl_command_start(), privacy.sql_drop(),
+    privacy.ddl_command_end() FROM PUBLIC;
+
+CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
+    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
+                 'ALTER FUNCTION', 'ALTER ROUTINE')
+    EXECUTE FUNCTION privacy.ddl_command_start();
+CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
+    EXECUTE FUNCTION privacy.sql_drop();
+CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
+                 'ALTER FUNCTION', 'ALTER ROUTINE')
+    EXECUTE FUNCTION privacy.ddl_command_end();
