@@ -16,7 +16,8 @@ SELECT pg_describe_object(classid, objid, objsubid) AS object
    AND deptype = 'e'
  ORDER BY 1;
 
--- Every function runs with a fixed search_path.
+-- Every function runs with a fixed search_path, but the event trigger
+-- functions, which must resolve names as the command does (src/sql/ddl.sql).
 SELECT p.oid::regprocedure::text AS function, p.proconfig, p.prosecdef, p.provolatile
   FROM pg_proc p
  WHERE p.pronamespace = 'privacy'::regnamespace
