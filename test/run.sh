@@ -127,7 +127,8 @@ start_server
 # Restart the server with or without the library preloaded.
 set_preload() {
 	local value=$1
-	psql -X -q -c "ALTER SYSTEM SET shared_preload_libraries = '$value'"
+	as_pg sed -i "s/^shared_preload_libraries = .*/shared_preload_libraries = '$value'/" \
+		"$TMP/data/postgresql.conf"
 	as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m fast -w stop >/dev/null
 	SERVER_UP=0
 	start_server

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The extension works with the library in shared_preload_libraries and when
+# it is only loaded on demand (the first call of one of its functions).
+. "$(dirname "$0")/tap.sh"
+
+db=crm_loading_$CRM_PRELOAD
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+q postgres "CREATE DATABASE $db" >/dev/null
+q "$db" "CREATE EXTENSION crm_privacy;
+         CREATE TABLE customer (customer_id int PRIMARY KEY, email text);
+         CREATE TABLE orders (order_id int, customer_id int);" >/dev/null
+raw="SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier mask=email'"
+
+if [ "$CRM_PRELOAD" = on ]; then
+	plan 3
+	is "$(q "$db" "SHOW shared_preload_libraries")" "crm_privacy" "the library is preloaded"
+	q "$db" "$raw" >/dev/null
+	ok $? "SECURITY LABEL works in a fresh session"
+	out=$(q "$db" "$raw; SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier mask=nope'")
+	like "$out" 'unknown rule "mask=nope"' "labels are validated in a fresh session"
+else
+	plan 8
+	is "$(q "$db" "SHOW shared_preload_libraries")" "" "the library is not preloaded"
+	out=$(q "$db" "$raw")
+	like "$out" 'security label provider "crm_privacy" is not loaded' \
+		"a raw SECURITY LABEL in a fresh session needs the library loaded (documented)"
+	q "$db" "SELECT privacy.label_column('customer', 'email', 'identifier mask=email')" >/dev/null
+	ok $? "the wrappers load the library on demand"
+	q "$db" "LOAD 'crm_privacy'; $raw" >/dev/null
+	ok $? "SECURITY LABEL works after LOAD 'crm_privacy'"
+	PGOPTIONS="-c session_preload_libraries=crm_privacy" q "$db" "$raw" >/dev/null
+	ok $? "SECURITY LABEL works with session_preload_libraries"
+	out=$(q "$db" "SELECT label FROM privacy.labels WHERE \"column\" = 'email'")
+	is "$out" "identifier mask=email" "privacy.labels works in a fresh session"
+	q "$db" "SELECT privacy.label_table('customer', 'subject key=customer_id');
+	         SELECT privacy.label_table('orders', 'related subject=public.customer key=customer_id')" >/dev/null
+	out=$(q "$db" "ALTER TABLE customer RENAME TO client; SELECT label FROM privacy.labels WHERE \"table\" = 'orders' AND \"column\" IS NULL")
+	is "$out" "related subject=public.client key=customer_id" "event triggers load the library and rewrite labels"
+	out=$(q "$db" "ALTER TABLE client DROP COLUMN customer_id CASCADE")
+	like "$out" 'key column "customer_id" does not exist' "event triggers refuse DDL that breaks a label"
+fi
+
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+done_testing
