@@ -4,6 +4,9 @@
 #   bash test/run.sh demo [ROWS]   load and label a generated CRM (1,000 customers
 #                                  by default) and print what a DBA wants to see
 #   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
+#   bash test/run.sh valgrind      run the pg_regress and pgTAP suites with the
+#                                  server under valgrind; report every error whose
+#                                  stack passes through crm_privacy's code
 #
 # Each run installs what is missing (as root, with apt-get), builds and installs
 # the extension, starts a throwaway cluster (Unix socket in a temporary
@@ -20,8 +23,8 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-	demo|test) shift ;;
-	*) echo "usage: bash test/run.sh demo [ROWS] | test" >&2; exit 2 ;;
+	demo|test|valgrind) shift ;;
+	*) echo "usage: bash test/run.sh demo [ROWS] | test | valgrind" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -29,6 +32,7 @@ cd "$ROOT"
 PGVER=15
 PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
           "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl)
+[ "$mode" = valgrind ] && PACKAGES+=(valgrind)
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -118,8 +122,20 @@ log_line_prefix = '%m [%p] %q%u@%d '
 EOF
 export PGHOST=$TMP PGPORT=5432 PGUSER=postgres PGDATABASE=postgres
 start_server() {
-	as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w -t 120 start >/dev/null ||
-		{ cat "$TMP/server.log"; exit 1; }
+	if [ "$mode" = valgrind ]; then
+		mkdir -p "$TMP/valgrind" && chmod 777 "$TMP/valgrind"
+		as_pg valgrind --quiet --trace-children=yes --num-callers=30 --fullpath-after= \
+			--log-file="$TMP/valgrind/%p.log" \
+			"$PGBIN/postgres" -D "$TMP/data" >"$TMP/server.log" 2>&1 &
+		for _ in $(seq 1 240); do
+			"$PGBIN/pg_isready" -q && break
+			sleep 0.5
+		done
+		"$PGBIN/pg_isready" -q || { cat "$TMP/server.log"; exit 1; }
+	else
+		as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -l "$TMP/server.log" -w -t 120 start >/dev/null ||
+			{ cat "$TMP/server.log"; exit 1; }
+	fi
 	SERVER_UP=1
 }
 start_server
@@ -184,6 +200,31 @@ case "$mode" in
 		say "demo"
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_demo'
 		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000}" -d crm_demo -f doc/demo.sql
+		;;
+	valgrind)
+		run_regress
+		run_pgtap
+		as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m fast -w -t 300 stop >/dev/null
+		SERVER_UP=0
+		say "valgrind errors in crm_privacy code"
+		# A valgrind error block starts with "==PID== <message>" and ends at an
+		# empty "==PID== " line; keep the blocks with a frame in our code (a
+		# source file under src/, or the library itself).
+		ours=$(cat "$TMP"/valgrind/*.log | awk -v src="$ROOT/src/" '
+			function flush() { if (index(block, src) || block ~ /crm_privacy\.so/) print block; block = "" }
+			/^==[0-9]+== *$/ { flush(); next }
+			{ block = block $0 "\n" }
+			END { flush() }')
+		if [ -n "$ours" ]; then
+			printf '%s\n' "$ours"
+			FAILED=$((FAILED + 1))
+		else
+			echo "none (valgrind logs of $(ls "$TMP"/valgrind | wc -l) processes read)"
+			PASSED=$((PASSED + 1))
+		fi
+		echo
+		echo "$PASSED passed, $FAILED failed"
+		[ "$FAILED" -eq 0 ]
 		;;
 	test)
 		run_regress
