@@ -358,6 +358,20 @@ check_entry(const CrmLabelEntry *entry, const char *command)
 	error_context_stack = errcb.previous;
 }
 
+/*
+ * Connect to SPI and run a read-only catalog query.  The caller reads
+ * SPI_tuptable, copies what it keeps out of SPI's memory, and calls
+ * SPI_finish.
+ */
+static void
+spi_query(const char *sql)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+}
+
 /* Text of a text[] datum's element i (1-based), or NULL. */
 static char *
 text_array_element(Datum array, int i)
@@ -389,14 +403,11 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT classid, objid, objsubid, address_names"
-					"  FROM pg_catalog.pg_event_trigger_dropped_objects()"
-					" WHERE classid OPERATOR(pg_catalog.=) ANY (ARRAY["
-					"       'pg_catalog.pg_class'::pg_catalog.regclass,"
-					"       'pg_catalog.pg_proc'::pg_catalog.regclass])", true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the dropped objects");
+	spi_query("SELECT classid, objid, objsubid, address_names"
+			  "  FROM pg_catalog.pg_event_trigger_dropped_objects()"
+			  " WHERE classid OPERATOR(pg_catalog.=) ANY (ARRAY["
+			  "       'pg_catalog.pg_class'::pg_catalog.regclass,"
+			  "       'pg_catalog.pg_proc'::pg_catalog.regclass])");
 
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -483,12 +494,8 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
 
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
-					" WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass",
-					true, 0) != SPI_OK_SELECT)
-		elog(ERROR, "could not read the altered objects");
+	spi_query("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
+			  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
