@@ -64,7 +64,8 @@ SELECT n.nspname, c.relname, a.attname, p.class, p.level, p.mask, p.anon, l.labe
  CROSS JOIN LATERAL privacy.parse_label(l.label) p
  WHERE a.attnum OPERATOR(pg_catalog.>) 0
    AND NOT a.attisdropped
-   AND (l.label IS NOT NULL OR a.attrelid IN (SELECT t.objoid FROM labelled_tables t));
+   AND (l.label IS NOT NULL
+        OR EXISTS (SELECT FROM labelled_tables t WHERE t.objoid OPERATOR(pg_catalog.=) a.attrelid));
 COMMENT ON VIEW privacy.labels IS
 'crm_privacy labels of tables and columns, with class defaults and privacy-by-default rows for unlabelled columns of labelled tables';
 GRANT SELECT ON privacy.labels TO PUBLIC;
