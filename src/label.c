@@ -225,7 +225,10 @@ trimmed(const char *s)
 
 /*
  * Split a label into words.  Refuses over-long labels, unbalanced
- * parentheses, unterminated quoted identifiers and malformed option names.
+ * parentheses and unterminated quoted identifiers.
+ *
+ * The scan is byte by byte: every delimiter is ASCII, and in every server
+ * encoding ASCII bytes never occur inside a multibyte character.
  */
 static List *
 split_label(const char *label)
