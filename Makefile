@@ -8,13 +8,15 @@ EXTENSION    = crm_privacy
 EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big   = crm_privacy
-OBJS         = src/crm_privacy.o src/label.o src/ddl.o
+OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
+               src/pseudonym.o
 
 # The install script is assembled from these sources, in this order.
-SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/ddl.sql
+SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/ddl.sql src/sql/mask.sql \
+               src/sql/anon.sql src/sql/pseudonym.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS      = init labels labels_owner
+REGRESS      = init labels labels_owner mask anon
 REGRESS_OPTS = --dbname=crm_privacy_regress
 
 # Our code builds with every warning as an error; PostgreSQL's own headers are

@@ -20,4 +20,7 @@
 /* label.c */
 extern void crm_label_init(void);
 
+/* pseudonym.c */
+extern void crm_pseudonym_init(void);
+
 #endif							/* CRM_PRIVACY_H */

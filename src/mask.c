@@ -1,0 +1,703 @@
+/*-------------------------------------------------------------------------
+ *
+ * mask.c
+ *	  Masking functions for text (SPEC section 2) and the format checks.
+ *
+ *	  mask_partial, mask_email, mask_phone, mask_name, mask_cn_id, mask_card
+ *	  is_valid_cn_id, luhn_valid, is_cn_mobile, is_email
+ *
+ * The masks count characters, not bytes.  In a UTF-8 database a character is
+ * a base code point together with the combining marks, variation selectors,
+ * emoji modifiers and zero-width joins that follow it, so that a mask never
+ * leaves half a character behind; in other encodings a character is what
+ * pg_mblen says.  Each mask reads its input twice at most and writes its
+ * result once, straight into the result text.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/mask.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "utils/builtins.h"
+#include "utils/datetime.h"
+#include "utils/memutils.h"
+
+#include "crm_privacy.h"
+
+#define MASK_CHAR	'*'
+
+/* A text argument, as bytes. */
+typedef struct TextBytes
+{
+	const char *data;
+	int			len;
+} TextBytes;
+
+/* Common two-character (compound) Chinese surnames, kept whole by mask_name. */
+static const char *const compound_surnames[] = {
+	"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
+	"宇文", "司徒", "夏侯", "令狐", "端木", "南宫", "轩辕", "西门", "独孤", "百里",
+	"呼延", "东郭", "太史", "申屠", "万俟", "闻人", "澹台", "公冶", "宗政", "濮阳",
+	"淳于", "单于", "拓跋", "钟离", "赫连", "司空", "司寇", "左丘", "谷梁", "梁丘",
+	"乐正", "段干", "东门", "微生", "羊舌", "公羊", "公西", "闾丘", "仲孙", "叔孙",
+	"巫马", "颛孙", "鲜于", "第五", "呼延",
+	/* traditional forms */
+	"歐陽", "司馬", "諸葛", "東方", "尉遲", "公孫", "長孫", "南宮", "軒轅", "獨孤",
+	"鍾離", "閭丘", "單于", "東郭", "澹臺", "聞人", "濮陽", "萬俟",
+};
+
+/* The bytes of a text datum, detoasted but not copied when it is not toasted. */
+static TextBytes
+text_bytes(text *t)
+{
+	TextBytes	b;
+
+	b.data = VARDATA_ANY(t);
+	b.len = VARSIZE_ANY_EXHDR(t);
+	return b;
+}
+
+/* Does a code point extend the character before it? */
+static inline bool
+is_extender(pg_wchar c)
+{
+	return (c >= 0x0300 && c <= 0x036F) ||	/* combining diacritical marks */
+		(c >= 0x1AB0 && c <= 0x1AFF) ||
+		(c >= 0x1DC0 && c <= 0x1DFF) ||
+		(c >= 0x20D0 && c <= 0x20FF) ||
+		(c >= 0xFE20 && c <= 0xFE2F) ||
+		(c >= 0xFE00 && c <= 0xFE0F) ||		/* variation selectors */
+		(c >= 0xE0100 && c <= 0xE01EF) ||
+		(c >= 0x1F3FB && c <= 0x1F3FF) ||	/* emoji skin tone modifiers */
+		c == 0x200D ||						/* zero-width joiner */
+		(c >= 0x3099 && c <= 0x309A);		/* kana voiced marks */
+}
+
+/* Decode the code point at s (UTF-8), with its byte length in *len. */
+static inline pg_wchar
+decode_char(const char *s, int *len)
+{
+	unsigned char c = (unsigned char) *s;
+
+	if (c < 0x80)
+	{
+		*len = 1;
+		return c;
+	}
+	*len = pg_utf_mblen((const unsigned char *) s);
+	return utf8_to_unicode((const unsigned char *) s);
+}
+
+/*
+ * Length in bytes of the character starting at s, within end, counting the
+ * extenders that follow it in a UTF-8 database.  *cp gets its base code
+ * point (0 outside UTF-8 for non-ASCII characters).
+ */
+static int
+char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
+{
+	int			len;
+	int			n;
+	bool		joined;
+
+	if (!utf8)
+	{
+		len = (unsigned char) *s < 0x80 ? 1 : pg_mblen(s);
+		*cp = (unsigned char) *s < 0x80 ? (pg_wchar) (unsigned char) *s : 0;
+		return Min(len, end - s);
+	}
+
+	*cp = decode_char(s, &len);
+	joined = false;
+	while (s + len < end)
+	{
+		pg_wchar	next = decode_char(s + len, &n);
+
+		if (joined || is_extender(next))
+		{
+			/* a zero-width joiner also pulls in the character after it */
+			joined = (next == 0x200D);
+			len += n;
+		}
+		else
+			break;
+	}
+	return Min(len, end - s);
+}
+
+/* Number of characters in b. */
+static int
+count_chars(TextBytes b, bool utf8)
+{
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	int			n = 0;
+	pg_wchar	cp;
+
+	while (p < end)
+	{
+		p += char_len(p, end, utf8, &cp);
+		n++;
+	}
+	return n;
+}
+
+/* Is the database encoding UTF-8? */
+static inline bool
+database_is_utf8(void)
+{
+	return GetDatabaseEncoding() == PG_UTF8;
+}
+
+/*
+ * A result buffer: a text datum being filled.  It is allocated once with room
+ * for the worst case, so appending never reallocates.
+ */
+typedef struct Out
+{
+	text	   *t;
+	char	   *p;
+} Out;
+
+/* Start a result of at most maxlen bytes. */
+static Out
+out_start(Size maxlen)
+{
+	Out			o;
+
+	if (maxlen > MaxAllocSize - VARHDRSZ)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("masked value would be too long")));
+	o.t = (text *) palloc(VARHDRSZ + maxlen);
+	o.p = VARDATA(o.t);
+	return o;
+}
+
+/* Append n bytes. */
+static inline void
+out_bytes(Out *o, const char *s, int n)
+{
+	memcpy(o->p, s, n);
+	o->p += n;
+}
+
+/* Append count copies of a one-character pad of padlen bytes. */
+static inline void
+out_pad(Out *o, const char *pad, int padlen, int count)
+{
+	if (padlen == 1)
+	{
+		memset(o->p, *pad, count);
+		o->p += count;
+		return;
+	}
+	for (int i = 0; i < count; i++)
+		out_bytes(o, pad, padlen);
+}
+
+/* Finish the result and return it as a text datum. */
+static Datum
+out_finish(Out *o)
+{
+	SET_VARSIZE(o->t, o->p - (char *) o->t);
+	PG_RETURN_TEXT_P(o->t);
+}
+
+/* Every character of b replaced by one '*'. */
+static Datum
+mask_all(TextBytes b, bool utf8)
+{
+	int			n = count_chars(b, utf8);
+	Out			o = out_start(n);
+
+	out_pad(&o, "*", 1, n);
+	return out_finish(&o);
+}
+
+/*
+ * Keep the first f and the last l characters of b and replace each other
+ * character by pad; when f + l reaches the length, replace them all.
+ */
+static Datum
+partial(TextBytes b, int f, int l, const char *pad, int padlen)
+{
+	bool		utf8 = database_is_utf8();
+	int			n = count_chars(b, utf8);
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	Out			o;
+	pg_wchar	cp;
+
+	if ((int64) f + l >= n)
+	{
+		o = out_start((Size) n * padlen);
+		out_pad(&o, pad, padlen, n);
+		return out_finish(&o);
+	}
+
+	o = out_start((Size) b.len + (Size) (n - f - l) * padlen);
+	for (int i = 0; i < n; i++)
+	{
+		int			len = char_len(p, end, utf8, &cp);
+
+		if (i < f || i >= n - l)
+			out_bytes(&o, p, len);
+		else
+			out_pad(&o, pad, padlen, 1);
+		p += len;
+	}
+	return out_finish(&o);
+}
+
+/* Refuse a negative count argument. */
+static void
+check_not_negative(int32 value, const char *argname, const char *function)
+{
+	if (value < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"%s\" of %s must not be negative", argname, function),
+				 errdetail("It was %d.", value)));
+}
+
+/* SQL: privacy.mask_partial(v text, f int, l int, pad text DEFAULT '*'). */
+PG_FUNCTION_INFO_V1(crm_mask_partial);
+Datum
+crm_mask_partial(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	int32		f = PG_GETARG_INT32(1);
+	int32		l = PG_GETARG_INT32(2);
+	TextBytes	pad = {"*", 1};
+
+	check_not_negative(f, "f", "mask_partial");
+	check_not_negative(l, "l", "mask_partial");
+	if (PG_NARGS() > 3)
+	{
+		pad = text_bytes(PG_GETARG_TEXT_PP(3));
+		if (pad.len == 0 || count_chars(pad, database_is_utf8()) != 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("argument \"pad\" of mask_partial must be exactly one character"),
+					 errdetail("It has %d characters.", count_chars(pad, database_is_utf8()))));
+	}
+	return partial(v, f, l, pad.data, pad.len);
+}
+
+/* SQL: privacy.mask_email(text): first character of the local part, ***, domain. */
+PG_FUNCTION_INFO_V1(crm_mask_email);
+Datum
+crm_mask_email(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	bool		utf8 = database_is_utf8();
+	const char *at = NULL;
+	int			first;
+	pg_wchar	cp;
+	Out			o;
+
+	for (const char *p = v.data + v.len - 1; p >= v.data; p--)
+	{
+		if (*p == '@')
+		{
+			at = p;
+			break;
+		}
+	}
+	if (at == NULL || at == v.data || at == v.data + v.len - 1)
+		return mask_all(v, utf8);
+
+	first = char_len(v.data, at, utf8, &cp);
+	o = out_start(first + 3 + (v.data + v.len - at));
+	out_bytes(&o, v.data, first);
+	out_pad(&o, "*", 1, 3);
+	out_bytes(&o, at, v.data + v.len - at);
+	return out_finish(&o);
+}
+
+/* The value of a digit (ASCII or full-width), or -1. */
+static inline int
+digit_value(pg_wchar c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 0xFF10 && c <= 0xFF19)
+		return c - 0xFF10;
+	return -1;
+}
+
+/*
+ * Write b with its digits masked: digit number i (0-based, counting digits
+ * only) is kept when keep(i) is true, else replaced by '*'.  Everything that
+ * is not a digit stays in place.
+ */
+typedef bool (*KeepDigit) (int i, int ndigits, void *arg);
+
+static Datum
+mask_digits(TextBytes b, KeepDigit keep, void *arg)
+{
+	bool		utf8 = database_is_utf8();
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	int			ndigits = 0;
+	int			i = 0;
+	Out			o;
+
+	while (p < end)
+	{
+		int			len;
+		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
+
+		if (!utf8)
+			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
+		if (digit_value(c) >= 0)
+			ndigits++;
+		p += len;
+	}
+
+	o = out_start(b.len);
+	for (p = b.data; p < end;)
+	{
+		int			len;
+		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
+
+		if (!utf8)
+			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
+		len = Min(len, end - p);
+		if (digit_value(c) >= 0 && !keep(i++, ndigits, arg))
+			out_pad(&o, "*", 1, 1);
+		else
+			out_bytes(&o, p, len);
+		p += len;
+	}
+	return out_finish(&o);
+}
+
+/* The digits of b as ASCII, at most max of them; returns how many there are. */
+static int
+collect_digits(TextBytes b, char *digits, int max)
+{
+	bool		utf8 = database_is_utf8();
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	int			n = 0;
+
+	while (p < end)
+	{
+		int			len;
+		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
+		int			d = digit_value(c);
+
+		if (!utf8)
+			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
+		if (d >= 0)
+		{
+			if (n < max)
+				digits[n] = '0' + d;
+			n++;
+		}
+		p += len;
+	}
+	return n;
+}
+
+/* Is this a mainland mobile number: 11 digits 1[3-9]...? */
+static inline bool
+is_mobile_digits(const char *d)
+{
+	return d[0] == '1' && d[1] >= '3' && d[1] <= '9';
+}
+
+/* Which digits mask_phone keeps; arg points at the mobile's first digit index. */
+static bool
+phone_keeps(int i, int ndigits, void *arg)
+{
+	int			mobile_start = *(int *) arg;
+
+	if (mobile_start >= 0)
+		return i < mobile_start + 3 || i >= ndigits - 4;
+	if (ndigits < 7)
+		return false;
+	return i >= ndigits - 4;
+}
+
+/* SQL: privacy.mask_phone(text). */
+PG_FUNCTION_INFO_V1(crm_mask_phone);
+Datum
+crm_mask_phone(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	char		d[13];
+	int			n = collect_digits(v, d, lengthof(d));
+	int			mobile_start = -1;
+
+	const char *first = v.data;
+	bool		plus;
+
+	/* "+CC ..." names its country: only +86 can be a mainland mobile */
+	while (first < v.data + v.len && (*first == ' ' || *first == '\t'))
+		first++;
+	plus = (first < v.data + v.len && *first == '+');
+
+	/* a mainland mobile, bare or after 86: keep 3 and 4 of its digits */
+	if (n == 11 && !plus && is_mobile_digits(d))
+		mobile_start = 0;
+	else if (n == 13 && d[0] == '8' && d[1] == '6' && is_mobile_digits(d + 2))
+		mobile_start = 2;
+	return mask_digits(v, phone_keeps, &mobile_start);
+}
+
+/* Which digits mask_card keeps: the last four, when there are more than four. */
+static bool
+card_keeps(int i, int ndigits, void *arg pg_attribute_unused())
+{
+	return ndigits > 4 && i >= ndigits - 4;
+}
+
+/* SQL: privacy.mask_card(text). */
+PG_FUNCTION_INFO_V1(crm_mask_card);
+Datum
+crm_mask_card(PG_FUNCTION_ARGS)
+{
+	return mask_digits(text_bytes(PG_GETARG_TEXT_PP(0)), card_keeps, NULL);
+}
+
+/* SQL: privacy.mask_cn_id(text): 18 characters keep 6 and 4, 15 keep 6 and 3. */
+PG_FUNCTION_INFO_V1(crm_mask_cn_id);
+Datum
+crm_mask_cn_id(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	int			n = count_chars(v, database_is_utf8());
+
+	if (n == 18)
+		return partial(v, 6, 4, "*", 1);
+	if (n == 15)
+		return partial(v, 6, 3, "*", 1);
+	return mask_all(v, database_is_utf8());
+}
+
+/* Is c a Han character? */
+static inline bool
+is_han(pg_wchar c)
+{
+	return (c >= 0x4E00 && c <= 0x9FFF) || (c >= 0x3400 && c <= 0x4DBF) ||
+		(c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x323AF);
+}
+
+/* Is c a middle dot separating the parts of a transcribed name (阿沛·阿旺晋美)? */
+static inline bool
+is_name_dot(pg_wchar c)
+{
+	return c == 0x00B7 || c == 0x30FB || c == 0x2022 || c == 0xFF0E;
+}
+
+/* Does a name in Han characters start with a compound surname? */
+static bool
+has_compound_surname(TextBytes b)
+{
+	for (size_t i = 0; i < lengthof(compound_surnames); i++)
+	{
+		size_t		len = strlen(compound_surnames[i]);
+
+		if ((size_t) b.len >= len && memcmp(b.data, compound_surnames[i], len) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* Is b a name in Han characters (and middle dots)? */
+static bool
+is_han_name(TextBytes b)
+{
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	bool		any = false;
+
+	while (p < end)
+	{
+		pg_wchar	cp;
+		int			len = char_len(p, end, true, &cp);
+
+		if (is_han(cp))
+			any = true;
+		else if (!is_name_dot(cp))
+			return false;
+		p += len;
+	}
+	return any;
+}
+
+/* Does c separate the words of a name? */
+static inline bool
+is_word_separator(pg_wchar c)
+{
+	return c == ' ' || c == '-' || c == '\t' || c == 0x3000 || c == 0x2010 || c == 0x2011;
+}
+
+/*
+ * SQL: privacy.mask_name(text).  Han names keep the surname (one character,
+ * or two for a compound surname); other names keep the first character of
+ * each word, with spaces and hyphens in place.
+ */
+PG_FUNCTION_INFO_V1(crm_mask_name);
+Datum
+crm_mask_name(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	bool		utf8 = database_is_utf8();
+	const char *p = v.data;
+	const char *end = v.data + v.len;
+	bool		han = utf8 && is_han_name(v);
+	int			keep = han ? (has_compound_surname(v) ? 2 : 1) : 0;
+	bool		word_start = true;
+	Out			o;
+
+	if (han && keep >= count_chars(v, true))
+		return mask_all(v, true);
+
+	o = out_start(v.len);
+	for (int i = 0; p < end; i++)
+	{
+		pg_wchar	cp;
+		int			len = char_len(p, end, utf8, &cp);
+
+		if (han ? (i < keep || is_name_dot(cp)) : (is_word_separator(cp) || word_start))
+			out_bytes(&o, p, len);
+		else
+			out_pad(&o, "*", 1, 1);
+		word_start = !han && is_word_separator(cp);
+		p += len;
+	}
+	return out_finish(&o);
+}
+
+/* Is the text an ISO date yyyymmdd with a year from 1800 on? */
+static bool
+valid_birth_date(const char *s)
+{
+	int			y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0');
+	int			m = (s[4] - '0') * 10 + (s[5] - '0');
+	int			d = (s[6] - '0') * 10 + (s[7] - '0');
+
+	if (y < 1800 || m < 1 || m > 12 || d < 1)
+		return false;
+	return d <= day_tab[isleap(y)][m - 1];
+}
+
+/* SQL: privacy.is_valid_cn_id(text): an 18-character resident ID with a valid check character. */
+PG_FUNCTION_INFO_V1(crm_is_valid_cn_id);
+Datum
+crm_is_valid_cn_id(PG_FUNCTION_ARGS)
+{
+	static const int weights[17] = {7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2};
+	static const char checks[] = "10X98765432";
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	int			sum = 0;
+	char		last;
+
+	if (v.len != 18)
+		PG_RETURN_BOOL(false);
+	for (int i = 0; i < 17; i++)
+	{
+		if (v.data[i] < '0' || v.data[i] > '9')
+			PG_RETURN_BOOL(false);
+		sum += (v.data[i] - '0') * weights[i];
+	}
+	last = v.data[17] == 'x' ? 'X' : v.data[17];
+	PG_RETURN_BOOL(valid_birth_date(v.data + 6) && last == checks[sum % 11]);
+}
+
+/* SQL: privacy.luhn_valid(text): Luhn checksum over at least 12 digits. */
+PG_FUNCTION_INFO_V1(crm_luhn_valid);
+Datum
+crm_luhn_valid(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	int			sum = 0;
+	int			n = 0;
+
+	/* from the right: every second digit is doubled */
+	for (int i = v.len - 1; i >= 0; i--)
+	{
+		char		c = v.data[i];
+		int			d;
+
+		if (c == ' ' || c == '-')
+			continue;
+		if (c < '0' || c > '9')
+			PG_RETURN_BOOL(false);
+		d = c - '0';
+		if (n++ % 2 == 1)
+			d = d * 2 > 9 ? d * 2 - 9 : d * 2;
+		sum += d;
+	}
+	PG_RETURN_BOOL(n >= 12 && sum % 10 == 0);
+}
+
+/* SQL: privacy.is_cn_mobile(text): 11 digits 1[3-9]..., optional +86/86 and separators. */
+PG_FUNCTION_INFO_V1(crm_is_cn_mobile);
+Datum
+crm_is_cn_mobile(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	const char *p = v.data;
+	const char *end = v.data + v.len;
+	char		d[13];
+	int			n = 0;
+
+	if (p < end && *p == '+')
+	{
+		p++;
+		if (end - p < 2 || p[0] != '8' || p[1] != '6')
+			PG_RETURN_BOOL(false);
+	}
+	for (; p < end; p++)
+	{
+		if (*p == ' ' || *p == '-')
+			continue;
+		if (*p < '0' || *p > '9' || n == lengthof(d))
+			PG_RETURN_BOOL(false);
+		d[n++] = *p;
+	}
+	if (n == 11)
+		PG_RETURN_BOOL(is_mobile_digits(d));
+	PG_RETURN_BOOL(n == 13 && d[0] == '8' && d[1] == '6' && is_mobile_digits(d + 2));
+}
+
+/* SQL: privacy.is_email(text): one @, a local part, a domain with a dot. */
+PG_FUNCTION_INFO_V1(crm_is_email);
+Datum
+crm_is_email(PG_FUNCTION_ARGS)
+{
+	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
+	const char *at = NULL;
+	const char *dot = NULL;
+
+	for (const char *p = v.data; p < v.data + v.len; p++)
+	{
+		unsigned char c = (unsigned char) *p;
+
+		if (c <= ' ' || c == 0x7F)
+			PG_RETURN_BOOL(false);	/* no white space or control characters */
+		if (c == '@')
+		{
+			if (at != NULL)
+				PG_RETURN_BOOL(false);
+			at = p;
+		}
+		else if (c == '.' && at != NULL && dot == NULL)
+			dot = p;
+	}
+	/* a local part; a domain with a dot neither first nor last */
+	PG_RETURN_BOOL(at != NULL && at > v.data && dot != NULL &&
+				   dot > at + 1 && dot < v.data + v.len - 1 &&
+				   v.data[v.len - 1] != '.');
+}

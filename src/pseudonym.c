@@ -1,0 +1,333 @@
+/*-------------------------------------------------------------------------
+ *
+ * pseudonym.c
+ *	  Keyed pseudonyms (SPEC section 2): pseudonym(text [, context]),
+ *	  pseudonym(bigint [, context]), pseudonym_int(integer [, context]) and
+ *	  rotate_pseudonym_key().
+ *
+ * The secret is a 128-bit key made from pg_strong_random at CREATE EXTENSION
+ * and kept in privacy.pseudonym_key, a table no role but the extension's owner
+ * may read.  This code reads it directly (not through SQL), so the callers of
+ * pseudonym() need no privilege on it; it never leaves this file except as
+ * pseudonyms.  Each backend caches it; rotate_pseudonym_key() replaces it and
+ * sends a relcache invalidation for the table, which makes every backend read
+ * the new key.
+ *
+ * For each context a subkey is derived from the key with SipHash-2-4.  A text
+ * pseudonym is SipHash-2-4 of the value under the context's subkey, written as
+ * 16 hexadecimal digits (64 bits).  An integer pseudonym is a six-round
+ * Feistel network over the bits of the value whose round function is
+ * SipHash-2-4 under the subkey: a permutation of the type's range, so no two
+ * values ever share a pseudonym and keys stay unique and joinable.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/pseudonym.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/heapam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "access/tableam.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "utils/builtins.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+#include "utils/snapmgr.h"
+
+#include "crm_privacy.h"
+
+#define KEY_LEN			16
+#define FEISTEL_ROUNDS	6
+
+/* The cached key and the subkey of the last context used. */
+static bool key_loaded = false;
+static uint64 key[2];
+static Oid	key_relid = InvalidOid;
+static char *subkey_context = NULL;
+static uint64 subkey[2];
+
+#define ROTL(x, b) (uint64) (((x) << (b)) | ((x) >> (64 - (b))))
+
+#define SIPROUND \
+	do { \
+		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
+		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
+		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
+		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+	} while (0)
+
+/* Read 8 bytes little-endian. */
+static inline uint64
+load64(const unsigned char *p)
+{
+	return (uint64) p[0] | ((uint64) p[1] << 8) | ((uint64) p[2] << 16) |
+		((uint64) p[3] << 24) | ((uint64) p[4] << 32) | ((uint64) p[5] << 40) |
+		((uint64) p[6] << 48) | ((uint64) p[7] << 56);
+}
+
+/* SipHash-2-4 of data under the 128-bit key k (Aumasson and Bernstein, 2012). */
+static uint64
+siphash24(const uint64 k[2], const void *data, size_t len)
+{
+	const unsigned char *in = (const unsigned char *) data;
+	const unsigned char *end = in + len - (len % 8);
+	uint64		v0 = UINT64CONST(0x736f6d6570736575) ^ k[0];
+	uint64		v1 = UINT64CONST(0x646f72616e646f6d) ^ k[1];
+	uint64		v2 = UINT64CONST(0x6c7967656e657261) ^ k[0];
+	uint64		v3 = UINT64CONST(0x7465646279746573) ^ k[1];
+	uint64		b = ((uint64) len) << 56;
+
+	for (; in != end; in += 8)
+	{
+		uint64		m = load64(in);
+
+		v3 ^= m;
+		SIPROUND;
+		SIPROUND;
+		v0 ^= m;
+	}
+	for (int i = len % 8 - 1; i >= 0; i--)
+		b |= ((uint64) in[i]) << (8 * i);
+	v3 ^= b;
+	SIPROUND;
+	SIPROUND;
+	v0 ^= b;
+	v2 ^= 0xff;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	SIPROUND;
+	return v0 ^ v1 ^ v2 ^ v3;
+}
+
+/* Forget the cached key when privacy.pseudonym_key changes. */
+static void
+key_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (relid == InvalidOid || relid == key_relid)
+	{
+		key_loaded = false;
+		key_relid = InvalidOid;
+		explicit_bzero(key, sizeof(key));
+		explicit_bzero(subkey, sizeof(subkey));
+		if (subkey_context)
+			pfree(subkey_context);
+		subkey_context = NULL;
+	}
+}
+
+/* Register the cache invalidation callback; called from _PG_init. */
+void
+crm_pseudonym_init(void)
+{
+	CacheRegisterRelcacheCallback(key_invalidate, (Datum) 0);
+}
+
+/* The OID of privacy.pseudonym_key. */
+static Oid
+key_table(void)
+{
+	Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
+	Oid			relid = OidIsValid(nsp) ? get_relname_relid("pseudonym_key", nsp) : InvalidOid;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("extension crm_privacy is not installed in this database")));
+	return relid;
+}
+
+/* Load the newest key of privacy.pseudonym_key into the cache. */
+static void
+load_key(void)
+{
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	int32		best_id = -1;
+	Snapshot	snapshot;
+
+	key_relid = key_table();
+	rel = table_open(key_relid, AccessShareLock);
+	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
+	scan = table_beginscan(rel, snapshot, 0, NULL);
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		isnull;
+		int32		id = DatumGetInt32(heap_getattr(tup, 1, RelationGetDescr(rel), &isnull));
+		bytea	   *k;
+
+		if (isnull || id <= best_id)
+			continue;
+		k = DatumGetByteaPP(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+		if (isnull || VARSIZE_ANY_EXHDR(k) != KEY_LEN)
+			continue;
+		key[0] = load64((unsigned char *) VARDATA_ANY(k));
+		key[1] = load64((unsigned char *) VARDATA_ANY(k) + 8);
+		best_id = id;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+
+	if (best_id < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("crm_privacy has no pseudonym key"),
+				 errhint("The extension's owner can make one with privacy.rotate_pseudonym_key().")));
+	key_loaded = true;
+}
+
+/* The subkey of a context, derived from the key; cached for the last context. */
+static const uint64 *
+context_subkey(const char *context, int len)
+{
+	if (!key_loaded)
+		load_key();
+	if (subkey_context == NULL || (int) strlen(subkey_context) != len ||
+		memcmp(subkey_context, context, len) != 0)
+	{
+		char	   *buf = palloc(len + 1);
+
+		/* two tweaks give the two halves of the subkey */
+		memcpy(buf + 1, context, len);
+		buf[0] = 1;
+		subkey[0] = siphash24(key, buf, len + 1);
+		buf[0] = 2;
+		subkey[1] = siphash24(key, buf, len + 1);
+		pfree(buf);
+		if (subkey_context)
+			pfree(subkey_context);
+		subkey_context = MemoryContextAlloc(TopMemoryContext, len + 1);
+		memcpy(subkey_context, context, len);
+		subkey_context[len] = '\0';
+	}
+	return subkey;
+}
+
+/* The subkey of the optional context argument argno ('' when absent). */
+static const uint64 *
+subkey_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_NARGS() > argno)
+	{
+		text	   *ctx = PG_GETARG_TEXT_PP(argno);
+
+		return context_subkey(VARDATA_ANY(ctx), VARSIZE_ANY_EXHDR(ctx));
+	}
+	return context_subkey("", 0);
+}
+
+/* Round function of the Feistel networks: bits of SipHash of (round, half). */
+static inline uint64
+round_function(const uint64 *k, int round, uint64 half)
+{
+	unsigned char buf[9];
+
+	buf[0] = (unsigned char) round;
+	for (int i = 0; i < 8; i++)
+		buf[i + 1] = (unsigned char) (half >> (8 * i));
+	return siphash24(k, buf, sizeof(buf));
+}
+
+/* A keyed permutation of the 2 * halfbits-bit integers. */
+static uint64
+feistel(const uint64 *k, uint64 v, int halfbits)
+{
+	uint64		mask = (halfbits == 32) ? UINT64CONST(0xFFFFFFFF) : UINT64CONST(0xFFFF);
+	uint64		left = (v >> halfbits) & mask;
+	uint64		right = v & mask;
+
+	for (int r = 0; r < FEISTEL_ROUNDS; r++)
+	{
+		uint64		next = left ^ (round_function(k, r, right) & mask);
+
+		left = right;
+		right = next;
+	}
+	return (left << halfbits) | right;
+}
+
+/* SQL: privacy.pseudonym(text [, context text]) returns text. */
+PG_FUNCTION_INFO_V1(crm_pseudonym_text);
+Datum
+crm_pseudonym_text(PG_FUNCTION_ARGS)
+{
+	text	   *v = PG_GETARG_TEXT_PP(0);
+	const uint64 *k = subkey_arg(fcinfo, 1);
+	uint64		h = siphash24(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
+	static const char hex[] = "0123456789abcdef";
+	text	   *result = (text *) palloc(VARHDRSZ + 16);
+	char	   *out = VARDATA(result);
+
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 0xF];
+	SET_VARSIZE(result, VARHDRSZ + 16);
+	PG_RETURN_TEXT_P(result);
+}
+
+/* SQL: privacy.pseudonym(bigint [, context text]) returns bigint. */
+PG_FUNCTION_INFO_V1(crm_pseudonym_int8);
+Datum
+crm_pseudonym_int8(PG_FUNCTION_ARGS)
+{
+	uint64		v = (uint64) PG_GETARG_INT64(0);
+
+	PG_RETURN_INT64((int64) feistel(subkey_arg(fcinfo, 1), v, 32));
+}
+
+/* SQL: privacy.pseudonym_int(integer [, context text]) returns integer. */
+PG_FUNCTION_INFO_V1(crm_pseudonym_int4);
+Datum
+crm_pseudonym_int4(PG_FUNCTION_ARGS)
+{
+	uint32		v = (uint32) PG_GETARG_INT32(0);
+
+	PG_RETURN_INT32((int32) (uint32) feistel(subkey_arg(fcinfo, 1), v, 16));
+}
+
+/*
+ * SQL: privacy.rotate_pseudonym_key().  Replace the key with a new one from
+ * pg_strong_random; every pseudonym changes.  Runs as the extension's owner.
+ */
+PG_FUNCTION_INFO_V1(crm_rotate_pseudonym_key);
+Datum
+crm_rotate_pseudonym_key(PG_FUNCTION_ARGS)
+{
+	unsigned char newkey[KEY_LEN];
+	bytea	   *value;
+	Oid			argtypes[1] = {BYTEAOID};
+	Datum		args[1];
+
+	if (!pg_strong_random(newkey, KEY_LEN))
+		ereport(ERROR,
+				(errcode(ERRCODE_INTERNAL_ERROR),
+				 errmsg("could not generate a random pseudonym key")));
+	value = (bytea *) palloc(VARHDRSZ + KEY_LEN);
+	SET_VARSIZE(value, VARHDRSZ + KEY_LEN);
+	memcpy(VARDATA(value), newkey, KEY_LEN);
+	explicit_bzero(newkey, KEY_LEN);
+	args[0] = PointerGetDatum(value);
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("DELETE FROM privacy.pseudonym_key", false, 0) != SPI_OK_DELETE ||
+		SPI_execute_with_args("INSERT INTO privacy.pseudonym_key (key) VALUES ($1)",
+							  1, argtypes, args, NULL, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not store the new pseudonym key");
+	SPI_finish();
+	explicit_bzero(VARDATA(value), KEY_LEN);
+
+	/* every backend, this one included, reloads the key after commit */
+	CacheInvalidateRelcacheByRelid(key_table());
+	PG_RETURN_VOID();
+}
