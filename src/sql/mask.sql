@@ -1,5 +1,12 @@
 -- Part 4: masking functions and format checks (src/mask.c), SPEC section 2.
 -- STRICT (NULL in, NULL out), IMMUTABLE, PARALLEL SAFE; they count characters.
+--
+-- The C functions of parts 4 to 6 that are called once per row (masks,
+-- checks, generalize, noise, pseudonym) have no SET search_path: they run no
+-- SQL and look up no name through the search path, so pinning it protects
+-- nothing, while it costs a GUC save and restore on every call.  Measured on
+-- 1,000,000 rows: mask_email 1.13x a plain read of the column without the
+-- pin, 6.9x with it (doc/functions.md).
 
 CREATE FUNCTION privacy.mask_partial(v pg_catalog.text, f pg_catalog.int4, l pg_catalog.int4,
                                      pad pg_catalog.text DEFAULT '*')
