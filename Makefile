@@ -16,7 +16,7 @@ SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/ddl.sql src/sql/mask.
                src/sql/anon.sql src/sql/pseudonym.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS      = init labels labels_owner mask anon
+REGRESS      = init labels labels_owner mask anon pseudonym
 REGRESS_OPTS = --dbname=crm_privacy_regress
 
 # Our code builds with every warning as an error; PostgreSQL's own headers are

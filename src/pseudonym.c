@@ -9,9 +9,9 @@
  * and kept in privacy.pseudonym_key, a table no role but the extension's owner
  * may read.  This code reads it directly (not through SQL), so the callers of
  * pseudonym() need no privilege on it; it never leaves this file except as
- * pseudonyms.  Each backend caches it; rotate_pseudonym_key() replaces it and
- * sends a relcache invalidation for the table, which makes every backend read
- * the new key.
+ * pseudonyms.  Each backend caches it; any change to the table (by
+ * rotate_pseudonym_key() or otherwise) fires a trigger that sends a relcache
+ * invalidation for the table, which makes every backend read the key again.
  *
  * For each context a subkey is derived from the key with SipHash-2-4.  A text
  * pseudonym is SipHash-2-4 of the value under the context's subkey, written as
@@ -35,6 +35,7 @@
 #include "access/tableam.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "utils/builtins.h"
@@ -326,8 +327,22 @@ crm_rotate_pseudonym_key(PG_FUNCTION_ARGS)
 		elog(ERROR, "could not store the new pseudonym key");
 	SPI_finish();
 	explicit_bzero(VARDATA(value), KEY_LEN);
-
-	/* every backend, this one included, reloads the key after commit */
-	CacheInvalidateRelcacheByRelid(key_table());
 	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: trigger privacy.pseudonym_key_changed, after any change to
+ * privacy.pseudonym_key: every backend, this one included, reloads the key
+ * once the change is committed (or at once here).
+ */
+PG_FUNCTION_INFO_V1(crm_pseudonym_key_changed);
+Datum
+crm_pseudonym_key_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.pseudonym_key_changed must be fired as a trigger")));
+	CacheInvalidateRelcacheByRelid(RelationGetRelid(((TriggerData *) fcinfo->context)->tg_relation));
+	return PointerGetDatum(NULL);
 }

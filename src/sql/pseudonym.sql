@@ -13,6 +13,15 @@ REVOKE ALL ON privacy.pseudonym_key FROM PUBLIC;
 COMMENT ON TABLE privacy.pseudonym_key IS
 'crm_privacy pseudonym key: readable by the extension owner only';
 
+-- Any change to the key makes every backend drop its cached copy.
+CREATE FUNCTION privacy.pseudonym_key_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_pseudonym_key_changed'
+LANGUAGE C SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.pseudonym_key_changed() FROM PUBLIC;
+CREATE TRIGGER pseudonym_key_changed
+    AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.pseudonym_key
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.pseudonym_key_changed();
+
 CREATE FUNCTION privacy.pseudonym(v pg_catalog.text, context pg_catalog.text DEFAULT '')
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'crm_pseudonym_text'
