@@ -1,5 +1,7 @@
 -- pgTAP: the label interface of SPEC section 1, as BI tools and applications
 -- see it: names, signatures, columns, privileges, SQLSTATEs.
+-- Raw SECURITY LABEL needs the library loaded in the session (doc/labels.md).
+LOAD 'crm_privacy';
 BEGIN;
 SELECT plan(38);
 
