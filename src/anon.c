@@ -33,6 +33,7 @@
 #include "utils/date.h"
 #include "utils/datetime.h"
 #include "utils/fmgrprotos.h"
+#include "utils/memutils.h"
 #include "utils/numeric.h"
 #include "utils/timestamp.h"
 
@@ -146,9 +147,16 @@ crm_generalize_numeric(PG_FUNCTION_ARGS)
 {
 	Numeric		v = PG_GETARG_NUMERIC(0);
 	Numeric		step = PG_GETARG_NUMERIC(1);
-	Datum		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+	static Datum zero = (Datum) 0;
 	Datum		r;
 
+	if (zero == (Datum) 0)
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+
+		zero = DirectFunctionCall1(int4_numeric, Int32GetDatum(0));
+		MemoryContextSwitchTo(oldcxt);
+	}
 	if (numeric_is_nan(step) || numeric_is_inf(step) ||
 		DatumGetInt32(DirectFunctionCall2(numeric_cmp, NumericGetDatum(step), zero)) <= 0)
 		step_error();
@@ -156,14 +164,17 @@ crm_generalize_numeric(PG_FUNCTION_ARGS)
 		PG_RETURN_NUMERIC(v);
 
 	/*
-	 * v - (v mod step), exactly: numeric_div would round the quotient to a
-	 * limited number of digits first.  mod has the sign of v, so a negative
-	 * remainder is moved up by one step to floor rather than truncate.
+	 * trunc(v / step) * step, exactly: div() truncates without rounding,
+	 * where numeric_div would round the quotient to a limited number of digits
+	 * first.  Below zero truncation went up, so one step comes off.
 	 */
-	r = DirectFunctionCall2(numeric_mod, NumericGetDatum(v), NumericGetDatum(step));
-	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, r, zero)) < 0)
-		r = DirectFunctionCall2(numeric_add, r, NumericGetDatum(step));
-	PG_RETURN_DATUM(DirectFunctionCall2(numeric_sub, NumericGetDatum(v), r));
+	r = DirectFunctionCall2(numeric_mul,
+							DirectFunctionCall2(numeric_div_trunc, NumericGetDatum(v),
+												NumericGetDatum(step)),
+							NumericGetDatum(step));
+	if (DatumGetInt32(DirectFunctionCall2(numeric_cmp, r, NumericGetDatum(v))) > 0)
+		r = DirectFunctionCall2(numeric_sub, r, NumericGetDatum(step));
+	PG_RETURN_DATUM(r);
 }
 
 /* Parse the unit argument of generalize on dates. */

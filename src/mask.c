@@ -79,6 +79,18 @@ is_extender(pg_wchar c)
 		(c >= 0x3099 && c <= 0x309A);		/* kana voiced marks */
 }
 
+/*
+ * Can a UTF-8 sequence with this lead byte encode an extender?  Everything
+ * else (ASCII, Latin letters, Han, Hangul...) is skipped without decoding.
+ */
+static inline bool
+may_start_extender(unsigned char lead)
+{
+	return lead == 0xCC || lead == 0xCD ||	/* U+0300-036F */
+		lead == 0xE1 || lead == 0xE2 || lead == 0xE3 ||
+		lead == 0xEF || lead == 0xF0 || lead == 0xF3;
+}
+
 /* Decode the code point at s (UTF-8), with its byte length in *len. */
 static inline pg_wchar
 decode_char(const char *s, int *len)
@@ -115,7 +127,7 @@ char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
 
 	*cp = decode_char(s, &len);
 	joined = false;
-	while (s + len < end)
+	while (s + len < end && (joined || may_start_extender((unsigned char) s[len])))
 	{
 		pg_wchar	next = decode_char(s + len, &n);
 
@@ -129,6 +141,28 @@ char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
 			break;
 	}
 	return Min(len, end - s);
+}
+
+/* Is every byte of b ASCII?  Then bytes are characters. */
+static bool
+is_ascii(TextBytes b)
+{
+	const unsigned char *p = (const unsigned char *) b.data;
+	const unsigned char *end = p + b.len;
+	uint64		word;
+
+	for (; p + sizeof(uint64) <= end; p += sizeof(uint64))
+	{
+		memcpy(&word, p, sizeof(uint64));
+		if (word & UINT64CONST(0x8080808080808080))
+			return false;
+	}
+	for (; p < end; p++)
+	{
+		if (*p & 0x80)
+			return false;
+	}
+	return true;
 }
 
 /* Number of characters in b. */
@@ -229,7 +263,8 @@ static Datum
 partial(TextBytes b, int f, int l, const char *pad, int padlen)
 {
 	bool		utf8 = database_is_utf8();
-	int			n = count_chars(b, utf8);
+	bool		ascii = is_ascii(b);
+	int			n = ascii ? b.len : count_chars(b, utf8);
 	const char *p = b.data;
 	const char *end = b.data + b.len;
 	Out			o;
@@ -239,6 +274,15 @@ partial(TextBytes b, int f, int l, const char *pad, int padlen)
 	{
 		o = out_start((Size) n * padlen);
 		out_pad(&o, pad, padlen, n);
+		return out_finish(&o);
+	}
+
+	if (ascii)
+	{
+		o = out_start((Size) f + l + (Size) (n - f - l) * padlen);
+		out_bytes(&o, b.data, f);
+		out_pad(&o, pad, padlen, n - f - l);
+		out_bytes(&o, b.data + n - l, l);
 		return out_finish(&o);
 	}
 
@@ -475,7 +519,7 @@ Datum
 crm_mask_cn_id(PG_FUNCTION_ARGS)
 {
 	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
-	int			n = count_chars(v, database_is_utf8());
+	int			n = is_ascii(v) ? v.len : count_chars(v, database_is_utf8());
 
 	if (n == 18)
 		return partial(v, 6, 4, "*", 1);
@@ -499,27 +543,43 @@ is_name_dot(pg_wchar c)
 	return c == 0x00B7 || c == 0x30FB || c == 0x2022 || c == 0xFF0E;
 }
 
+/* Order of two compound surnames (each two 3-byte characters) by bytes. */
+static int
+surname_cmp(const void *a, const void *b)
+{
+	return memcmp(*(const char *const *) a, *(const char *const *) b, 6);
+}
+
 /* Does a name in Han characters start with a compound surname? */
 static bool
 has_compound_surname(TextBytes b)
 {
-	for (size_t i = 0; i < lengthof(compound_surnames); i++)
-	{
-		size_t		len = strlen(compound_surnames[i]);
+	static const char *sorted[lengthof(compound_surnames)];
+	static bool sorted_ready = false;
+	const char *key = b.data;
 
-		if ((size_t) b.len >= len && memcmp(b.data, compound_surnames[i], len) == 0)
-			return true;
+	if (!sorted_ready)
+	{
+		memcpy(sorted, compound_surnames, sizeof(sorted));
+		qsort(sorted, lengthof(sorted), sizeof(char *), surname_cmp);
+		sorted_ready = true;
 	}
-	return false;
+	/* every listed surname is two characters of three bytes each */
+	return b.len >= 6 &&
+		bsearch(&key, sorted, lengthof(sorted), sizeof(char *), surname_cmp) != NULL;
 }
 
-/* Is b a name in Han characters (and middle dots)? */
-static bool
-is_han_name(TextBytes b)
+/*
+ * The number of characters of b if it is a name in Han characters (and
+ * middle dots), else -1.
+ */
+static int
+han_name_length(TextBytes b)
 {
 	const char *p = b.data;
 	const char *end = b.data + b.len;
 	bool		any = false;
+	int			n = 0;
 
 	while (p < end)
 	{
@@ -529,10 +589,11 @@ is_han_name(TextBytes b)
 		if (is_han(cp))
 			any = true;
 		else if (!is_name_dot(cp))
-			return false;
+			return -1;
 		p += len;
+		n++;
 	}
-	return any;
+	return any ? n : -1;
 }
 
 /* Does c separate the words of a name? */
@@ -555,13 +616,18 @@ crm_mask_name(PG_FUNCTION_ARGS)
 	bool		utf8 = database_is_utf8();
 	const char *p = v.data;
 	const char *end = v.data + v.len;
-	bool		han = utf8 && is_han_name(v);
+	int			han_len = (utf8 && !is_ascii(v)) ? han_name_length(v) : -1;
+	bool		han = (han_len >= 0);
 	int			keep = han ? (has_compound_surname(v) ? 2 : 1) : 0;
 	bool		word_start = true;
 	Out			o;
 
-	if (han && keep >= count_chars(v, true))
-		return mask_all(v, true);
+	if (han && keep >= han_len)
+	{
+		o = out_start(han_len);
+		out_pad(&o, "*", 1, han_len);
+		return out_finish(&o);
+	}
 
 	o = out_start(v.len);
 	for (int i = 0; p < end; i++)

@@ -4,6 +4,8 @@
 #   bash test/run.sh demo [ROWS]   load and label a generated CRM (1,000 customers
 #                                  by default) and print what a DBA wants to see
 #   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
+#   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ on ROWS generated
+#                                  customers (1,000,000 by default)
 #   bash test/run.sh valgrind      run the pg_regress and pgTAP suites with the
 #                                  server under valgrind; report every error whose
 #                                  stack passes through crm_privacy's code
@@ -23,8 +25,8 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-	demo|test|valgrind) shift ;;
-	*) echo "usage: bash test/run.sh demo [ROWS] | test | valgrind" >&2; exit 2 ;;
+	demo|test|bench|valgrind) shift ;;
+	*) echo "usage: bash test/run.sh demo [ROWS] | test | bench [ROWS] | valgrind" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -200,6 +202,11 @@ case "$mode" in
 		say "demo"
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_demo'
 		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000}" -d crm_demo -f doc/demo.sql
+		;;
+	bench)
+		say "benchmarks (bench/)"
+		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_bench'
+		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000000}" -d crm_bench -f bench/functions.sql
 		;;
 	valgrind)
 		run_regress
