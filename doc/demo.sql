@@ -96,4 +96,26 @@ SELECT "table", count(*) FILTER (WHERE label IS NOT NULL) AS labelled_columns,
   FROM privacy.labels WHERE schema = 'public' AND "column" IS NOT NULL
  GROUP BY "table" ORDER BY 1;
 \echo
-\echo 'Next in crm_privacy: masking functions, the five kinds of privacy views, opt-outs and audit.'
+\echo '== 8. The same customers through the masking functions (doc/functions.md)'
+\echo 'As a role below each column''s level will see them in the standard view (the mask= rules):'
+SELECT customer_id, privacy.mask_name(full_name) AS full_name, privacy.mask_phone(mobile) AS mobile,
+       privacy.mask_email(email) AS email, privacy.mask_cn_id(id_number) AS id_number,
+       privacy.generalize(birth_date, 'year') AS birth_date, privacy.mask_partial(zip, 3, 0) AS zip
+  FROM customer ORDER BY customer_id LIMIT 5;
+\echo 'As analysts will see them in the anonymous view (the anon= rules): keyed pseudonyms,'
+\echo 'generalized quasi-identifiers, noisy counts; the same pseudonym joins orders to customers:'
+SELECT privacy.pseudonym(c.customer_id) AS customer_id, privacy.pseudonym(c.email) AS email,
+       c.gender, privacy.generalize(c.birth_date, 'decade') AS birth_date, c.city,
+       privacy.generalize(c.income, 10000) AS income, privacy.noise(c.loyalty_points, 0.1) AS loyalty_points,
+       (SELECT count(*) FROM orders o
+         WHERE privacy.pseudonym(o.customer_id) = privacy.pseudonym(c.customer_id)) AS orders
+  FROM customer c ORDER BY c.customer_id LIMIT 5;
+\echo 'Format checks find personal data by its values:'
+SELECT count(*) FILTER (WHERE privacy.is_valid_cn_id(id_number)) AS valid_resident_ids,
+       count(*) FILTER (WHERE privacy.is_cn_mobile(mobile)) AS mainland_mobiles,
+       count(*) FILTER (WHERE privacy.is_email(email)) AS emails,
+       count(*) AS customers
+  FROM customer;
+
+\echo
+\echo 'Next in crm_privacy: the five kinds of privacy views, opt-outs, and audit.'

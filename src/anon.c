@@ -66,15 +66,24 @@ out_of_range(const char *type)
 			 errdetail("The multiple of the step below the value does not fit the type.")));
 }
 
-/* floor(v / step) * step for 64-bit integers; false on overflow. */
-static bool
-floor_multiple(int64 v, int64 step, int64 *result)
+/*
+ * floor(v / step) * step for integers of a type ranging from min to max;
+ * refuses a step that is not positive and a result outside the type.
+ */
+static int64
+generalize_integer(int64 v, int64 step, int64 min, int64 max, const char *type)
 {
-	int64		q = v / step;
+	int64		q;
+	int64		r;
 
+	if (step <= 0)
+		step_error();
+	q = v / step;
 	if (v % step != 0 && v < 0)
 		q--;
-	return !pg_mul_s64_overflow(q, step, result);
+	if (pg_mul_s64_overflow(q, step, &r) || r < min || r > max)
+		out_of_range(type);
+	return r;
 }
 
 /* SQL: privacy.generalize(smallint, smallint). */
@@ -82,14 +91,8 @@ PG_FUNCTION_INFO_V1(crm_generalize_int2);
 Datum
 crm_generalize_int2(PG_FUNCTION_ARGS)
 {
-	int64		r;
-
-	if (PG_GETARG_INT16(1) <= 0)
-		step_error();
-	if (!floor_multiple(PG_GETARG_INT16(0), PG_GETARG_INT16(1), &r) ||
-		r < PG_INT16_MIN || r > PG_INT16_MAX)
-		out_of_range("smallint");
-	PG_RETURN_INT16((int16) r);
+	PG_RETURN_INT16((int16) generalize_integer(PG_GETARG_INT16(0), PG_GETARG_INT16(1),
+											   PG_INT16_MIN, PG_INT16_MAX, "smallint"));
 }
 
 /* SQL: privacy.generalize(integer, integer). */
@@ -97,14 +100,8 @@ PG_FUNCTION_INFO_V1(crm_generalize_int4);
 Datum
 crm_generalize_int4(PG_FUNCTION_ARGS)
 {
-	int64		r;
-
-	if (PG_GETARG_INT32(1) <= 0)
-		step_error();
-	if (!floor_multiple(PG_GETARG_INT32(0), PG_GETARG_INT32(1), &r) ||
-		r < PG_INT32_MIN || r > PG_INT32_MAX)
-		out_of_range("integer");
-	PG_RETURN_INT32((int32) r);
+	PG_RETURN_INT32((int32) generalize_integer(PG_GETARG_INT32(0), PG_GETARG_INT32(1),
+											   PG_INT32_MIN, PG_INT32_MAX, "integer"));
 }
 
 /* SQL: privacy.generalize(bigint, bigint). */
@@ -112,13 +109,8 @@ PG_FUNCTION_INFO_V1(crm_generalize_int8);
 Datum
 crm_generalize_int8(PG_FUNCTION_ARGS)
 {
-	int64		r;
-
-	if (PG_GETARG_INT64(1) <= 0)
-		step_error();
-	if (!floor_multiple(PG_GETARG_INT64(0), PG_GETARG_INT64(1), &r))
-		out_of_range("bigint");
-	PG_RETURN_INT64(r);
+	PG_RETURN_INT64(generalize_integer(PG_GETARG_INT64(0), PG_GETARG_INT64(1),
+									   PG_INT64_MIN, PG_INT64_MAX, "bigint"));
 }
 
 /* SQL: privacy.generalize(double precision, double precision). */
