@@ -23,4 +23,8 @@ extern void crm_label_init(void);
 /* pseudonym.c */
 extern void crm_pseudonym_init(void);
 
+/* views.c */
+extern void crm_refresh(Oid relid);
+extern void crm_drop_views_of(Oid relid);
+
 #endif							/* CRM_PRIVACY_H */

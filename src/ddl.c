@@ -43,6 +43,7 @@
 #include "commands/seclabel.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
+#include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -299,17 +300,110 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 	}
 }
 
+/* Does relid carry a crm_privacy table label (and so, privacy views)? */
+static bool
+has_views(Oid relid)
+{
+	CrmTableLabel tl;
+
+	return OidIsValid(relid) && crm_get_table_label(relid, &tl);
+}
+
+/* Before DROP FUNCTION: refuse to drop a function that a column label uses. */
+static void
+before_drop_function(Oid funcoid)
+{
+	char	   *schema;
+	char	   *name;
+	ListCell   *lc;
+
+	if (!OidIsValid(funcoid))
+		return;
+	schema = get_namespace_name(get_func_namespace(funcoid));
+	name = get_func_name(funcoid);
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmColumnLabel cl;
+		Oid			atttype;
+
+		if (entry->attnum <= 0)
+			continue;
+		crm_parse_column_label(entry->label, &cl);
+		atttype = get_atttype(entry->relid, entry->attnum);
+		if (rule_names_function(&cl.mask, schema, name, funcoid, atttype) ||
+			rule_names_function(&cl.anon, schema, name, funcoid, atttype))
+			ereport(ERROR,
+					(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+					 errmsg("cannot drop function %s.%s: the crm_privacy label of column \"%s\" of table \"%s\" uses it",
+							quote_identifier(schema), quote_identifier(name),
+							get_attname(entry->relid, entry->attnum, false),
+							get_rel_name(entry->relid)),
+					 errhint("Relabel the column first.")));
+	}
+}
+
+/*
+ * Before DROP TABLE or DROP SCHEMA: drop the privacy views of the labelled
+ * tables that go, which would otherwise block the command.  Before DROP
+ * FUNCTION: refuse to drop a function a label uses.
+ */
+static void
+before_drop(DropStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->objects)
+	{
+		if (stmt->removeType == OBJECT_TABLE || stmt->removeType == OBJECT_FOREIGN_TABLE)
+		{
+			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, lfirst(lc))),
+												 NoLock, true);
+
+			if (has_views(relid))
+				crm_drop_views_of(relid);
+		}
+		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_ROUTINE)
+			before_drop_function(LookupFuncWithArgs(stmt->removeType,
+													castNode(ObjectWithArgs, lfirst(lc)), true));
+		else if (stmt->removeType == OBJECT_SCHEMA)
+		{
+			Oid			nspid = get_namespace_oid(strVal(lfirst(lc)), true);
+			ListCell   *lc2;
+
+			foreach(lc2, crm_relation_labels())
+			{
+				CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc2);
+
+				if (entry->attnum == 0 && get_rel_namespace(entry->relid) == nspid)
+					crm_drop_views_of(entry->relid);
+			}
+		}
+	}
+}
+
 /* SQL: event trigger on ddl_command_start. */
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
 crm_ddl_command_start(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_start");
+	Node	   *tree = trigdata->parsetree;
 
-	if (IsA(trigdata->parsetree, RenameStmt))
-		before_rename((RenameStmt *) trigdata->parsetree);
-	else if (IsA(trigdata->parsetree, AlterObjectSchemaStmt))
-		before_set_schema((AlterObjectSchemaStmt *) trigdata->parsetree);
+	if (IsA(tree, RenameStmt))
+		before_rename((RenameStmt *) tree);
+	else if (IsA(tree, AlterObjectSchemaStmt))
+		before_set_schema((AlterObjectSchemaStmt *) tree);
+	else if (IsA(tree, AlterTableStmt))
+	{
+		/* views depend on columns: drop them, ddl_command_end builds them again */
+		Oid			relid = RangeVarGetRelid(((AlterTableStmt *) tree)->relation, NoLock, true);
+
+		if (has_views(relid))
+			crm_drop_views_of(relid);
+	}
+	else if (IsA(tree, DropStmt))
+		before_drop((DropStmt *) tree);
 	PG_RETURN_NULL();
 }
 
@@ -488,8 +582,9 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_end");
 	const char *command = GetCommandTagName(trigdata->tag);
-	bool		functions_changed = (trigdata->tag != CMDTAG_ALTER_TABLE &&
-									 trigdata->tag != CMDTAG_ALTER_FOREIGN_TABLE);
+	bool		functions_changed = (trigdata->tag == CMDTAG_ALTER_FUNCTION ||
+									 trigdata->tag == CMDTAG_ALTER_ROUTINE ||
+									 trigdata->tag == CMDTAG_ALTER_SCHEMA);
 	List	   *altered = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
@@ -511,27 +606,34 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	if (altered == NIL && !functions_changed)
 		PG_RETURN_NULL();
 
-	foreach(lc, crm_relation_labels())
+	if (trigdata->tag != CMDTAG_SECURITY_LABEL)
 	{
-		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
-		bool		touched = list_member_oid(altered, entry->relid);
-
-		if (entry->attnum == 0)
+		foreach(lc, crm_relation_labels())
 		{
-			CrmTableLabel tl;
+			CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+			bool		touched = list_member_oid(altered, entry->relid);
 
-			crm_parse_table_label(entry->label, &tl);
-			touched |= tl.related && list_member_oid(altered, crm_subject_relid(&tl));
-		}
-		else if (functions_changed)
-		{
-			CrmColumnLabel cl;
+			if (entry->attnum == 0)
+			{
+				CrmTableLabel tl;
 
-			crm_parse_column_label(entry->label, &cl);
-			touched |= (cl.mask.kind == CRM_RULE_FN || cl.anon.kind == CRM_RULE_FN);
+				crm_parse_table_label(entry->label, &tl);
+				touched |= tl.related && list_member_oid(altered, crm_subject_relid(&tl));
+			}
+			else if (functions_changed)
+			{
+				CrmColumnLabel cl;
+
+				crm_parse_column_label(entry->label, &cl);
+				touched |= (cl.mask.kind == CRM_RULE_FN || cl.anon.kind == CRM_RULE_FN);
+			}
+			if (touched)
+				check_entry(entry, command);
 		}
-		if (touched)
-			check_entry(entry, command);
 	}
+
+	/* the views of the tables relabelled or altered, built again */
+	foreach(lc, altered)
+		crm_refresh(lfirst_oid(lc));
 	PG_RETURN_NULL();
 }

@@ -563,6 +563,27 @@ parse_rule(const char *label, const LabelWord *w, CrmRule *rule)
 	}
 }
 
+/*
+ * Parse a rule given on its own (a disclosure treatment); errors quote it as
+ * the label.
+ */
+void
+crm_parse_rule(const char *text, CrmRule *rule)
+{
+	LabelWord	w;
+
+	if (strlen(text) > CRM_LABEL_MAX_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid crm_privacy rule \"%s\": too long", shown(text))));
+	w.text = pstrdup(text);
+	w.name = "treatment";
+	w.value = trimmed(text);
+	if (w.value[0] == '\0')
+		LABEL_ERROR(text, "missing rule in", w.text, errhint(RULE_HINT));
+	parse_rule(text, &w, rule);
+}
+
 /* Fill in the label of a column that has none: privacy by default. */
 void
 crm_default_column_label(CrmColumnLabel *out)
@@ -914,8 +935,8 @@ check_step_fits(const char *label, const CrmRule *rule, const char *colname, Oid
 }
 
 /* Refuse a rule that does not fit the column's type. */
-static void
-check_rule_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid)
+void
+crm_check_rule_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid)
 {
 	Oid			base = getBaseType(typid);
 	bool		is_text = (base == TEXTOID || base == VARCHAROID || base == BPCHAROID);
@@ -995,8 +1016,8 @@ crm_check_column_label(const char *label, const CrmColumnLabel *cl, Oid relid, A
 	typid = att->atttypid;
 	ReleaseSysCache(tup);
 
-	check_rule_fits(label, &cl->mask, colname, typid);
-	check_rule_fits(label, &cl->anon, colname, typid);
+	crm_check_rule_fits(label, &cl->mask, colname, typid);
+	crm_check_rule_fits(label, &cl->anon, colname, typid);
 }
 
 /* The table a related label points at, or InvalidOid if it does not exist. */
@@ -1009,8 +1030,8 @@ crm_subject_relid(const CrmTableLabel *tl)
 }
 
 /* The crm_privacy table label of relid, parsed; false if it has none. */
-static bool
-get_table_label(Oid relid, CrmTableLabel *out)
+bool
+crm_get_table_label(Oid relid, CrmTableLabel *out)
 {
 	ObjectAddress addr;
 	char	   *label;
@@ -1121,7 +1142,7 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 				 errmsg("invalid crm_privacy label \"%s\": table \"%s\" cannot be related to itself",
 						shown(label), get_rel_name(relid)),
 				 errhint("Label a table with one row per data subject \"subject key=COLUMN\".")));
-	if (!get_table_label(subject, &stl) || stl.related)
+	if (!crm_get_table_label(subject, &stl) || stl.related)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid crm_privacy label \"%s\": table %s is not labelled as a subject table",
@@ -1160,7 +1181,7 @@ relabel_table(Oid relid, const char *seclabel)
 	}
 
 	/* Do not leave related tables pointing at a table that is no subject. */
-	if (!get_table_label(relid, &old) || old.related)
+	if (!crm_get_table_label(relid, &old) || old.related)
 		return;
 	related = related_tables_of(relid);
 	if (related != NIL)

@@ -107,9 +107,13 @@ extern void crm_check_column_label(const char *label, const CrmColumnLabel *cl,
 extern void crm_parse_table_label(const char *label, CrmTableLabel *out);
 extern void crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid);
 extern Oid	crm_subject_relid(const CrmTableLabel *tl);
+extern bool crm_get_table_label(Oid relid, CrmTableLabel *out);
 extern CrmLevel crm_parse_role_label(const char *label);
 extern void crm_parse_schema_label(const char *label);
 
+extern void crm_parse_rule(const char *text, CrmRule *rule);
+extern void crm_check_rule_fits(const char *label, const CrmRule *rule,
+								const char *colname, Oid typid);
 extern const char *crm_level_name(CrmLevel level);
 extern const char *crm_class_name(CrmClass cls);
 extern char *crm_rule_to_string(const CrmRule *rule);

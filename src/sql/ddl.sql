@@ -9,7 +9,7 @@ CREATE FUNCTION privacy.ddl_command_start() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'crm_ddl_command_start'
 LANGUAGE C;
 COMMENT ON FUNCTION privacy.ddl_command_start() IS
-'event trigger: rewrite crm_privacy labels that name a table, column, schema or function being renamed or moved';
+'event trigger: rewrite crm_privacy labels that name an object being renamed or moved; drop the privacy views that would block ALTER or DROP';
 
 CREATE FUNCTION privacy.sql_drop() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'crm_sql_drop'
@@ -21,18 +21,19 @@ CREATE FUNCTION privacy.ddl_command_end() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'crm_ddl_command_end'
 LANGUAGE C;
 COMMENT ON FUNCTION privacy.ddl_command_end() IS
-'event trigger: after ALTER TABLE, FUNCTION or SCHEMA, the crm_privacy labels they touch must still hold';
+'event trigger: after ALTER TABLE, FUNCTION or SCHEMA, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled or altered tables';
 
 REVOKE ALL ON FUNCTION privacy.ddl_command_start(), privacy.sql_drop(),
     privacy.ddl_command_end() FROM PUBLIC;
 
 CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
-                 'ALTER FUNCTION', 'ALTER ROUTINE')
+                 'ALTER FUNCTION', 'ALTER ROUTINE', 'DROP TABLE',
+                 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE')
     EXECUTE FUNCTION privacy.ddl_command_start();
 CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy.sql_drop();
 CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
-                 'ALTER FUNCTION', 'ALTER ROUTINE')
+                 'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL')
     EXECUTE FUNCTION privacy.ddl_command_end();

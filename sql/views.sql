@@ -1,0 +1,278 @@
+--
+-- views: the privacy views generated from labels (SPEC sections 3 and 4):
+-- the five kinds, clearances, opt-outs, disclosure profiles, k-anonymity,
+-- grants, and rebuilds after DDL.
+--
+CREATE TABLE customer (
+    customer_id bigint PRIMARY KEY,
+    full_name   text NOT NULL,
+    email       varchar(60),
+    mobile      text,
+    birth_date  date,
+    zip         char(6),
+    city        text,
+    income      numeric(12,2),
+    religion    text,
+    points      integer,
+    notes       text
+);
+INSERT INTO customer VALUES
+    (1, '张三丰', 'zhang.san@example.com', '13812345678', '1987-06-15', '100020', '北京', 12345.67, NULL, 100, 'likes tea'),
+    (2, '欧阳娜娜', 'nana@example.cn', '+86 139-8765-4321', '1990-02-01', '100080', '北京', 88000, '佛教', 250, NULL),
+    (3, 'John Smith', 'john@example.org', '010-6552 1234', '1985-12-31', '200120', '上海', 56000, NULL, 0, NULL),
+    (4, '李四', 'li.si@example.com', '18600001111', '1982-03-03', '200030', '上海', 43000, '基督教', 75, NULL),
+    (5, '王五', NULL, '15900002222', '1989-09-09', '100020', '北京', 61000, NULL, 10, NULL);
+CREATE TABLE orders (
+    order_id    bigint PRIMARY KEY,
+    customer_id bigint REFERENCES customer,
+    amount      numeric(10,2),
+    address     text
+);
+INSERT INTO orders VALUES (10, 1, 99.50, '北京朝阳路1号'), (11, 2, 20.00, '北京人民路2号'),
+                          (12, 2, 35.00, '北京人民路2号'), (13, 3, 12.00, '上海中山路3号');
+
+SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=customer_id';
+SECURITY LABEL FOR crm_privacy ON TABLE orders IS 'related subject=public.customer key=customer_id';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.customer_id IS 'identifier level=internal mask=keep anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.full_name IS 'identifier mask=name';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier mask=email anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.mobile IS 'identifier level=secret mask=phone';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.birth_date IS 'quasi_identifier mask=generalize(year) anon=generalize(decade)';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.zip IS 'quasi_identifier mask=partial(3,0) anon=partial(3,0)';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.city IS 'quasi_identifier level=public anon=keep';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.income IS 'personal level=confidential anon=generalize(10000)';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.religion IS 'sensitive';
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.points IS 'personal mask=keep anon=keep';
+-- customer.notes stays unlabelled: privacy by default.
+SECURITY LABEL FOR crm_privacy ON COLUMN orders.order_id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN orders.customer_id IS 'identifier level=internal mask=keep anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN orders.amount IS 'personal mask=keep anon=keep';
+SECURITY LABEL FOR crm_privacy ON COLUMN orders.address IS 'identifier mask=partial(2,0)';
+
+-- The views exist by themselves after labelling.
+SELECT n.nspname AS schema, c.relname AS view, c.reloptions,
+       pg_get_userbyid(c.relowner) = (SELECT pg_get_userbyid(extowner) FROM pg_extension
+                                       WHERE extname = 'crm_privacy') AS owned_by_extension_owner
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname LIKE 'privacy\_%' AND c.relkind = 'v' ORDER BY 1, 2;
+
+-- Exactly the base table's column names, order and types, in every view.
+SELECT v.nspname AS schema, v.relname AS view,
+       (SELECT array_agg(attname || ' ' || format_type(atttypid, atttypmod) ORDER BY attnum)
+          FROM pg_attribute WHERE attrelid = v.oid AND attnum > 0)
+     = (SELECT array_agg(attname || ' ' || format_type(atttypid, atttypmod) ORDER BY attnum)
+          FROM pg_attribute WHERE attrelid = ('public.' || quote_ident(v.relname))::regclass
+           AND attnum > 0 AND NOT attisdropped) AS same_columns
+  FROM (SELECT c.oid, c.relname, n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+         WHERE n.nspname LIKE 'privacy\_%' AND c.relkind = 'v') v
+ ORDER BY 1, 2;
+
+-- Roles of each clearance, and grants.
+CREATE ROLE regress_crm_public;
+CREATE ROLE regress_crm_clerk;
+CREATE ROLE regress_crm_analyst;
+CREATE ROLE regress_crm_officer;
+CREATE ROLE regress_crm_team;
+CREATE ROLE regress_crm_member IN ROLE regress_crm_team;
+SELECT privacy.set_clearance('regress_crm_clerk', 'internal');
+SELECT privacy.set_clearance('regress_crm_analyst', 'confidential');
+SELECT privacy.set_clearance('regress_crm_officer', 'secret');
+SELECT privacy.set_clearance('regress_crm_team', 'confidential');
+SELECT r, privacy.clearance(r::regrole)
+  FROM unnest(ARRAY['regress_crm_public', 'regress_crm_clerk', 'regress_crm_analyst',
+                    'regress_crm_officer', 'regress_crm_member']) AS r;
+SELECT privacy.grant_access(r::regrole, 'standard')
+  FROM unnest(ARRAY['regress_crm_public', 'regress_crm_clerk', 'regress_crm_analyst',
+                    'regress_crm_officer', 'regress_crm_team']) AS r;
+SELECT privacy.grant_access('regress_crm_officer', 'full');
+SELECT privacy.grant_access('regress_crm_analyst', 'anon');
+SELECT privacy.grant_access('regress_crm_clerk', 'optout', 'direct_marketing');
+
+--
+-- Standard view: clear up to the reader's clearance, masked above it.
+--
+SET ROLE regress_crm_public;
+SELECT * FROM privacy_standard.customer ORDER BY customer_id;
+SET ROLE regress_crm_clerk;
+SELECT * FROM privacy_standard.customer ORDER BY customer_id;
+SET ROLE regress_crm_analyst;
+SELECT * FROM privacy_standard.customer ORDER BY customer_id;
+SET ROLE regress_crm_member;  -- clearance through membership
+SELECT customer_id, full_name, income FROM privacy_standard.customer ORDER BY customer_id;
+SET ROLE regress_crm_officer;
+SELECT * FROM privacy_standard.customer ORDER BY customer_id;
+SELECT * FROM privacy_standard.orders ORDER BY order_id;
+RESET ROLE;
+
+-- Full view: everything in clear, for those granted it.
+SET ROLE regress_crm_officer;
+SELECT * FROM privacy_full.customer ORDER BY customer_id;
+RESET ROLE;
+
+-- Without a grant: permission denied, on the views and on the base tables.
+SET ROLE regress_crm_public;
+SELECT count(*) FROM privacy_full.customer;
+SELECT count(*) FROM privacy_anon.customer;
+SELECT count(*) FROM privacy_optout_direct_marketing.customer;
+SELECT count(*) FROM public.customer;
+RESET ROLE;
+
+--
+-- Opt-outs.
+--
+SELECT privacy.opt_out('customer', '2', 'direct_marketing', 'web form');
+SELECT privacy.opt_out('customer', '4', 'sensitive_data', 'letter');
+SELECT privacy.opt_out('customer', '3', 'third_party_disclosure');
+SELECT privacy.opt_in('customer', '3', 'third_party_disclosure', 'phone call');
+SELECT subject, key, purpose, opted_out, source, changed_by = session_user AS by_me
+  FROM privacy.choices ORDER BY key, purpose;
+-- Opting out twice keeps one row; keys are compared in the key type's form.
+SELECT privacy.opt_out('customer', '002', 'direct_marketing');
+SELECT count(*) FROM privacy.choices WHERE purpose = 'direct_marketing';
+-- Bad input: a clear error, nothing written.
+SELECT privacy.opt_out('customer', '1', 'no_such_purpose');
+SELECT privacy.opt_out('orders', '1', 'direct_marketing');
+SELECT privacy.opt_out('customer', 'abc', 'direct_marketing');
+SELECT privacy.opt_out('customer', NULL, 'direct_marketing');
+SELECT count(*) FROM privacy.choices;
+
+SET ROLE regress_crm_clerk;
+-- Subject 2 and its orders are gone from the direct-marketing views...
+SELECT customer_id, full_name FROM privacy_optout_direct_marketing.customer ORDER BY customer_id;
+SELECT order_id, customer_id FROM privacy_optout_direct_marketing.orders ORDER BY order_id;
+-- ...but not from the standard view.
+SELECT count(*) FROM privacy_standard.customer;
+RESET ROLE;
+-- Subject 4's sensitive column is NULL everywhere but the full view.
+SET ROLE regress_crm_officer;
+SELECT customer_id, religion FROM privacy_standard.customer ORDER BY customer_id;
+SELECT customer_id, religion FROM privacy_full.customer WHERE customer_id = 4;
+RESET ROLE;
+
+--
+-- Anonymous view: anon rules; keys pseudonymized the same in related tables.
+--
+SET ROLE regress_crm_analyst;
+SELECT full_name, email ~ '^[0-9a-f]{16}$' AS email_pseudonym, mobile, birth_date, zip, city, income,
+       religion, points, notes
+  FROM privacy_anon.customer ORDER BY birth_date, zip;
+SELECT count(*) AS joined_orders
+  FROM privacy_anon.orders o JOIN privacy_anon.customer c USING (customer_id);
+RESET ROLE;
+SELECT count(*) = 5 AS all_keys_match
+  FROM privacy_anon.customer a JOIN customer c ON a.customer_id = privacy.pseudonym(c.customer_id);
+
+-- k-anonymity: with k=2, rows whose quasi-identifier class (birth decade,
+-- zip prefix, city) has fewer than 2 rows are suppressed.
+SELECT privacy.k_anonymity('customer') AS k_before;
+SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=customer_id k=2';
+SET ROLE regress_crm_analyst;
+SELECT birth_date, zip, city, count(*) FROM privacy_anon.customer GROUP BY 1, 2, 3 ORDER BY 1, 2, 3;
+RESET ROLE;
+SELECT privacy.k_anonymity('customer') AS k_after;
+SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=customer_id k=3';
+SELECT privacy.k_anonymity('customer') AS k_3_everything_suppressed;
+SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=customer_id';
+
+-- Grants follow the rebuilt views.
+SET ROLE regress_crm_analyst;
+SELECT count(*) AS analyst_still_reads FROM privacy_anon.customer;
+RESET ROLE;
+
+--
+-- Disclosure profiles (selective anonymization).
+--
+SELECT privacy.create_disclosure('acme', recipient => 'ACME Marketing Ltd');
+SELECT privacy.disclose('acme', 'customer', 'email', 'pseudonym');
+SELECT privacy.disclose('acme', 'customer', 'city', 'keep');
+SELECT privacy.disclose('acme', 'customer', 'birth_date', 'generalize(year)');
+SELECT privacy.disclose('acme', 'customer', 'religion', 'keep');
+SELECT privacy.disclose('acme', 'orders', 'amount', 'keep');
+SELECT privacy.opt_out('customer', '5', 'third_party_disclosure');
+SELECT count(*) AS acme_rows FROM privacy_disclose_acme.customer;
+SELECT c.customer_id, d.customer_id AS disclosed_id, d.full_name, d.mobile,
+       d.email = privacy.pseudonym(c.email, 'acme') AS email_is_acme_pseudonym,
+       d.email <> privacy.pseudonym(c.email) AS not_linkable_to_anon,
+       d.birth_date, d.city, d.religion
+  FROM privacy_disclose_acme.customer d JOIN customer c ON d.email = privacy.pseudonym(c.email, 'acme')
+ ORDER BY c.customer_id;
+SELECT count(*) AS acme_orders, sum(amount) FROM privacy_disclose_acme.orders;
+-- Bad treatments and names.
+SELECT privacy.disclose('acme', 'customer', 'birth_date', 'mask=email');
+SELECT privacy.disclose('acme', 'customer', 'birth_date', 'email');
+SELECT privacy.disclose('acme', 'customer', 'no_such_column', 'keep');
+SELECT privacy.disclose('nobody', 'customer', 'city', 'keep');
+SELECT privacy.create_disclosure('acme');
+SELECT privacy.create_disclosure('other', 'sensitive_data');
+SELECT privacy.create_disclosure('other', 'nope');
+SELECT privacy.disclose('acme', 'customer', 'city', NULL);
+SELECT count(*) FROM privacy.disclosure_columns WHERE profile = 'acme';
+SELECT privacy.drop_disclosure('acme');
+SELECT privacy.drop_disclosure('acme');
+SELECT count(*) FROM pg_namespace WHERE nspname = 'privacy_disclose_acme';
+
+--
+-- Purposes.
+--
+SELECT name, effect, builtin FROM privacy.purposes ORDER BY name;
+SELECT privacy.add_purpose('newsletter', 'the monthly newsletter');
+SELECT privacy.opt_out('customer', '1', 'newsletter');
+SELECT customer_id FROM privacy_optout_newsletter.customer ORDER BY 1;
+SELECT privacy.add_purpose('newsletter', 'again');
+SELECT privacy.add_purpose('', 'empty');
+SELECT privacy.add_purpose(repeat('x', 49), 'too long');
+
+--
+-- Access kinds.
+--
+SELECT privacy.grant_access('regress_crm_clerk', 'everything');
+SELECT privacy.grant_access('regress_crm_clerk', 'optout', 'sensitive_data');
+SELECT privacy.grant_access('regress_crm_clerk', 'disclose', 'nope');
+SELECT privacy.grant_access('regress_crm_clerk', 'standard', 'x');
+SELECT privacy.revoke_access('regress_crm_public', 'standard');
+SET ROLE regress_crm_public;
+SELECT count(*) FROM privacy_standard.customer;
+RESET ROLE;
+
+--
+-- A prepared statement gives the current role's result.
+--
+GRANT regress_crm_clerk, regress_crm_officer TO CURRENT_USER;
+SET ROLE regress_crm_clerk;
+PREPARE p AS SELECT mobile, income FROM privacy_standard.customer WHERE customer_id = 1;
+EXECUTE p;
+SET ROLE regress_crm_officer;
+EXECUTE p;
+RESET ROLE;
+DEALLOCATE p;
+REVOKE regress_crm_clerk, regress_crm_officer FROM CURRENT_USER;
+
+--
+-- DDL rebuilds the views by itself.
+--
+ALTER TABLE customer ADD COLUMN vip boolean DEFAULT false;
+SET ROLE regress_crm_officer;
+SELECT customer_id, vip FROM privacy_standard.customer WHERE customer_id = 1;
+SELECT customer_id, vip FROM privacy_full.customer WHERE customer_id = 1;
+RESET ROLE;
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.vip IS 'public';
+ALTER TABLE customer RENAME COLUMN points TO loyalty;
+ALTER TABLE customer ALTER COLUMN loyalty TYPE bigint;
+ALTER TABLE customer DROP COLUMN notes;
+SET ROLE regress_crm_officer;
+SELECT customer_id, vip, loyalty, pg_typeof(loyalty) FROM privacy_standard.customer WHERE customer_id = 1;
+RESET ROLE;
+SELECT attname FROM pg_attribute WHERE attrelid = 'privacy_anon.customer'::regclass AND attnum > 0 ORDER BY attnum;
+
+-- Unlabelling a table drops its views; DROP TABLE works.
+SECURITY LABEL FOR crm_privacy ON TABLE orders IS NULL;
+SELECT count(*) FROM pg_class WHERE relname = 'orders' AND relkind = 'v';
+DROP TABLE orders;
+DROP TABLE customer;
+SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+ WHERE n.nspname LIKE 'privacy\_%' AND c.relkind = 'v';
+
+DROP ROLE regress_crm_public, regress_crm_clerk, regress_crm_analyst, regress_crm_officer,
+          regress_crm_member, regress_crm_team;
+DELETE FROM privacy.access_grants;
+DELETE FROM privacy.purposes WHERE NOT builtin;

@@ -1,0 +1,331 @@
+-- Part 7: purposes, choices, disclosure profiles, access and the privacy
+-- views (src/views.c), SPEC sections 3 and 4.
+
+-- Schemas of the generated views.  Everyone may look into them; what a role
+-- may read is granted per view by privacy.grant_access().
+CREATE SCHEMA privacy_standard;
+CREATE SCHEMA privacy_full;
+CREATE SCHEMA privacy_anon;
+GRANT USAGE ON SCHEMA privacy_standard, privacy_full, privacy_anon TO PUBLIC;
+COMMENT ON SCHEMA privacy_standard IS 'crm_privacy: standard views (masked below the reader''s clearance)';
+COMMENT ON SCHEMA privacy_full IS 'crm_privacy: full personal-data views (every read recorded)';
+COMMENT ON SCHEMA privacy_anon IS 'crm_privacy: anonymous views for analysis';
+
+-- Purposes a data subject can opt out of.  "rows" purposes get opt-out views;
+-- "sensitive_columns" (sensitive_data) nulls sensitive columns in every view
+-- but the full one.
+CREATE TABLE privacy.purposes (
+    name        pg_catalog.text PRIMARY KEY
+                CHECK (pg_catalog.octet_length(name) OPERATOR(pg_catalog.>=) 1
+                       AND pg_catalog.octet_length(name) OPERATOR(pg_catalog.<=) 48),
+    description pg_catalog.text,
+    effect      pg_catalog.text NOT NULL
+                CHECK (effect OPERATOR(pg_catalog.=) ANY (ARRAY['rows', 'sensitive_columns'])),
+    builtin     pg_catalog.bool NOT NULL DEFAULT false
+);
+INSERT INTO privacy.purposes (name, description, effect, builtin) VALUES
+    ('direct_marketing', 'commercial messages: mail, e-mail, SMS, calls', 'rows', true),
+    ('third_party_disclosure', 'disclosure of personal data to third parties', 'rows', true),
+    ('automated_decision', 'decisions made by automated processing, including profiling', 'rows', true),
+    ('sensitive_data', 'use of sensitive data: ethnicity, religion, health', 'sensitive_columns', true);
+SELECT pg_catalog.pg_extension_config_dump('privacy.purposes', 'WHERE NOT builtin');
+GRANT SELECT ON privacy.purposes TO PUBLIC;
+
+-- One row per subject and purpose with a recorded choice.  key is the
+-- subject's key in the text form of the key column's type.
+CREATE TABLE privacy.subject_choices (
+    subject    pg_catalog.regclass NOT NULL,
+    key        pg_catalog.text NOT NULL,
+    purpose    pg_catalog.text NOT NULL
+               REFERENCES privacy.purposes ON UPDATE CASCADE ON DELETE CASCADE,
+    opted_out  pg_catalog.bool NOT NULL,
+    changed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    source     pg_catalog.text,
+    changed_by pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    PRIMARY KEY (subject, purpose, key)
+);
+SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
+REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
+
+CREATE VIEW privacy.choices AS
+SELECT subject, key, purpose, opted_out, changed_at, source, changed_by
+  FROM privacy.subject_choices;
+COMMENT ON VIEW privacy.choices IS 'data subjects'' recorded opt-out choices, one row per subject and purpose';
+
+-- Disclosure profiles (selective anonymization for a recipient).
+CREATE TABLE privacy.disclosure_profiles (
+    name       pg_catalog.text PRIMARY KEY
+               CHECK (pg_catalog.octet_length(name) OPERATOR(pg_catalog.>=) 1
+                      AND pg_catalog.octet_length(name) OPERATOR(pg_catalog.<=) 46),
+    purpose    pg_catalog.text NOT NULL REFERENCES privacy.purposes ON UPDATE CASCADE,
+    recipient  pg_catalog.text,
+    created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+CREATE TABLE privacy.disclosure_columns (
+    profile    pg_catalog.text NOT NULL
+               REFERENCES privacy.disclosure_profiles ON UPDATE CASCADE ON DELETE CASCADE,
+    tbl        pg_catalog.regclass NOT NULL,
+    col        pg_catalog.name NOT NULL,
+    treatment  pg_catalog.text NOT NULL,
+    PRIMARY KEY (profile, tbl, col)
+);
+SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_profiles', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_columns', '');
+GRANT SELECT ON privacy.disclosure_profiles, privacy.disclosure_columns TO PUBLIC;
+
+-- Who may read which kind of view; re-applied whenever views are rebuilt.
+CREATE TABLE privacy.access_grants (
+    role pg_catalog.regrole NOT NULL,
+    kind pg_catalog.text NOT NULL
+         CHECK (kind OPERATOR(pg_catalog.=) ANY (ARRAY['standard', 'full', 'anon', 'optout', 'disclose'])),
+    name pg_catalog.text NOT NULL DEFAULT '',
+    PRIMARY KEY (role, kind, name)
+);
+SELECT pg_catalog.pg_extension_config_dump('privacy.access_grants', '');
+GRANT SELECT ON privacy.access_grants TO PUBLIC;
+
+-- The clearance of the current user, as a level number (0 public .. 3
+-- secret): the highest clearance of any role it is a member of.  The views
+-- call it once per query.
+CREATE FUNCTION privacy.clearance_level() RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'crm_clearance_level'
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION privacy.clearance(role pg_catalog.regrole DEFAULT CURRENT_USER::pg_catalog.regrole)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'crm_clearance'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.clearance(pg_catalog.regrole) IS
+'effective clearance of a role: the highest clearance of any role it is a member of, else public';
+
+-- (Re)build the views of one labelled table, or of all.  Runs as the
+-- extension's owner, who owns the views.
+CREATE FUNCTION privacy.refresh_views(tbl pg_catalog.regclass DEFAULT NULL) RETURNS void
+AS 'MODULE_PATHNAME', 'crm_refresh_views'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.refresh_views(pg_catalog.regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.refresh_views(pg_catalog.regclass) IS
+'rebuild the privacy views of one labelled table, or of every one; runs by itself after DDL';
+
+-- Check a treatment (a rule) against a column: raises 22023 if it does not fit.
+CREATE FUNCTION privacy.check_rule(tbl pg_catalog.regclass, col pg_catalog.name, rule pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_check_rule'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+
+-- The subject table label of tbl, parsed; raises 22023 if tbl is no subject.
+CREATE FUNCTION privacy.subject_key(subject pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'crm_subject_key'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.subject_key(pg_catalog.regclass, pg_catalog.text) IS
+'the canonical text of a subject key: cast to the key column''s type and back';
+
+-- Record a choice.  Unknown purpose or subject table: 22023; a key that does
+-- not cast to the key column's type: the cast's own error; nothing written.
+CREATE FUNCTION privacy.record_choice(subject pg_catalog.regclass, key pg_catalog.text,
+                                      purpose pg_catalog.text, opted_out pg_catalog.bool,
+                                      source pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical text := privacy.subject_key(subject, key);
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purpose "%s"', purpose),
+            HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
+    END IF;
+    INSERT INTO privacy.subject_choices AS c (subject, key, purpose, opted_out, source)
+    VALUES (subject, canonical, purpose, opted_out, source)
+    ON CONFLICT ON CONSTRAINT subject_choices_pkey DO UPDATE
+       SET opted_out = EXCLUDED.opted_out, changed_at = pg_catalog.now(),
+           source = EXCLUDED.source, changed_by = SESSION_USER;
+END $$;
+REVOKE ALL ON FUNCTION privacy.record_choice(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
+                                             pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
+
+CREATE FUNCTION privacy.opt_out(subject pg_catalog.regclass, key pg_catalog.text,
+                                purpose pg_catalog.text, source pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT privacy.record_choice(subject, key, purpose, true, source) $$;
+CREATE FUNCTION privacy.opt_in(subject pg_catalog.regclass, key pg_catalog.text,
+                               purpose pg_catalog.text, source pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE sql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$ SELECT privacy.record_choice(subject, key, purpose, false, source) $$;
+REVOKE ALL ON FUNCTION privacy.opt_out(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.opt_in(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.opt_out(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+'record that the subject with this key opted out of a purpose';
+COMMENT ON FUNCTION privacy.opt_in(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
+'record that the subject with this key opted (back) in to a purpose';
+
+CREATE FUNCTION privacy.add_purpose(name pg_catalog.text, description pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF name IS NULL OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.<) 1
+       OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.>) 48 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid purpose name "%s"', name),
+            HINT = 'A purpose name has 1 to 48 bytes.';
+    END IF;
+    INSERT INTO privacy.purposes (name, description, effect) VALUES (name, description, 'rows');
+    PERFORM privacy.refresh_views();
+END $$;
+REVOKE ALL ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) IS
+'add a purpose subjects can opt out of, and its opt-out views';
+
+CREATE FUNCTION privacy.create_disclosure(profile pg_catalog.text,
+                                          purpose pg_catalog.text DEFAULT 'third_party_disclosure',
+                                          recipient pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF profile IS NULL OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.<) 1
+       OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.>) 46 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid disclosure profile name "%s"', profile),
+            HINT = 'A profile name has 1 to 46 bytes.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.purposes p
+                    WHERE p.name OPERATOR(pg_catalog.=) purpose
+                      AND p.effect OPERATOR(pg_catalog.=) 'rows') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purpose "%s"', purpose),
+            HINT = 'A disclosure profile needs a row purpose from privacy.purposes.';
+    END IF;
+    INSERT INTO privacy.disclosure_profiles (name, purpose, recipient) VALUES (profile, purpose, recipient);
+    PERFORM privacy.refresh_views();
+END $$;
+
+CREATE FUNCTION privacy.disclose(profile pg_catalog.text, tbl pg_catalog.regclass,
+                                 col pg_catalog.name, treatment pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.disclosure_profiles d WHERE d.name OPERATOR(pg_catalog.=) profile) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown disclosure profile "%s"', profile),
+            HINT = 'privacy.create_disclosure() makes one.';
+    END IF;
+    IF treatment IS NULL THEN
+        DELETE FROM privacy.disclosure_columns d
+         WHERE d.profile OPERATOR(pg_catalog.=) disclose.profile
+           AND d.tbl OPERATOR(pg_catalog.=) disclose.tbl AND d.col OPERATOR(pg_catalog.=) disclose.col;
+    ELSE
+        PERFORM privacy.check_rule(tbl, col, treatment);
+        INSERT INTO privacy.disclosure_columns AS d (profile, tbl, col, treatment)
+        VALUES (profile, tbl, col, treatment)
+        ON CONFLICT ON CONSTRAINT disclosure_columns_pkey DO UPDATE SET treatment = EXCLUDED.treatment;
+    END IF;
+    PERFORM privacy.refresh_views(tbl);
+END $$;
+
+CREATE FUNCTION privacy.drop_disclosure(profile pg_catalog.text) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    DELETE FROM privacy.disclosure_profiles d WHERE d.name OPERATOR(pg_catalog.=) profile;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown disclosure profile "%s"', profile);
+    END IF;
+    DELETE FROM privacy.access_grants g
+     WHERE g.kind OPERATOR(pg_catalog.=) 'disclose' AND g.name OPERATOR(pg_catalog.=) profile;
+    PERFORM privacy.refresh_views();
+END $$;
+REVOKE ALL ON FUNCTION privacy.create_disclosure(pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.disclose(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.drop_disclosure(pg_catalog.text) FROM PUBLIC;
+
+-- Grant or revoke SELECT on every view of a kind (name: the purpose of
+-- optout, the profile of disclose).  Grants are kept and re-applied when views
+-- are rebuilt.
+CREATE FUNCTION privacy.grant_access(role pg_catalog.regrole, kind pg_catalog.text,
+                                     name pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy.check_access_kind(kind, name);
+    INSERT INTO privacy.access_grants (role, kind, name)
+    VALUES (role, kind, COALESCE(name, ''))
+    ON CONFLICT DO NOTHING;
+    PERFORM privacy.refresh_views();
+END $$;
+CREATE FUNCTION privacy.revoke_access(role pg_catalog.regrole, kind pg_catalog.text,
+                                      name pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy.check_access_kind(kind, name);
+    DELETE FROM privacy.access_grants g
+     WHERE g.role OPERATOR(pg_catalog.=) revoke_access.role
+       AND g.kind OPERATOR(pg_catalog.=) revoke_access.kind
+       AND g.name OPERATOR(pg_catalog.=) COALESCE(revoke_access.name, '');
+    PERFORM privacy.refresh_views();
+END $$;
+CREATE FUNCTION privacy.check_access_kind(kind pg_catalog.text, name pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF kind IS NULL OR NOT (kind OPERATOR(pg_catalog.=) ANY (ARRAY['standard', 'full', 'anon', 'optout', 'disclose'])) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown access kind "%s"', kind),
+            HINT = 'The kinds are standard, full, anon, optout and disclose.';
+    ELSIF kind OPERATOR(pg_catalog.=) 'optout' AND NOT EXISTS (
+            SELECT FROM privacy.purposes p
+             WHERE p.name OPERATOR(pg_catalog.=) check_access_kind.name
+               AND p.effect OPERATOR(pg_catalog.=) 'rows') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purpose "%s"', name),
+            HINT = 'Kind optout needs the name of a row purpose from privacy.purposes.';
+    ELSIF kind OPERATOR(pg_catalog.=) 'disclose' AND NOT EXISTS (
+            SELECT FROM privacy.disclosure_profiles d
+             WHERE d.name OPERATOR(pg_catalog.=) check_access_kind.name) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown disclosure profile "%s"', name);
+    ELSIF kind OPERATOR(pg_catalog.=) ANY (ARRAY['standard', 'full', 'anon']) AND name IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('access kind "%s" takes no name', kind);
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.revoke_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) IS
+'grant SELECT on every view of a kind: standard, full, anon, optout (name: purpose) or disclose (name: profile)';
+
+-- privacy.k_anonymity(tbl): the smallest quasi-identifier class in the
+-- anonymous view (after suppression), or NULL for an empty view.
+CREATE FUNCTION privacy.k_anonymity(tbl pg_catalog.regclass) RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'crm_k_anonymity'
+LANGUAGE C STABLE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.k_anonymity(pg_catalog.regclass) FROM PUBLIC;
+
+-- Build the views of every table labelled before the extension was (re)created.
+SELECT privacy.refresh_views();

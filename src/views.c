@@ -1,0 +1,977 @@
+/*-------------------------------------------------------------------------
+ *
+ * views.c
+ *	  The privacy views (SPEC section 3), generated from labels.
+ *
+ * For every table labelled subject or related, refresh builds
+ *
+ *	privacy_standard.T			clear at or below the reader's clearance, else mask=
+ *	privacy_full.T				everything in clear
+ *	privacy_anon.T				anon= rules, k-anonymity suppression with k=
+ *	privacy_optout_P.T			as standard, without subjects opted out of P
+ *	privacy_disclose_X.T		profile X's treatments, without subjects opted
+ *								out of X's purpose
+ *
+ * with exactly T's column names, order and types.  Sensitive columns are NULL
+ * for subjects who opted out of sensitive_data in every view but the full one;
+ * unlabelled columns are NULL in every view but the full one.
+ *
+ * The view text is generated here from parsed labels: identifiers are quoted,
+ * functions and operators schema-qualified, and literals quoted, so neither a
+ * label nor a caller's search_path can change what a view computes.  Views
+ * are built as the extension's owner with search_path pinned, are
+ * security_barrier, and are members of the extension: pg_dump leaves them out
+ * and a restore builds them again from the restored labels.
+ *
+ * The reader's clearance is evaluated once per query, as an InitPlan:
+ * (SELECT privacy.clearance_level()).  Opt-outs are NOT EXISTS against
+ * privacy.subject_choices, which the planner runs as an anti-join (or an index
+ * probe for a point lookup).
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/views.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/relation.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/indexing.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_authid.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_shseclabel.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "commands/seclabel.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+
+#include "crm_privacy.h"
+#include "label.h"
+
+/* The kinds of privacy view. */
+typedef enum ViewKind
+{
+	VIEW_STANDARD,
+	VIEW_FULL,
+	VIEW_ANON,
+	VIEW_OPTOUT,
+	VIEW_DISCLOSE
+} ViewKind;
+
+static const char *const kind_names[] = {"standard", "full", "anon", "optout", "disclose"};
+
+/* A schema of views to build. */
+typedef struct ViewTarget
+{
+	ViewKind	kind;
+	char	   *schema;			/* e.g. privacy_optout_direct_marketing */
+	char	   *name;			/* purpose (optout) or profile (disclose) */
+	char	   *row_purpose;	/* opt-outs of this purpose drop rows */
+} ViewTarget;
+
+/* A labelled table. */
+typedef struct TableSpec
+{
+	Oid			relid;
+	char	   *nspname;
+	char	   *relname;
+	CrmTableLabel tl;
+	Oid			subject;		/* the subject table: itself, or its subject */
+} TableSpec;
+
+/* A column of a labelled table. */
+typedef struct ColumnSpec
+{
+	char	   *name;
+	Oid			typid;
+	int32		typmod;
+	bool		labelled;
+	CrmColumnLabel cl;
+} ColumnSpec;
+
+/* A treatment of a disclosure profile. */
+typedef struct Treatment
+{
+	char	   *profile;
+	Oid			relid;
+	char	   *col;
+	char	   *rule;
+} Treatment;
+
+/* Saved state while running as the extension's owner. */
+typedef struct OwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} OwnerContext;
+
+/* The OID of the extension. */
+static Oid
+extension_oid(void)
+{
+	return get_extension_oid(CRM_PROVIDER, false);
+}
+
+/* The owner of the extension. */
+static Oid
+extension_owner(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner;
+
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(extension_oid()));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "could not find extension %s", CRM_PROVIDER);
+	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/* Become the extension's owner with search_path = pg_catalog, pg_temp. */
+static void
+become_owner(OwnerContext *ctx)
+{
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(extension_owner(),
+						   ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ctx->save_nestlevel = NewGUCNestLevel();
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/* Return to the caller's identity and settings. */
+static void
+end_owner(OwnerContext *ctx)
+{
+	AtEOXact_GUC(true, ctx->save_nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
+}
+
+/* Run one generated statement through SPI. */
+static void
+exec_sql(const char *sql)
+{
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "could not run generated statement: %s", sql);
+}
+
+/* The highest clearance of any labelled role that roleid is a member of. */
+static CrmLevel
+clearance_of(Oid roleid)
+{
+	CrmLevel	best = CRM_LEVEL_PUBLIC;
+	Relation	rel = table_open(SharedSecLabelRelationId, AccessShareLock);
+	SysScanDesc scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	HeapTuple	tup;
+
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		FormData_pg_shseclabel *sl = (FormData_pg_shseclabel *) GETSTRUCT(tup);
+		bool		isnull;
+		Datum		d;
+		CrmLevel	level;
+
+		if (sl->classoid != AuthIdRelationId || !is_member_of_role(roleid, sl->objoid))
+			continue;
+		d = heap_getattr(tup, Anum_pg_shseclabel_provider, RelationGetDescr(rel), &isnull);
+		if (isnull || strcmp(TextDatumGetCString(d), CRM_PROVIDER) != 0)
+			continue;
+		d = heap_getattr(tup, Anum_pg_shseclabel_label, RelationGetDescr(rel), &isnull);
+		level = crm_parse_role_label(TextDatumGetCString(d));
+		if (level > best)
+			best = level;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return best;
+}
+
+/* SQL: privacy.clearance_level(): the current user's clearance as 0..3. */
+PG_FUNCTION_INFO_V1(crm_clearance_level);
+Datum
+crm_clearance_level(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_INT32((int32) clearance_of(GetUserId()));
+}
+
+/* SQL: privacy.clearance(role regrole): a role's clearance by name. */
+PG_FUNCTION_INFO_V1(crm_clearance);
+Datum
+crm_clearance(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_TEXT_P(cstring_to_text(crm_level_name(clearance_of(PG_GETARG_OID(0)))));
+}
+
+/* The subject table label of relid; raises 22023 if relid is no subject. */
+static void
+require_subject(Oid relid, CrmTableLabel *tl)
+{
+	if (!crm_get_table_label(relid, tl) || tl->related)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not labelled as a subject table",
+						get_rel_name(relid) ? get_rel_name(relid) : "(dropped)"),
+				 errhint("Label it with SECURITY LABEL FOR crm_privacy ON TABLE ... IS 'subject key=COLUMN'.")));
+}
+
+/* The schema-qualified name of a type, with typmod when given. */
+static char *
+type_name(Oid typid, int32 typmod)
+{
+	return format_type_extended(typid, typmod,
+								FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+}
+
+/*
+ * SQL: privacy.subject_key(subject regclass, key text): the key's canonical
+ * text, as the views compare it: cast to the base type of the key column,
+ * then to text.  A key that does not cast raises the cast's own error.
+ */
+PG_FUNCTION_INFO_V1(crm_subject_key);
+Datum
+crm_subject_key(PG_FUNCTION_ARGS)
+{
+	CrmTableLabel tl;
+	Oid			relid;
+	Oid			basetype;
+	char	   *sql;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		args[1];
+	bool		isnull;
+	text	   *result;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("subject and key must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	require_subject(relid, &tl);
+	basetype = getBaseType(get_atttype(relid, get_attnum(relid, tl.key)));
+	args[0] = PG_GETARG_DATUM(1);
+
+	/* the base type's own input function: a domain's checks run no code here */
+	sql = psprintf("SELECT CAST(CAST($1 AS %s) AS pg_catalog.text)", type_name(basetype, -1));
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not cast the key");
+	result = DatumGetTextPCopy(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc,
+											 1, &isnull));
+	SPI_finish();
+	PG_RETURN_TEXT_P(result);
+}
+
+/*
+ * SQL: privacy.check_rule(tbl, col, rule): refuse a treatment that does not
+ * parse or does not fit the column of a labelled table.
+ */
+PG_FUNCTION_INFO_V1(crm_check_rule);
+Datum
+crm_check_rule(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *col = NameStr(*PG_GETARG_NAME(1));
+	char	   *ruletext = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	CrmTableLabel tl;
+	AttrNumber	attnum;
+	CrmRule		rule;
+
+	if (!crm_get_table_label(relid, &tl))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not labelled as a subject or related table",
+						get_rel_name(relid) ? get_rel_name(relid) : "(dropped)")));
+	attnum = get_attnum(relid, col);
+	if (attnum == InvalidAttrNumber || attnum < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist",
+						col, get_rel_name(relid))));
+	crm_parse_rule(ruletext, &rule);
+	crm_check_rule_fits(ruletext, &rule, col, get_atttype(relid, attnum));
+	PG_RETURN_VOID();
+}
+
+/* The columns of a table with their labels. */
+static List *
+table_columns(Oid relid)
+{
+	List	   *result = NIL;
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ColumnSpec *c;
+		ObjectAddress addr;
+		char	   *label;
+
+		if (att->attisdropped)
+			continue;
+		c = palloc0(sizeof(ColumnSpec));
+		c->name = pstrdup(NameStr(att->attname));
+		c->typid = att->atttypid;
+		c->typmod = att->atttypmod;
+		ObjectAddressSubSet(addr, RelationRelationId, relid, att->attnum);
+		label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		c->labelled = (label != NULL);
+		if (c->labelled)
+			crm_parse_column_label(label, &c->cl);
+		else
+			crm_default_column_label(&c->cl);
+		result = lappend(result, c);
+	}
+	relation_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * Append the SQL of a rule applied to the column reference col; the result
+ * has the column's exact type.
+ */
+static void
+append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid, int32 typmod,
+			const char *context)
+{
+	Oid			base = getBaseType(typid);
+	char	   *type = type_name(typid, typmod);
+	char	   *basename = type_name(base, -1);
+	const char *mask_fn = NULL;
+
+	switch (rule->kind)
+	{
+		case CRM_RULE_KEEP:
+			appendStringInfoString(buf, col);
+			return;
+		case CRM_RULE_NULL:
+			appendStringInfo(buf, "CAST(NULL AS %s)", type);
+			return;
+		case CRM_RULE_PARTIAL:
+			appendStringInfo(buf, "CAST(privacy.mask_partial(CAST(%s AS pg_catalog.text), %d, %d) AS %s)",
+							 col, rule->first, rule->last, type);
+			return;
+		case CRM_RULE_EMAIL:
+			mask_fn = "privacy.mask_email";
+			break;
+		case CRM_RULE_PHONE:
+			mask_fn = "privacy.mask_phone";
+			break;
+		case CRM_RULE_NAME:
+			mask_fn = "privacy.mask_name";
+			break;
+		case CRM_RULE_CN_ID:
+			mask_fn = "privacy.mask_cn_id";
+			break;
+		case CRM_RULE_CARD:
+			mask_fn = "privacy.mask_card";
+			break;
+		case CRM_RULE_PSEUDONYM:
+			if (base == INT8OID)
+				appendStringInfo(buf, "privacy.pseudonym(CAST(%s AS pg_catalog.int8), %s)",
+								 col, quote_literal_cstr(context));
+			else if (base == INT4OID)
+				appendStringInfo(buf, "CAST(privacy.pseudonym_int(CAST(%s AS pg_catalog.int4), %s) AS %s)",
+								 col, quote_literal_cstr(context), type);
+			else
+				appendStringInfo(buf, "CAST(privacy.pseudonym(CAST(%s AS pg_catalog.text), %s) AS %s)",
+								 col, quote_literal_cstr(context), type);
+			return;
+		case CRM_RULE_GENERALIZE_STEP:
+			appendStringInfo(buf, "CAST(privacy.generalize(CAST(%s AS %s), CAST(%s AS %s)) AS %s)",
+							 col, basename, quote_literal_cstr(rule->number), basename, type);
+			return;
+		case CRM_RULE_GENERALIZE_UNIT:
+			appendStringInfo(buf, "CAST(privacy.generalize(CAST(%s AS %s), %s) AS %s)",
+							 col, basename, quote_literal_cstr(rule->unit), type);
+			return;
+		case CRM_RULE_NOISE_RATIO:
+			appendStringInfo(buf, "CAST(privacy.noise(CAST(%s AS %s), CAST(%s AS pg_catalog.float8)) AS %s)",
+							 col, basename, quote_literal_cstr(rule->number), type);
+			return;
+		case CRM_RULE_NOISE_INTERVAL:
+			appendStringInfo(buf, "CAST(privacy.noise(CAST(%s AS %s), CAST(%s AS pg_catalog.interval)) AS %s)",
+							 col, basename,
+							 quote_literal_cstr(psprintf("%d %ss", rule->amount, rule->unit)), type);
+			return;
+		case CRM_RULE_FN:
+			appendStringInfo(buf, "%s(%s)",
+							 quote_qualified_identifier(rule->fn_schema, rule->fn_name), col);
+			return;
+	}
+	appendStringInfo(buf, "CAST(%s(CAST(%s AS pg_catalog.text)) AS %s)", mask_fn, col, type);
+}
+
+/* The treatment of column col of relid in a disclosure profile, or NULL. */
+static const char *
+treatment_of(List *treatments, const char *profile, Oid relid, const char *col)
+{
+	ListCell   *lc;
+
+	foreach(lc, treatments)
+	{
+		Treatment  *t = (Treatment *) lfirst(lc);
+
+		if (t->relid == relid && strcmp(t->profile, profile) == 0 && strcmp(t->col, col) == 0)
+			return t->rule;
+	}
+	return NULL;
+}
+
+/* Append the select-list expression of one column in one kind of view. */
+static void
+append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
+			  const ViewTarget *v, List *treatments, bool sensitive_join)
+{
+	StringInfoData expr;
+	char	   *col = psprintf("t.%s", quote_identifier(c->name));
+	bool		hidden = false;
+
+	initStringInfo(&expr);
+	if (v->kind == VIEW_FULL)
+		appendStringInfoString(&expr, col);
+	else if (!c->labelled)
+		hidden = true;
+	else if (v->kind == VIEW_ANON)
+		append_rule(&expr, &c->cl.anon, col, c->typid, c->typmod, "");
+	else if (v->kind == VIEW_DISCLOSE)
+	{
+		const char *rule = treatment_of(treatments, v->name, t->relid, c->name);
+		CrmRule		r;
+
+		if (rule == NULL)
+			hidden = true;
+		else
+		{
+			/* pseudonyms per profile: recipients cannot link their data sets */
+			crm_parse_rule(rule, &r);
+			append_rule(&expr, &r, col, c->typid, c->typmod, v->name);
+		}
+	}
+	else if (c->cl.level == CRM_LEVEL_PUBLIC || c->cl.mask.kind == CRM_RULE_KEEP)
+		appendStringInfoString(&expr, col);
+	else
+	{
+		appendStringInfo(&expr,
+						 "CASE WHEN (SELECT privacy.clearance_level()) OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
+						 (int) c->cl.level, col);
+		append_rule(&expr, &c->cl.mask, col, c->typid, c->typmod, "");
+		appendStringInfoString(&expr, " END");
+	}
+
+	if (hidden)
+		appendStringInfo(buf, "CAST(NULL AS %s)", type_name(c->typid, c->typmod));
+	else if (sensitive_join && v->kind != VIEW_FULL && c->cl.cls == CRM_CLASS_SENSITIVE)
+		appendStringInfo(buf, "CASE WHEN so.key IS NULL THEN %s END", expr.data);
+	else
+		appendStringInfoString(buf, expr.data);
+	appendStringInfo(buf, " AS %s", quote_identifier(c->name));
+}
+
+/* Append the SELECT of one view of a table. */
+static void
+append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewTarget *v,
+				  List *treatments)
+{
+	bool		sensitive = false;
+	const char *keycol = quote_identifier(t->tl.key);
+	List	   *qi = NIL;
+	ListCell   *lc;
+	bool		first = true;
+
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
+		if (c->labelled && c->cl.cls == CRM_CLASS_QUASI_IDENTIFIER)
+			qi = lappend(qi, c);
+	}
+	sensitive &= (v->kind != VIEW_FULL);
+
+	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
+	if (v->kind == VIEW_ANON && t->tl.k > 0)
+	{
+		appendStringInfoString(buf, "SELECT ");
+		foreach(lc, columns)
+		{
+			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+			appendStringInfo(buf, "%ss.%s", first ? "" : ", ", quote_identifier(c->name));
+			first = false;
+		}
+		appendStringInfoString(buf, " FROM (SELECT a.*, pg_catalog.count(*) OVER (");
+		first = true;
+		foreach(lc, qi)
+		{
+			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+			appendStringInfo(buf, "%sa.%s", first ? "PARTITION BY " : ", ",
+							 quote_identifier(c->name));
+			first = false;
+		}
+		appendStringInfoString(buf, ") AS crm_privacy_class_size FROM (");
+		first = true;
+	}
+
+	appendStringInfoString(buf, "SELECT ");
+	foreach(lc, columns)
+	{
+		if (!first)
+			appendStringInfoString(buf, ", ");
+		append_column(buf, t, (ColumnSpec *) lfirst(lc), v, treatments, sensitive);
+		first = false;
+	}
+	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
+	if (sensitive)
+		appendStringInfo(buf,
+						 " LEFT JOIN privacy.subject_choices so"
+						 " ON so.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						 " AND so.purpose OPERATOR(pg_catalog.=) 'sensitive_data'"
+						 " AND so.opted_out"
+						 " AND so.key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text)",
+						 t->subject, keycol);
+	if (v->row_purpose)
+		appendStringInfo(buf,
+						 " WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c"
+						 " WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						 " AND c.purpose OPERATOR(pg_catalog.=) %s"
+						 " AND c.opted_out"
+						 " AND c.key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text))",
+						 t->subject, quote_literal_cstr(v->row_purpose), keycol);
+
+	if (v->kind == VIEW_ANON && t->tl.k > 0)
+		appendStringInfo(buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",
+						 t->tl.k);
+}
+
+/* Make obj (class classid) a member of the extension, unless it is already. */
+static void
+add_to_extension(Oid classid, Oid objid)
+{
+	ObjectAddress obj;
+	ObjectAddress ext;
+
+	if (creating_extension)
+		return;					/* CREATE EXTENSION records membership itself */
+	ObjectAddressSet(obj, classid, objid);
+	ObjectAddressSet(ext, ExtensionRelationId, extension_oid());
+	recordDependencyOn(&obj, &ext, DEPENDENCY_EXTENSION);
+}
+
+/* Drop a generated object (a view or a schema) that belongs to the extension. */
+static void
+drop_member(Oid classid, Oid objid, DropBehavior behavior)
+{
+	ObjectAddress obj;
+
+	deleteDependencyRecordsForSpecific(classid, objid, DEPENDENCY_EXTENSION,
+									   ExtensionRelationId, extension_oid());
+	CommandCounterIncrement();
+	ObjectAddressSet(obj, classid, objid);
+	performDeletion(&obj, behavior, PERFORM_DELETION_INTERNAL);
+	CommandCounterIncrement();
+}
+
+/* Is this the name of one of the schemas of generated views? */
+static bool
+is_view_schema_name(const char *nspname)
+{
+	return strcmp(nspname, "privacy_standard") == 0 || strcmp(nspname, "privacy_full") == 0 ||
+		strcmp(nspname, "privacy_anon") == 0 ||
+		strncmp(nspname, "privacy_optout_", 15) == 0 ||
+		strncmp(nspname, "privacy_disclose_", 17) == 0;
+}
+
+/* Is relid a member of the extension? */
+static bool
+is_extension_member(Oid classid, Oid objid)
+{
+	return getExtensionOfObject(classid, objid) == extension_oid();
+}
+
+/*
+ * Drop the generated views, all of them or those built on base (a table
+ * OID); with all, also the opt-out and disclosure schemas that keep is not
+ * to keep.
+ */
+static void
+drop_generated(Oid base, List *keep_schemas)
+{
+	StringInfoData sql;
+	List	   *views = NIL;
+	List	   *schemas = NIL;
+	ListCell   *lc;
+
+	initStringInfo(&sql);
+	appendStringInfoString(&sql,
+						   "SELECT c.oid, n.nspname FROM pg_catalog.pg_class c"
+						   " JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace"
+						   " WHERE c.relkind OPERATOR(pg_catalog.=) 'v'");
+	if (OidIsValid(base))
+		appendStringInfo(&sql,
+						 " AND EXISTS (SELECT FROM pg_catalog.pg_depend d"
+						 " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+						 " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+						 " AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+						 " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						 " AND r.ev_class OPERATOR(pg_catalog.=) c.oid)", base);
+	exec_sql(sql.data);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			viewid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+															SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *nspname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+
+		if (is_view_schema_name(nspname) && is_extension_member(RelationRelationId, viewid))
+			views = lappend_oid(views, viewid);
+	}
+	foreach(lc, views)
+		drop_member(RelationRelationId, lfirst_oid(lc), DROP_RESTRICT);
+
+	if (OidIsValid(base))
+		return;
+
+	exec_sql("SELECT n.oid, n.nspname FROM pg_catalog.pg_namespace n"
+			 " WHERE n.nspname LIKE 'privacy\\_optout\\_%' OR n.nspname LIKE 'privacy\\_disclose\\_%'");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		Oid			nspid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		char	   *nspname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		bool		kept = false;
+		ListCell   *lc2;
+
+		foreach(lc2, keep_schemas)
+			kept |= (strcmp((char *) lfirst(lc2), nspname) == 0);
+		if (!kept && is_extension_member(NamespaceRelationId, nspid))
+			schemas = lappend_oid(schemas, nspid);
+	}
+	foreach(lc, schemas)
+		drop_member(NamespaceRelationId, lfirst_oid(lc), DROP_RESTRICT);
+}
+
+/* The schemas of views to build: the fixed three, opt-outs and disclosures. */
+static List *
+view_targets(void)
+{
+	List	   *targets = NIL;
+	ViewTarget *v;
+
+	for (int k = VIEW_STANDARD; k <= VIEW_ANON; k++)
+	{
+		v = palloc0(sizeof(ViewTarget));
+		v->kind = (ViewKind) k;
+		v->schema = psprintf("privacy_%s", kind_names[k]);
+		targets = lappend(targets, v);
+	}
+
+	exec_sql("SELECT name FROM privacy.purposes WHERE effect OPERATOR(pg_catalog.=) 'rows' ORDER BY name");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		v = palloc0(sizeof(ViewTarget));
+		v->kind = VIEW_OPTOUT;
+		v->name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		v->schema = psprintf("privacy_optout_%s", v->name);
+		v->row_purpose = v->name;
+		targets = lappend(targets, v);
+	}
+
+	exec_sql("SELECT name, purpose FROM privacy.disclosure_profiles ORDER BY name");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		v = palloc0(sizeof(ViewTarget));
+		v->kind = VIEW_DISCLOSE;
+		v->name = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		v->schema = psprintf("privacy_disclose_%s", v->name);
+		v->row_purpose = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+		targets = lappend(targets, v);
+	}
+	return targets;
+}
+
+/* The treatments of every disclosure profile. */
+static List *
+disclosure_treatments(void)
+{
+	List	   *result = NIL;
+
+	exec_sql("SELECT profile, CAST(tbl AS pg_catalog.oid), col, treatment FROM privacy.disclosure_columns");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Treatment  *t = palloc(sizeof(Treatment));
+		bool		isnull;
+
+		t->profile = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1);
+		t->relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		t->col = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 3);
+		t->rule = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 4);
+		result = lappend(result, t);
+	}
+	return result;
+}
+
+/* Make sure the schema of a target exists and belongs to the extension. */
+static void
+ensure_schema(const ViewTarget *v)
+{
+	Oid			nspid = get_namespace_oid(v->schema, true);
+
+	if (OidIsValid(nspid))
+	{
+		if (!is_extension_member(NamespaceRelationId, nspid))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_SCHEMA),
+					 errmsg("schema \"%s\" exists and does not belong to crm_privacy", v->schema),
+					 errhint("Rename or drop it; crm_privacy keeps its %s views there.",
+							 kind_names[v->kind])));
+		return;
+	}
+	exec_sql(psprintf("CREATE SCHEMA %s", quote_identifier(v->schema)));
+	exec_sql(psprintf("GRANT USAGE ON SCHEMA %s TO PUBLIC", quote_identifier(v->schema)));
+	exec_sql(psprintf("COMMENT ON SCHEMA %s IS %s", quote_identifier(v->schema),
+					  quote_literal_cstr(psprintf("crm_privacy: %s views%s%s", kind_names[v->kind],
+												  v->name ? " of " : "", v->name ? v->name : ""))));
+	add_to_extension(NamespaceRelationId, get_namespace_oid(v->schema, false));
+}
+
+/* Grant SELECT on a new view to the roles granted its kind. */
+static void
+apply_grants(const ViewTarget *v, const char *viewname)
+{
+	List	   *roles = NIL;
+	ListCell   *lc;
+	Oid			argtypes[2] = {TEXTOID, TEXTOID};
+	Datum		args[2];
+
+	args[0] = CStringGetTextDatum(kind_names[v->kind]);
+	args[1] = CStringGetTextDatum(v->name ? v->name : "");
+	if (SPI_execute_with_args("SELECT CAST(CAST(role AS pg_catalog.oid) AS pg_catalog.text)"
+							  " FROM privacy.access_grants"
+							  " WHERE kind OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
+							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read privacy.access_grants");
+	for (uint64 i = 0; i < SPI_processed; i++)
+		roles = lappend_oid(roles, atooid(SPI_getvalue(SPI_tuptable->vals[i],
+													   SPI_tuptable->tupdesc, 1)));
+	foreach(lc, roles)
+	{
+		char	   *rolname = GetUserNameFromId(lfirst_oid(lc), true);
+
+		if (rolname)
+			exec_sql(psprintf("GRANT SELECT ON %s.%s TO %s", quote_identifier(v->schema),
+							  quote_identifier(viewname), quote_identifier(rolname)));
+	}
+}
+
+/* Build every view of one labelled table. */
+static void
+build_views(const TableSpec *t, List *targets, List *treatments)
+{
+	List	   *columns = table_columns(t->relid);
+	ListCell   *lc;
+
+	foreach(lc, targets)
+	{
+		ViewTarget *v = (ViewTarget *) lfirst(lc);
+		StringInfoData sql;
+		Oid			nspid = get_namespace_oid(v->schema, false);
+		Oid			existing = get_relname_relid(t->relname, nspid);
+
+		if (OidIsValid(existing))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_TABLE),
+					 errmsg("cannot build the privacy views of table %s: %s.%s exists already",
+							quote_qualified_identifier(t->nspname, t->relname),
+							quote_identifier(v->schema), quote_identifier(t->relname)),
+					 errhint("Two labelled tables have the same name in different schemas; the views of both would be %s.%s.",
+							 quote_identifier(v->schema), quote_identifier(t->relname))));
+
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE VIEW %s.%s WITH (security_barrier) AS ",
+						 quote_identifier(v->schema), quote_identifier(t->relname));
+		append_view_query(&sql, t, columns, v, treatments);
+		exec_sql(sql.data);
+		add_to_extension(RelationRelationId, get_relname_relid(t->relname, nspid));
+		exec_sql(psprintf("COMMENT ON VIEW %s.%s IS %s", quote_identifier(v->schema),
+						  quote_identifier(t->relname),
+						  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
+													  quote_qualified_identifier(t->nspname, t->relname)))));
+		apply_grants(v, t->relname);
+	}
+}
+
+/*
+ * Describe a labelled table for building its views; false when it cannot
+ * have views yet (a related table whose subject is missing during a restore).
+ */
+static bool
+table_spec(Oid relid, TableSpec *t)
+{
+	char		relkind = get_rel_relkind(relid);
+
+	if ((relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE &&
+		 relkind != RELKIND_FOREIGN_TABLE) || !crm_get_table_label(relid, &t->tl))
+		return false;
+	t->relid = relid;
+	t->nspname = get_namespace_name(get_rel_namespace(relid));
+	t->relname = get_rel_name(relid);
+	t->subject = t->tl.related ? crm_subject_relid(&t->tl) : relid;
+	return OidIsValid(t->subject);
+}
+
+/* The OIDs of every table with a subject or related label. */
+static List *
+labelled_tables(void)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+
+		if (entry->attnum == 0)
+			result = lappend_oid(result, entry->relid);
+	}
+	return result;
+}
+
+/*
+ * Rebuild the views of relid, or of every labelled table when relid is
+ * invalid (which also creates and drops opt-out and disclosure schemas).
+ * Runs as the extension's owner.
+ */
+void
+crm_refresh(Oid relid)
+{
+	OwnerContext ctx;
+	List	   *targets;
+	List	   *treatments;
+	List	   *keep = NIL;
+	List	   *tables;
+	ListCell   *lc;
+
+	become_owner(&ctx);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+
+	targets = view_targets();
+	treatments = disclosure_treatments();
+	foreach(lc, targets)
+		keep = lappend(keep, ((ViewTarget *) lfirst(lc))->schema);
+
+	drop_generated(relid, keep);
+	foreach(lc, targets)
+		ensure_schema((ViewTarget *) lfirst(lc));
+
+	tables = OidIsValid(relid) ? list_make1_oid(relid) : labelled_tables();
+	foreach(lc, tables)
+	{
+		TableSpec	t;
+
+		if (table_spec(lfirst_oid(lc), &t))
+			build_views(&t, targets, treatments);
+	}
+
+	SPI_finish();
+	end_owner(&ctx);
+}
+
+/* Drop the views built on relid; used before DDL that their presence would block. */
+void
+crm_drop_views_of(Oid relid)
+{
+	OwnerContext ctx;
+
+	become_owner(&ctx);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	drop_generated(relid, NIL);
+	SPI_finish();
+	end_owner(&ctx);
+}
+
+/* SQL: privacy.refresh_views(tbl regclass DEFAULT NULL). */
+PG_FUNCTION_INFO_V1(crm_refresh_views);
+Datum
+crm_refresh_views(PG_FUNCTION_ARGS)
+{
+	crm_refresh(PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0));
+	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: privacy.k_anonymity(tbl regclass): the size of the smallest
+ * quasi-identifier class in the anonymous view, as the caller sees it.
+ */
+PG_FUNCTION_INFO_V1(crm_k_anonymity);
+Datum
+crm_k_anonymity(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	TableSpec	t;
+	StringInfoData sql;
+	bool		first = true;
+	bool		isnull;
+	Datum		result;
+	ListCell   *lc;
+
+	if (!table_spec(relid, &t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s has no privacy views",
+						get_rel_name(relid) ? get_rel_name(relid) : "(dropped)"),
+				 errhint("Label it as a subject or related table.")));
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "SELECT pg_catalog.min(n) FROM (SELECT pg_catalog.count(*) AS n FROM privacy_anon.%s",
+					 quote_identifier(t.relname));
+	foreach(lc, table_columns(relid))
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+		if (!c->labelled || c->cl.cls != CRM_CLASS_QUASI_IDENTIFIER)
+			continue;
+		appendStringInfo(&sql, "%s%s", first ? " GROUP BY " : ", ", quote_identifier(c->name));
+		first = false;
+	}
+	appendStringInfoString(&sql, ") s");
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql.data, true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not count the classes of the anonymous view");
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	SPI_finish();
+	if (isnull)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32((int32) DatumGetInt64(result));
+}
