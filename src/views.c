@@ -52,6 +52,7 @@
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
 #include "commands/seclabel.h"
+#include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -784,7 +785,7 @@ apply_grants(const ViewTarget *v, const char *viewname)
 	if (SPI_execute_with_args("SELECT CAST(CAST(role AS pg_catalog.oid) AS pg_catalog.text)"
 							  " FROM privacy.access_grants"
 							  " WHERE kind OPERATOR(pg_catalog.=) $1 AND name OPERATOR(pg_catalog.=) $2",
-							  2, argtypes, args, NULL, true, 0) != SPI_OK_SELECT)
+							  2, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read privacy.access_grants");
 	for (uint64 i = 0; i < SPI_processed; i++)
 		roles = lappend_oid(roles, atooid(SPI_getvalue(SPI_tuptable->vals[i],
@@ -934,6 +935,23 @@ crm_refresh_views(PG_FUNCTION_ARGS)
 {
 	crm_refresh(PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0));
 	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: trigger privacy.config_changed, after any change to purposes,
+ * disclosure profiles and treatments, or access grants (by the API functions,
+ * or by pg_restore loading them): rebuild every view.
+ */
+PG_FUNCTION_INFO_V1(crm_config_changed);
+Datum
+crm_config_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.config_changed must be fired as a trigger")));
+	crm_refresh(InvalidOid);
+	return PointerGetDatum(NULL);
 }
 
 /*

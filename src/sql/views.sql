@@ -183,7 +183,6 @@ BEGIN
             HINT = 'A purpose name has 1 to 48 bytes.';
     END IF;
     INSERT INTO privacy.purposes (name, description, effect) VALUES (name, description, 'rows');
-    PERFORM privacy.refresh_views();
 END $$;
 REVOKE ALL ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 COMMENT ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) IS
@@ -211,7 +210,6 @@ BEGIN
             HINT = 'A disclosure profile needs a row purpose from privacy.purposes.';
     END IF;
     INSERT INTO privacy.disclosure_profiles (name, purpose, recipient) VALUES (profile, purpose, recipient);
-    PERFORM privacy.refresh_views();
 END $$;
 
 CREATE FUNCTION privacy.disclose(profile pg_catalog.text, tbl pg_catalog.regclass,
@@ -236,7 +234,6 @@ BEGIN
         VALUES (profile, tbl, col, treatment)
         ON CONFLICT ON CONSTRAINT disclosure_columns_pkey DO UPDATE SET treatment = EXCLUDED.treatment;
     END IF;
-    PERFORM privacy.refresh_views(tbl);
 END $$;
 
 CREATE FUNCTION privacy.drop_disclosure(profile pg_catalog.text) RETURNS void
@@ -251,7 +248,6 @@ BEGIN
     END IF;
     DELETE FROM privacy.access_grants g
      WHERE g.kind OPERATOR(pg_catalog.=) 'disclose' AND g.name OPERATOR(pg_catalog.=) profile;
-    PERFORM privacy.refresh_views();
 END $$;
 REVOKE ALL ON FUNCTION privacy.create_disclosure(pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy.disclose(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text) FROM PUBLIC;
@@ -271,7 +267,6 @@ BEGIN
     INSERT INTO privacy.access_grants (role, kind, name)
     VALUES (role, kind, COALESCE(name, ''))
     ON CONFLICT DO NOTHING;
-    PERFORM privacy.refresh_views();
 END $$;
 CREATE FUNCTION privacy.revoke_access(role pg_catalog.regrole, kind pg_catalog.text,
                                       name pg_catalog.text DEFAULT NULL)
@@ -285,7 +280,6 @@ BEGIN
      WHERE g.role OPERATOR(pg_catalog.=) revoke_access.role
        AND g.kind OPERATOR(pg_catalog.=) revoke_access.kind
        AND g.name OPERATOR(pg_catalog.=) COALESCE(revoke_access.name, '');
-    PERFORM privacy.refresh_views();
 END $$;
 CREATE FUNCTION privacy.check_access_kind(kind pg_catalog.text, name pg_catalog.text)
 RETURNS void
@@ -318,6 +312,21 @@ REVOKE ALL ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text,
 REVOKE ALL ON FUNCTION privacy.revoke_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 COMMENT ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) IS
 'grant SELECT on every view of a kind: standard, full, anon, optout (name: purpose) or disclose (name: profile)';
+
+-- Any change to purposes, profiles, treatments or grants rebuilds the views:
+-- through the functions above, or when pg_restore loads these tables.
+CREATE FUNCTION privacy.config_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_config_changed'
+LANGUAGE C SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.config_changed() FROM PUBLIC;
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.purposes
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_profiles
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_columns
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.access_grants
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
 
 -- privacy.k_anonymity(tbl): the smallest quasi-identifier class in the
 -- anonymous view (after suppression), or NULL for an empty view.
