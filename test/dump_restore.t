@@ -8,7 +8,7 @@
 # (doc/labels.md).  Without preloading, this test restores that way and also
 # shows the clear error a restore gets without it.
 . "$(dirname "$0")/tap.sh"
-if [ "$CRM_PRELOAD" = on ]; then plan 10; else plan 11; fi
+if [ "$CRM_PRELOAD" = on ]; then plan 16; else plan 17; fi
 if [ "$CRM_PRELOAD" = off ]; then
 	restore_opts="-c session_preload_libraries=crm_privacy"
 else
@@ -37,7 +37,15 @@ SECURITY LABEL FOR crm_privacy ON COLUMN z_customer.full_name IS 'identifier mas
 SECURITY LABEL FOR crm_privacy ON COLUMN z_customer.email IS 'identifier level=confidential mask=email anon=pseudonym';
 SECURITY LABEL FOR crm_privacy ON COLUMN z_customer.born IS 'quasi_identifier anon=generalize(decade)';
 SECURITY LABEL FOR crm_privacy ON COLUMN a_orders.amount IS 'personal anon=generalize(100)';
-INSERT INTO z_customer VALUES (1, '张三丰', 'zhang@example.com', '1987-06-15', NULL);
+INSERT INTO z_customer VALUES (1, '张三丰', 'zhang@example.com', '1987-06-15', NULL),
+                              (2, '李四', 'li@example.com', '1990-01-01', NULL);
+SELECT privacy.add_purpose('newsletter', 'monthly newsletter');
+SELECT privacy.opt_out('z_customer', '2', 'newsletter', 'test');
+SELECT privacy.create_disclosure('acme');
+SELECT privacy.disclose('acme', 'z_customer', 'email', 'pseudonym');
+DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_dump_reader') THEN
+    CREATE ROLE crm_dump_reader; END IF; END \$\$;
+SELECT privacy.grant_access('crm_dump_reader', 'standard');
 " >/dev/null
 labels_sql="SELECT schema, \"table\", coalesce(\"column\", '-'), class, coalesce(mask, '-'), coalesce(anon, '-'), coalesce(label, '-')
               FROM privacy.labels ORDER BY 1, 2, 3"
@@ -63,7 +71,19 @@ ok $? "pg_restore into a new database (library preload: $CRM_PRELOAD)"
 after=$(q "$dst" "$labels_sql")
 is "$after" "$before" "privacy.labels is the same after restore"
 
-is "$(q "$dst" "SELECT full_name FROM z_customer")" "张三丰" "data restored"
+views_sql="SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY n.nspname, c.relname) FROM pg_class c
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'privacy\\_%' AND c.relkind = 'v'"
+views_before=$(q "$src" "$views_sql")
+like "$views_before" 'privacy_disclose_acme.z_customer.*privacy_optout_newsletter.z_customer' "the source has its views"
+is "$(q "$dst" "$views_sql")" "$views_before" "the privacy views are built again on restore"
+is "$(q "$dst" "SELECT count(*) FROM privacy_optout_newsletter.z_customer")" "1" \
+	"an added purpose and its opt-outs survive the restore"
+is "$(q "$dst" "SELECT count(*) FROM privacy_disclose_acme.z_customer WHERE email ~ '^[0-9a-f]{16}\$'")" "2" \
+	"a disclosure profile and its treatments survive the restore"
+is "$(q "$dst" "SELECT has_table_privilege('crm_dump_reader', 'privacy_standard.z_customer', 'SELECT')")" "t" \
+	"grants on the views survive the restore"
+
+is "$(q "$dst" "SELECT full_name FROM z_customer WHERE customer_id = 1")" "张三丰" "data restored"
 
 # The restored labels still mean what they meant: the DDL checks hold.
 out=$(q "$dst" "ALTER TABLE z_customer DROP COLUMN customer_id CASCADE")
@@ -78,6 +98,7 @@ out=$("$PGBIN/pg_dump" -Fp "$src" | PGOPTIONS="$restore_opts" psql -X -q -v ON_E
 ok $? "plain pg_dump restores through psql with ON_ERROR_STOP"
 [ -n "$out" ] && printf '%s\n' "$out" | sed 's/^/# /'
 is "$(q "$dst2" "$labels_sql")" "$before" "privacy.labels is the same after a plain restore"
+is "$(q "$dst2" "$views_sql")" "$views_before" "the privacy views are built again on a plain restore"
 
 # pg_restore --clean over an existing copy drops and recreates everything.
 out=$(PGOPTIONS="$restore_opts" "$PGBIN/pg_restore" -d "$dst2" --clean --if-exists --exit-on-error "$dump" 2>&1)
