@@ -23,8 +23,8 @@
  * security_barrier, and are members of the extension: pg_dump leaves them out
  * and a restore builds them again from the restored labels.
  *
- * The reader's clearance is evaluated once per query, as an InitPlan:
- * (SELECT privacy.clearance_level()).  Opt-outs are NOT EXISTS against
+ * The reader's clearance is evaluated once per query, in a one-row subquery
+ * the view joins (crm_clearance.level).  Opt-outs are NOT EXISTS against
  * privacy.subject_choices, which the planner runs as an anti-join (or an index
  * probe for a point lookup).
  *
@@ -487,7 +487,7 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 	else
 	{
 		appendStringInfo(&expr,
-						 "CASE WHEN (SELECT privacy.clearance_level()) OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
+						 "CASE WHEN crm_clearance.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 						 (int) c->cl.level, col);
 		append_rule(&expr, &c->cl.mask, col, c->typid, c->typmod, "");
 		appendStringInfoString(&expr, " END");
@@ -509,6 +509,8 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 {
 	bool		sensitive = false;
 	const char *keycol = quote_identifier(t->tl.key);
+	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
+	char	   *keymatch;
 	List	   *qi = NIL;
 	ListCell   *lc;
 	bool		first = true;
@@ -522,6 +524,12 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 			qi = lappend(qi, c);
 	}
 	sensitive &= (v->kind != VIEW_FULL);
+
+	/* how a choice row matches a row of the table: natively for integer keys */
+	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
+		keymatch = psprintf("key_int OPERATOR(pg_catalog.=) t.%s", keycol);
+	else
+		keymatch = psprintf("key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text)", keycol);
 
 	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
@@ -557,22 +565,27 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		first = false;
 	}
 	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
+
+	/* the reader's clearance, once per query (OFFSET 0 keeps it a subquery) */
+	if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+		appendStringInfoString(buf,
+							   " CROSS JOIN (SELECT privacy.clearance_level() AS level OFFSET 0) crm_clearance");
 	if (sensitive)
 		appendStringInfo(buf,
 						 " LEFT JOIN privacy.subject_choices so"
 						 " ON so.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 						 " AND so.purpose OPERATOR(pg_catalog.=) 'sensitive_data'"
 						 " AND so.opted_out"
-						 " AND so.key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text)",
-						 t->subject, keycol);
+						 " AND so.%s",
+						 t->subject, keymatch);
 	if (v->row_purpose)
 		appendStringInfo(buf,
 						 " WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c"
 						 " WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 						 " AND c.purpose OPERATOR(pg_catalog.=) %s"
 						 " AND c.opted_out"
-						 " AND c.key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text))",
-						 t->subject, quote_literal_cstr(v->row_purpose), keycol);
+						 " AND c.%s)",
+						 t->subject, quote_literal_cstr(v->row_purpose), keymatch);
 
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",

@@ -4,8 +4,9 @@
 #   bash test/run.sh demo [ROWS]   load and label a generated CRM (1,000 customers
 #                                  by default) and print what a DBA wants to see
 #   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
-#   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ on ROWS generated
-#                                  customers (1,000,000 by default)
+#   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions, then
+#                                  views) on ROWS generated customers (1,000,000
+#                                  by default)
 #   bash test/run.sh valgrind      run the pg_regress and pgTAP suites with the
 #                                  server under valgrind; report every error whose
 #                                  stack passes through crm_privacy's code
@@ -207,6 +208,7 @@ case "$mode" in
 		say "benchmarks (bench/)"
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_bench'
 		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000000}" -d crm_bench -f bench/functions.sql
+		bash bench/views.sh crm_bench
 		;;
 	valgrind)
 		run_regress

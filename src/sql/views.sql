@@ -42,8 +42,14 @@ CREATE TABLE privacy.subject_choices (
     changed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     source     pg_catalog.text,
     changed_by pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    -- the key as a number, when it is one: views of integer-keyed tables
+    -- compare it natively, with no text conversion per row
+    key_int    pg_catalog.int8 GENERATED ALWAYS AS (
+                   CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
+                        THEN CAST(key AS pg_catalog.int8) END) STORED,
     PRIMARY KEY (subject, purpose, key)
 );
+CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int);
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
 
