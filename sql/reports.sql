@@ -1,0 +1,49 @@
+--
+-- reports: privacy.detect() and privacy.report_coverage() (SPEC section 8).
+--
+CREATE TABLE leads (
+    id        int PRIMARY KEY,
+    contact   text,           -- e-mail addresses, by value
+    ref       varchar(20),    -- mainland mobiles, by value
+    doc       char(18),       -- resident IDs with valid check characters, by value
+    pay       text,           -- card numbers passing Luhn, by value
+    seen_from text,           -- IPv4 addresses, by value
+    full_name text,           -- by name
+    birthday  date,           -- by name, a date
+    dob_text  text,           -- by name, not a date: no generalize(year)
+    religion  text,           -- by name
+    notes     text,           -- nothing personal recognisable
+    mixed     text            -- e-mails in only half the values: below 80 %
+);
+INSERT INTO leads
+SELECT i, 'lead' || i || '@example.cn', '1381234' || lpad(i::text, 4, '0'),
+       '11010519491231002X', '4111 1111 1111 1111', '10.0.' || (i % 200) || '.' || (i % 250),
+       'x', '1990-01-01', '1990', NULL, 'note ' || i,
+       CASE WHEN i % 2 = 0 THEN 'a' || i || '@b.cn' ELSE 'n/a' END
+  FROM generate_series(1, 40) AS i;
+
+SELECT "column", suggested_label, evidence FROM privacy.detect('leads') ORDER BY "column";
+-- The sample size is the caller's to choose; it must be positive.
+SELECT count(*) FROM privacy.detect('leads', 1);
+SELECT * FROM privacy.detect('leads', 0);
+-- Labelled columns are not suggested again.
+SECURITY LABEL FOR crm_privacy ON COLUMN leads.contact IS 'identifier mask=email';
+SELECT count(*) FROM privacy.detect('leads') WHERE "column" = 'contact';
+-- A caller who cannot read the values gets suggestions from names only.
+CREATE ROLE regress_crm_detector;
+SET ROLE regress_crm_detector;
+SELECT "column", suggested_label FROM privacy.detect('leads') ORDER BY "column";
+RESET ROLE;
+
+-- Coverage: unlabelled columns of labelled tables, detection, direct access.
+SECURITY LABEL FOR crm_privacy ON TABLE leads IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN leads.id IS 'public';
+GRANT SELECT (id, notes) ON leads TO regress_crm_detector;
+SELECT kind, "column", detail FROM privacy.report_coverage()
+ WHERE "table" = 'leads' AND detail NOT LIKE '%pg\_read\_all\_data%' ORDER BY kind, "column";
+REVOKE SELECT (id, notes) ON leads FROM regress_crm_detector;
+SELECT count(*) FROM privacy.report_coverage()
+ WHERE kind = 'direct access' AND detail LIKE '%regress_crm_detector%';
+
+DROP TABLE leads;
+DROP ROLE regress_crm_detector;
