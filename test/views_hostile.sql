@@ -16,6 +16,7 @@ SELECT privacy.opt_out('public.hc', '2', 'direct_marketing');
 
 CREATE ROLE tap_hostile;
 CREATE SCHEMA hostile AUTHORIZATION tap_hostile;
+GRANT CREATE ON SCHEMA public TO tap_hostile;
 CREATE TABLE public.leak_log (who name, v text);
 GRANT INSERT, SELECT ON public.leak_log TO tap_hostile;
 SELECT privacy.grant_access('tap_hostile', 'standard');
@@ -71,6 +72,10 @@ BEGIN INSERT INTO public.leak_log VALUES (current_user, 'shadow >= ran'); RETURN
 CREATE OPERATOR hostile.>= (LEFTARG = int, RIGHTARG = int, FUNCTION = hostile.ge);
 CREATE FUNCTION pg_temp.mask_email(text) RETURNS text LANGUAGE plpgsql AS $$
 BEGIN INSERT INTO public.leak_log VALUES (current_user, 'shadow mask_email ran'); RETURN $1; END $$;
+CREATE FUNCTION public.mask_email(text) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.leak_log VALUES (current_user, 'shadow public mask_email ran'); RETURN $1; END $$;
+CREATE FUNCTION public.clearance_level() RETURNS int LANGUAGE plpgsql AS $$
+BEGIN INSERT INTO public.leak_log VALUES (current_user, 'shadow public clearance ran'); RETURN 3; END $$;
 SET search_path = hostile, pg_temp, public, privacy;
 -- The hostile role owns a labelled table: labelling it rebuilds views.
 CREATE TABLE hostile.own (k int PRIMARY KEY, secret text);
@@ -80,8 +85,8 @@ RESET ROLE;
 SELECT privacy.refresh_views();
 SET ROLE tap_hostile;
 SET search_path = hostile, pg_temp, public, privacy;
-SELECT results_eq($$SELECT full_name FROM privacy_standard.hc ORDER BY id$$,
-                  $$VALUES ('张**'), ('欧阳**'), ('J*** S****')$$,
+SELECT results_eq($$SELECT full_name, email FROM privacy_standard.hc ORDER BY id$$,
+                  $$VALUES ('张**', 'z***@example.com'), ('欧阳**', 'n***@example.cn'), ('J*** S****', 'j***@example.org')$$,
                   'results do not change under a hostile search_path');
 SELECT is((SELECT count(*)::int FROM public.leak_log WHERE v LIKE 'shadow%'), 0,
           'the shadowing functions and operators never ran, for the owner or anyone');
