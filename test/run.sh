@@ -128,6 +128,7 @@ start_server() {
 	if [ "$mode" = valgrind ]; then
 		mkdir -p "$TMP/valgrind" && chmod 777 "$TMP/valgrind"
 		as_pg valgrind --quiet --trace-children=yes --num-callers=30 --fullpath-after= \
+			--suppressions="$ROOT/test/valgrind.supp" \
 			--log-file="$TMP/valgrind/%p.log" \
 			"$PGBIN/postgres" -D "$TMP/data" >"$TMP/server.log" 2>&1 &
 		for _ in $(seq 1 240); do
