@@ -18,7 +18,15 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_extension.h"
+#include "commands/extension.h"
 #include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 
 #include "crm_privacy.h"
@@ -33,10 +41,69 @@ _PG_init(void)
 {
 	crm_label_init();
 	crm_pseudonym_init();
+	crm_audit_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved(CRM_PROVIDER);
 #else
 	EmitWarningsOnPlaceholders(CRM_PROVIDER);
 #endif
+}
+
+/* The OID of the extension in this database. */
+Oid
+crm_extension_oid(void)
+{
+	return get_extension_oid(CRM_PROVIDER, false);
+}
+
+/* The owner of the extension. */
+static Oid
+extension_owner(void)
+{
+	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			owner;
+
+	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(crm_extension_oid()));
+	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "could not find extension %s", CRM_PROVIDER);
+	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return owner;
+}
+
+/*
+ * Become the extension's owner to write what only the owner may write
+ * (generated views, audit rows); with pin_search_path, also set search_path
+ * to pg_catalog, pg_temp (for generated SQL that is not all qualified).
+ */
+void
+crm_become_owner(CrmOwnerContext *ctx, bool pin_search_path)
+{
+	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
+	SetUserIdAndSecContext(extension_owner(),
+						   ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
+	ctx->save_nestlevel = -1;
+	if (pin_search_path)
+	{
+		ctx->save_nestlevel = NewGUCNestLevel();
+		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	}
+}
+
+/* Return to the caller's identity and settings. */
+void
+crm_end_owner(CrmOwnerContext *ctx)
+{
+	if (ctx->save_nestlevel >= 0)
+		AtEOXact_GUC(true, ctx->save_nestlevel);
+	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
 }

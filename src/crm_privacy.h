@@ -17,11 +17,27 @@
 #define CRM_PROVIDER		"crm_privacy"
 #define CRM_SCHEMA			"privacy"
 
+/* Saved state while running as the extension's owner (crm_privacy.c). */
+typedef struct CrmOwnerContext
+{
+	Oid			save_userid;
+	int			save_sec_context;
+	int			save_nestlevel;
+} CrmOwnerContext;
+
+extern Oid	crm_extension_oid(void);
+extern void crm_become_owner(CrmOwnerContext *ctx, bool pin_search_path);
+extern void crm_end_owner(CrmOwnerContext *ctx);
+
 /* label.c */
 extern void crm_label_init(void);
 
 /* pseudonym.c */
 extern void crm_pseudonym_init(void);
+extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
+
+/* audit.c */
+extern void crm_audit_init(void);
 
 /* views.c */
 extern void crm_refresh(Oid relid);

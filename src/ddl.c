@@ -41,12 +41,15 @@
 #include "catalog/pg_proc.h"
 #include "commands/event_trigger.h"
 #include "commands/seclabel.h"
+#include "commands/trigger.h"
+#include "miscadmin.h"
 #include "executor/spi.h"
 #include "nodes/parsenodes.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/inval.h"
 #include "utils/lsyscache.h"
 
 #include "crm_privacy.h"
@@ -382,6 +385,77 @@ before_drop(DropStmt *stmt)
 	}
 }
 
+/* Is this the name of one of the audit triggers privacy.enable_audit() makes? */
+static bool
+is_audit_trigger(const char *name)
+{
+	return strcmp(name, "crm_privacy_audit") == 0 ||
+		strcmp(name, "crm_privacy_audit_truncate") == 0;
+}
+
+/* Only superusers (and privacy.disable_audit()) may touch the audit triggers. */
+static void
+refuse_audit_change(const char *what)
+{
+	if (!superuser())
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot %s the crm_privacy audit trigger of a table", what),
+				 errdetail("Only privacy.disable_audit() stops the audit of a table."),
+				 errhint("The extension's owner can grant EXECUTE on privacy.disable_audit().")));
+}
+
+/* Refuse to disable, drop, rename or replace an audit trigger. */
+static void
+guard_audit_triggers(Node *tree)
+{
+	if (IsA(tree, DropStmt) && ((DropStmt *) tree)->removeType == OBJECT_TRIGGER)
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((DropStmt *) tree)->objects)
+		{
+			if (is_audit_trigger(strVal(llast(castNode(List, lfirst(lc))))))
+				refuse_audit_change("drop");
+		}
+	}
+	else if (IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_TRIGGER &&
+			 is_audit_trigger(((RenameStmt *) tree)->subname))
+		refuse_audit_change("rename");
+	else if (IsA(tree, CreateTrigStmt) && ((CreateTrigStmt *) tree)->replace &&
+			 is_audit_trigger(((CreateTrigStmt *) tree)->trigname))
+		refuse_audit_change("replace");
+	else if (IsA(tree, AlterTableStmt))
+	{
+		AlterTableStmt *stmt = (AlterTableStmt *) tree;
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+		bool		audited = OidIsValid(relid) &&
+			OidIsValid(get_trigger_oid(relid, "crm_privacy_audit", true));
+		ListCell   *lc;
+
+		foreach(lc, stmt->cmds)
+		{
+			AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+			switch (cmd->subtype)
+			{
+				case AT_DisableTrig:
+				case AT_EnableReplicaTrig:
+					if (is_audit_trigger(cmd->name))
+						refuse_audit_change("disable");
+					break;
+				case AT_DisableTrigAll:
+				case AT_DisableTrigUser:
+					if (audited)
+						refuse_audit_change("disable");
+					break;
+				default:
+					break;
+			}
+		}
+	}
+}
+
 /* SQL: event trigger on ddl_command_start. */
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
@@ -390,6 +464,7 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_start");
 	Node	   *tree = trigdata->parsetree;
 
+	guard_audit_triggers(tree);
 	if (IsA(tree, RenameStmt))
 		before_rename((RenameStmt *) tree);
 	else if (IsA(tree, AlterObjectSchemaStmt))
@@ -634,6 +709,11 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 
 	/* the views of the tables relabelled or altered, built again */
 	foreach(lc, altered)
+	{
+		/* a new label changes what the audit stores: drop its cached copy */
+		if (trigdata->tag == CMDTAG_SECURITY_LABEL)
+			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
 		crm_refresh(lfirst_oid(lc));
+	}
 	PG_RETURN_NULL();
 }

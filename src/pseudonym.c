@@ -258,6 +258,28 @@ feistel(const uint64 *k, uint64 v, int halfbits)
 	return (left << halfbits) | right;
 }
 
+/* Write the 16 hexadecimal digits of a text pseudonym to out. */
+static void
+text_pseudonym(const uint64 *k, const char *value, int len, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	uint64		h = siphash24(k, value, len);
+
+	for (int i = 15; i >= 0; i--, h >>= 4)
+		out[i] = hex[h & 0xF];
+}
+
+/* The text pseudonym of value in context, as a C string (for the audit). */
+char *
+crm_pseudonym_cstring(const char *value, int len, const char *context)
+{
+	char	   *out = palloc(17);
+
+	text_pseudonym(context_subkey(context, strlen(context)), value, len, out);
+	out[16] = '\0';
+	return out;
+}
+
 /* SQL: privacy.pseudonym(text [, context text]) returns text. */
 PG_FUNCTION_INFO_V1(crm_pseudonym_text);
 Datum
@@ -265,13 +287,9 @@ crm_pseudonym_text(PG_FUNCTION_ARGS)
 {
 	text	   *v = PG_GETARG_TEXT_PP(0);
 	const uint64 *k = subkey_arg(fcinfo, 1);
-	uint64		h = siphash24(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v));
-	static const char hex[] = "0123456789abcdef";
 	text	   *result = (text *) palloc(VARHDRSZ + 16);
-	char	   *out = VARDATA(result);
 
-	for (int i = 15; i >= 0; i--, h >>= 4)
-		out[i] = hex[h & 0xF];
+	text_pseudonym(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), VARDATA(result));
 	SET_VARSIZE(result, VARHDRSZ + 16);
 	PG_RETURN_TEXT_P(result);
 }

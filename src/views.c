@@ -116,63 +116,6 @@ typedef struct Treatment
 	char	   *rule;
 } Treatment;
 
-/* Saved state while running as the extension's owner. */
-typedef struct OwnerContext
-{
-	Oid			save_userid;
-	int			save_sec_context;
-	int			save_nestlevel;
-} OwnerContext;
-
-/* The OID of the extension. */
-static Oid
-extension_oid(void)
-{
-	return get_extension_oid(CRM_PROVIDER, false);
-}
-
-/* The owner of the extension. */
-static Oid
-extension_owner(void)
-{
-	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			owner;
-
-	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(extension_oid()));
-	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
-	tup = systable_getnext(scan);
-	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "could not find extension %s", CRM_PROVIDER);
-	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return owner;
-}
-
-/* Become the extension's owner with search_path = pg_catalog, pg_temp. */
-static void
-become_owner(OwnerContext *ctx)
-{
-	GetUserIdAndSecContext(&ctx->save_userid, &ctx->save_sec_context);
-	SetUserIdAndSecContext(extension_owner(),
-						   ctx->save_sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	ctx->save_nestlevel = NewGUCNestLevel();
-	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
-							 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-}
-
-/* Return to the caller's identity and settings. */
-static void
-end_owner(OwnerContext *ctx)
-{
-	AtEOXact_GUC(true, ctx->save_nestlevel);
-	SetUserIdAndSecContext(ctx->save_userid, ctx->save_sec_context);
-}
-
 /* Run one generated statement through SPI. */
 static void
 exec_sql(const char *sql)
@@ -602,7 +545,7 @@ add_to_extension(Oid classid, Oid objid)
 	if (creating_extension)
 		return;					/* CREATE EXTENSION records membership itself */
 	ObjectAddressSet(obj, classid, objid);
-	ObjectAddressSet(ext, ExtensionRelationId, extension_oid());
+	ObjectAddressSet(ext, ExtensionRelationId, crm_extension_oid());
 	recordDependencyOn(&obj, &ext, DEPENDENCY_EXTENSION);
 }
 
@@ -613,7 +556,7 @@ drop_member(Oid classid, Oid objid, DropBehavior behavior)
 	ObjectAddress obj;
 
 	deleteDependencyRecordsForSpecific(classid, objid, DEPENDENCY_EXTENSION,
-									   ExtensionRelationId, extension_oid());
+									   ExtensionRelationId, crm_extension_oid());
 	CommandCounterIncrement();
 	ObjectAddressSet(obj, classid, objid);
 	performDeletion(&obj, behavior, PERFORM_DELETION_INTERNAL);
@@ -634,7 +577,7 @@ is_view_schema_name(const char *nspname)
 static bool
 is_extension_member(Oid classid, Oid objid)
 {
-	return getExtensionOfObject(classid, objid) == extension_oid();
+	return getExtensionOfObject(classid, objid) == crm_extension_oid();
 }
 
 /*
@@ -894,14 +837,14 @@ labelled_tables(void)
 void
 crm_refresh(Oid relid)
 {
-	OwnerContext ctx;
+	CrmOwnerContext ctx;
 	List	   *targets;
 	List	   *treatments;
 	List	   *keep = NIL;
 	List	   *tables;
 	ListCell   *lc;
 
-	become_owner(&ctx);
+	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
@@ -924,21 +867,21 @@ crm_refresh(Oid relid)
 	}
 
 	SPI_finish();
-	end_owner(&ctx);
+	crm_end_owner(&ctx);
 }
 
 /* Drop the views built on relid; used before DDL that their presence would block. */
 void
 crm_drop_views_of(Oid relid)
 {
-	OwnerContext ctx;
+	CrmOwnerContext ctx;
 
-	become_owner(&ctx);
+	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	drop_generated(relid, NIL);
 	SPI_finish();
-	end_owner(&ctx);
+	crm_end_owner(&ctx);
 }
 
 /* SQL: privacy.refresh_views(tbl regclass DEFAULT NULL). */

@@ -29,7 +29,8 @@ REVOKE ALL ON FUNCTION privacy.ddl_command_start(), privacy.sql_drop(),
 CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'DROP TABLE',
-                 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE')
+                 'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE',
+                 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER')
     EXECUTE FUNCTION privacy.ddl_command_start();
 CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy.sql_drop();

@@ -1,0 +1,143 @@
+--
+-- audit: the change audit (SPEC section 5), the append-only logs, and the
+-- tamper-evident seal.  Pseudonyms depend on the random key: compared, never
+-- printed.
+--
+CREATE TABLE member (
+    id    bigint PRIMARY KEY,
+    name  text,
+    email text,
+    city  text,
+    vip   boolean,
+    notes text
+);
+SECURITY LABEL FOR crm_privacy ON TABLE member IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN member.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN member.name IS 'identifier mask=name';
+SECURITY LABEL FOR crm_privacy ON COLUMN member.email IS 'identifier mask=email';
+SECURITY LABEL FOR crm_privacy ON COLUMN member.city IS 'quasi_identifier level=public';
+SECURITY LABEL FOR crm_privacy ON COLUMN member.vip IS 'public';
+-- member.notes is unlabelled: privacy by default, so it is pseudonymized too.
+CREATE TABLE plain_log (id int, msg text);   -- no labels at all
+
+SELECT privacy.enable_audit('member');
+SELECT privacy.enable_audit('member');        -- twice is once
+SELECT privacy.enable_audit('plain_log');
+SELECT tgname FROM pg_trigger WHERE tgrelid = 'member'::regclass AND NOT tgisinternal ORDER BY 1;
+
+INSERT INTO member VALUES (1, '张三', 'z@x.cn', '北京', false, 'likes tea'),
+                          (2, 'John Smith', 'j@x.org', '上海', true, NULL);
+UPDATE member SET vip = true, name = '张三丰' WHERE id = 1;
+UPDATE member SET city = city WHERE id = 2;  -- no change: recorded, nothing changed
+DELETE FROM member WHERE id = 2;
+INSERT INTO plain_log VALUES (1, 'hello');
+TRUNCATE plain_log;
+
+-- One row per changed row; only changed columns on UPDATE.
+SELECT id, op, table_name, subject_key, changed_columns,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(old_values) k) AS old_columns,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(new_values) k) AS new_columns
+  FROM privacy.audit_log ORDER BY id;
+-- Labelled non-public (and unlabelled) values are pseudonyms, never in clear;
+-- public ones are in clear; tables without labels are in clear.
+SELECT new_values->>'id' AS id, new_values->>'city' AS city, new_values->>'vip' AS vip,
+       new_values->>'name' = privacy.pseudonym('张三', 'audit') AS name_is_pseudonym,
+       new_values->>'email' = privacy.pseudonym('z@x.cn', 'audit') AS email_is_pseudonym,
+       new_values->>'notes' = privacy.pseudonym('likes tea', 'audit') AS notes_is_pseudonym,
+       new_values::text !~ '张三|z@x\.cn|likes tea' AS nothing_in_clear
+  FROM privacy.audit_log WHERE id = 1;
+SELECT old_values->>'name' = privacy.pseudonym('张三', 'audit') AS old_name,
+       new_values->>'name' = privacy.pseudonym('张三丰', 'audit') AS new_name
+  FROM privacy.audit_log WHERE op = 'UPDATE' AND subject_key = '1';
+SELECT new_values FROM privacy.audit_log WHERE table_name = 'public.plain_log';
+SELECT bool_and(session_user_name = session_user AND current_user_name = current_user) AS actor,
+       bool_and(txid > 0) AS txid, bool_and(at <= now()) AS at, bool_and(client_addr IS NULL) AS unix_socket
+  FROM privacy.audit_log;
+
+-- The actor is who ran the change, whatever application_name says.
+CREATE ROLE regress_crm_writer;
+GRANT SELECT, INSERT, UPDATE, DELETE ON member TO regress_crm_writer;
+SET application_name = 'postgres pretending to be someone';
+SET ROLE regress_crm_writer;
+INSERT INTO member VALUES (3, '李四', 'l@x.cn', '上海', false, NULL);
+RESET ROLE;
+SELECT session_user_name = session_user AS session_user_ok, current_user_name, application_name
+  FROM privacy.audit_log WHERE subject_key = '3';
+RESET application_name;
+
+-- Labels changed later change what is stored from then on.
+SECURITY LABEL FOR crm_privacy ON COLUMN member.vip IS 'personal';
+UPDATE member SET vip = true WHERE id = 3;
+SELECT new_values->>'vip' = privacy.pseudonym('t', 'audit') AS vip_now_hidden
+  FROM privacy.audit_log WHERE op = 'UPDATE' AND subject_key = '3';
+
+--
+-- The logs are append-only, for everyone, the owner included.
+--
+UPDATE privacy.audit_log SET op = 'X' WHERE id = 1;
+DELETE FROM privacy.audit_log WHERE id = 1;
+TRUNCATE privacy.audit_log;
+UPDATE privacy.access_log SET query = 'x';
+DELETE FROM privacy.audit_seal;
+TRUNCATE privacy.audit_seal;
+
+-- A plain role cannot read, write, disable or drop the audit.
+CREATE TABLE owned (id int PRIMARY KEY, v text);
+ALTER TABLE owned OWNER TO regress_crm_writer;
+CREATE FUNCTION regress_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
+SELECT privacy.enable_audit('owned');
+SET ROLE regress_crm_writer;
+SELECT count(*) FROM privacy.audit_log;
+INSERT INTO privacy.audit_log (txid, session_user_name, current_user_name, table_name, op)
+VALUES (1, 'postgres', 'postgres', 'forged', 'INSERT');
+SELECT privacy.disable_audit('owned');
+SELECT privacy.seal_audit();
+DROP TRIGGER crm_privacy_audit ON owned;
+ALTER TABLE owned DISABLE TRIGGER crm_privacy_audit;
+ALTER TABLE owned DISABLE TRIGGER ALL;
+ALTER TABLE owned DISABLE TRIGGER USER;
+ALTER TABLE owned ENABLE REPLICA TRIGGER crm_privacy_audit;
+ALTER TRIGGER crm_privacy_audit ON owned RENAME TO harmless;
+CREATE OR REPLACE TRIGGER crm_privacy_audit AFTER INSERT ON owned
+    FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger();
+SET session_replication_role = replica;
+-- ...and its own triggers stay its own business.
+CREATE TRIGGER mine BEFORE INSERT ON owned FOR EACH ROW EXECUTE FUNCTION regress_noop();
+ALTER TABLE owned DISABLE TRIGGER mine;
+DROP TRIGGER mine ON owned;
+INSERT INTO owned VALUES (1, 'still audited');
+RESET ROLE;
+SELECT count(*) AS owned_audited FROM privacy.audit_log WHERE table_name = 'public.owned';
+
+--
+-- The seal: a SHA-256 chain over both logs.
+--
+SELECT privacy.seal_audit() AS sealed;
+SELECT privacy.seal_audit() AS sealed_again;
+SELECT * FROM privacy.verify_audit();
+SELECT log, id, length(hash) AS hex_digits FROM privacy.audit_head();
+
+-- Tampering, as a superuser with the append-only triggers off: each case is
+-- found, at the row where it happened.
+SET session_replication_role = replica;
+UPDATE privacy.audit_log SET current_user_name = 'nobody' WHERE id = 3;
+SELECT log, rows_checked, first_bad_id, ok FROM privacy.verify_audit() WHERE log = 'audit_log';
+UPDATE privacy.audit_log SET current_user_name = current_user WHERE id = 3;
+SELECT ok AS repaired FROM privacy.verify_audit() WHERE log = 'audit_log';
+CREATE TEMP TABLE kept AS SELECT * FROM privacy.audit_log WHERE id = 5;
+DELETE FROM privacy.audit_log WHERE id = 5;
+SELECT log, rows_checked, first_bad_id, ok FROM privacy.verify_audit() WHERE log = 'audit_log';
+INSERT INTO privacy.audit_log OVERRIDING SYSTEM VALUE SELECT * FROM kept;
+SELECT ok AS repaired FROM privacy.verify_audit() WHERE log = 'audit_log';
+INSERT INTO privacy.audit_log (id, txid, session_user_name, current_user_name, table_name, op)
+OVERRIDING SYSTEM VALUE VALUES (0, 1, 'forger', 'forger', 'public.member', 'DELETE');
+SELECT log, rows_checked, first_bad_id, ok FROM privacy.verify_audit() WHERE log = 'audit_log';
+DELETE FROM privacy.audit_log WHERE id = 0;
+-- Changing the seal itself is found too.
+UPDATE privacy.audit_seal SET hash = sha256('x') WHERE log = 'audit_log' AND id = 2;
+SELECT log, first_bad_id, ok FROM privacy.verify_audit() WHERE log = 'audit_log';
+RESET session_replication_role;
+
+DROP TABLE member, plain_log, owned;
+DROP FUNCTION regress_noop();
+DROP ROLE regress_crm_writer;

@@ -1,0 +1,402 @@
+/*-------------------------------------------------------------------------
+ *
+ * audit.c
+ *	  The change audit (SPEC section 5): a C trigger that records every
+ *	  INSERT, UPDATE and DELETE row, and every TRUNCATE, of an audited table
+ *	  in privacy.audit_log; and the guard that keeps the log tables
+ *	  append-only.
+ *
+ * Values of labelled columns whose level is not public (and of every
+ * unlabelled column of a subject or related table: privacy by default) are
+ * stored as
+ * pseudonym(value, 'audit'), never in clear; so is the subject key when its
+ * column is not public.  On UPDATE only the changed columns are stored.  The
+ * actor is session_user and current_user, taken from the backend, not from
+ * any setting a user can change.  The row is written as the extension's
+ * owner: users need (and get) no privilege on the log.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/audit.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/htup_details.h"
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "commands/seclabel.h"
+#include "commands/trigger.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/datum.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/rel.h"
+
+#include "crm_privacy.h"
+#include "label.h"
+
+/* What the audit needs to know of a table's columns, cached per relation. */
+typedef struct AuditTable
+{
+	Oid			relid;			/* hash key */
+	bool		valid;
+	int			natts;
+	bool	   *hide;			/* store pseudonym(value, 'audit') */
+	FmgrInfo   *output;			/* output functions */
+	AttrNumber	keyatt;			/* subject key column, or 0 */
+	char	   *name;			/* schema-qualified table name */
+} AuditTable;
+
+static HTAB *audit_tables = NULL;
+static SPIPlanPtr insert_plan = NULL;
+
+/* Forget cached tables when their relcache entries are invalidated. */
+static void
+audit_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	HASH_SEQ_STATUS status;
+	AuditTable *t;
+
+	if (audit_tables == NULL)
+		return;
+	hash_seq_init(&status, audit_tables);
+	while ((t = (AuditTable *) hash_seq_search(&status)) != NULL)
+	{
+		if (relid == InvalidOid || t->relid == relid)
+			t->valid = false;
+	}
+}
+
+/* Register the cache invalidation callback; called from _PG_init. */
+void
+crm_audit_init(void)
+{
+	CacheRegisterRelcacheCallback(audit_invalidate, (Datum) 0);
+}
+
+/* The cached description of an audited table, built on first use. */
+static AuditTable *
+audit_table(Relation rel)
+{
+	Oid			relid = RelationGetRelid(rel);
+	TupleDesc	desc = RelationGetDescr(rel);
+	AuditTable *t;
+	bool		found;
+	CrmTableLabel tl;
+	bool		labelled;
+	MemoryContext oldcxt;
+
+	if (audit_tables == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(AuditTable);
+		audit_tables = hash_create("crm_privacy audited tables", 16, &ctl,
+								   HASH_ELEM | HASH_BLOBS);
+	}
+	t = (AuditTable *) hash_search(audit_tables, &relid, HASH_ENTER, &found);
+	if (found && t->valid)
+		return t;
+	if (found)
+	{
+		pfree(t->hide);
+		pfree(t->output);
+		pfree(t->name);
+	}
+
+	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	t->natts = desc->natts;
+	t->hide = palloc0(sizeof(bool) * desc->natts);
+	t->output = palloc0(sizeof(FmgrInfo) * desc->natts);
+	t->name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
+										 RelationGetRelationName(rel));
+	MemoryContextSwitchTo(oldcxt);
+
+	labelled = crm_get_table_label(relid, &tl);
+	t->keyatt = labelled ? get_attnum(relid, tl.key) : 0;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ObjectAddress addr;
+		char	   *label;
+		Oid			typoutput;
+		bool		isvarlena;
+
+		if (att->attisdropped)
+			continue;
+		ObjectAddressSubSet(addr, RelationRelationId, relid, att->attnum);
+		label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		if (label != NULL)
+		{
+			CrmColumnLabel cl;
+
+			crm_parse_column_label(label, &cl);
+			t->hide[i] = (cl.level != CRM_LEVEL_PUBLIC);
+		}
+		else
+			t->hide[i] = labelled;	/* privacy by default */
+		getTypeOutputInfo(att->atttypid, &typoutput, &isvarlena);
+		fmgr_info_cxt(typoutput, &t->output[i], TopMemoryContext);
+	}
+	t->valid = true;
+	return t;
+}
+
+/* The text stored for column i: its value, or its audit pseudonym. */
+static char *
+stored_value(AuditTable *t, int i, Datum value)
+{
+	char	   *text = OutputFunctionCall(&t->output[i], value);
+
+	return t->hide[i] ? crm_pseudonym_cstring(text, strlen(text), "audit") : text;
+}
+
+/* Append "name": value to a JSON object under construction. */
+static void
+append_json_field(StringInfo buf, const char *name, const char *value)
+{
+	appendStringInfoChar(buf, buf->len == 0 ? '{' : ',');
+	escape_json(buf, name);
+	appendStringInfoChar(buf, ':');
+	if (value == NULL)
+		appendStringInfoString(buf, "null");
+	else
+		escape_json(buf, value);
+}
+
+/* A JSON object as a jsonb datum. */
+static Datum
+finish_json(StringInfo buf)
+{
+	if (buf->len == 0)
+		appendStringInfoChar(buf, '{');
+	appendStringInfoChar(buf, '}');
+	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
+}
+
+/* The client's address as inet (inet_client_addr()); false over a Unix socket. */
+static bool
+client_addr(Datum *result)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	FmgrInfo	flinfo;
+
+	fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	*result = FunctionCallInvoke(fcinfo);
+	return !fcinfo->isnull;
+}
+
+/* Write one row of privacy.audit_log as the extension's owner. */
+static void
+insert_audit_row(const char *table_name, const char *op, const char *subject_key,
+				 List *changed, Datum old_values, bool old_null,
+				 Datum new_values, bool new_null)
+{
+	Datum		values[11];
+	char		nulls[11];
+	const char *appname = GetConfigOption("application_name", true, false);
+	CrmOwnerContext ctx;
+	Datum		addr;
+
+	memset(nulls, ' ', sizeof(nulls));
+	values[0] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
+	values[1] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	values[2] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
+	if (appname && appname[0])
+		values[3] = CStringGetTextDatum(appname);
+	else
+		nulls[3] = 'n';
+	if (client_addr(&addr))
+		values[4] = addr;
+	else
+		nulls[4] = 'n';
+	values[5] = CStringGetTextDatum(table_name);
+	values[6] = CStringGetTextDatum(op);
+	if (subject_key)
+		values[7] = CStringGetTextDatum(subject_key);
+	else
+		nulls[7] = 'n';
+	if (changed != NIL || strcmp(op, "UPDATE") == 0)
+	{
+		Datum	   *elems = palloc(sizeof(Datum) * (list_length(changed) + 1));
+		int			n = 0;
+		ListCell   *lc;
+
+		foreach(lc, changed)
+			elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+		values[8] = PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+	}
+	else
+		nulls[8] = 'n';
+	values[9] = old_values;
+	nulls[9] = old_null ? 'n' : ' ';
+	values[10] = new_values;
+	nulls[10] = new_null ? 'n' : ' ';
+
+	crm_become_owner(&ctx, false);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (insert_plan == NULL)
+	{
+		Oid			types[11] = {INT8OID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID,
+		TEXTOID, TEXTOID, TEXTARRAYOID, JSONBOID, JSONBOID};
+		SPIPlanPtr	plan = SPI_prepare("INSERT INTO privacy.audit_log (txid, session_user_name,"
+									   " current_user_name, application_name, client_addr,"
+									   " table_name, op, subject_key, changed_columns,"
+									   " old_values, new_values)"
+									   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+									   11, types);
+
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the audit insert");
+		insert_plan = plan;
+	}
+	if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+		elog(ERROR, "could not write the audit row");
+	SPI_finish();
+	crm_end_owner(&ctx);
+}
+
+/*
+ * SQL: privacy.audit_trigger(), AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
+ * and AFTER TRUNCATE FOR EACH STATEMENT on an audited table.
+ */
+PG_FUNCTION_INFO_V1(crm_audit_trigger);
+Datum
+crm_audit_trigger(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+	AuditTable *t;
+	TupleDesc	desc;
+	HeapTuple	oldtup = NULL;
+	HeapTuple	newtup = NULL;
+	StringInfoData oldjson;
+	StringInfoData newjson;
+	List	   *changed = NIL;
+	char	   *key = NULL;
+	const char *op;
+
+	if (!CALLED_AS_TRIGGER(fcinfo) || !TRIGGER_FIRED_AFTER(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.audit_trigger must be fired as an AFTER trigger")));
+
+	t = audit_table(td->tg_relation);
+	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
+	{
+		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true, (Datum) 0, true);
+		return PointerGetDatum(NULL);
+	}
+	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.audit_trigger must be fired for each row")));
+
+	if (TRIGGER_FIRED_BY_INSERT(td->tg_event))
+	{
+		op = "INSERT";
+		newtup = td->tg_trigtuple;
+	}
+	else if (TRIGGER_FIRED_BY_UPDATE(td->tg_event))
+	{
+		op = "UPDATE";
+		oldtup = td->tg_trigtuple;
+		newtup = td->tg_newtuple;
+	}
+	else
+	{
+		op = "DELETE";
+		oldtup = td->tg_trigtuple;
+	}
+
+	desc = RelationGetDescr(td->tg_relation);
+	initStringInfo(&oldjson);
+	initStringInfo(&newjson);
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		oldnull = true;
+		bool		newnull = true;
+		Datum		oldval = (Datum) 0;
+		Datum		newval = (Datum) 0;
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+		if (oldtup)
+			oldval = heap_getattr(oldtup, i + 1, desc, &oldnull);
+		if (newtup)
+			newval = heap_getattr(newtup, i + 1, desc, &newnull);
+
+		/* on UPDATE, only the columns whose value changed */
+		if (oldtup && newtup)
+		{
+			if (oldnull == newnull &&
+				(oldnull || datum_image_eq(oldval, newval, att->attbyval, att->attlen)))
+				continue;
+			changed = lappend(changed, pstrdup(name));
+		}
+		if (oldtup)
+			append_json_field(&oldjson, name, oldnull ? NULL : stored_value(t, i, oldval));
+		if (newtup)
+			append_json_field(&newjson, name, newnull ? NULL : stored_value(t, i, newval));
+
+		if (att->attnum == t->keyatt)
+		{
+			bool		isnull = newtup ? newnull : oldnull;
+
+			if (!isnull)
+				key = stored_value(t, i, newtup ? newval : oldval);
+		}
+	}
+
+	/* the key of the row, even when an UPDATE left it unchanged */
+	if (key == NULL && t->keyatt > 0)
+	{
+		bool		isnull;
+		Datum		v = heap_getattr(newtup ? newtup : oldtup, t->keyatt, desc, &isnull);
+
+		if (!isnull)
+			key = stored_value(t, t->keyatt - 1, v);
+	}
+
+	insert_audit_row(t->name, op, key, changed,
+					 oldtup ? finish_json(&oldjson) : (Datum) 0, oldtup == NULL,
+					 newtup ? finish_json(&newjson) : (Datum) 0, newtup == NULL);
+	return PointerGetDatum(NULL);
+}
+
+/* SQL: privacy.append_only(), BEFORE UPDATE, DELETE or TRUNCATE on a log table. */
+PG_FUNCTION_INFO_V1(crm_append_only);
+Datum
+crm_append_only(PG_FUNCTION_ARGS)
+{
+	TriggerData *td = (TriggerData *) fcinfo->context;
+
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.append_only must be fired as a trigger")));
+	ereport(ERROR,
+			(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+			 errmsg("%s is append-only", RelationGetRelationName(td->tg_relation)),
+			 errdetail("Rows of the crm_privacy logs can be added, never changed or removed."),
+			 errhint("privacy.seal_audit() and privacy.verify_audit() prove that they were not.")));
+	return PointerGetDatum(NULL);	/* keep compiler quiet */
+}

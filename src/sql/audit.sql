@@ -1,0 +1,239 @@
+-- Part 9: the audit trail (src/audit.c), SPEC sections 5 and 6.
+
+-- Every change of an audited table.
+CREATE TABLE privacy.audit_log (
+    id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at                pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    txid              pg_catalog.int8 NOT NULL,
+    session_user_name pg_catalog.name NOT NULL,
+    current_user_name pg_catalog.name NOT NULL,
+    application_name  pg_catalog.text,
+    client_addr       pg_catalog.inet,
+    table_name        pg_catalog.text NOT NULL,
+    op                pg_catalog.text NOT NULL,
+    subject_key       pg_catalog.text,
+    changed_columns   pg_catalog.text[],
+    old_values        pg_catalog.jsonb,
+    new_values        pg_catalog.jsonb
+);
+CREATE INDEX audit_log_subject ON privacy.audit_log (table_name, subject_key);
+COMMENT ON TABLE privacy.audit_log IS
+'crm_privacy change audit: one row per changed row of an audited table; append-only';
+
+-- Every privileged read (written by the read audit).
+CREATE TABLE privacy.access_log (
+    id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at                pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    session_user_name pg_catalog.name,
+    current_user_name pg_catalog.name,
+    application_name  pg_catalog.text,
+    client_addr       pg_catalog.inet,
+    relations         pg_catalog.text[],
+    query             pg_catalog.text,
+    row_count         pg_catalog.int8
+);
+COMMENT ON TABLE privacy.access_log IS
+'crm_privacy read audit: one row per privileged read; append-only';
+
+-- The SHA-256 chain over both logs: one link per sealed row, in id order.
+CREATE TABLE privacy.audit_seal (
+    log       pg_catalog.text NOT NULL
+              CHECK (log OPERATOR(pg_catalog.=) ANY (ARRAY['audit_log', 'access_log'])),
+    id        pg_catalog.int8 NOT NULL,
+    hash      pg_catalog.bytea NOT NULL,
+    sealed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    PRIMARY KEY (log, id)
+);
+COMMENT ON TABLE privacy.audit_seal IS
+'crm_privacy seal: the SHA-256 chain linking every sealed row of the logs; append-only';
+
+REVOKE ALL ON privacy.audit_log, privacy.access_log, privacy.audit_seal FROM PUBLIC;
+
+-- The logs survive pg_dump, with their identity sequences.
+SELECT pg_catalog.pg_extension_config_dump('privacy.audit_log', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.access_log', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.audit_seal', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.audit_log', 'id'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.access_log', 'id'), '');
+
+-- Append-only, for everyone, the owner included.
+CREATE FUNCTION privacy.append_only() RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_append_only'
+LANGUAGE C SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.append_only() FROM PUBLIC;
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.audit_log
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.append_only();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.access_log
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.append_only();
+CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.audit_seal
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.append_only();
+
+-- The change audit trigger.  It runs with the caller's search_path: it looks
+-- nothing up by name but its own schema-qualified insert.
+CREATE FUNCTION privacy.audit_trigger() RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_audit_trigger'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION privacy.audit_trigger() FROM PUBLIC;
+
+CREATE FUNCTION privacy.enable_audit(tbl pg_catalog.regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target text := pg_catalog.format('%I.%I',
+        (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
+                ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) tbl),
+        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl));
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl)
+       OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[]) THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = pg_catalog.format('%s is not a table', tbl);
+    END IF;
+    IF tbl OPERATOR(pg_catalog.=) ANY (ARRAY['privacy.audit_log', 'privacy.access_log',
+                                              'privacy.audit_seal']::pg_catalog.regclass[]) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'the crm_privacy logs cannot be audited themselves';
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
+                  AND t.tgname OPERATOR(pg_catalog.=) 'crm_privacy_audit') THEN
+        RETURN;
+    END IF;
+    EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                              ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
+    EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON %s'
+                              ' FOR EACH STATEMENT EXECUTE FUNCTION privacy.audit_trigger()', target);
+END $$;
+
+CREATE FUNCTION privacy.disable_audit(tbl pg_catalog.regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    target text := pg_catalog.format('%I.%I',
+        (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
+                ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) tbl),
+        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl));
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);
+END $$;
+REVOKE ALL ON FUNCTION privacy.enable_audit(pg_catalog.regclass) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.disable_audit(pg_catalog.regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.enable_audit(pg_catalog.regclass) IS
+'record every INSERT, UPDATE, DELETE and TRUNCATE of a table in privacy.audit_log';
+COMMENT ON FUNCTION privacy.disable_audit(pg_catalog.regclass) IS
+'stop auditing a table';
+
+-- Link every unsealed row of both logs into the SHA-256 chain, in id order.
+-- The SHARE lock waits for every writer in flight and holds new ones back
+-- until the seal commits, so the chain neither forks nor skips a row.
+CREATE FUNCTION privacy.seal_audit() RETURNS pg_catalog.int8
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+AS $$
+DECLARE
+    lg text;
+    prev bytea;
+    last pg_catalog.int8;
+    r record;
+    n pg_catalog.int8 := 0;
+BEGIN
+    LOCK TABLE privacy.audit_log, privacy.access_log, privacy.audit_seal IN SHARE ROW EXCLUSIVE MODE;
+    FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
+        SELECT s.hash, s.id INTO prev, last FROM privacy.audit_seal s
+         WHERE s.log OPERATOR(pg_catalog.=) lg ORDER BY s.id DESC LIMIT 1;
+        FOR r IN EXECUTE pg_catalog.format(
+                'SELECT l.id, pg_catalog.row_to_json(l)::pg_catalog.text AS body FROM privacy.%I l'
+                ' WHERE l.id OPERATOR(pg_catalog.>) $1 ORDER BY l.id', lg)
+                USING COALESCE(last, 0) LOOP
+            prev := pg_catalog.sha256(COALESCE(prev, '\x'::bytea) OPERATOR(pg_catalog.||)
+                                      pg_catalog.convert_to(r.body, 'UTF8'));
+            INSERT INTO privacy.audit_seal (log, id, hash) VALUES (lg, r.id, prev);
+            n := n OPERATOR(pg_catalog.+) 1;
+        END LOOP;
+    END LOOP;
+    RETURN n;
+END $$;
+
+-- Walk the chain again.  A changed, removed or inserted sealed row breaks it
+-- at that row: first_bad_id.
+CREATE FUNCTION privacy.verify_audit()
+RETURNS TABLE (log pg_catalog.text, rows_checked pg_catalog.int8, first_bad_id pg_catalog.int8,
+               ok pg_catalog.bool)
+LANGUAGE plpgsql SECURITY DEFINER STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+AS $$
+DECLARE
+    lg text;
+    prev bytea;
+    r record;
+BEGIN
+    FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
+        log := lg;
+        rows_checked := 0;
+        first_bad_id := NULL;
+        prev := NULL;
+        FOR r IN EXECUTE pg_catalog.format(
+                'SELECT s.id AS sealed_id, l.id AS row_id, s.hash,'
+                '       pg_catalog.row_to_json(l)::pg_catalog.text AS body'
+                '  FROM (SELECT * FROM privacy.audit_seal WHERE log OPERATOR(pg_catalog.=) $1) s'
+                '  FULL JOIN privacy.%I l ON l.id OPERATOR(pg_catalog.=) s.id'
+                ' WHERE COALESCE(s.id, l.id) OPERATOR(pg_catalog.<=)'
+                '       (SELECT pg_catalog.max(id) FROM privacy.audit_seal WHERE log OPERATOR(pg_catalog.=) $1)'
+                ' ORDER BY COALESCE(s.id, l.id)', lg) USING lg LOOP
+            rows_checked := rows_checked OPERATOR(pg_catalog.+) 1;
+            IF r.sealed_id IS NULL THEN
+                first_bad_id := r.row_id;       -- a row inserted among sealed rows
+                EXIT;
+            ELSIF r.row_id IS NULL THEN
+                first_bad_id := r.sealed_id;    -- a sealed row removed
+                EXIT;
+            END IF;
+            prev := pg_catalog.sha256(COALESCE(prev, '\x'::bytea) OPERATOR(pg_catalog.||)
+                                      pg_catalog.convert_to(r.body, 'UTF8'));
+            IF prev OPERATOR(pg_catalog.<>) r.hash THEN
+                first_bad_id := r.sealed_id;    -- a sealed row changed
+                EXIT;
+            END IF;
+        END LOOP;
+        ok := first_bad_id IS NULL;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+
+-- The latest link of each chain, to keep outside the database.
+CREATE FUNCTION privacy.audit_head()
+RETURNS TABLE (log pg_catalog.text, id pg_catalog.int8, hash pg_catalog.text)
+LANGUAGE sql SECURITY DEFINER STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.log, s.id, pg_catalog.encode(s.hash, 'hex')
+      FROM (VALUES ('audit_log'), ('access_log')) AS l(log)
+      LEFT JOIN LATERAL (SELECT a.id, a.hash FROM privacy.audit_seal a
+                          WHERE a.log OPERATOR(pg_catalog.=) l.log
+                          ORDER BY a.id DESC LIMIT 1) s ON true
+$$;
+REVOKE ALL ON FUNCTION privacy.seal_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.verify_audit() FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.audit_head() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.seal_audit() IS
+'link every unsealed row of privacy.audit_log and privacy.access_log into a SHA-256 chain; returns how many';
+COMMENT ON FUNCTION privacy.verify_audit() IS
+'check the SHA-256 chain of each log: rows checked, the first changed, removed or inserted sealed row';
+COMMENT ON FUNCTION privacy.audit_head() IS
+'the latest link of each chain, to keep outside the database';
