@@ -25,6 +25,7 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
@@ -380,6 +381,33 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 					 oldtup ? finish_json(&oldjson) : (Datum) 0, oldtup == NULL,
 					 newtup ? finish_json(&newjson) : (Datum) 0, newtup == NULL);
 	return PointerGetDatum(NULL);
+}
+
+/*
+ * SQL: privacy.audit_action(subject regclass, key text, action text,
+ * details jsonb): record a privacy action (opt_out, request_change,
+ * erase_subject...) about a subject in privacy.audit_log.  The key is stored
+ * as the change audit stores it (a pseudonym when its column is not public).
+ * EXECUTE is revoked from PUBLIC: only the extension's definer functions call it.
+ */
+PG_FUNCTION_INFO_V1(crm_audit_action);
+Datum
+crm_audit_action(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Relation	rel = relation_open(relid, AccessShareLock);
+	AuditTable *t = audit_table(rel);
+	char	   *stored = key;
+
+	if (t->keyatt > 0 && t->hide[t->keyatt - 1])
+		stored = crm_pseudonym_cstring(key, strlen(key), "audit");
+	insert_audit_row(t->name, action, stored, NIL,
+					 (Datum) 0, true,
+					 PG_ARGISNULL(3) ? (Datum) 0 : PG_GETARG_DATUM(3), PG_ARGISNULL(3));
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
 }
 
 /* SQL: privacy.append_only(), BEFORE UPDATE, DELETE or TRUNCATE on a log table. */

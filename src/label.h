@@ -17,6 +17,7 @@
 #define CRM_LABEL_H
 
 #include "access/attnum.h"
+#include "lib/stringinfo.h"
 #include "nodes/pg_list.h"
 
 /* Longest label text accepted, in bytes. */
@@ -119,5 +120,9 @@ extern const char *crm_class_name(CrmClass cls);
 extern char *crm_rule_to_string(const CrmRule *rule);
 extern char *crm_column_label_to_string(const CrmColumnLabel *cl);
 extern char *crm_table_label_to_string(const CrmTableLabel *tl);
+
+/* views.c: the SQL of a rule applied to a column reference. */
+extern void crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col,
+							Oid typid, int32 typmod, const char *context);
 
 #endif							/* CRM_LABEL_H */

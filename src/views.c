@@ -307,9 +307,9 @@ table_columns(Oid relid)
  * Append the SQL of a rule applied to the column reference col; the result
  * has the column's exact type.
  */
-static void
-append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid, int32 typmod,
-			const char *context)
+void
+crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid, int32 typmod,
+				const char *context)
 {
 	Oid			base = getBaseType(typid);
 	char	   *type = type_name(typid, typmod);
@@ -410,7 +410,7 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 	else if (!c->labelled)
 		hidden = true;
 	else if (v->kind == VIEW_ANON)
-		append_rule(&expr, &c->cl.anon, col, c->typid, c->typmod, "");
+		crm_append_rule(&expr, &c->cl.anon, col, c->typid, c->typmod, "");
 	else if (v->kind == VIEW_DISCLOSE)
 	{
 		const char *rule = treatment_of(treatments, v->name, t->relid, c->name);
@@ -422,7 +422,7 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 		{
 			/* pseudonyms per profile: recipients cannot link their data sets */
 			crm_parse_rule(rule, &r);
-			append_rule(&expr, &r, col, c->typid, c->typmod, v->name);
+			crm_append_rule(&expr, &r, col, c->typid, c->typmod, v->name);
 		}
 	}
 	else if (c->cl.level == CRM_LEVEL_PUBLIC || c->cl.mask.kind == CRM_RULE_KEEP)
@@ -432,7 +432,7 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 		appendStringInfo(&expr,
 						 "CASE WHEN crm_clearance.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 						 (int) c->cl.level, col);
-		append_rule(&expr, &c->cl.mask, col, c->typid, c->typmod, "");
+		crm_append_rule(&expr, &c->cl.mask, col, c->typid, c->typmod, "");
 		appendStringInfoString(&expr, " END");
 	}
 

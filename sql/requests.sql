@@ -1,0 +1,98 @@
+--
+-- requests: data subjects' requests (SPEC section 7) -- change requests
+-- reviewed exactly once, erasure, the subject report -- and the audit of
+-- these privacy actions and of opt-outs.
+--
+CREATE TABLE client (id bigint PRIMARY KEY, name text NOT NULL, email text, city text,
+                     points int, phone varchar(20) NOT NULL);
+CREATE TABLE purchase (pid bigint PRIMARY KEY, id bigint NOT NULL REFERENCES client, addr text, total numeric);
+SECURITY LABEL FOR crm_privacy ON TABLE client IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE purchase IS 'related subject=public.client key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.name IS 'identifier mask=name';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.email IS 'identifier mask=email anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.city IS 'quasi_identifier level=public';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.points IS 'personal anon=keep';
+SECURITY LABEL FOR crm_privacy ON COLUMN client.phone IS 'identifier mask=null anon=null';
+SECURITY LABEL FOR crm_privacy ON COLUMN purchase.pid IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN purchase.addr IS 'identifier mask=partial(2,0)';
+SECURITY LABEL FOR crm_privacy ON COLUMN purchase.total IS 'personal anon=generalize(100)';
+SELECT privacy.enable_audit('client');
+SELECT privacy.enable_audit('purchase');
+INSERT INTO client VALUES (1, '张三', 'z@x.cn', '北京', 10, '13812345678'),
+                          (2, '李四', 'l@x.cn', '上海', 20, '13912345678');
+INSERT INTO purchase VALUES (10, 1, '北京路1号', 123.45), (11, 1, '北京路2号', 99), (12, 2, '上海路', 10);
+
+--
+-- Change requests.
+--
+SELECT privacy.request_change('client', '1', 'email', 'new@x.cn', 'customer portal') AS request;
+SELECT id, subject, key, col, new_value, requested_by, status FROM privacy.change_requests;
+SELECT privacy.review_change(1, true, 'checked by phone');
+SELECT email FROM client WHERE id = 1;
+SELECT id, status, decided_by = session_user AS by_me, note FROM privacy.change_requests;
+-- Exactly once: a second decision is refused (55000), nothing changes.
+SELECT privacy.review_change(1, false);
+SELECT privacy.review_change(1, true);
+-- A rejected request changes nothing.
+SELECT privacy.request_change('client', '2', 'city', '深圳');
+SELECT privacy.review_change(2, false, 'no proof of address');
+SELECT city FROM client WHERE id = 2;
+-- Bad requests: a clear error, nothing written.
+SELECT privacy.request_change('client', '9', 'email', 'a@b.c');
+SELECT privacy.request_change('client', 'x', 'email', 'a@b.c');
+SELECT privacy.request_change('client', '1', 'points', 'many');
+SELECT privacy.request_change('client', '1', 'id', '5');
+SELECT privacy.request_change('client', '1', 'nope', '5');
+SELECT privacy.request_change('purchase', '1', 'addr', 'x');
+SELECT privacy.review_change(99, true);
+SELECT count(*) FROM privacy.change_requests;
+
+--
+-- Erasure: labelled non-public values replaced by their anon result (the
+-- mask result where the column is NOT NULL; stars where that is NULL too),
+-- public values, keys and foreign keys kept; opt-outs of every purpose.
+--
+SELECT privacy.erase_subject('client', '1') AS rows_changed;
+SELECT id, name, email = privacy.pseudonym('new@x.cn') AS email_pseudonym, city, points, phone
+  FROM client ORDER BY id;
+SELECT pid, id, addr, total FROM purchase ORDER BY pid;
+SELECT purpose, opted_out, source FROM privacy.choices WHERE key = '1' ORDER BY purpose;
+-- Twice changes nothing more.
+SELECT privacy.erase_subject('client', '1') AS rows_changed_again;
+SELECT privacy.erase_subject('client', '001') AS same_key_again;
+SELECT subject, key, rows_changed FROM privacy.erasures;
+
+--
+-- The audit of it all: changes, opt-outs, requests, decisions, erasure.
+--
+SELECT op, table_name,
+       CASE WHEN subject_key ~ '^[0-9a-f]{16}$' THEN '(pseudonym)' ELSE subject_key END AS subject_key,
+       changed_columns
+  FROM privacy.audit_log WHERE table_name IN ('public.client', 'public.purchase') ORDER BY id;
+
+--
+-- The subject report: rows in clear, labels, choices, requests, audit rows.
+--
+SELECT r->>'subject' AS subject, r->>'key' AS key, r->'data' AS data,
+       jsonb_array_length(r->'labels') AS labels, jsonb_array_length(r->'choices') AS choices,
+       jsonb_array_length(r->'change_requests') AS change_requests,
+       jsonb_array_length(r->'audit') AS audit_rows
+  FROM privacy.subject_report('client', '2') r;
+SELECT jsonb_path_query_array(r->'audit', '$[*].op') AS audit_ops
+  FROM privacy.subject_report('client', '2') r;
+SELECT privacy.subject_report('purchase', '2');
+SELECT privacy.subject_report('client', 'x');
+
+-- None of it is for PUBLIC.
+CREATE ROLE regress_crm_someone;
+SET ROLE regress_crm_someone;
+SELECT privacy.request_change('client', '2', 'email', 'x@y.cn');
+SELECT privacy.review_change(2, true);
+SELECT privacy.erase_subject('client', '2');
+SELECT privacy.subject_report('client', '2');
+SELECT count(*) FROM privacy.change_requests;
+RESET ROLE;
+
+DROP TABLE purchase, client;
+DROP ROLE regress_crm_someone;

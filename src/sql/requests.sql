@@ -1,0 +1,289 @@
+-- Part 10: data subjects' requests (src/requests.c), SPEC section 7.
+
+-- Record a privacy action about a subject in privacy.audit_log.
+CREATE FUNCTION privacy.audit_action(subject pg_catalog.regclass, key pg_catalog.text,
+                                     action pg_catalog.text, details pg_catalog.jsonb)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_audit_action'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.audit_action(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
+                                            pg_catalog.jsonb) FROM PUBLIC;
+
+-- Opt-out changes are audited: record_choice, now with its audit row.
+CREATE OR REPLACE FUNCTION privacy.record_choice(subject pg_catalog.regclass, key pg_catalog.text,
+                                                 purpose pg_catalog.text, opted_out pg_catalog.bool,
+                                                 source pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical text := privacy.subject_key(subject, key);
+BEGIN
+    IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purpose "%s"', purpose),
+            HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
+    END IF;
+    INSERT INTO privacy.subject_choices AS c (subject, key, purpose, opted_out, source)
+    VALUES (subject, canonical, purpose, opted_out, source)
+    ON CONFLICT ON CONSTRAINT subject_choices_pkey DO UPDATE
+       SET opted_out = EXCLUDED.opted_out, changed_at = pg_catalog.now(),
+           source = EXCLUDED.source, changed_by = SESSION_USER;
+    PERFORM privacy.audit_action(subject, canonical,
+        CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
+        pg_catalog.jsonb_build_object('purpose', purpose, 'source', source));
+END $$;
+
+-- Change requests: asked for, reviewed, applied exactly once.
+CREATE TABLE privacy.change_request_data (
+    id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    subject      pg_catalog.regclass NOT NULL,
+    key          pg_catalog.text NOT NULL,
+    col          pg_catalog.name NOT NULL,
+    new_value    pg_catalog.text,
+    requested_by pg_catalog.text,
+    requested_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    status       pg_catalog.text NOT NULL DEFAULT 'pending'
+                 CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'approved', 'rejected'])),
+    decided_by   pg_catalog.name,
+    decided_at   pg_catalog.timestamptz,
+    note         pg_catalog.text
+);
+REVOKE ALL ON privacy.change_request_data FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy.change_request_data', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'), '');
+CREATE VIEW privacy.change_requests AS
+SELECT id, subject, key, col, new_value, requested_by, requested_at, status, decided_by, decided_at, note
+  FROM privacy.change_request_data;
+COMMENT ON VIEW privacy.change_requests IS 'data subjects'' requests to correct their data, and their decisions';
+
+-- Erasures done, so that erasing twice changes nothing more.
+CREATE TABLE privacy.erasures (
+    subject      pg_catalog.regclass NOT NULL,
+    key          pg_catalog.text NOT NULL,
+    erased_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    erased_by    pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    rows_changed pg_catalog.int8 NOT NULL,
+    PRIMARY KEY (subject, key)
+);
+REVOKE ALL ON privacy.erasures FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy.erasures', '');
+
+CREATE FUNCTION privacy.apply_change(tbl pg_catalog.regclass, keycol pg_catalog.name,
+                                     col pg_catalog.name, new_value pg_catalog.text, key pg_catalog.text)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'crm_apply_change'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION privacy.erase_rows(subject pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'crm_erase_rows'
+LANGUAGE C VOLATILE STRICT
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.apply_change(pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
+                                            pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.erase_rows(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+
+-- The key column and key type of a subject table.
+CREATE FUNCTION privacy.subject_key_column(subject pg_catalog.regclass)
+RETURNS pg_catalog.name
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT p.key FROM pg_catalog.pg_seclabel s, LATERAL privacy.parse_label(s.label) p
+     WHERE s.objoid OPERATOR(pg_catalog.=) subject_key_column.subject
+       AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND s.objsubid OPERATOR(pg_catalog.=) 0 AND s.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+$$;
+
+CREATE FUNCTION privacy.request_change(subject pg_catalog.regclass, key pg_catalog.text,
+                                       col pg_catalog.name, new_value pg_catalog.text,
+                                       requested_by pg_catalog.text DEFAULT NULL)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical text := privacy.subject_key(subject, key);   -- 22023 or the cast's error
+    keycol name := privacy.subject_key_column(subject);
+    att record;
+    found_subject boolean;
+    request_id pg_catalog.int8;
+BEGIN
+    SELECT a.atttypid, a.atttypmod,
+           CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS basetype
+      INTO att
+      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+     WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) col
+       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_column',
+            MESSAGE = format('column "%s" of relation %s does not exist', col, subject);
+    END IF;
+    IF col OPERATOR(pg_catalog.=) keycol THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('column "%s" is the subject''s key and cannot be changed by a request', col);
+    END IF;
+    -- the new value must cast to the column's type (its base type's own cast)
+    EXECUTE format('SELECT CAST($1 AS %s)', pg_catalog.format_type(att.basetype, NULL)) USING new_value;
+    EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I OPERATOR(pg_catalog.=) CAST($1 AS %s))',
+                   subject, keycol,
+                   (SELECT pg_catalog.format_type(CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END, NULL)
+                      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+                     WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) keycol))
+       INTO found_subject USING canonical;
+    IF NOT found_subject THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('no subject with key %s in %s', canonical, subject);
+    END IF;
+    INSERT INTO privacy.change_request_data (subject, key, col, new_value, requested_by)
+    VALUES (subject, canonical, col, new_value, requested_by)
+    RETURNING id INTO request_id;
+    PERFORM privacy.audit_action(subject, canonical, 'request_change',
+        pg_catalog.jsonb_build_object('request', request_id, 'column', col,
+                                      'requested_by', requested_by,
+                                      'new_value', privacy.pseudonym(COALESCE(new_value, ''), 'audit')));
+    RETURN request_id;
+END $$;
+
+CREATE FUNCTION privacy.review_change(id pg_catalog.int8, approve pg_catalog.bool,
+                                      note pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF id IS NULL OR approve IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'id and approve must not be NULL';
+    END IF;
+    SELECT * INTO r FROM privacy.change_request_data c WHERE c.id OPERATOR(pg_catalog.=) review_change.id FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('change request %s does not exist', id);
+    END IF;
+    IF r.status OPERATOR(pg_catalog.<>) 'pending' THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('change request %s was already %s', id, r.status),
+            DETAIL = 'A request is decided exactly once; privacy.change_requests shows who decided it and when.';
+    END IF;
+    IF approve THEN
+        PERFORM privacy.apply_change(r.subject, privacy.subject_key_column(r.subject), r.col,
+                                     r.new_value, r.key);
+    END IF;
+    UPDATE privacy.change_request_data c
+       SET status = CASE WHEN approve THEN 'approved' ELSE 'rejected' END,
+           decided_by = SESSION_USER, decided_at = pg_catalog.now(), note = review_change.note
+     WHERE c.id OPERATOR(pg_catalog.=) review_change.id;
+    PERFORM privacy.audit_action(r.subject, r.key,
+        CASE WHEN approve THEN 'approve_change' ELSE 'reject_change' END,
+        pg_catalog.jsonb_build_object('request', id, 'column', r.col, 'note', note));
+END $$;
+
+CREATE FUNCTION privacy.erase_subject(subject pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.int8
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical text := privacy.subject_key(subject, key);
+    n pg_catalog.int8;
+    p text;
+BEGIN
+    IF EXISTS (SELECT FROM privacy.erasures e
+                WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject
+                  AND e.key OPERATOR(pg_catalog.=) canonical) THEN
+        RETURN 0;
+    END IF;
+    n := privacy.erase_rows(subject, canonical);
+    INSERT INTO privacy.erasures (subject, key, rows_changed) VALUES (subject, canonical, n);
+    FOR p IN SELECT u.name FROM privacy.purposes u ORDER BY u.name LOOP
+        PERFORM privacy.record_choice(subject, canonical, p, true, 'erase_subject');
+    END LOOP;
+    PERFORM privacy.audit_action(subject, canonical, 'erase_subject',
+                                 pg_catalog.jsonb_build_object('rows_changed', n));
+    RETURN n;
+END $$;
+
+-- Everything the database holds about one subject, for the subject.
+CREATE FUNCTION privacy.subject_report(subject pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.jsonb
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    canonical text := privacy.subject_key(subject, key);
+    t record;
+    rows pg_catalog.jsonb := '{}';
+    tables text[] := '{}';
+    audit_keys text[];
+    part pg_catalog.jsonb;
+BEGIN
+    -- the subject table and its related tables, with their keys
+    FOR t IN
+        SELECT s.objoid::pg_catalog.regclass AS tbl, p.key AS keycol,
+               pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
+               pg_catalog.format_type(CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END, NULL) AS keytype
+          FROM pg_catalog.pg_seclabel s
+          CROSS JOIN LATERAL privacy.parse_label(s.label) p
+          JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) p.key
+          JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
+         WHERE s.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+           AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND s.objsubid OPERATOR(pg_catalog.=) 0
+           AND (s.objoid OPERATOR(pg_catalog.=) subject_report.subject
+                OR (p.class OPERATOR(pg_catalog.=) 'related'
+                    AND pg_catalog.to_regclass(p.subject) OPERATOR(pg_catalog.=) subject_report.subject))
+         ORDER BY s.objoid OPERATOR(pg_catalog.<>) subject_report.subject, c.relname
+    LOOP
+        EXECUTE format('SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x)), ''[]'') FROM %s x'
+                       ' WHERE %I OPERATOR(pg_catalog.=) CAST($1 AS %s)', t.tbl, t.keycol, t.keytype)
+           INTO part USING canonical;
+        rows := rows OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t.name, part);
+        tables := tables OPERATOR(pg_catalog.||) t.name;
+    END LOOP;
+
+    -- the audit rows about it: its key as the audit stores it
+    audit_keys := ARRAY[canonical, privacy.pseudonym(canonical, 'audit')];
+
+    RETURN pg_catalog.jsonb_build_object(
+        'subject', subject::pg_catalog.text,
+        'key', canonical,
+        'generated_at', pg_catalog.now(),
+        'data', rows,
+        'labels', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(l) ORDER BY l."table", l."column"), '[]')
+                     FROM privacy.labels l
+                    WHERE pg_catalog.format('%I.%I', l.schema, l."table") OPERATOR(pg_catalog.=) ANY (tables)),
+        'choices', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(c) ORDER BY c.purpose), '[]')
+                      FROM privacy.choices c
+                     WHERE c.subject OPERATOR(pg_catalog.=) subject_report.subject
+                       AND c.key OPERATOR(pg_catalog.=) canonical),
+        'change_requests', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(r) ORDER BY r.id), '[]')
+                              FROM privacy.change_requests r
+                             WHERE r.subject OPERATOR(pg_catalog.=) subject_report.subject
+                               AND r.key OPERATOR(pg_catalog.=) canonical),
+        'audit', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
+                    FROM privacy.audit_log a
+                   WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
+                     AND a.subject_key OPERATOR(pg_catalog.=) ANY (audit_keys)));
+END $$;
+
+REVOKE ALL ON FUNCTION privacy.request_change(pg_catalog.regclass, pg_catalog.text, pg_catalog.name,
+                                              pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.review_change(pg_catalog.int8, pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.erase_subject(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.subject_report(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.request_change(pg_catalog.regclass, pg_catalog.text, pg_catalog.name,
+                                           pg_catalog.text, pg_catalog.text) IS
+'a data subject''s request to correct a value; returns the request id';
+COMMENT ON FUNCTION privacy.review_change(pg_catalog.int8, pg_catalog.bool, pg_catalog.text) IS
+'approve (and apply, with a normal UPDATE) or reject a change request, exactly once';
+COMMENT ON FUNCTION privacy.erase_subject(pg_catalog.regclass, pg_catalog.text) IS
+'replace every labelled non-public value of a subject and its related rows by its anon result; opt out of every purpose';
+COMMENT ON FUNCTION privacy.subject_report(pg_catalog.regclass, pg_catalog.text) IS
+'everything held about a subject: its rows in clear, labels, choices, change requests and audit rows';
