@@ -45,5 +45,23 @@ REVOKE SELECT (id, notes) ON leads FROM regress_crm_detector;
 SELECT count(*) FROM privacy.report_coverage()
  WHERE kind = 'direct access' AND detail LIKE '%regress_crm_detector%';
 
+-- The data model and the views, as a reviewer sees them.
+SELECT "column", data_type, class, level, mask, anon, labelled
+  FROM privacy.report_data_model() WHERE "table" = 'leads';
+SELECT privacy.grant_access('regress_crm_detector', 'standard');
+SELECT kind, schema, view, base_table, roles FROM privacy.report_views() WHERE view = 'leads';
+SELECT privacy.revoke_access('regress_crm_detector', 'standard');
+SELECT count(*) AS reads FROM privacy.report_access();
+-- check_setup: one row per check.  The audit of leads is missing.
+SELECT "check", ok FROM privacy.check_setup()
+ WHERE "check" IN ('pseudonym key', 'event triggers enabled', 'views built', 'no unlabelled columns',
+                   'subject tables audited', 'audit trail intact');
+SELECT privacy.enable_audit('leads');
+SELECT ok FROM privacy.check_setup() WHERE "check" = 'subject tables audited';
+SET ROLE regress_crm_detector;
+SELECT * FROM privacy.check_setup();
+SELECT * FROM privacy.report_access();
+RESET ROLE;
+
 DROP TABLE leads;
 DROP ROLE regress_crm_detector;

@@ -158,3 +158,174 @@ AS $$
 $$;
 COMMENT ON FUNCTION privacy.report_coverage() IS
 'unlabelled columns of labelled tables, detection suggestions, and roles that can read labelled base tables directly';
+
+-- The data model as labelled: every column of every labelled table, with its
+-- type and its effective label, and every labelled table with its role.
+CREATE FUNCTION privacy.report_data_model()
+RETURNS TABLE (schema pg_catalog.name, "table" pg_catalog.name, "column" pg_catalog.name,
+               data_type pg_catalog.text, class pg_catalog.text, level pg_catalog.text,
+               mask pg_catalog.text, anon pg_catalog.text, labelled pg_catalog.bool)
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT l.schema, l."table", l."column",
+           CASE WHEN l."column" IS NULL THEN NULL
+                ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END,
+           l.class, l.level, l.mask, l.anon, l.label IS NOT NULL
+      FROM privacy.labels l
+      JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) l.schema
+      JOIN pg_catalog.pg_class c ON c.relnamespace OPERATOR(pg_catalog.=) n.oid
+                                AND c.relname OPERATOR(pg_catalog.=) l."table"
+      LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid
+                                         AND a.attname OPERATOR(pg_catalog.=) l."column"
+     ORDER BY l.schema, l."table", a.attnum NULLS FIRST
+$$;
+COMMENT ON FUNCTION privacy.report_data_model() IS
+'every labelled table and column with its type and effective label (class, level, mask, anon)';
+
+-- The generated views: kind, schema, view, base table, and the roles that may
+-- read each.
+CREATE FUNCTION privacy.report_views()
+RETURNS TABLE (kind pg_catalog.text, schema pg_catalog.name, view pg_catalog.name,
+               base_table pg_catalog.regclass, roles pg_catalog.name[])
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT CASE WHEN n.nspname OPERATOR(pg_catalog.~~) 'privacy\_optout\_%' THEN 'optout'
+                WHEN n.nspname OPERATOR(pg_catalog.~~) 'privacy\_disclose\_%' THEN 'disclose'
+                ELSE pg_catalog.substr(n.nspname, 9) END,
+           n.nspname, v.relname,
+           (SELECT DISTINCT d.refobjid::pg_catalog.regclass
+              FROM pg_catalog.pg_rewrite r
+              JOIN pg_catalog.pg_depend d ON d.objid OPERATOR(pg_catalog.=) r.oid
+               AND d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+               AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+             WHERE r.ev_class OPERATOR(pg_catalog.=) v.oid
+               AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
+               AND (SELECT k.relkind FROM pg_catalog.pg_class k
+                     WHERE k.oid OPERATOR(pg_catalog.=) d.refobjid) OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'f']::"char"[])
+               AND d.refobjid OPERATOR(pg_catalog.<>) 'privacy.subject_choices'::pg_catalog.regclass),
+           ARRAY(SELECT r.rolname FROM pg_catalog.aclexplode(v.relacl) x
+                   JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
+                  WHERE x.privilege_type OPERATOR(pg_catalog.=) 'SELECT'
+                    AND x.grantee OPERATOR(pg_catalog.<>) v.relowner
+                  ORDER BY r.rolname)
+      FROM pg_catalog.pg_class v
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) v.relnamespace
+     WHERE v.relkind OPERATOR(pg_catalog.=) 'v'
+       AND (n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['privacy_standard', 'privacy_full', 'privacy_anon'])
+            OR n.nspname OPERATOR(pg_catalog.~~) 'privacy\_optout\_%'
+            OR n.nspname OPERATOR(pg_catalog.~~) 'privacy\_disclose\_%')
+     ORDER BY 2, 3
+$$;
+COMMENT ON FUNCTION privacy.report_views() IS
+'the generated privacy views: kind, schema, view, base table and the roles that may read each';
+
+-- Privileged reads recorded since a time.
+CREATE FUNCTION privacy.report_access(since pg_catalog.timestamptz DEFAULT pg_catalog.now() OPERATOR(pg_catalog.-) '30 days'::pg_catalog.interval)
+RETURNS TABLE (at pg_catalog.timestamptz, session_user_name pg_catalog.name,
+               current_user_name pg_catalog.name, application_name pg_catalog.text,
+               client_addr pg_catalog.inet, relations pg_catalog.text[],
+               row_count pg_catalog.int8, query pg_catalog.text)
+LANGUAGE sql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT a.at, a.session_user_name, a.current_user_name, a.application_name, a.client_addr,
+           a.relations, a.row_count, a.query
+      FROM privacy.access_log a
+     WHERE a.at OPERATOR(pg_catalog.>=) since
+     ORDER BY a.id
+$$;
+REVOKE ALL ON FUNCTION privacy.report_access(pg_catalog.timestamptz) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.report_access(pg_catalog.timestamptz) IS
+'the privileged reads recorded since a time (30 days by default)';
+
+-- What a reviewer checks first.
+CREATE FUNCTION privacy.check_setup()
+RETURNS TABLE ("check" pg_catalog.text, ok pg_catalog.bool, detail pg_catalog.text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n pg_catalog.int8;
+    names text;
+BEGIN
+    "check" := 'library preloaded';
+    ok := pg_catalog.current_setting('shared_preload_libraries') OPERATOR(pg_catalog.~) '(^|[ ,])crm_privacy($|[ ,])';
+    detail := CASE WHEN ok THEN 'shared_preload_libraries includes crm_privacy'
+                   ELSE 'add crm_privacy to shared_preload_libraries (needed to record reads of full views)' END;
+    RETURN NEXT;
+
+    "check" := 'pseudonym key';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.pseudonym_key;
+    ok := n OPERATOR(pg_catalog.=) 1;
+    detail := CASE WHEN ok THEN 'one key' ELSE 'no key: run privacy.rotate_pseudonym_key()' END;
+    RETURN NEXT;
+
+    "check" := 'event triggers enabled';
+    SELECT pg_catalog.string_agg(e.evtname, ', ') INTO names FROM pg_catalog.pg_event_trigger e
+     WHERE e.evtname OPERATOR(pg_catalog.~~) 'crm\_privacy\_%' AND e.evtenabled OPERATOR(pg_catalog.=) 'D';
+    ok := names IS NULL;
+    detail := COALESCE('disabled: ' OPERATOR(pg_catalog.||) names, 'labels are kept true and views rebuilt after DDL');
+    RETURN NEXT;
+
+    "check" := 'related tables point at subject tables';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l, LATERAL privacy.parse_label(l.label) p
+     WHERE l."column" IS NULL AND l.class OPERATOR(pg_catalog.=) 'related'
+       AND NOT EXISTS (SELECT FROM privacy.labels s
+                        WHERE s."column" IS NULL AND s.class OPERATOR(pg_catalog.=) 'subject'
+                          AND pg_catalog.format('%I.%I', s.schema, s."table") OPERATOR(pg_catalog.=) p.subject);
+    ok := names IS NULL;
+    detail := COALESCE('dangling: ' OPERATOR(pg_catalog.||) names, 'every related label names a labelled subject table');
+    RETURN NEXT;
+
+    "check" := 'views built';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l
+     WHERE l."column" IS NULL
+       AND pg_catalog.to_regclass(pg_catalog.format('privacy_standard.%I', l."table")) IS NULL;
+    ok := names IS NULL;
+    detail := COALESCE('no views for: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (run privacy.refresh_views())',
+                       'every labelled table has its views');
+    RETURN NEXT;
+
+    "check" := 'no unlabelled columns';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.labels l WHERE l."column" IS NOT NULL AND l.label IS NULL;
+    ok := n OPERATOR(pg_catalog.=) 0;
+    detail := pg_catalog.format('%s unlabelled columns of labelled tables (hidden by default; see privacy.report_coverage())', n);
+    RETURN NEXT;
+
+    "check" := 'no direct access to labelled tables';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.report_coverage() c
+     WHERE c.kind OPERATOR(pg_catalog.=) 'direct access'
+       AND c.detail OPERATOR(pg_catalog.!~~) '%pg\_read\_all\_data%';
+    ok := n OPERATOR(pg_catalog.=) 0;
+    detail := pg_catalog.format('%s grants let roles read labelled base tables around the views', n);
+    RETURN NEXT;
+
+    "check" := 'subject tables audited';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l
+     WHERE l."column" IS NULL AND l.class OPERATOR(pg_catalog.=) ANY (ARRAY['subject', 'related'])
+       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                        WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', l.schema, l."table"))
+                          AND t.tgname OPERATOR(pg_catalog.=) 'crm_privacy_audit');
+    ok := names IS NULL;
+    detail := COALESCE('not audited: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (privacy.enable_audit())',
+                       'every labelled table is audited');
+    RETURN NEXT;
+
+    "check" := 'audit trail intact';
+    SELECT pg_catalog.string_agg(v.log, ', ') INTO names FROM privacy.verify_audit() v WHERE NOT v.ok;
+    ok := names IS NULL;
+    SELECT pg_catalog.count(*) INTO n FROM privacy.audit_log a
+     WHERE a.id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(s.id) FROM privacy.audit_seal s
+                                                  WHERE s.log OPERATOR(pg_catalog.=) 'audit_log'), 0);
+    detail := COALESCE('broken chain: ' OPERATOR(pg_catalog.||) names,
+                       pg_catalog.format('sealed rows verify; %s audit rows not sealed yet (privacy.seal_audit())', n));
+    RETURN NEXT;
+END $$;
+REVOKE ALL ON FUNCTION privacy.check_setup() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.check_setup() IS
+'checks a reviewer starts with: preloading, key, event triggers, labels, views, coverage, audit, seal';
