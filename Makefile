@@ -9,7 +9,7 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION
 
 MODULE_big   = crm_privacy
 OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
-               src/pseudonym.o src/views.o src/audit.o src/requests.o
+               src/pseudonym.o src/views.o src/audit.o src/hooks.o src/requests.o
 
 # The install script is assembled from these sources, in this order.
 SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon.sql \
@@ -17,7 +17,7 @@ SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon
                src/sql/reports.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS      = init labels labels_owner mask anon pseudonym views reports audit requests
+REGRESS      = init labels labels_owner mask anon pseudonym views reports audit requests access
 REGRESS_OPTS = --dbname=crm_privacy_regress
 
 # Our code builds with every warning as an error; PostgreSQL's own headers are

@@ -39,3 +39,18 @@ DROP EXTENSION crm_privacy;
 CREATE EXTENSION crm_privacy;
 SELECT "column", class, label FROM privacy.labels WHERE "table" = 'init_t';
 DROP TABLE init_t;
+
+-- Reads of the full views are written to privacy.access_log by a background
+-- writer, asynchronously: the suites that count them wait for them first
+-- (up to 20 s).  Returns how many rows the log has.
+CREATE FUNCTION regress_wait_reads(n int) RETURNS int LANGUAGE plpgsql AS $$
+DECLARE
+    have int;
+BEGIN
+    FOR i IN 1..400 LOOP
+        SELECT count(*) INTO have FROM privacy.access_log;
+        EXIT WHEN have >= n;
+        PERFORM pg_sleep(0.05);
+    END LOOP;
+    RETURN have;
+END $$;

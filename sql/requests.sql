@@ -94,5 +94,11 @@ SELECT privacy.subject_report('client', '2');
 SELECT count(*) FROM privacy.change_requests;
 RESET ROLE;
 
+-- Each erase_subject and subject_report call is in the read audit, with the
+-- tables it read; no row count.  (The 3 rows before are the views suite's.)
+SELECT regress_wait_reads(6);
+SELECT current_user_name, relations, left(query, 40) AS query, row_count
+  FROM privacy.access_log WHERE id > 3 ORDER BY id;
+
 DROP TABLE purchase, client;
 DROP ROLE regress_crm_someone;

@@ -42,6 +42,7 @@ _PG_init(void)
 	crm_label_init();
 	crm_pseudonym_init();
 	crm_audit_init();
+	crm_read_audit_init();
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved(CRM_PROVIDER);

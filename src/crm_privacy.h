@@ -39,6 +39,10 @@ extern char *crm_pseudonym_cstring(const char *value, int len, const char *conte
 /* audit.c */
 extern void crm_audit_init(void);
 
+/* hooks.c */
+extern bool crm_require_access_log;
+extern void crm_read_audit_init(void);
+
 /* views.c */
 extern void crm_refresh(Oid relid);
 extern void crm_drop_views_of(Oid relid);

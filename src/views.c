@@ -521,6 +521,9 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 						 " AND so.opted_out"
 						 " AND so.%s",
 						 t->subject, keymatch);
+	/* a full view refuses to be read unrecorded (hooks.c) */
+	if (v->kind == VIEW_FULL)
+		appendStringInfoString(buf, " WHERE (SELECT privacy.read_audit_ready())");
 	if (v->row_purpose)
 		appendStringInfo(buf,
 						 " WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c"

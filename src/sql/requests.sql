@@ -198,6 +198,7 @@ BEGIN
                   AND e.key OPERATOR(pg_catalog.=) canonical) THEN
         RETURN 0;
     END IF;
+    PERFORM privacy.record_access(subject::pg_catalog.text);
     n := privacy.erase_rows(subject, canonical);
     INSERT INTO privacy.erasures (subject, key, rows_changed) VALUES (subject, canonical, n);
     FOR p IN SELECT u.name FROM privacy.purposes u ORDER BY u.name LOOP
@@ -247,6 +248,8 @@ BEGIN
         rows := rows OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t.name, part);
         tables := tables OPERATOR(pg_catalog.||) t.name;
     END LOOP;
+
+    PERFORM privacy.record_access(pg_catalog.array_to_string(tables, E'\n'));
 
     -- the audit rows about it: its key as the audit stores it
     audit_keys := ARRAY[canonical, privacy.pseudonym(canonical, 'audit')];

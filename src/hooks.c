@@ -1,0 +1,716 @@
+/*-------------------------------------------------------------------------
+ *
+ * hooks.c
+ *	  The read audit (SPEC section 6): every read of a privacy_full view, and
+ *	  every call of subject_report and erase_subject, recorded in
+ *	  privacy.access_log, durably, even when the reading transaction rolls
+ *	  back.
+ *
+ * With the library in shared_preload_libraries, ExecutorStart and
+ * ExecutorEnd hooks (chained to any hook installed before) notice queries
+ * that read a privacy_full view and record them with the number of rows
+ * returned; a transaction-abort callback records those whose query failed or
+ * was rolled back, with no row count.  A record is not written by the reading
+ * transaction: it goes into shared memory, and a background writer for the
+ * database (started on demand, gone when idle) inserts it into
+ * privacy.access_log in its own transaction.  So a ROLLBACK of the reader
+ * does not undo it.  When the slots in shared memory are full, the record goes
+ * to the server log instead of being lost.
+ *
+ * On a hot standby nothing can be written: the record goes to the server log
+ * as one line of JSON, and the query runs.
+ *
+ * Without preloading there is no hook: the full views call
+ * privacy.read_audit_ready() once per query, which refuses the read while
+ * crm_privacy.require_access_log is on (the default; superuser-only).
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/hooks.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "access/xlog.h"
+#include "access/parallel.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_type.h"
+#include "executor/executor.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "mb/pg_wchar.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/lwlock.h"
+#include "storage/proc.h"
+#include "storage/shmem.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/json.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+
+#include "crm_privacy.h"
+
+#define ACCESS_SLOTS		256		/* records waiting for a writer */
+#define ACCESS_WRITERS		16		/* databases with a writer at once */
+#define QUERY_MAX			4096	/* bytes of query text kept */
+#define RELATIONS_MAX		1024	/* bytes of relation names kept */
+#define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
+										/* DROP DATABASE waits 5 s for it */
+#define WRITER_NAP_MS		250
+
+/* One read, waiting to be written. */
+typedef struct AccessRecord
+{
+	bool		used;
+	Oid			dbid;
+	uint64		seq;			/* order of arrival */
+	TimestampTz at;
+	char		session_user_name[NAMEDATALEN];
+	char		current_user_name[NAMEDATALEN];
+	char		application_name[NAMEDATALEN];
+	char		client_addr[64];	/* empty: none */
+	char		relations[RELATIONS_MAX];	/* names separated by '\n' */
+	char		query[QUERY_MAX];
+	bool		has_rows;
+	int64		row_count;
+} AccessRecord;
+
+/* A database's writer. */
+typedef struct AccessWriter
+{
+	Oid			dbid;			/* InvalidOid: free */
+	int			pgprocno;		/* -1 until it runs */
+	TimestampTz claimed;		/* when a backend asked for it */
+} AccessWriter;
+
+typedef struct AccessShared
+{
+	LWLock	   *lock;
+	uint64		next_seq;
+	AccessWriter writers[ACCESS_WRITERS];
+	AccessRecord records[ACCESS_SLOTS];
+} AccessShared;
+
+/*
+ * A full-view read seen at ExecutorStart, waiting for its end.  The record is
+ * filled at the start: on abort, catalogs cannot be read.
+ */
+typedef struct PendingRead
+{
+	QueryDesc  *query;
+	SubTransactionId subid;		/* where it started */
+	AccessRecord record;
+} PendingRead;
+
+bool		crm_require_access_log = true;
+static bool read_audit_active = false;
+static AccessShared *access_shared = NULL;
+static List *pending_reads = NIL;	/* in TopMemoryContext */
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+
+PGDLLEXPORT void crm_access_writer_main(Datum arg);
+
+/* Reserve the shared memory of the read audit. */
+static void
+access_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+	RequestAddinShmemSpace(MAXALIGN(sizeof(AccessShared)));
+	RequestNamedLWLockTranche("crm_privacy", 1);
+}
+
+/* Attach to (or create) the shared memory of the read audit. */
+static void
+access_shmem_startup(void)
+{
+	bool		found;
+
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	access_shared = ShmemInitStruct("crm_privacy read audit", sizeof(AccessShared), &found);
+	if (!found)
+	{
+		memset(access_shared, 0, sizeof(AccessShared));
+		access_shared->lock = &(GetNamedLWLockTranche("crm_privacy"))->lock;
+		for (int i = 0; i < ACCESS_WRITERS; i++)
+			access_shared->writers[i].pgprocno = -1;
+	}
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Copy a C string into a fixed buffer, cut at a character boundary. */
+static void
+copy_clipped(char *dst, const char *src, int size)
+{
+	int			len = src ? strlen(src) : 0;
+
+	if (len >= size)
+		len = pg_mbcliplen(src, len, size - 1);
+	if (len > 0)
+		memcpy(dst, src, len);
+	dst[len] = '\0';
+}
+
+/* The client's address as text, or "". */
+static void
+client_addr_text(char *buf, int size)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	FmgrInfo	flinfo;
+	Datum		addr;
+
+	buf[0] = '\0';
+	fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	addr = FunctionCallInvoke(fcinfo);
+	if (!fcinfo->isnull)
+		copy_clipped(buf, DatumGetCString(DirectFunctionCall1(inet_out, addr)), size);
+}
+
+/* Fill a record with the reader and the query; the row count comes later. */
+static void
+fill_record(AccessRecord *r, const char *relations, const char *query)
+{
+	const char *appname = GetConfigOption("application_name", true, false);
+
+	memset(r, 0, sizeof(AccessRecord));
+	r->dbid = MyDatabaseId;
+	r->at = GetCurrentTimestamp();
+	copy_clipped(r->session_user_name, GetUserNameFromId(GetSessionUserId(), false), NAMEDATALEN);
+	copy_clipped(r->current_user_name, GetUserNameFromId(GetUserId(), false), NAMEDATALEN);
+	copy_clipped(r->application_name, appname, NAMEDATALEN);
+	client_addr_text(r->client_addr, sizeof(r->client_addr));
+	copy_clipped(r->relations, relations, RELATIONS_MAX);
+	copy_clipped(r->query, query, QUERY_MAX);
+}
+
+/* The record as one line of JSON, for the server log. */
+static char *
+record_json(const AccessRecord *r)
+{
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "{\"crm_privacy_access\":{\"at\":");
+	escape_json(&buf, timestamptz_to_str(r->at));
+	appendStringInfo(&buf, ",\"database_oid\":%u,\"session_user\":", r->dbid);
+	escape_json(&buf, r->session_user_name);
+	appendStringInfoString(&buf, ",\"current_user\":");
+	escape_json(&buf, r->current_user_name);
+	appendStringInfoString(&buf, ",\"application_name\":");
+	escape_json(&buf, r->application_name);
+	appendStringInfoString(&buf, ",\"client_addr\":");
+	escape_json(&buf, r->client_addr);
+	appendStringInfoString(&buf, ",\"relations\":");
+	escape_json(&buf, r->relations);
+	appendStringInfoString(&buf, ",\"row_count\":");
+	if (r->has_rows)
+		appendStringInfo(&buf, INT64_FORMAT, r->row_count);
+	else
+		appendStringInfoString(&buf, "null");
+	appendStringInfoString(&buf, ",\"query\":");
+	escape_json(&buf, r->query);
+	appendStringInfoString(&buf, "}}");
+	return buf.data;
+}
+
+/* Write a record to the server log, with why it is there. */
+static void
+log_record(const AccessRecord *r, const char *why)
+{
+	ereport(LOG,
+			(errmsg("%s", record_json(r)),
+			 errdetail_internal("%s", why),
+			 errhidestmt(true)));
+}
+
+/* Start a writer for the current database; false if none could be started. */
+static bool
+start_writer(void)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_privacy");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_access_writer_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy access log writer");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy access log writer");
+	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_notify_pid = 0;
+	if (RegisterDynamicBackgroundWorker(&worker, &handle))
+		return true;
+	ereport(WARNING,
+			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+			 errmsg("could not start the crm_privacy access log writer"),
+			 errhint("Raise max_worker_processes; until a writer runs, reads wait in shared memory.")));
+	return false;
+}
+
+/*
+ * Queue a finished record for the database's writer, starting one if needed;
+ * on a hot standby, or when shared memory is full, write it to the server log.
+ */
+static void
+queue_record(const AccessRecord *rec)
+{
+	AccessRecord *slot = NULL;
+	AccessWriter *claim = NULL;
+	int			writer_procno = -1;
+	bool		have_writer = false;
+	TimestampTz now = GetCurrentTimestamp();
+
+	if (RecoveryInProgress() || access_shared == NULL)
+	{
+		log_record(rec, "Recorded in the server log: a hot standby cannot write privacy.access_log.");
+		return;
+	}
+
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ACCESS_SLOTS && slot == NULL; i++)
+	{
+		if (!access_shared->records[i].used)
+			slot = &access_shared->records[i];
+	}
+	if (slot)
+	{
+		memcpy(slot, rec, sizeof(AccessRecord));
+		slot->used = true;
+		slot->seq = access_shared->next_seq++;
+	}
+	for (int i = 0; i < ACCESS_WRITERS; i++)
+	{
+		AccessWriter *w = &access_shared->writers[i];
+
+		if (w->dbid == MyDatabaseId)
+		{
+			/* a writer that never started within 10 s is replaced */
+			if (w->pgprocno < 0 && TimestampDifferenceExceeds(w->claimed, now, 10000))
+				claim = w;
+			else
+			{
+				have_writer = true;
+				writer_procno = w->pgprocno;
+			}
+			break;
+		}
+		if (w->dbid == InvalidOid && claim == NULL)
+			claim = w;
+	}
+	if (have_writer)
+		claim = NULL;
+	if (claim)
+	{
+		claim->dbid = MyDatabaseId;
+		claim->pgprocno = -1;
+		claim->claimed = now;
+	}
+	LWLockRelease(access_shared->lock);
+
+	if (slot == NULL)
+		log_record(rec, "Recorded in the server log: the crm_privacy read audit's shared memory is full.");
+	if (claim && !start_writer())
+	{
+		LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+		if (claim->dbid == MyDatabaseId && claim->pgprocno < 0)
+			claim->dbid = InvalidOid;
+		LWLockRelease(access_shared->lock);
+	}
+	else if (writer_procno >= 0)
+		SetLatch(&ProcGlobal->allProcs[writer_procno].procLatch);
+}
+
+/* Record a read now (a function's privileged read): no row count. */
+static void
+record_read_now(const char *relations)
+{
+	AccessRecord rec;
+
+	fill_record(&rec, relations, debug_query_string);
+	queue_record(&rec);
+}
+
+/* The names of the privacy_full views a query reads, separated by '\n'. */
+static char *
+full_views_read(QueryDesc *queryDesc)
+{
+	Oid			full;
+	StringInfoData buf;
+	List	   *seen = NIL;		/* PostgreSQL 15 lists a view up to 3 times */
+	ListCell   *lc;
+
+	if (queryDesc->plannedstmt == NULL)
+		return NULL;
+	full = get_namespace_oid("privacy_full", true);
+	if (!OidIsValid(full))
+		return NULL;
+	initStringInfo(&buf);
+	foreach(lc, queryDesc->plannedstmt->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
+			!list_member_oid(seen, rte->relid) && get_rel_namespace(rte->relid) == full)
+		{
+			char	   *name = get_rel_name(rte->relid);
+
+			if (name == NULL)
+				continue;
+			seen = lappend_oid(seen, rte->relid);
+			if (buf.len > 0)
+				appendStringInfoChar(&buf, '\n');
+			appendStringInfo(&buf, "privacy_full.%s", quote_identifier(name));
+		}
+	}
+	list_free(seen);
+	return buf.len > 0 ? buf.data : NULL;
+}
+
+/* ExecutorStart: remember the queries that read full views. */
+static void
+access_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	if (prev_ExecutorStart)
+		prev_ExecutorStart(queryDesc, eflags);
+	else
+		standard_ExecutorStart(queryDesc, eflags);
+
+	/* the leader records parallel queries, once */
+	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && !IsParallelWorker())
+	{
+		char	   *relations = full_views_read(queryDesc);
+
+		if (relations)
+		{
+			PendingRead *p = MemoryContextAlloc(TopMemoryContext, sizeof(PendingRead));
+
+			p->query = queryDesc;
+			p->subid = GetCurrentSubTransactionId();
+			fill_record(&p->record, relations, queryDesc->sourceText);
+			pending_reads = lappend(pending_reads, p);
+		}
+	}
+}
+
+/* ExecutorEnd: record the reads with the number of rows returned. */
+static void
+access_ExecutorEnd(QueryDesc *queryDesc)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_reads)
+	{
+		PendingRead *p = (PendingRead *) lfirst(lc);
+
+		if (p->query == queryDesc)
+		{
+			p->record.has_rows = true;
+			p->record.row_count = queryDesc->estate ? (int64) queryDesc->estate->es_processed : 0;
+			pending_reads = foreach_delete_current(pending_reads, lc);
+			queue_record(&p->record);
+			pfree(p);
+			break;
+		}
+	}
+	if (prev_ExecutorEnd)
+		prev_ExecutorEnd(queryDesc);
+	else
+		standard_ExecutorEnd(queryDesc);
+}
+
+/*
+ * Record, with no row count, the pending reads whose queries will not end:
+ * all of them (subid 0), or those started in an aborted subtransaction.
+ */
+static void
+flush_pending(SubTransactionId subid)
+{
+	ListCell   *lc;
+
+	foreach(lc, pending_reads)
+	{
+		PendingRead *p = (PendingRead *) lfirst(lc);
+
+		if (subid != InvalidSubTransactionId && p->subid != subid)
+			continue;
+		pending_reads = foreach_delete_current(pending_reads, lc);
+		queue_record(&p->record);
+		pfree(p);
+	}
+}
+
+/* At the end of a transaction: no query of it is still running. */
+static void
+access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
+		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
+		event == XACT_EVENT_PREPARE)
+		flush_pending(InvalidSubTransactionId);
+}
+
+/* When a subtransaction aborts, its queries will not end either. */
+static void
+access_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+						SubTransactionId parentSubid pg_attribute_unused(),
+						void *arg pg_attribute_unused())
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		flush_pending(mySubid);
+}
+
+/* Define the setting; install the hooks when the library is preloaded. */
+void
+crm_read_audit_init(void)
+{
+	DefineCustomBoolVariable("crm_privacy.require_access_log",
+							 "Refuse reads of privacy_full views that cannot be recorded.",
+							 "Without crm_privacy in shared_preload_libraries, reads of the full views cannot be recorded.",
+							 &crm_require_access_log, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = access_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = access_shmem_startup;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = access_ExecutorStart;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = access_ExecutorEnd;
+	RegisterXactCallback(access_xact_callback, NULL);
+	RegisterSubXactCallback(access_subxact_callback, NULL);
+	read_audit_active = true;
+}
+
+/* Refuse a read that cannot be recorded, unless a superuser said not to. */
+static void
+require_read_audit(void)
+{
+	if (!read_audit_active && crm_require_access_log)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("reads of privacy_full views cannot be recorded: crm_privacy is not in shared_preload_libraries"),
+				 errhint("Add crm_privacy to shared_preload_libraries in postgresql.conf and restart the server; "
+						 "or, to read unrecorded, a superuser can set crm_privacy.require_access_log = off.")));
+}
+
+/* SQL: privacy.read_audit_ready(), evaluated once per query by the full views. */
+PG_FUNCTION_INFO_V1(crm_read_audit_ready);
+Datum
+crm_read_audit_ready(PG_FUNCTION_ARGS)
+{
+	require_read_audit();
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * SQL: privacy.record_access(what text): record a privileged read done by a
+ * function (subject_report, erase_subject).  EXECUTE revoked from PUBLIC.
+ */
+PG_FUNCTION_INFO_V1(crm_record_access);
+Datum
+crm_record_access(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("what was read must not be null")));
+	require_read_audit();
+	if (read_audit_active)
+		record_read_now(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	PG_RETURN_VOID();
+}
+
+/* Take up to max records of a database out of shared memory, oldest first. */
+static int
+take_records(Oid dbid, AccessRecord *batch, int max)
+{
+	int			n = 0;
+
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	while (n < max)
+	{
+		AccessRecord *oldest = NULL;
+
+		for (int i = 0; i < ACCESS_SLOTS; i++)
+		{
+			AccessRecord *r = &access_shared->records[i];
+
+			if (r->used && r->dbid == dbid && (oldest == NULL || r->seq < oldest->seq))
+				oldest = r;
+		}
+		if (oldest == NULL)
+			break;
+		memcpy(&batch[n++], oldest, sizeof(AccessRecord));
+		oldest->used = false;
+	}
+	LWLockRelease(access_shared->lock);
+	return n;
+}
+
+/* Insert records into privacy.access_log in one transaction. */
+static void
+insert_records(AccessRecord *batch, int n)
+{
+	Oid			types[8] = {TIMESTAMPTZOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID,
+	TEXTOID, INT8OID};
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	SPI_connect();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	pgstat_report_activity(STATE_RUNNING, "crm_privacy: writing privacy.access_log");
+	for (int i = 0; i < n; i++)
+	{
+		AccessRecord *r = &batch[i];
+		Datum		values[8];
+		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
+
+		values[0] = TimestampTzGetDatum(r->at);
+		values[1] = DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name));
+		values[2] = DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name));
+		values[3] = CStringGetTextDatum(r->application_name);
+		nulls[3] = r->application_name[0] ? ' ' : 'n';
+		values[4] = CStringGetTextDatum(r->client_addr);
+		nulls[4] = r->client_addr[0] ? ' ' : 'n';
+		values[5] = CStringGetTextDatum(r->relations);
+		values[6] = CStringGetTextDatum(r->query);
+		nulls[6] = r->query[0] ? ' ' : 'n';
+		values[7] = Int64GetDatum(r->row_count);
+		nulls[7] = r->has_rows ? ' ' : 'n';
+		if (SPI_execute_with_args("INSERT INTO privacy.access_log (at, session_user_name,"
+								  " current_user_name, application_name, client_addr, relations,"
+								  " query, row_count) VALUES ($1, $2, $3, $4,"
+								  " CAST($5 AS pg_catalog.inet),"
+								  " pg_catalog.string_to_array($6, E'\\n'), $7, $8)",
+								  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write to privacy.access_log");
+	}
+	PopActiveSnapshot();
+	SPI_finish();
+	CommitTransactionCommand();
+	pgstat_report_activity(STATE_IDLE, NULL);
+}
+
+/*
+ * Write the waiting records of a database; true if there were any.  Records
+ * that cannot be inserted (the extension was dropped, say) go to the server
+ * log, and the writer exits.
+ */
+static bool
+write_records(Oid dbid)
+{
+	AccessRecord *batch = palloc(sizeof(AccessRecord) * 32);
+	volatile int n = take_records(dbid, batch, 32);
+
+	if (n == 0)
+	{
+		pfree(batch);
+		return false;
+	}
+	PG_TRY();
+	{
+		insert_records(batch, n);
+	}
+	PG_CATCH();
+	{
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		for (int i = 0; i < n; i++)
+			log_record(&batch[i], "Recorded in the server log: privacy.access_log could not be written.");
+		proc_exit(1);
+	}
+	PG_END_TRY();
+	pfree(batch);
+	return true;
+}
+
+/* Give up this writer's place (and not another writer's). */
+static void
+leave_writers(int code pg_attribute_unused(), Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ACCESS_WRITERS; i++)
+	{
+		if (access_shared->writers[i].dbid == dbid &&
+			access_shared->writers[i].pgprocno == MyProc->pgprocno)
+		{
+			access_shared->writers[i].dbid = InvalidOid;
+			access_shared->writers[i].pgprocno = -1;
+		}
+	}
+	LWLockRelease(access_shared->lock);
+}
+
+/* Main of the access log writer of one database. */
+void
+crm_access_writer_main(Datum arg)
+{
+	Oid			dbid = DatumGetObjectId(arg);
+	long		idle_ms = 0;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	before_shmem_exit(leave_writers, arg);
+
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	for (int i = 0; i < ACCESS_WRITERS; i++)
+	{
+		if (access_shared->writers[i].dbid == dbid && access_shared->writers[i].pgprocno < 0)
+		{
+			access_shared->writers[i].pgprocno = MyProc->pgprocno;
+			break;
+		}
+	}
+	LWLockRelease(access_shared->lock);
+
+	while (idle_ms < WRITER_IDLE_MS)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (write_records(dbid))
+		{
+			idle_ms = 0;
+			continue;
+		}
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, WRITER_NAP_MS,
+						 PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		idle_ms += WRITER_NAP_MS;
+	}
+
+	/*
+	 * Leave the writers first, then write what came in meanwhile: a record
+	 * queued after this finds no writer and starts a new one.
+	 */
+	leave_writers(0, arg);
+	while (write_records(dbid))
+		;
+	proc_exit(0);
+}
