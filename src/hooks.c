@@ -14,8 +14,9 @@
  * transaction: it goes into shared memory, and a background writer for the
  * database (started on demand, gone when idle) inserts it into
  * privacy.access_log in its own transaction.  So a ROLLBACK of the reader
- * does not undo it.  When the slots in shared memory are full, the record goes
- * to the server log instead of being lost.
+ * does not undo it.  When the slots in shared memory are full, the reader
+ * waits for the writers to free one (up to 10 s); failing that, the record
+ * goes to the server log instead of being lost.
  *
  * On a hot standby nothing can be written: the record goes to the server log
  * as one line of JSON, and the query runs.
@@ -70,6 +71,7 @@
 #define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
 										/* DROP DATABASE waits 5 s for it */
 #define WRITER_NAP_MS		250
+#define FULL_WAIT_MS		10000	/* a reader waits this long for a slot */
 
 /* One read, waiting to be written. */
 typedef struct AccessRecord
@@ -288,11 +290,34 @@ queue_record(const AccessRecord *rec)
 		return;
 	}
 
-	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < ACCESS_SLOTS && slot == NULL; i++)
+	for (int waited_ms = 0;; waited_ms++)
 	{
-		if (!access_shared->records[i].used)
-			slot = &access_shared->records[i];
+		bool		writer_running = false;
+
+		LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+		for (int i = 0; i < ACCESS_SLOTS && slot == NULL; i++)
+		{
+			if (!access_shared->records[i].used)
+				slot = &access_shared->records[i];
+		}
+		if (slot != NULL || waited_ms >= FULL_WAIT_MS)
+			break;
+
+		/* full: while a writer drains the slots, wait for one (back-pressure) */
+		for (int i = 0; i < ACCESS_WRITERS; i++)
+		{
+			AccessWriter *w = &access_shared->writers[i];
+
+			if (w->dbid != InvalidOid && w->pgprocno >= 0)
+			{
+				writer_running = true;
+				SetLatch(&ProcGlobal->allProcs[w->pgprocno].procLatch);
+			}
+		}
+		if (!writer_running)
+			break;
+		LWLockRelease(access_shared->lock);
+		pg_usleep(1000L);
 	}
 	if (slot)
 	{

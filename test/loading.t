@@ -12,14 +12,17 @@ q "$db" "CREATE EXTENSION crm_privacy;
 raw="SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier mask=email'"
 
 if [ "$CRM_PRELOAD" = on ]; then
-	plan 3
+	plan 4
 	is "$(q "$db" "SHOW shared_preload_libraries")" "crm_privacy" "the library is preloaded"
+	q "$db" "SELECT privacy.label_table('customer', 'subject key=customer_id');
+	         SELECT privacy.label_column('customer', 'customer_id', 'public')" >/dev/null
+	is "$(q "$db" "SELECT count(*) FROM privacy_full.customer")" "0" "the full views can be read"
 	q "$db" "$raw" >/dev/null
 	ok $? "SECURITY LABEL works in a fresh session"
 	out=$(q "$db" "$raw; SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier mask=nope'")
 	like "$out" 'unknown rule "mask=nope"' "labels are validated in a fresh session"
 else
-	plan 8
+	plan 12
 	is "$(q "$db" "SHOW shared_preload_libraries")" "" "the library is not preloaded"
 	out=$(q "$db" "$raw")
 	like "$out" 'security label provider "crm_privacy" is not loaded' \
@@ -38,6 +41,17 @@ else
 	is "$out" "related subject=public.client key=customer_id" "event triggers load the library and rewrite labels"
 	out=$(q "$db" "ALTER TABLE client DROP COLUMN customer_id CASCADE")
 	like "$out" 'key column "customer_id" does not exist' "event triggers refuse DDL that breaks a label"
+	# Reads of the full views cannot be recorded: refused, with how to fix it.
+	out=$(q "$db" "SELECT count(*) FROM privacy_full.client")
+	like "$out" 'ERROR:  reads of privacy_full views cannot be recorded: crm_privacy is not in shared_preload_libraries' \
+		"without preloading, a full view refuses to be read"
+	like "$out" "HINT:  Add crm_privacy to shared_preload_libraries" "the error says how to fix the setup"
+	out=$(q "$db" "SELECT privacy.subject_report('client', '1')")
+	like "$out" 'cannot be recorded' "so does subject_report"
+	out=$(q "$db" "SET crm_privacy.require_access_log = off; SELECT count(*) FROM privacy_full.client;
+	               SELECT count(*) FROM privacy.access_log")
+	is "$out" "0
+0" "a superuser can turn the requirement off, and reads unrecorded"
 fi
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null

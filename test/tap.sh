@@ -43,3 +43,16 @@ q() { psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2" 2>&1; }
 skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 
 done_testing() { [ "$TAP_FAILED" -eq 0 ]; }
+
+# as_pg CMD...: run a server program as the postgres OS user when root.
+as_pg() { if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi; }
+
+# wait_for DB SQL: poll until SQL returns t (up to 20 s); status 0 if it did.
+wait_for() {
+	local i
+	for i in $(seq 1 200); do
+		[ "$(q "$1" "$2")" = t ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
