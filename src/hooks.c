@@ -53,6 +53,7 @@
 #include "storage/proc.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -71,6 +72,7 @@
 #define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
 										/* DROP DATABASE waits 5 s for it */
 #define WRITER_NAP_MS		250
+#define WRITE_BATCH			128		/* records per transaction of a writer */
 #define FULL_WAIT_MS		10000	/* a reader waits this long for a slot */
 
 /* One read, waiting to be written. */
@@ -596,44 +598,84 @@ take_records(Oid dbid, AccessRecord *batch, int max)
 	return n;
 }
 
-/* Insert records into privacy.access_log in one transaction. */
+/* A one-dimensional array of n datums of type typid. */
+static Datum
+make_array(Datum *elems, bool *nulls, int n, Oid typid)
+{
+	int16		typlen;
+	bool		typbyval;
+	char		typalign;
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
+	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, typid, typlen, typbyval,
+											  typalign));
+}
+
+/* Insert records into privacy.access_log: one statement, one transaction. */
 static void
 insert_records(AccessRecord *batch, int n)
 {
-	Oid			types[8] = {TIMESTAMPTZOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID,
+	static SPIPlanPtr plan = NULL;	/* kept across transactions */
+	static const Oid coltypes[8] = {TIMESTAMPTZOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID,
 	TEXTOID, INT8OID};
+	Datum	   *elems[8];
+	bool	   *isnull[8];
+	Datum		args[8];
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "crm_privacy: writing privacy.access_log");
+	if (plan == NULL)
+	{
+		Oid			argtypes[8];
+
+		for (int c = 0; c < 8; c++)
+			argtypes[c] = get_array_type(coltypes[c]);
+		plan = SPI_prepare("INSERT INTO privacy.access_log (at, session_user_name,"
+						   " current_user_name, application_name, client_addr, relations,"
+						   " query, row_count)"
+						   " SELECT u.a, u.s, u.c, u.app, CAST(u.addr AS pg_catalog.inet),"
+						   " pg_catalog.string_to_array(u.rel, E'\\n'), u.q, u.n"
+						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
+						   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
+						   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))"
+						   " WITH ORDINALITY AS u(a, s, c, app, addr, rel, q, n, ord)"
+						   " ORDER BY u.ord",
+						   8, argtypes);
+		if (plan == NULL || SPI_keepplan(plan) != 0)
+			elog(ERROR, "could not prepare the insert into privacy.access_log");
+	}
+
+	for (int c = 0; c < 8; c++)
+	{
+		elems[c] = palloc(sizeof(Datum) * n);
+		isnull[c] = palloc0(sizeof(bool) * n);
+	}
 	for (int i = 0; i < n; i++)
 	{
 		AccessRecord *r = &batch[i];
-		Datum		values[8];
-		char		nulls[8] = {' ', ' ', ' ', ' ', ' ', ' ', ' ', ' '};
 
-		values[0] = TimestampTzGetDatum(r->at);
-		values[1] = DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name));
-		values[2] = DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name));
-		values[3] = CStringGetTextDatum(r->application_name);
-		nulls[3] = r->application_name[0] ? ' ' : 'n';
-		values[4] = CStringGetTextDatum(r->client_addr);
-		nulls[4] = r->client_addr[0] ? ' ' : 'n';
-		values[5] = CStringGetTextDatum(r->relations);
-		values[6] = CStringGetTextDatum(r->query);
-		nulls[6] = r->query[0] ? ' ' : 'n';
-		values[7] = Int64GetDatum(r->row_count);
-		nulls[7] = r->has_rows ? ' ' : 'n';
-		if (SPI_execute_with_args("INSERT INTO privacy.access_log (at, session_user_name,"
-								  " current_user_name, application_name, client_addr, relations,"
-								  " query, row_count) VALUES ($1, $2, $3, $4,"
-								  " CAST($5 AS pg_catalog.inet),"
-								  " pg_catalog.string_to_array($6, E'\\n'), $7, $8)",
-								  8, types, values, nulls, false, 0) != SPI_OK_INSERT)
-			elog(ERROR, "could not write to privacy.access_log");
+		elems[0][i] = TimestampTzGetDatum(r->at);
+		elems[1][i] = DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name));
+		elems[2][i] = DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name));
+		elems[3][i] = CStringGetTextDatum(r->application_name);
+		isnull[3][i] = (r->application_name[0] == '\0');
+		elems[4][i] = CStringGetTextDatum(r->client_addr);
+		isnull[4][i] = (r->client_addr[0] == '\0');
+		elems[5][i] = CStringGetTextDatum(r->relations);
+		elems[6][i] = CStringGetTextDatum(r->query);
+		isnull[6][i] = (r->query[0] == '\0');
+		elems[7][i] = Int64GetDatum(r->row_count);
+		isnull[7][i] = !r->has_rows;
 	}
+	for (int c = 0; c < 8; c++)
+		args[c] = make_array(elems[c], isnull[c], n, coltypes[c]);
+	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != (uint64) n)
+		elog(ERROR, "could not write to privacy.access_log");
 	PopActiveSnapshot();
 	SPI_finish();
 	CommitTransactionCommand();
@@ -648,8 +690,8 @@ insert_records(AccessRecord *batch, int n)
 static bool
 write_records(Oid dbid)
 {
-	AccessRecord *batch = palloc(sizeof(AccessRecord) * 32);
-	volatile int n = take_records(dbid, batch, 32);
+	AccessRecord *batch = palloc(sizeof(AccessRecord) * WRITE_BATCH);
+	volatile int n = take_records(dbid, batch, WRITE_BATCH);
 
 	if (n == 0)
 	{

@@ -36,6 +36,8 @@ PGVER=15
 PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
           "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl)
 [ "$mode" = valgrind ] && PACKAGES+=(valgrind)
+# The audit benchmark compares with pgaudit.
+[ "$mode" = bench ] && PACKAGES+=("postgresql-$PGVER-pgaudit")
 
 say() { printf '\n== %s\n' "$*"; }
 
@@ -111,6 +113,8 @@ fi
 export PGBIN PATH="$PGBIN:$PATH"
 
 # Start the throwaway cluster.
+PRELOAD=crm_privacy
+[ "$mode" = bench ] && PRELOAD=crm_privacy,pgaudit
 say "starting a throwaway cluster in $TMP"
 as_pg "$PGBIN/initdb" -D "$TMP/data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
 	--no-sync >"$TMP/initdb.log" 2>&1 || { cat "$TMP/initdb.log"; exit 1; }
@@ -118,7 +122,7 @@ cat >>"$TMP/data/postgresql.conf" <<EOF
 listen_addresses = ''
 unix_socket_directories = '$TMP'
 port = 5432
-shared_preload_libraries = 'crm_privacy'
+shared_preload_libraries = '$PRELOAD'
 fsync = off
 full_page_writes = off
 log_line_prefix = '%m [%p] %q%u@%d '
@@ -210,6 +214,7 @@ case "$mode" in
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_bench'
 		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000000}" -d crm_bench -f bench/functions.sql
 		bash bench/views.sh crm_bench
+		bash bench/audit.sh crm_bench
 		;;
 	valgrind)
 		run_regress

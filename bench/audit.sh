@@ -1,0 +1,119 @@
+#!/usr/bin/env bash
+# bench/audit.sh -- the cost of the audit, in one run.
+#
+#   bash bench/audit.sh DBNAME [SECONDS]
+#
+# DBNAME holds the labelled CRM of bench/views.sh.  Measures, with pgbench
+# (2 clients, prepared statements, SECONDS each, 20 by default):
+#   - UPDATE of one customer (two labelled columns change) with no audit, with
+#     crm_privacy's change audit (a C trigger), with the same audit written as
+#     a PL/pgSQL trigger, and with pgaudit logging the statements (when pgaudit
+#     is preloaded: it logs statement text, not values);
+#   - point lookups in privacy_full.customer, each recorded in
+#     privacy.access_log by the read audit, against the same view definition
+#     outside privacy_full (not recorded), and the base table; with 1 and 2
+#     clients.
+set -euo pipefail
+db=$1
+seconds=${2:-20}
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+chmod 755 "$tmp"
+sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+
+sql <<'EOF' >/dev/null
+SET client_min_messages = warning;
+SELECT privacy.disable_audit('public.customer')
+ WHERE EXISTS (SELECT FROM pg_trigger WHERE tgrelid = 'public.customer'::regclass AND tgname = 'crm_privacy_audit');
+DROP TRIGGER IF EXISTS bench_plpgsql_audit ON public.customer;
+DROP TABLE IF EXISTS public.bench_audit_log;
+CREATE TABLE public.bench_audit_log (
+    id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT now(), txid bigint NOT NULL,
+    session_user_name name NOT NULL, current_user_name name NOT NULL, application_name text,
+    client_addr inet, table_name text NOT NULL, op text NOT NULL, subject_key text,
+    changed_columns text[], old_values jsonb, new_values jsonb);
+-- The change audit as PL/pgSQL: the changed columns, non-public values as
+-- pseudonyms (the public columns listed by hand: no label lookup at all).
+CREATE OR REPLACE FUNCTION public.bench_plpgsql_audit() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    o jsonb := to_jsonb(OLD);
+    n jsonb := to_jsonb(NEW);
+    k text;
+    oc jsonb := '{}';
+    nc jsonb := '{}';
+    cols text[] := '{}';
+BEGIN
+    FOR k IN SELECT jsonb_object_keys(n) LOOP
+        IF o->k IS DISTINCT FROM n->k THEN
+            cols := cols || k;
+            IF k = ANY ('{signup_at,city}') THEN
+                oc := oc || jsonb_build_object(k, o->k);
+                nc := nc || jsonb_build_object(k, n->k);
+            ELSE
+                oc := oc || jsonb_build_object(k, privacy.pseudonym(o->>k, 'audit'));
+                nc := nc || jsonb_build_object(k, privacy.pseudonym(n->>k, 'audit'));
+            END IF;
+        END IF;
+    END LOOP;
+    INSERT INTO public.bench_audit_log (txid, session_user_name, current_user_name, application_name,
+                                        client_addr, table_name, op, subject_key, changed_columns,
+                                        old_values, new_values)
+    VALUES (txid_current(), session_user, current_user, current_setting('application_name'),
+            inet_client_addr(), TG_TABLE_SCHEMA || '.' || TG_TABLE_NAME, TG_OP,
+            privacy.pseudonym(NEW.customer_id::text, 'audit'), cols, oc, nc);
+    RETURN NULL;
+END $$;
+-- The full view's definition outside privacy_full: read, not recorded.
+DROP VIEW IF EXISTS public.bench_full_unrecorded;
+DO $$ BEGIN
+    EXECUTE format('CREATE VIEW public.bench_full_unrecorded WITH (security_barrier) AS %s',
+                   pg_get_viewdef('privacy_full.customer'::regclass));
+END $$;
+EOF
+
+n=$(psql -X -At -d "$db" -c "SELECT max(customer_id) FROM public.customer")
+cat >"$tmp/update.sql" <<EOF
+\\set id random(1, $n)
+UPDATE public.customer SET loyalty_points = loyalty_points + 1, mobile = mobile || '0' WHERE customer_id = :id;
+EOF
+run() { pgbench -n -M prepared -c "${2:-2}" -j "${2:-2}" -T "$seconds" -f "$1" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
+row() { awk -v r="$1" -v t="$2" -v b="$3" 'BEGIN { printf "%-58s %10.0f %10.2f\n", r, t, b / t }'; }
+
+echo
+echo "UPDATE of one customer, two labelled columns changed (pgbench, ${seconds} s, 2 clients):"
+printf '%-58s %10s %10s\n' variant tps "x none"
+none=$(run "$tmp/update.sql"); row "no audit" "$none" "$none"
+sql -c "SELECT privacy.enable_audit('public.customer')" >/dev/null
+t=$(run "$tmp/update.sql"); row "crm_privacy change audit (C trigger)" "$t" "$none"
+sql -c "SELECT privacy.disable_audit('public.customer')" \
+    -c "CREATE TRIGGER bench_plpgsql_audit AFTER UPDATE ON public.customer
+        FOR EACH ROW EXECUTE FUNCTION public.bench_plpgsql_audit()" >/dev/null
+t=$(run "$tmp/update.sql"); row "the same audit as a PL/pgSQL trigger" "$t" "$none"
+sql -c "DROP TRIGGER bench_plpgsql_audit ON public.customer" >/dev/null
+if [ "$(psql -X -At -d "$db" -c "SELECT current_setting('shared_preload_libraries') ~ 'pgaudit'")" = t ]; then
+	t=$(PGOPTIONS="-c pgaudit.log=write" run "$tmp/update.sql")
+	row "pgaudit, pgaudit.log = write (statement text only)" "$t" "$none"
+else
+	echo "pgaudit: not preloaded, skipped"
+fi
+sql -c "SELECT privacy.enable_audit('public.customer')" >/dev/null
+
+for clients in 1 2; do
+	echo
+	echo "Point lookups by key (pgbench, ${seconds} s, $clients client(s), as a superuser):"
+	printf '%-58s %10s %10s\n' relation tps "x base"
+	base=
+	for rel in public.customer public.bench_full_unrecorded privacy_full.customer; do
+		printf '\\set id random(1, %s)\nSELECT * FROM %s WHERE customer_id = :id;\n' "$n" "$rel" >"$tmp/lookup.sql"
+		t=$(run "$tmp/lookup.sql" "$clients")
+		[ -n "$base" ] || base=$t
+		label=$rel
+		[ "$rel" = privacy_full.customer ] && label="$rel (each read recorded)"
+		row "$label" "$t" "$base"
+	done
+done
+echo "(the access log writer inserts one row per read: with 1 client it has a core"
+echo " of its own; with 2 clients on 2 cores it competes with them)"
+sleep 3
+echo "access_log rows of these reads: $(psql -X -At -d "$db" -c "SELECT count(*) FROM privacy.access_log WHERE relations = '{privacy_full.customer}'")"
