@@ -4,7 +4,7 @@
 #   bash bench/audit.sh DBNAME [SECONDS]
 #
 # DBNAME holds the labelled CRM of bench/views.sh.  Measures, with pgbench
-# (2 clients, prepared statements, SECONDS each, 20 by default):
+# (2 clients, prepared statements, SECONDS each, 30 by default):
 #   - UPDATE of one customer (two labelled columns change) with no audit, with
 #     crm_privacy's change audit (a C trigger), with the same audit written as
 #     a PL/pgSQL trigger, and with pgaudit logging the statements (when pgaudit
@@ -15,7 +15,7 @@
 #     clients.
 set -euo pipefail
 db=$1
-seconds=${2:-20}
+seconds=${2:-30}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"

@@ -22,18 +22,22 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
+#include "utils/lsyscache.h"
 
 #include "crm_privacy.h"
 
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
+static void owner_invalidate(Datum arg, Oid relid);
 
 /* Register the label provider and the key cache; reserve crm_privacy. settings. */
 void
@@ -43,6 +47,7 @@ _PG_init(void)
 	crm_pseudonym_init();
 	crm_audit_init();
 	crm_read_audit_init();
+	CacheRegisterRelcacheCallback(owner_invalidate, (Datum) 0);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved(CRM_PROVIDER);
@@ -58,16 +63,41 @@ crm_extension_oid(void)
 	return get_extension_oid(CRM_PROVIDER, false);
 }
 
+/*
+ * The owner of the extension, cached: looked up once per backend, and again
+ * after a relcache invalidation of privacy.audit_log.  The extension cannot
+ * change owner or be dropped without one (REASSIGN OWNED gives the log a new
+ * owner; DROP EXTENSION drops it).
+ */
+static Oid	cached_owner = InvalidOid;
+static Oid	cached_log_relid = InvalidOid;
+
+/* Forget the cached owner when the audit log's relcache entry is invalidated. */
+static void
+owner_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (relid == InvalidOid || relid == cached_log_relid)
+	{
+		cached_owner = InvalidOid;
+		cached_log_relid = InvalidOid;
+	}
+}
+
 /* The owner of the extension. */
 static Oid
 extension_owner(void)
 {
-	Relation	rel = table_open(ExtensionRelationId, AccessShareLock);
+	Relation	rel;
 	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			owner;
+	Oid			log_relid;
 
+	if (OidIsValid(cached_owner))
+		return cached_owner;
+	log_relid = get_relname_relid("audit_log", get_namespace_oid(CRM_SCHEMA, true));
+	rel = table_open(ExtensionRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_extension_oid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(crm_extension_oid()));
 	scan = systable_beginscan(rel, ExtensionOidIndexId, true, NULL, 1, &key);
@@ -77,6 +107,11 @@ extension_owner(void)
 	owner = ((Form_pg_extension) GETSTRUCT(tup))->extowner;
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
+	if (OidIsValid(log_relid))
+	{
+		cached_log_relid = log_relid;
+		cached_owner = owner;
+	}
 	return owner;
 }
 
