@@ -165,13 +165,14 @@ SELECT kind, count(*) AS items, string_agg(coalesce("column", '') || ' ' || left
 \echo
 \echo '== 11. The change audit: every change of customer, non-public values as pseudonyms, never in clear'
 SELECT privacy.enable_audit('customer');
+GRANT SELECT, UPDATE ON public.customer TO crm_officer;
 SET ROLE crm_officer;
 \set ECHO queries
 SET application_name = 'crm front office';
 UPDATE public.customer SET mobile = '13900001111', city = city WHERE customer_id = 1;
+RESET ROLE;
 SELECT privacy.opt_out('customer', '4', 'third_party_disclosure', 'phone call');
 \set ECHO none
-RESET ROLE;
 SELECT id, session_user_name AS "session", current_user_name AS "user", application_name AS app,
        op, subject_key AS subject, changed_columns, old_values, new_values
   FROM privacy.audit_log ORDER BY id;
