@@ -96,10 +96,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target text := pg_catalog.format('%I.%I',
-        (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
-                ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) tbl),
-        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl));
+    -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
+    target text := tbl::pg_catalog.text;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
@@ -129,10 +127,8 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    target text := pg_catalog.format('%I.%I',
-        (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
-                ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) tbl),
-        (SELECT c.relname FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl));
+    -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
+    target text := tbl::pg_catalog.text;
 BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';

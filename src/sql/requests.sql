@@ -10,32 +10,6 @@ SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION privacy.audit_action(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
                                             pg_catalog.jsonb) FROM PUBLIC;
 
--- Opt-out changes are audited: record_choice, now with its audit row.
-CREATE OR REPLACE FUNCTION privacy.record_choice(subject pg_catalog.regclass, key pg_catalog.text,
-                                                 purpose pg_catalog.text, opted_out pg_catalog.bool,
-                                                 source pg_catalog.text)
-RETURNS void
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    canonical text := privacy.subject_key(subject, key);
-BEGIN
-    IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
-        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
-            MESSAGE = format('unknown purpose "%s"', purpose),
-            HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
-    END IF;
-    INSERT INTO privacy.subject_choices AS c (subject, key, purpose, opted_out, source)
-    VALUES (subject, canonical, purpose, opted_out, source)
-    ON CONFLICT ON CONSTRAINT subject_choices_pkey DO UPDATE
-       SET opted_out = EXCLUDED.opted_out, changed_at = pg_catalog.now(),
-           source = EXCLUDED.source, changed_by = SESSION_USER;
-    PERFORM privacy.audit_action(subject, canonical,
-        CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
-        pg_catalog.jsonb_build_object('purpose', purpose, 'source', source));
-END $$;
-
 -- Change requests: asked for, reviewed, applied exactly once.
 CREATE TABLE privacy.change_request_data (
     id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

@@ -153,6 +153,10 @@ BEGIN
     ON CONFLICT ON CONSTRAINT subject_choices_pkey DO UPDATE
        SET opted_out = EXCLUDED.opted_out, changed_at = pg_catalog.now(),
            source = EXCLUDED.source, changed_by = SESSION_USER;
+    -- audited (privacy.audit_action is defined with the audit, src/sql/requests.sql)
+    PERFORM privacy.audit_action(subject, canonical,
+        CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
+        pg_catalog.jsonb_build_object('purpose', purpose, 'source', source));
 END $$;
 REVOKE ALL ON FUNCTION privacy.record_choice(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
                                              pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
