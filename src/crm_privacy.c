@@ -21,6 +21,7 @@
 #include "access/genam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_extension.h"
@@ -61,6 +62,15 @@ Oid
 crm_extension_oid(void)
 {
 	return get_extension_oid(CRM_PROVIDER, false);
+}
+
+/* Is the object a member of the extension (which may not be installed)? */
+bool
+crm_is_extension_member(Oid classid, Oid objid)
+{
+	Oid			ext = get_extension_oid(CRM_PROVIDER, true);
+
+	return OidIsValid(ext) && OidIsValid(objid) && getExtensionOfObject(classid, objid) == ext;
 }
 
 /*

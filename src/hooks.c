@@ -38,6 +38,7 @@
 #include "access/xlog.h"
 #include "access/parallel.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "executor/executor.h"
@@ -49,6 +50,7 @@
 #include "postmaster/bgworker.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
 #include "storage/shmem.h"
@@ -412,7 +414,12 @@ full_views_read(QueryDesc *queryDesc)
 		}
 	}
 	list_free(seen);
-	return buf.len > 0 ? buf.data : NULL;
+	if (buf.len == 0)
+		return NULL;
+	/* only the extension's own schema: another privacy_full is not ours */
+	if (!crm_is_extension_member(NamespaceRelationId, full))
+		return NULL;
+	return buf.data;
 }
 
 /* ExecutorStart: remember the queries that read full views. */
@@ -623,12 +630,25 @@ insert_records(AccessRecord *batch, int n)
 	Datum	   *elems[8];
 	bool	   *isnull[8];
 	Datum		args[8];
+	Oid			log_relid;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
 	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "crm_privacy: writing privacy.access_log");
+
+	/*
+	 * The writer runs as a superuser: it writes only into the extension's own
+	 * log, never into a table someone else named privacy.access_log.
+	 */
+	log_relid = get_relname_relid("access_log", get_namespace_oid(CRM_SCHEMA, true));
+	if (OidIsValid(log_relid))
+		LockRelationOid(log_relid, RowExclusiveLock);
+	if (!crm_is_extension_member(RelationRelationId, log_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
 	if (plan == NULL)
 	{
 		Oid			argtypes[8];

@@ -576,13 +576,6 @@ is_view_schema_name(const char *nspname)
 		strncmp(nspname, "privacy_disclose_", 17) == 0;
 }
 
-/* Is relid a member of the extension? */
-static bool
-is_extension_member(Oid classid, Oid objid)
-{
-	return getExtensionOfObject(classid, objid) == crm_extension_oid();
-}
-
 /*
  * Drop the generated views, all of them or those built on base (a table
  * OID); with all, also the opt-out and disclosure schemas that keep is not
@@ -617,7 +610,7 @@ drop_generated(Oid base, List *keep_schemas)
 															SPI_tuptable->tupdesc, 1, &isnull));
 		char	   *nspname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		if (is_view_schema_name(nspname) && is_extension_member(RelationRelationId, viewid))
+		if (is_view_schema_name(nspname) && crm_is_extension_member(RelationRelationId, viewid))
 			views = lappend_oid(views, viewid);
 	}
 	foreach(lc, views)
@@ -639,7 +632,7 @@ drop_generated(Oid base, List *keep_schemas)
 
 		foreach(lc2, keep_schemas)
 			kept |= (strcmp((char *) lfirst(lc2), nspname) == 0);
-		if (!kept && is_extension_member(NamespaceRelationId, nspid))
+		if (!kept && crm_is_extension_member(NamespaceRelationId, nspid))
 			schemas = lappend_oid(schemas, nspid);
 	}
 	foreach(lc, schemas)
@@ -714,7 +707,7 @@ ensure_schema(const ViewTarget *v)
 
 	if (OidIsValid(nspid))
 	{
-		if (!is_extension_member(NamespaceRelationId, nspid))
+		if (!crm_is_extension_member(NamespaceRelationId, nspid))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_SCHEMA),
 					 errmsg("schema \"%s\" exists and does not belong to crm_privacy", v->schema),

@@ -15,7 +15,7 @@
 db=crm_read_audit
 seconds=${CRM_STRESS_SECONDS:-30}
 data=$CRM_TMP/data
-plan 20
+plan 21
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -138,6 +138,30 @@ is "$(q "$db" "SELECT string_agg(log || ':' || ok, ',' ORDER BY log) FROM privac
 	"access_log:true,audit_log:true" "the chain verifies"
 q "$db" "SELECT privacy.seal_audit()" >/dev/null
 is "$(q "$db" "SELECT bool_and(ok) FROM privacy.verify_audit()")" "t" "and can be extended"
+
+# A database without the extension, where a plain role made its own
+# privacy_full view and privacy.access_log table with a trigger: its reads are
+# not "full-view reads", and no superuser writer ever inserts into its table.
+fake=crm_read_audit_fake
+q postgres "DROP DATABASE IF EXISTS $fake" >/dev/null
+q postgres "DROP ROLE IF EXISTS crm_fake" >/dev/null
+q postgres "CREATE ROLE crm_fake LOGIN" >/dev/null
+q postgres "CREATE DATABASE $fake OWNER crm_fake" >/dev/null
+PGUSER=crm_fake q "$fake" "CREATE SCHEMA privacy_full; CREATE SCHEMA privacy;
+	CREATE TABLE t (id int); INSERT INTO t VALUES (1);
+	CREATE VIEW privacy_full.t AS SELECT * FROM t;
+	CREATE TABLE privacy.access_log (at timestamptz, session_user_name name, current_user_name name,
+	    application_name text, client_addr inet, relations text[], query text, row_count bigint);
+	CREATE TABLE public.who (u name);
+	CREATE FUNCTION public.note_who() RETURNS trigger LANGUAGE plpgsql AS
+	    'BEGIN INSERT INTO public.who VALUES (current_user); RETURN NEW; END';
+	CREATE TRIGGER note_who BEFORE INSERT ON privacy.access_log FOR EACH ROW EXECUTE FUNCTION public.note_who()" >/dev/null
+PGUSER=crm_fake q "$fake" "SELECT * FROM privacy_full.t" >/dev/null
+sleep 3
+is "$(PGUSER=crm_fake q "$fake" "SELECT (SELECT count(*) FROM privacy.access_log) + (SELECT count(*) FROM public.who)")" "0" \
+	"a look-alike privacy_full schema is not audited, and no writer touches a look-alike log"
+q postgres "DROP DATABASE $fake" >/dev/null
+q postgres "DROP ROLE crm_fake" >/dev/null
 
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 done_testing
