@@ -36,7 +36,6 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -188,19 +187,6 @@ finish_json(StringInfo buf)
 	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
 }
 
-/* The client's address as inet (inet_client_addr()); false over a Unix socket. */
-static bool
-client_addr(Datum *result)
-{
-	LOCAL_FCINFO(fcinfo, 0);
-	FmgrInfo	flinfo;
-
-	fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
-	*result = FunctionCallInvoke(fcinfo);
-	return !fcinfo->isnull;
-}
-
 /* Write one row of privacy.audit_log as the extension's owner. */
 static void
 insert_audit_row(const char *table_name, const char *op, const char *subject_key,
@@ -223,7 +209,7 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 		values[3] = CStringGetTextDatum(appname);
 	else
 		nulls[3] = 'n';
-	if (client_addr(&addr))
+	if (crm_client_addr(&addr))
 		values[4] = addr;
 	else
 		nulls[4] = 'n';

@@ -64,6 +64,19 @@ crm_extension_oid(void)
 	return get_extension_oid(CRM_PROVIDER, false);
 }
 
+/* The client's address as inet (inet_client_addr()); false over a Unix socket. */
+bool
+crm_client_addr(Datum *result)
+{
+	LOCAL_FCINFO(fcinfo, 0);
+	FmgrInfo	flinfo;
+
+	fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
+	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
+	*result = FunctionCallInvoke(fcinfo);
+	return !fcinfo->isnull;
+}
+
 /* Is the object a member of the extension (which may not be installed)? */
 bool
 crm_is_extension_member(Oid classid, Oid objid)

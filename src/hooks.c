@@ -57,7 +57,6 @@
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
@@ -180,15 +179,10 @@ copy_clipped(char *dst, const char *src, int size)
 static void
 client_addr_text(char *buf, int size)
 {
-	LOCAL_FCINFO(fcinfo, 0);
-	FmgrInfo	flinfo;
 	Datum		addr;
 
 	buf[0] = '\0';
-	fmgr_info(F_INET_CLIENT_ADDR, &flinfo);
-	InitFunctionCallInfoData(*fcinfo, &flinfo, 0, InvalidOid, NULL, NULL);
-	addr = FunctionCallInvoke(fcinfo);
-	if (!fcinfo->isnull)
+	if (crm_client_addr(&addr))
 		copy_clipped(buf, DatumGetCString(DirectFunctionCall1(inet_out, addr)), size);
 }
 
