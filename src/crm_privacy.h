@@ -45,6 +45,9 @@ extern void crm_audit_init(void);
 extern bool crm_require_access_log;
 extern void crm_read_audit_init(void);
 
+/* roles.c */
+extern bool crm_is_privacy_admin(Oid roleid);
+
 /* views.c */
 extern void crm_refresh(Oid relid);
 extern void crm_drop_views_of(Oid relid);

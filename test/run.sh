@@ -93,7 +93,7 @@ trap 'exit 130' INT TERM
 
 # Build (warnings are errors) and install.
 say "building crm_privacy"
-make -s
+make -s WERROR=1
 if [ "$(id -u)" -eq 0 ]; then
 	make -s install >/dev/null
 	PGBIN=$BINDIR
