@@ -11,7 +11,11 @@
  * groups of an anonymous view must not change with the client's settings).
  *
  * noise multiplies a number by 1 + u, u uniform in [-ratio, ratio], or shifts
- * a date or timestamp by u times an interval, u uniform in [-1, 1].  Integer
+ * a date or timestamp by u times an interval, u uniform in [-1, 1].  The
+ * same C functions serve keyed_noise(v, r, key, context, seed), which the
+ * views call: u is then derived from the row's key (seed) with the keyed
+ * function, so reading a row again gives the same value and averaging many
+ * reads reveals nothing.  Integer
  * results are rounded and kept within their type (the value moves towards the
  * limit, never past it).
  *
@@ -260,23 +264,30 @@ crm_generalize_timestamptz(PG_FUNCTION_ARGS)
 											 date_unit(PG_GETARG_TEXT_PP(1))));
 }
 
-/* A draw u uniform in [-1, 1]. */
+/*
+ * A draw u uniform in [-1, 1]: random for noise(v, r), stable for
+ * keyed_noise(v, r, key, context, seed), whose extra arguments start at 2.
+ */
 static float8
-uniform_unit(void)
+uniform_unit(FunctionCallInfo fcinfo)
 {
+	if (PG_NARGS() > 2)
+		return crm_keyed_unit(fcinfo, 2);
 	return pg_prng_double(&pg_global_prng_state) * 2.0 - 1.0;
 }
 
 /* The noise factor 1 + u, u uniform in [-ratio, ratio]; refuses a bad ratio. */
 static float8
-noise_factor(float8 ratio)
+noise_factor(FunctionCallInfo fcinfo)
 {
+	float8		ratio = PG_GETARG_FLOAT8(1);
+
 	if (!(ratio >= 0.0 && ratio <= 1.0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"ratio\" of noise must be between 0 and 1"),
 				 errdetail("It was %g.", ratio)));
-	return 1.0 + ratio * uniform_unit();
+	return 1.0 + ratio * uniform_unit(fcinfo);
 }
 
 /* v * factor rounded, kept within [min, max]. */
@@ -297,7 +308,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int2);
 Datum
 crm_noise_int2(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(PG_GETARG_FLOAT8(1));
+	float8		factor = noise_factor(fcinfo);
 
 	PG_RETURN_INT16((int16) noisy_integer(PG_GETARG_INT16(0), factor,
 										  PG_INT16_MIN, PG_INT16_MAX));
@@ -308,7 +319,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int4);
 Datum
 crm_noise_int4(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(PG_GETARG_FLOAT8(1));
+	float8		factor = noise_factor(fcinfo);
 
 	PG_RETURN_INT32((int32) noisy_integer(PG_GETARG_INT32(0), factor,
 										  PG_INT32_MIN, PG_INT32_MAX));
@@ -319,7 +330,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int8);
 Datum
 crm_noise_int8(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(PG_GETARG_FLOAT8(1));
+	float8		factor = noise_factor(fcinfo);
 	int64		v = PG_GETARG_INT64(0);
 
 	/* beyond 2^53 a double cannot hold every integer: compute the change */
@@ -341,7 +352,7 @@ PG_FUNCTION_INFO_V1(crm_noise_float8);
 Datum
 crm_noise_float8(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(PG_GETARG_FLOAT8(1));
+	float8		factor = noise_factor(fcinfo);
 
 	PG_RETURN_FLOAT8(PG_GETARG_FLOAT8(0) * factor);
 }
@@ -352,7 +363,7 @@ Datum
 crm_noise_numeric(PG_FUNCTION_ARGS)
 {
 	Numeric		v = PG_GETARG_NUMERIC(0);
-	float8		factor = noise_factor(PG_GETARG_FLOAT8(1));
+	float8		factor = noise_factor(fcinfo);
 	Datum		scale;
 	Datum		r;
 
@@ -394,7 +405,7 @@ crm_noise_timestamp(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		PG_RETURN_TIMESTAMP(ts);
 	return DirectFunctionCall2(timestamp_pl_interval, TimestampGetDatum(ts),
-							   IntervalPGetDatum(scaled_interval(iv, uniform_unit())));
+							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
 }
 
 /* SQL: privacy.noise(timestamptz, interval): shifted by up to +/- the interval. */
@@ -409,7 +420,7 @@ crm_noise_timestamptz(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		PG_RETURN_TIMESTAMPTZ(ts);
 	return DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(ts),
-							   IntervalPGetDatum(scaled_interval(iv, uniform_unit())));
+							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
 }
 
 /* SQL: privacy.noise(date, interval): shifted by up to +/- the interval, whole days. */
@@ -426,6 +437,6 @@ crm_noise_date(PG_FUNCTION_ARGS)
 		PG_RETURN_DATEADT(d);
 	ts = DirectFunctionCall2(timestamp_pl_interval,
 							 DirectFunctionCall1(date_timestamp, DateADTGetDatum(d)),
-							 IntervalPGetDatum(scaled_interval(iv, uniform_unit())));
+							 IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
 	return DirectFunctionCall1(timestamp_date, ts);
 }

@@ -17,6 +17,12 @@
 #define CRM_PROVIDER		"crm_privacy"
 #define CRM_SCHEMA			"privacy"
 
+/*
+ * The role that owns the generated views and reads the base tables for them:
+ * not a superuser, cannot log in, no BYPASSRLS (made by CREATE EXTENSION).
+ */
+#define CRM_VIEW_ROLE		"crm_privacy_views"
+
 /* Saved state while running as the extension's owner (crm_privacy.c). */
 typedef struct CrmOwnerContext
 {
@@ -37,6 +43,7 @@ extern void crm_label_init(void);
 /* pseudonym.c */
 extern void crm_pseudonym_init(void);
 extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
+extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg);
 
 /* audit.c */
 extern void crm_audit_init(void);
@@ -47,6 +54,10 @@ extern void crm_read_audit_init(void);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);
+
+/* trust.c */
+extern bool crm_domain_trusted(Oid typid);
+extern bool crm_policies_trusted(Oid relid, Oid *culprit);
 
 /* views.c */
 extern void crm_refresh(Oid relid);

@@ -123,6 +123,7 @@ extern char *crm_table_label_to_string(const CrmTableLabel *tl);
 
 /* views.c: the SQL of a rule applied to a column reference. */
 extern void crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col,
-							Oid typid, int32 typmod, const char *context);
+							Oid typid, int32 typmod, const char *context,
+							const char *keyexpr, const char *seedexpr);
 
 #endif							/* CRM_LABEL_H */

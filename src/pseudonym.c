@@ -13,6 +13,14 @@
  * rotate_pseudonym_key() or otherwise) fires a trigger that sends a relcache
  * invalidation for the table, which makes every backend read the key again.
  *
+ * No oracle: pseudonym() and pseudonym_int() compute with the key, so only
+ * superusers and privacy administrators may call them (42501 for anyone
+ * else).  The generated views use keyed_pseudonym() and keyed_noise()
+ * instead, pure functions of (value, key, context) to which the view passes
+ * the key read from privacy.pseudonym_key with the view owner's rights: a
+ * reader cannot read the key, so calling them gives it nothing, and a key
+ * rotation is seen by the next statement with no cached state to go stale.
+ *
  * For each context a subkey is derived from the key with SipHash-2-4.  A text
  * pseudonym is SipHash-2-4 of the value under the context's subkey, written as
  * 16 hexadecimal digits (64 bits).  An integer pseudonym is a six-round
@@ -38,6 +46,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
@@ -188,6 +197,20 @@ load_key(void)
 	key_loaded = true;
 }
 
+/* Derive the subkey of a context from a key: two tweaks give its two halves. */
+static void
+derive_subkey(const uint64 k[2], const char *context, int len, uint64 out[2])
+{
+	char	   *buf = palloc(len + 1);
+
+	memcpy(buf + 1, context, len);
+	buf[0] = 1;
+	out[0] = siphash24(k, buf, len + 1);
+	buf[0] = 2;
+	out[1] = siphash24(k, buf, len + 1);
+	pfree(buf);
+}
+
 /* The subkey of a context, derived from the key; cached for the last context. */
 static const uint64 *
 context_subkey(const char *context, int len)
@@ -197,15 +220,7 @@ context_subkey(const char *context, int len)
 	if (subkey_context == NULL || (int) strlen(subkey_context) != len ||
 		memcmp(subkey_context, context, len) != 0)
 	{
-		char	   *buf = palloc(len + 1);
-
-		/* two tweaks give the two halves of the subkey */
-		memcpy(buf + 1, context, len);
-		buf[0] = 1;
-		subkey[0] = siphash24(key, buf, len + 1);
-		buf[0] = 2;
-		subkey[1] = siphash24(key, buf, len + 1);
-		pfree(buf);
+		derive_subkey(key, context, len, subkey);
 		if (subkey_context)
 			pfree(subkey_context);
 		subkey_context = MemoryContextAlloc(TopMemoryContext, len + 1);
@@ -215,10 +230,40 @@ context_subkey(const char *context, int len)
 	return subkey;
 }
 
+/*
+ * pseudonym() and pseudonym_int() are no oracle: only superusers and privacy
+ * administrators may compute with the key.  The role found allowed is
+ * remembered per call site (the FmgrInfo), so a row-by-row call costs a
+ * comparison; another current user is checked again.
+ */
+static void
+check_oracle(FunctionCallInfo fcinfo)
+{
+	Oid			userid = GetUserId();
+	Oid		   *allowed = fcinfo->flinfo ? (Oid *) fcinfo->flinfo->fn_extra : NULL;
+
+	if (allowed && *allowed == userid)
+		return;
+	if (!crm_is_privacy_admin(userid))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to compute pseudonyms"),
+				 errdetail("Only superusers and privacy administrators may call this function: it computes with the secret key."),
+				 errhint("Read pseudonyms through the privacy views.")));
+	if (fcinfo->flinfo)
+	{
+		if (allowed == NULL)
+			allowed = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, sizeof(Oid));
+		*allowed = userid;
+		fcinfo->flinfo->fn_extra = allowed;
+	}
+}
+
 /* The subkey of the optional context argument argno ('' when absent). */
 static const uint64 *
 subkey_arg(FunctionCallInfo fcinfo, int argno)
 {
+	check_oracle(fcinfo);
 	if (PG_NARGS() > argno)
 	{
 		text	   *ctx = PG_GETARG_TEXT_PP(argno);
@@ -226,6 +271,54 @@ subkey_arg(FunctionCallInfo fcinfo, int argno)
 		return context_subkey(VARDATA_ANY(ctx), VARSIZE_ANY_EXHDR(ctx));
 	}
 	return context_subkey("", 0);
+}
+
+/* The subkey of a keyed function's (key, context) arguments, cached per call site. */
+typedef struct KeyedCache
+{
+	unsigned char key[KEY_LEN];
+	uint64		subkey[2];
+	int			ctxlen;
+	char		ctx[FLEXIBLE_ARRAY_MEMBER];
+} KeyedCache;
+
+static const uint64 *
+keyed_subkey(FunctionCallInfo fcinfo, int keyarg, int ctxarg)
+{
+	bytea	   *k = PG_GETARG_BYTEA_PP(keyarg);
+	text	   *ctx = PG_GETARG_TEXT_PP(ctxarg);
+	int			ctxlen = VARSIZE_ANY_EXHDR(ctx);
+	KeyedCache *cache = fcinfo->flinfo ? (KeyedCache *) fcinfo->flinfo->fn_extra : NULL;
+	uint64		kk[2];
+
+	if (VARSIZE_ANY_EXHDR(k) != KEY_LEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("argument \"key\" must have %d bytes", KEY_LEN)));
+	if (cache && cache->ctxlen == ctxlen &&
+		memcmp(cache->key, VARDATA_ANY(k), KEY_LEN) == 0 &&
+		memcmp(cache->ctx, VARDATA_ANY(ctx), ctxlen) == 0)
+		return cache->subkey;
+	if (fcinfo->flinfo == NULL)
+		cache = palloc(offsetof(KeyedCache, ctx) + ctxlen);
+	else
+	{
+		if (cache == NULL || cache->ctxlen < ctxlen)
+		{
+			if (cache)
+				pfree(cache);
+			cache = MemoryContextAlloc(fcinfo->flinfo->fn_mcxt, offsetof(KeyedCache, ctx) + ctxlen);
+			fcinfo->flinfo->fn_extra = cache;
+		}
+	}
+	memcpy(cache->key, VARDATA_ANY(k), KEY_LEN);
+	memcpy(cache->ctx, VARDATA_ANY(ctx), ctxlen);
+	cache->ctxlen = ctxlen;
+	kk[0] = load64(cache->key);
+	kk[1] = load64(cache->key + 8);
+	derive_subkey(kk, cache->ctx, ctxlen, cache->subkey);
+	explicit_bzero(kk, sizeof(kk));
+	return cache->subkey;
 }
 
 /* Round function of the Feistel networks: bits of SipHash of (round, half). */
@@ -312,6 +405,56 @@ crm_pseudonym_int4(PG_FUNCTION_ARGS)
 	uint32		v = (uint32) PG_GETARG_INT32(0);
 
 	PG_RETURN_INT32((int32) (uint32) feistel(subkey_arg(fcinfo, 1), v, 16));
+}
+
+/* SQL: privacy.keyed_pseudonym(text, key bytea, context text) returns text. */
+PG_FUNCTION_INFO_V1(crm_keyed_pseudonym_text);
+Datum
+crm_keyed_pseudonym_text(PG_FUNCTION_ARGS)
+{
+	text	   *v = PG_GETARG_TEXT_PP(0);
+	const uint64 *k = keyed_subkey(fcinfo, 1, 2);
+	text	   *result = (text *) palloc(VARHDRSZ + 16);
+
+	text_pseudonym(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + 16);
+	PG_RETURN_TEXT_P(result);
+}
+
+/* SQL: privacy.keyed_pseudonym(bigint, key bytea, context text) returns bigint. */
+PG_FUNCTION_INFO_V1(crm_keyed_pseudonym_int8);
+Datum
+crm_keyed_pseudonym_int8(PG_FUNCTION_ARGS)
+{
+	uint64		v = (uint64) PG_GETARG_INT64(0);
+
+	PG_RETURN_INT64((int64) feistel(keyed_subkey(fcinfo, 1, 2), v, 32));
+}
+
+/* SQL: privacy.keyed_pseudonym_int(integer, key bytea, context text) returns integer. */
+PG_FUNCTION_INFO_V1(crm_keyed_pseudonym_int4);
+Datum
+crm_keyed_pseudonym_int4(PG_FUNCTION_ARGS)
+{
+	uint32		v = (uint32) PG_GETARG_INT32(0);
+
+	PG_RETURN_INT32((int32) (uint32) feistel(keyed_subkey(fcinfo, 1, 2), v, 16));
+}
+
+/*
+ * A draw in [-1, 1] for keyed_noise(): SipHash of seed (the row's key) under
+ * the subkey of (key, context) arguments keyarg and keyarg + 1, seed being
+ * argument keyarg + 2.  Stable: the same row and column draw the same value.
+ */
+float8
+crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg)
+{
+	const uint64 *k = keyed_subkey(fcinfo, keyarg, keyarg + 1);
+	text	   *seed = PG_GETARG_TEXT_PP(keyarg + 2);
+	uint64		h = siphash24(k, VARDATA_ANY(seed), VARSIZE_ANY_EXHDR(seed));
+
+	/* 53 bits give a double uniform in [0, 1), then [-1, 1) */
+	return (float8) (h >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;
 }
 
 /*

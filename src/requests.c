@@ -193,7 +193,7 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 	}
 	else
-		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "");
+		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "", NULL, NULL);
 	appendStringInfo(set, "%s%s = %s", set->len > 0 ? ", " : "", col, expr.data);
 	return true;
 }

@@ -44,9 +44,11 @@
 #include "catalog/dependency.h"
 #include "catalog/indexing.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_auth_members.h"
 #include "catalog/pg_authid.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_extension.h"
+#include "catalog/pg_index.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_shseclabel.h"
 #include "catalog/pg_type.h"
@@ -58,10 +60,12 @@
 #include "miscadmin.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/regproc.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "crm_privacy.h"
 #include "label.h"
@@ -260,17 +264,38 @@ table_columns(Oid relid)
 }
 
 /*
+ * The text of a key value, as privacy.subject_key() writes it: through the
+ * output function of the key's base type.  For a built-in base type the
+ * cast to text is that (only a superuser can add casts between built-in
+ * types); for any other type format('%s') calls the output function, so no
+ * cast the table's owner may have created runs in the reader's query.
+ */
+static char *
+key_text(const char *col, Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	if (base < FirstNormalObjectId)
+		return psprintf("CAST(CAST(%s AS %s) AS pg_catalog.text)", col, type_name(base, -1));
+	return psprintf("pg_catalog.format('%%s', %s)", col);
+}
+
+/*
  * Append the SQL of a rule applied to the column reference col; the result
- * has the column's exact type.
+ * has the column's exact type.  keyexpr is the SQL of the pseudonym key
+ * (bytea) for pseudonym and noise rules; seedexpr the text of the row's key,
+ * which makes noise stable (NULL: random noise).  Without keyexpr pseudonym
+ * rules call privacy.pseudonym(), which only privacy administrators may.
  */
 void
 crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid, int32 typmod,
-				const char *context)
+				const char *context, const char *keyexpr, const char *seedexpr)
 {
 	Oid			base = getBaseType(typid);
 	char	   *type = type_name(typid, typmod);
 	char	   *basename = type_name(base, -1);
 	const char *mask_fn = NULL;
+	char	   *noise_args;
 
 	switch (rule->kind)
 	{
@@ -300,16 +325,22 @@ crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid,
 			mask_fn = "privacy.mask_card";
 			break;
 		case CRM_RULE_PSEUDONYM:
-			if (base == INT8OID)
-				appendStringInfo(buf, "privacy.pseudonym(CAST(%s AS pg_catalog.int8), %s)",
-								 col, quote_literal_cstr(context));
-			else if (base == INT4OID)
-				appendStringInfo(buf, "CAST(privacy.pseudonym_int(CAST(%s AS pg_catalog.int4), %s) AS %s)",
-								 col, quote_literal_cstr(context), type);
-			else
-				appendStringInfo(buf, "CAST(privacy.pseudonym(CAST(%s AS pg_catalog.text), %s) AS %s)",
-								 col, quote_literal_cstr(context), type);
-			return;
+			{
+				const char *fn = keyexpr ? "privacy.keyed_pseudonym" : "privacy.pseudonym";
+				char	   *args = keyexpr ? psprintf("%s, %s", keyexpr, quote_literal_cstr(context))
+					: quote_literal_cstr(context);
+
+				if (base == INT8OID)
+					appendStringInfo(buf, "CAST(%s(CAST(%s AS pg_catalog.int8), %s) AS %s)",
+									 fn, col, args, type);
+				else if (base == INT4OID)
+					appendStringInfo(buf, "CAST(%s_int(CAST(%s AS pg_catalog.int4), %s) AS %s)",
+									 fn, col, args, type);
+				else
+					appendStringInfo(buf, "CAST(%s(CAST(%s AS pg_catalog.text), %s) AS %s)",
+									 fn, col, args, type);
+				return;
+			}
 		case CRM_RULE_GENERALIZE_STEP:
 			appendStringInfo(buf, "CAST(privacy.generalize(CAST(%s AS %s), CAST(%s AS %s)) AS %s)",
 							 col, basename, quote_literal_cstr(rule->number), basename, type);
@@ -319,13 +350,18 @@ crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid,
 							 col, basename, quote_literal_cstr(rule->unit), type);
 			return;
 		case CRM_RULE_NOISE_RATIO:
-			appendStringInfo(buf, "CAST(privacy.noise(CAST(%s AS %s), CAST(%s AS pg_catalog.float8)) AS %s)",
-							 col, basename, quote_literal_cstr(rule->number), type);
-			return;
 		case CRM_RULE_NOISE_INTERVAL:
-			appendStringInfo(buf, "CAST(privacy.noise(CAST(%s AS %s), CAST(%s AS pg_catalog.interval)) AS %s)",
-							 col, basename,
-							 quote_literal_cstr(psprintf("%d %ss", rule->amount, rule->unit)), type);
+			noise_args = rule->kind == CRM_RULE_NOISE_RATIO
+				? psprintf("CAST(%s AS pg_catalog.float8)", quote_literal_cstr(rule->number))
+				: psprintf("CAST(%s AS pg_catalog.interval)",
+						   quote_literal_cstr(psprintf("%d %ss", rule->amount, rule->unit)));
+			if (keyexpr && seedexpr)
+				appendStringInfo(buf, "CAST(privacy.keyed_noise(CAST(%s AS %s), %s, %s, %s, %s) AS %s)",
+								 col, basename, noise_args, keyexpr,
+								 quote_literal_cstr(psprintf("noise %s", context)), seedexpr, type);
+			else
+				appendStringInfo(buf, "CAST(privacy.noise(CAST(%s AS %s), %s) AS %s)",
+								 col, basename, noise_args, type);
 			return;
 		case CRM_RULE_FN:
 			appendStringInfo(buf, "%s(%s)",
@@ -351,14 +387,41 @@ treatment_of(List *treatments, const char *profile, Oid relid, const char *col)
 	return NULL;
 }
 
+/*
+ * A NULL of the column's exact type.  For a domain, CAST(NULL AS domain)
+ * would run the domain's checks in the reader's query (code of the type's
+ * owner, and an error for NOT NULL domains), so the NULL is read from the
+ * column itself, in a subquery that returns no row and runs once.
+ */
+static char *
+typed_null(const TableSpec *t, const ColumnSpec *c)
+{
+	if (get_typtype(c->typid) != TYPTYPE_DOMAIN)
+		return psprintf("CAST(NULL AS %s)", type_name(c->typid, c->typmod));
+	return psprintf("(SELECT z.%s FROM ONLY %s z WHERE false)", quote_identifier(c->name),
+					quote_qualified_identifier(t->nspname, t->relname));
+}
+
+/* What the SELECT of a view needs besides the table (filled by append_column). */
+typedef struct ViewNeeds
+{
+	bool		level;			/* the reader's clearance, crm.level */
+	bool		key;			/* the pseudonym key, crm.key */
+	const char *seed;			/* the text of the row's key, for stable noise */
+	const char *sensitive;		/* the condition "subject opted out of sensitive_data" */
+} ViewNeeds;
+
 /* Append the select-list expression of one column in one kind of view. */
 static void
 append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
-			  const ViewTarget *v, List *treatments, bool sensitive_join)
+			  const ViewTarget *v, List *treatments, ViewNeeds *needs)
 {
 	StringInfoData expr;
 	char	   *col = psprintf("t.%s", quote_identifier(c->name));
+	const CrmRule *rule = NULL;
+	CrmRule		treatment;
 	bool		hidden = false;
+	char	   *context = psprintf("%s.%s", t->relname, c->name);
 
 	initStringInfo(&expr);
 	if (v->kind == VIEW_FULL)
@@ -366,39 +429,156 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 	else if (!c->labelled)
 		hidden = true;
 	else if (v->kind == VIEW_ANON)
-		crm_append_rule(&expr, &c->cl.anon, col, c->typid, c->typmod, "");
+		rule = &c->cl.anon;
 	else if (v->kind == VIEW_DISCLOSE)
 	{
-		const char *rule = treatment_of(treatments, v->name, t->relid, c->name);
-		CrmRule		r;
+		const char *text = treatment_of(treatments, v->name, t->relid, c->name);
 
-		if (rule == NULL)
+		if (text == NULL)
 			hidden = true;
 		else
 		{
-			/* pseudonyms per profile: recipients cannot link their data sets */
-			crm_parse_rule(rule, &r);
-			crm_append_rule(&expr, &r, col, c->typid, c->typmod, v->name);
+			crm_parse_rule(text, &treatment);
+			rule = &treatment;
 		}
 	}
 	else if (c->cl.level == CRM_LEVEL_PUBLIC || c->cl.mask.kind == CRM_RULE_KEEP)
 		appendStringInfoString(&expr, col);
 	else
+		rule = &c->cl.mask;
+
+	if (rule && rule->kind == CRM_RULE_NULL)
+		hidden = true;
+	else if (rule && rule->kind != CRM_RULE_KEEP && get_typtype(c->typid) == TYPTYPE_DOMAIN &&
+			 !crm_domain_trusted(c->typid))
 	{
-		appendStringInfo(&expr,
-						 "CASE WHEN crm_clearance.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
-						 (int) c->cl.level, col);
-		crm_append_rule(&expr, &c->cl.mask, col, c->typid, c->typmod, "");
-		appendStringInfoString(&expr, " END");
+		/* casting a masked value into this domain would run its owner's code */
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("column \"%s\" of table %s is NULL in its %s view",
+						c->name, quote_qualified_identifier(t->nspname, t->relname), kind_names[v->kind]),
+				 errdetail("Its type %s is a domain whose checks call functions that a role other than a superuser owns; crm_privacy never runs them for a reader.",
+						   format_type_be(c->typid)),
+				 errhint("Use a domain whose checks call only built-in or trusted functions, or label the column mask=keep.")));
+		hidden = true;
+	}
+	else if (rule)
+	{
+		bool		keyed = (rule->kind == CRM_RULE_PSEUDONYM ||
+							 rule->kind == CRM_RULE_NOISE_RATIO ||
+							 rule->kind == CRM_RULE_NOISE_INTERVAL);
+
+		needs->key |= keyed;
+		if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+		{
+			/* in clear at or above the column's level */
+			needs->level = true;
+			appendStringInfo(&expr,
+							 "CASE WHEN crm.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
+							 (int) c->cl.level, col);
+		}
+		crm_append_rule(&expr, rule, col, c->typid, c->typmod,
+						v->kind == VIEW_DISCLOSE && rule->kind == CRM_RULE_PSEUDONYM ? v->name : context,
+						"crm.key", needs->seed);
+		if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+			appendStringInfoString(&expr, " END");
 	}
 
 	if (hidden)
-		appendStringInfo(buf, "CAST(NULL AS %s)", type_name(c->typid, c->typmod));
-	else if (sensitive_join && v->kind != VIEW_FULL && c->cl.cls == CRM_CLASS_SENSITIVE)
-		appendStringInfo(buf, "CASE WHEN so.key IS NULL THEN %s END", expr.data);
+		appendStringInfoString(buf, typed_null(t, c));
+	else if (needs->sensitive && v->kind != VIEW_FULL && c->cl.cls == CRM_CLASS_SENSITIVE)
+	{
+		/*
+		 * NULL for subjects who opted out of sensitive_data.  The opt-out is
+		 * looked up only for a value that would otherwise not be NULL: what
+		 * EXPLAIN ANALYZE counts then tells a reader nothing the result
+		 * does not.
+		 */
+		appendStringInfo(buf, "CASE WHEN (%s) IS NULL OR NOT (%s) THEN %s ELSE %s END",
+						 expr.data, needs->sensitive, expr.data, typed_null(t, c));
+	}
 	else
 		appendStringInfoString(buf, expr.data);
 	appendStringInfo(buf, " AS %s", quote_identifier(c->name));
+}
+
+/*
+ * The text of the row's own key, which seeds stable noise: its primary key
+ * when it has one (a related table's rows then draw independently), else
+ * the label's key column.
+ */
+static char *
+row_seed(const TableSpec *t)
+{
+	Relation	rel = relation_open(t->relid, AccessShareLock);
+	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	StringInfoData seed;
+
+	initStringInfo(&seed);
+	if (OidIsValid(pk))
+	{
+		HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+		Form_pg_index index;
+
+		if (!HeapTupleIsValid(tup))
+			elog(ERROR, "cache lookup failed for index %u", pk);
+		index = (Form_pg_index) GETSTRUCT(tup);
+		for (int i = 0; i < index->indnkeyatts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), index->indkey.values[i] - 1);
+
+			if (i > 0)
+				appendStringInfoString(&seed, " OPERATOR(pg_catalog.||) E'\\x1f' OPERATOR(pg_catalog.||) ");
+			appendStringInfoString(&seed, key_text(psprintf("t.%s", quote_identifier(NameStr(att->attname))),
+												   att->atttypid));
+		}
+		ReleaseSysCache(tup);
+	}
+	relation_close(rel, AccessShareLock);
+	if (seed.len == 0)
+		appendStringInfoString(&seed, key_text(psprintf("t.%s", quote_identifier(t->tl.key)),
+											   get_atttype(t->relid, get_attnum(t->relid, t->tl.key))));
+	return seed.data;
+}
+
+/*
+ * The condition "the row's subject opted out of purpose".  As an IN
+ * sublink inside an expression the planner gets both a hashed subplan (one
+ * pass over the opt-outs, for scans) and an index probe per row (for point
+ * lookups) and picks by the rows it expects.
+ */
+static char *
+opted_out(const TableSpec *t, const char *purpose)
+{
+	const char *keycol = psprintf("t.%s", quote_identifier(t->tl.key));
+	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
+	bool		integer = (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID);
+
+	return psprintf("%s IN (SELECT c.%s FROM privacy.subject_choices c"
+					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out)",
+					integer ? psprintf("CAST(%s AS pg_catalog.int8)", keycol) : key_text(keycol, keytype),
+					integer ? "key_int" : "key", t->subject, quote_literal_cstr(purpose));
+}
+
+/*
+ * The same as a WHERE condition keeping the rows of subjects who did not
+ * opt out: NOT EXISTS, which the planner runs as an anti-join (or an index
+ * probe for a point lookup).
+ */
+static char *
+not_opted_out(const TableSpec *t, const char *purpose)
+{
+	const char *keycol = psprintf("t.%s", quote_identifier(t->tl.key));
+	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
+	bool		integer = (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID);
+
+	return psprintf("NOT EXISTS (SELECT FROM privacy.subject_choices c"
+					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
+					" AND c.%s OPERATOR(pg_catalog.=) %s)",
+					t->subject, quote_literal_cstr(purpose), integer ? "key_int" : "key",
+					integer ? keycol : key_text(keycol, keytype));
 }
 
 /* Append the SELECT of one view of a table. */
@@ -406,13 +586,12 @@ static void
 append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewTarget *v,
 				  List *treatments)
 {
-	bool		sensitive = false;
-	const char *keycol = quote_identifier(t->tl.key);
-	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
-	char	   *keymatch;
+	ViewNeeds	needs = {0};
+	StringInfoData select;
 	List	   *qi = NIL;
 	ListCell   *lc;
 	bool		first = true;
+	bool		sensitive = false;
 
 	foreach(lc, columns)
 	{
@@ -422,18 +601,25 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		if (c->labelled && c->cl.cls == CRM_CLASS_QUASI_IDENTIFIER)
 			qi = lappend(qi, c);
 	}
-	sensitive &= (v->kind != VIEW_FULL);
+	if (sensitive && v->kind != VIEW_FULL)
+		needs.sensitive = opted_out(t, "sensitive_data");
+	if (v->kind != VIEW_FULL)
+		needs.seed = row_seed(t);
 
-	/* how a choice row matches a row of the table: natively for integer keys */
-	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
-		keymatch = psprintf("key_int OPERATOR(pg_catalog.=) t.%s", keycol);
-	else
-		keymatch = psprintf("key OPERATOR(pg_catalog.=) CAST(t.%s AS pg_catalog.text)", keycol);
+	initStringInfo(&select);
+	foreach(lc, columns)
+	{
+		if (!first)
+			appendStringInfoString(&select, ", ");
+		append_column(&select, t, (ColumnSpec *) lfirst(lc), v, treatments, &needs);
+		first = false;
+	}
 
 	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 	{
 		appendStringInfoString(buf, "SELECT ");
+		first = true;
 		foreach(lc, columns)
 		{
 			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
@@ -452,42 +638,31 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 			first = false;
 		}
 		appendStringInfoString(buf, ") AS crm_privacy_class_size FROM (");
-		first = true;
 	}
 
-	appendStringInfoString(buf, "SELECT ");
-	foreach(lc, columns)
+	appendStringInfo(buf, "SELECT %s FROM %s t", select.data,
+					 quote_qualified_identifier(t->nspname, t->relname));
+
+	/*
+	 * The reader's clearance and the key, once per query (OFFSET 0 keeps it
+	 * a subquery).  The key is read with the view owner's rights; it is no
+	 * column of the view, so no reader's function can see it.
+	 */
+	if (needs.level || needs.key)
 	{
-		if (!first)
-			appendStringInfoString(buf, ", ");
-		append_column(buf, t, (ColumnSpec *) lfirst(lc), v, treatments, sensitive);
-		first = false;
+		appendStringInfoString(buf, " CROSS JOIN (SELECT ");
+		if (needs.level)
+			appendStringInfoString(buf, "privacy.clearance_level() AS level");
+		if (needs.key)
+			appendStringInfo(buf, "%s(SELECT k.key FROM privacy.pseudonym_key k"
+							 " ORDER BY k.id DESC LIMIT 1) AS key", needs.level ? ", " : "");
+		appendStringInfoString(buf, " OFFSET 0) crm");
 	}
-	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
-
-	/* the reader's clearance, once per query (OFFSET 0 keeps it a subquery) */
-	if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
-		appendStringInfoString(buf,
-							   " CROSS JOIN (SELECT privacy.clearance_level() AS level OFFSET 0) crm_clearance");
-	if (sensitive)
-		appendStringInfo(buf,
-						 " LEFT JOIN privacy.subject_choices so"
-						 " ON so.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-						 " AND so.purpose OPERATOR(pg_catalog.=) 'sensitive_data'"
-						 " AND so.opted_out"
-						 " AND so.%s",
-						 t->subject, keymatch);
 	/* a full view refuses to be read unrecorded (hooks.c) */
 	if (v->kind == VIEW_FULL)
 		appendStringInfoString(buf, " WHERE (SELECT privacy.read_audit_ready())");
 	if (v->row_purpose)
-		appendStringInfo(buf,
-						 " WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c"
-						 " WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-						 " AND c.purpose OPERATOR(pg_catalog.=) %s"
-						 " AND c.opted_out"
-						 " AND c.%s)",
-						 t->subject, quote_literal_cstr(v->row_purpose), keymatch);
+		appendStringInfo(buf, " WHERE %s", not_opted_out(t, v->row_purpose));
 
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",
@@ -708,37 +883,112 @@ apply_grants(const ViewTarget *v, const char *viewname)
 	}
 }
 
-/* Build every view of one labelled table. */
+/* Is any role a member of roleid? */
+static bool
+role_has_members(Oid roleid)
+{
+	Relation	rel = table_open(AuthMemRelationId, AccessShareLock);
+	ScanKeyData key;
+	SysScanDesc scan;
+	bool		found;
+
+	ScanKeyInit(&key, Anum_pg_auth_members_roleid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(roleid));
+	scan = systable_beginscan(rel, AuthMemRoleMemIndexId, true, NULL, 1, &key);
+	found = HeapTupleIsValid(systable_getnext(scan));
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * The role that owns the views, checked every time views are built: it must
+ * exist and be no superuser, unable to log in, without BYPASSRLS, and with no
+ * member (a member could read every labelled table through its grants).
+ */
+static Oid
+view_role(void)
+{
+	Oid			roleid = get_role_oid(CRM_VIEW_ROLE, true);
+	HeapTuple	tup;
+	Form_pg_authid role;
+	bool		sound;
+
+	if (!OidIsValid(roleid))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("role \"%s\" does not exist", CRM_VIEW_ROLE),
+				 errhint("DROP EXTENSION crm_privacy and CREATE EXTENSION crm_privacy again make it.")));
+	tup = SearchSysCache1(AUTHOID, ObjectIdGetDatum(roleid));
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for role %u", roleid);
+	role = (Form_pg_authid) GETSTRUCT(tup);
+	sound = !role->rolsuper && !role->rolcanlogin && !role->rolbypassrls && !role->rolcreaterole &&
+		!role->rolreplication;
+	ReleaseSysCache(tup);
+	if (sound)
+		sound = !role_has_members(roleid);
+	if (!sound)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" is not fit to own the privacy views", CRM_VIEW_ROLE),
+				 errdetail("It must not be a superuser, log in, bypass row-level security, create roles or replicate, and no role may be a member of it."),
+				 errhint("A superuser can run ALTER ROLE %s NOSUPERUSER NOLOGIN NOBYPASSRLS NOCREATEROLE NOREPLICATION and revoke its memberships.",
+						 CRM_VIEW_ROLE)));
+	return roleid;
+}
+
+/* Build every view of one labelled table, owned by the view role. */
 static void
 build_views(const TableSpec *t, List *targets, List *treatments)
 {
-	List	   *columns = table_columns(t->relid);
+	List	   *columns;
 	ListCell   *lc;
+	Oid			culprit;
 
+	/* policies are evaluated as the reader: they must call trusted code only */
+	if (!crm_policies_trusted(t->relid, &culprit))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("table %s gets no privacy views",
+						quote_qualified_identifier(t->nspname, t->relname)),
+				 OidIsValid(culprit)
+				 ? errdetail("A row-level security policy on it calls function %s, which a role other than a superuser owns; policies run as the role that reads a view.",
+							 format_procedure(culprit))
+				 : errdetail("Its row-level security policies read tables whose policies nest too deeply to check."),
+				 errhint("Use policies that call only built-in or superuser-owned functions, then run privacy.refresh_views().")));
+		return;
+	}
+
+	/* the view role reads the table; RLS policies apply to it */
+	exec_sql(psprintf("GRANT SELECT ON TABLE %s TO %s",
+					  quote_qualified_identifier(t->nspname, t->relname),
+					  quote_identifier(CRM_VIEW_ROLE)));
+	columns = table_columns(t->relid);
 	foreach(lc, targets)
 	{
 		ViewTarget *v = (ViewTarget *) lfirst(lc);
 		StringInfoData sql;
 		Oid			nspid = get_namespace_oid(v->schema, false);
 		Oid			existing = get_relname_relid(t->relname, nspid);
+		char	   *qname = psprintf("%s.%s", quote_identifier(v->schema), quote_identifier(t->relname));
 
 		if (OidIsValid(existing))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
-					 errmsg("cannot build the privacy views of table %s: %s.%s exists already",
-							quote_qualified_identifier(t->nspname, t->relname),
-							quote_identifier(v->schema), quote_identifier(t->relname)),
-					 errhint("Two labelled tables have the same name in different schemas; the views of both would be %s.%s.",
-							 quote_identifier(v->schema), quote_identifier(t->relname))));
+					 errmsg("cannot build the privacy views of table %s: %s exists already",
+							quote_qualified_identifier(t->nspname, t->relname), qname),
+					 errhint("Two labelled tables have the same name in different schemas; the views of both would be %s.",
+							 qname)));
 
 		initStringInfo(&sql);
-		appendStringInfo(&sql, "CREATE VIEW %s.%s WITH (security_barrier) AS ",
-						 quote_identifier(v->schema), quote_identifier(t->relname));
+		appendStringInfo(&sql, "CREATE VIEW %s WITH (security_barrier) AS ", qname);
 		append_view_query(&sql, t, columns, v, treatments);
 		exec_sql(sql.data);
 		add_to_extension(RelationRelationId, get_relname_relid(t->relname, nspid));
-		exec_sql(psprintf("COMMENT ON VIEW %s.%s IS %s", quote_identifier(v->schema),
-						  quote_identifier(t->relname),
+		exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", qname, quote_identifier(CRM_VIEW_ROLE)));
+		exec_sql(psprintf("COMMENT ON VIEW %s IS %s", qname,
 						  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
 													  quote_qualified_identifier(t->nspname, t->relname)))));
 		apply_grants(v, t->relname);
@@ -800,6 +1050,7 @@ crm_refresh(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	(void) view_role();
 	targets = view_targets();
 	treatments = disclosure_treatments();
 	foreach(lc, targets)

@@ -1,7 +1,9 @@
 -- Part 6: keyed pseudonyms (src/pseudonym.c), SPEC section 2.
 
--- The secret key.  Only the extension's owner may read or change it; the C
--- code reads it directly, so callers of pseudonym() need no privilege on it.
+-- The secret key.  Only the extension's owner may change it and only the
+-- owner and the role that owns the views (crm_privacy_views, which passes
+-- it to keyed_pseudonym() and keyed_noise()) may read it; the C code of
+-- pseudonym() and of the audit reads it directly.
 -- It is not dumped by pg_dump: a restored database gets a new key.
 CREATE TABLE privacy.pseudonym_key (
     id         pg_catalog.int4 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -25,23 +27,42 @@ CREATE TRIGGER pseudonym_key_changed
 CREATE FUNCTION privacy.pseudonym(v pg_catalog.text, context pg_catalog.text DEFAULT '')
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'crm_pseudonym_text'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.pseudonym(pg_catalog.text, pg_catalog.text) IS
 'keyed, deterministic pseudonym of a text (64 bits as 16 hex digits); other contexts give unrelated results';
 
 CREATE FUNCTION privacy.pseudonym(v pg_catalog.int8, context pg_catalog.text DEFAULT '')
 RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'crm_pseudonym_int8'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.pseudonym(pg_catalog.int8, pg_catalog.text) IS
 'keyed permutation of bigint: no two values share a pseudonym, so keys stay unique and joinable';
 
 CREATE FUNCTION privacy.pseudonym_int(v pg_catalog.int4, context pg_catalog.text DEFAULT '')
 RETURNS pg_catalog.int4
 AS 'MODULE_PATHNAME', 'crm_pseudonym_int4'
-LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+LANGUAGE C STABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.pseudonym_int(pg_catalog.int4, pg_catalog.text) IS
 'keyed permutation of integer, for integer key columns';
+
+-- The same pseudonyms as pure functions of (value, key, context), for the
+-- views: they pass the key, read from privacy.pseudonym_key with their
+-- owner's rights.  IMMUTABLE for real (nothing cached can go stale after a
+-- rotation), and no oracle: a caller without the key computes nothing useful.
+CREATE FUNCTION privacy.keyed_pseudonym(v pg_catalog.text, key pg_catalog.bytea, context pg_catalog.text)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'crm_keyed_pseudonym_text'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.keyed_pseudonym(v pg_catalog.int8, key pg_catalog.bytea, context pg_catalog.text)
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'crm_keyed_pseudonym_int8'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.keyed_pseudonym_int(v pg_catalog.int4, key pg_catalog.bytea, context pg_catalog.text)
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'crm_keyed_pseudonym_int4'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.keyed_pseudonym(pg_catalog.text, pg_catalog.bytea, pg_catalog.text) IS
+'the pseudonym of a text under a given key and context (used by the views, which pass the secret key)';
 
 CREATE FUNCTION privacy.rotate_pseudonym_key() RETURNS void
 AS 'MODULE_PATHNAME', 'crm_rotate_pseudonym_key'

@@ -1,6 +1,26 @@
 -- Part 7: purposes, choices, disclosure profiles, access and the privacy
 -- views (src/views.c), SPEC sections 3 and 4.
 
+-- The role that owns the generated views and reads the base tables for
+-- them: not a superuser, unable to log in, no BYPASSRLS, so row-level
+-- security on a base table applies to every read through every view.  Roles
+-- belong to the cluster: a second database's CREATE EXTENSION finds it and
+-- resets its attributes.  privacy.refresh_views() refuses to build views
+-- while it has any of these attributes or any member.
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'crm_privacy_views') THEN
+        CREATE ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+            NOREPLICATION NOBYPASSRLS;
+    ELSE
+        ALTER ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+            NOREPLICATION NOBYPASSRLS;
+    END IF;
+END $$;
+-- The views read the key (they pass it to keyed_pseudonym() and
+-- keyed_noise()); readers cannot.
+GRANT SELECT ON privacy.pseudonym_key TO crm_privacy_views;
+
 -- Schemas of the generated views.  Everyone may look into them; what a role
 -- may read is granted per view by privacy.grant_access().
 CREATE SCHEMA privacy_standard;
@@ -52,6 +72,7 @@ CREATE TABLE privacy.subject_choices (
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int);
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
+GRANT SELECT ON privacy.subject_choices TO crm_privacy_views;
 
 CREATE VIEW privacy.choices AS
 SELECT subject, key, purpose, opted_out, changed_at, source, changed_by

@@ -1,0 +1,210 @@
+/*-------------------------------------------------------------------------
+ *
+ * trust.c
+ *	  Which code may run inside a reader's query through a privacy view.
+ *
+ * Functions in a view's expressions run as the reader, whoever owns the
+ * view.  The generated views call only crm_privacy's and built-in functions,
+ * but two things of a table's owner can still end up in them: the CHECK
+ * constraints of a domain that a masked value is cast into, and the
+ * row-level security policies of the table (PostgreSQL evaluates policy
+ * expressions as the querying role).  A function counts as trusted when a
+ * superuser owns it, as every built-in function is; anything else could run
+ * a table owner's code with a reader's rights, so the views never run it:
+ * a domain with untrusted checks is not cast into (views.c), and a table
+ * whose policies call untrusted code gets no views.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/trust.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/indexing.h"
+#include "catalog/pg_constraint.h"
+#include "catalog/pg_policy.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/lsyscache.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "crm_privacy.h"
+
+/* How deep policies that read other tables are followed. */
+#define MAX_DEPTH	8
+
+typedef struct TrustWalk
+{
+	int			depth;
+	Oid			culprit;		/* the first untrusted function found */
+} TrustWalk;
+
+static bool trusted_walker(Node *node, TrustWalk *walk);
+static bool domain_walk(Oid typid, TrustWalk *walk);
+static bool policies_walk(Oid relid, TrustWalk *walk);
+
+/* Is the function owned by a superuser? */
+static bool
+func_trusted(Oid funcid, void *context)
+{
+	TrustWalk  *walk = (TrustWalk *) context;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		return true;			/* reported as untrusted by the caller */
+	ok = superuser_arg(((Form_pg_proc) GETSTRUCT(tup))->proowner);
+	ReleaseSysCache(tup);
+	if (!ok && !OidIsValid(walk->culprit))
+		walk->culprit = funcid;
+	return !ok;					/* check_functions_in_node stops on true */
+}
+
+/* Walk an expression or query: true when it reaches untrusted code. */
+static bool
+trusted_walker(Node *node, TrustWalk *walk)
+{
+	if (node == NULL)
+		return false;
+	if (check_functions_in_node(node, func_trusted, walk))
+		return true;
+	if (IsA(node, CoerceToDomain) && domain_walk(((CoerceToDomain *) node)->resulttype, walk))
+		return true;
+	if (IsA(node, Query))
+	{
+		Query	   *query = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, query->rtable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && policies_walk(rte->relid, walk))
+				return true;
+		}
+		return query_tree_walker(query, trusted_walker, walk, 0);
+	}
+	return expression_tree_walker(node, trusted_walker, walk);
+}
+
+/* Walk the CHECK constraints of a domain and of the domains it is based on. */
+static bool
+domain_walk(Oid typid, TrustWalk *walk)
+{
+	if (++walk->depth > MAX_DEPTH)
+		return true;
+	while (get_typtype(typid) == TYPTYPE_DOMAIN)
+	{
+		Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
+		ScanKeyData key;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		bool		bad = false;
+
+		ScanKeyInit(&key, Anum_pg_constraint_contypid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(typid));
+		scan = systable_beginscan(rel, ConstraintTypidIndexId, true, NULL, 1, &key);
+		while (!bad && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			bool		isnull;
+			Datum		bin;
+
+			if (((Form_pg_constraint) GETSTRUCT(tup))->contype != CONSTRAINT_CHECK)
+				continue;
+			bin = heap_getattr(tup, Anum_pg_constraint_conbin, RelationGetDescr(rel), &isnull);
+			if (!isnull)
+				bad = trusted_walker(stringToNode(TextDatumGetCString(bin)), walk);
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (bad)
+			return true;
+		/* one level down: the type this domain is based on */
+		{
+			HeapTuple	ttup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+
+			if (!HeapTupleIsValid(ttup))
+				return true;
+			typid = ((Form_pg_type) GETSTRUCT(ttup))->typbasetype;
+			ReleaseSysCache(ttup);
+		}
+	}
+	walk->depth--;
+	return false;
+}
+
+/*
+ * Walk the SELECT policies of a table, whether row-level security is on now
+ * or not (its owner can turn it on at any time).
+ */
+static bool
+policies_walk(Oid relid, TrustWalk *walk)
+{
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		bad = false;
+
+	if (++walk->depth > MAX_DEPTH)
+		return true;
+	rel = table_open(PolicyRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
+	while (!bad && HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		char		cmd = ((Form_pg_policy) GETSTRUCT(tup))->polcmd;
+		bool		isnull;
+		Datum		qual;
+
+		if (cmd != '*' && cmd != ACL_SELECT_CHR)
+			continue;
+		qual = heap_getattr(tup, Anum_pg_policy_polqual, RelationGetDescr(rel), &isnull);
+		if (!isnull)
+			bad = trusted_walker(stringToNode(TextDatumGetCString(qual)), walk);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	walk->depth--;
+	return bad;
+}
+
+/*
+ * May a value be cast into the domain typid in a reader's query: do its
+ * checks (and those of the domains under it) call only trusted functions?
+ */
+bool
+crm_domain_trusted(Oid typid)
+{
+	TrustWalk	walk = {0};
+
+	return !domain_walk(typid, &walk);
+}
+
+/*
+ * Do the row-level security policies of relid (and of the tables their
+ * subqueries read) call only trusted functions?  If not, *culprit names the
+ * first untrusted function found (InvalidOid when the nesting was too deep).
+ */
+bool
+crm_policies_trusted(Oid relid, Oid *culprit)
+{
+	TrustWalk	walk = {0};
+	bool		bad = policies_walk(relid, &walk);
+
+	*culprit = walk.culprit;
+	return !bad;
+}
