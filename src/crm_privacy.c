@@ -27,8 +27,6 @@
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "fmgr.h"
-#include "libpq/auth.h"
-#include "libpq/libpq-be.h"
 #include "miscadmin.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
@@ -41,9 +39,6 @@ PG_MODULE_MAGIC;
 
 void		_PG_init(void);
 static void owner_invalidate(Datum arg, Oid relid);
-static void refuse_view_role(Port *port, int status);
-
-static ClientAuthentication_hook_type prev_client_auth = NULL;
 
 /* Register the label provider and the key cache; reserve crm_privacy. settings. */
 void
@@ -54,33 +49,12 @@ _PG_init(void)
 	crm_audit_init();
 	crm_read_audit_init();
 	CacheRegisterRelcacheCallback(owner_invalidate, (Datum) 0);
-	if (process_shared_preload_libraries_in_progress)
-	{
-		prev_client_auth = ClientAuthentication_hook;
-		ClientAuthentication_hook = refuse_view_role;
-	}
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved(CRM_PROVIDER);
 #else
 	EmitWarningsOnPlaceholders(CRM_PROVIDER);
 #endif
-}
-
-/*
- * Nobody logs in as the role that owns the views, even if someone gave it
- * LOGIN: it can read every labelled table and the pseudonym key.
- */
-static void
-refuse_view_role(Port *port, int status)
-{
-	if (prev_client_auth)
-		prev_client_auth(port, status);
-	if (port->user_name && strcmp(port->user_name, CRM_VIEW_ROLE) == 0)
-		ereport(FATAL,
-				(errcode(ERRCODE_INVALID_AUTHORIZATION_SPECIFICATION),
-				 errmsg("role \"%s\" may not log in", CRM_VIEW_ROLE),
-				 errdetail("It owns crm_privacy's views and reads the base tables for them.")));
 }
 
 /* The OID of the extension in this database. */
