@@ -53,10 +53,11 @@ SELECT t = pseudonym('张三') AS text_same, b = pseudonym(42::bigint) AS bigint
        i = pseudonym_int(42) AS int_same, c = pseudonym('张三', 'orders') AS context_same
   FROM pseudonym_saved;
 
--- The key: 16 bytes, one row, readable by the extension's owner only, in no
--- setting.  A role with no grant cannot read it but can still use pseudonym().
+-- The key: 16 bytes, one row, readable by the extension's owner and the
+-- views' owner only, in no setting.  A role with no grant can neither read it
+-- nor compute with it (no oracle).
 SELECT count(*) AS keys, bool_and(length(key) = 16) AS sixteen_bytes FROM pseudonym_key;
-SELECT count(*) AS grants_to_others
+SELECT pg_get_userbyid(a.grantee) AS grantee, a.privilege_type
   FROM pg_class c, aclexplode(c.relacl) a
  WHERE c.oid = 'privacy.pseudonym_key'::regclass AND a.grantee <> c.relowner;
 SELECT count(*) AS settings_with_the_key FROM pg_settings s, pseudonym_key k
@@ -69,6 +70,11 @@ SELECT pseudonym('张三') AS mine \gset
 SET ROLE regress_crm_nobody;
 SELECT * FROM privacy.pseudonym_key;
 SELECT privacy.pseudonym('张三') = :'mine' AS nobody_gets_the_same_pseudonym;
+SELECT privacy.pseudonym(42::bigint);
+SELECT privacy.pseudonym_int(42, 'audit');
+-- the keyed functions are harmless without the key
+SELECT privacy.keyed_pseudonym('张三', '\x00000000000000000000000000000000', '') = :'mine' AS wrong_key_differs;
+SELECT privacy.keyed_pseudonym('张三', '\x00', '');
 SELECT privacy.rotate_pseudonym_key();
 UPDATE privacy.pseudonym_key SET key = '\x00000000000000000000000000000000';
 RESET ROLE;
@@ -105,6 +111,16 @@ SELECT pseudonym('x');
 SELECT * FROM dblink('other', $$SELECT privacy.pseudonym('张三')$$) AS t(p text);
 SELECT rotate_pseudonym_key();
 SELECT pseudonym('x') ~ '^[0-9a-f]{16}$' AS works_again;
+-- keyed_pseudonym with the table's key gives pseudonym()'s results, and is
+-- truly immutable: the key is an argument, so a rotation cannot leave a
+-- stale folded constant behind.
+SELECT keyed_pseudonym('张三', k.key, 'ctx') = pseudonym('张三', 'ctx') AS same_text,
+       keyed_pseudonym(42::bigint, k.key, '') = pseudonym(42::bigint) AS same_bigint,
+       keyed_pseudonym_int(42, k.key, 'c') = pseudonym_int(42, 'c') AS same_int
+  FROM pseudonym_key k;
+SELECT provolatile, proname FROM pg_proc
+ WHERE pronamespace = 'privacy'::regnamespace AND proname LIKE '%pseudonym%' AND prorettype <> 'trigger'::regtype
+ ORDER BY 2, 1;
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 

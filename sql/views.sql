@@ -49,10 +49,13 @@ SECURITY LABEL FOR crm_privacy ON COLUMN orders.customer_id IS 'identifier level
 SECURITY LABEL FOR crm_privacy ON COLUMN orders.amount IS 'personal mask=keep anon=keep';
 SECURITY LABEL FOR crm_privacy ON COLUMN orders.address IS 'identifier mask=partial(2,0)';
 
--- The views exist by themselves after labelling.
+-- The views exist by themselves after labelling, owned by crm_privacy_views,
+-- which is no superuser, cannot log in and cannot bypass row-level security.
+SELECT rolsuper, rolcanlogin, rolbypassrls, rolinherit, rolcreaterole, rolcreatedb, rolreplication,
+       (SELECT count(*) FROM pg_auth_members WHERE roleid = r.oid) AS members
+  FROM pg_roles r WHERE rolname = 'crm_privacy_views';
 SELECT n.nspname AS schema, c.relname AS view, c.reloptions,
-       pg_get_userbyid(c.relowner) = (SELECT pg_get_userbyid(extowner) FROM pg_extension
-                                       WHERE extname = 'crm_privacy') AS owned_by_extension_owner
+       pg_get_userbyid(c.relowner) AS owner
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
  WHERE n.nspname LIKE 'privacy\_%' AND c.relkind = 'v' ORDER BY 1, 2;
 

@@ -421,7 +421,6 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 	const CrmRule *rule = NULL;
 	CrmRule		treatment;
 	bool		hidden = false;
-	char	   *context = psprintf("%s.%s", t->relname, c->name);
 
 	initStringInfo(&expr);
 	if (v->kind == VIEW_FULL)
@@ -447,29 +446,23 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 	else
 		rule = &c->cl.mask;
 
-	if (rule && rule->kind == CRM_RULE_NULL)
-		hidden = true;
-	else if (rule && rule->kind != CRM_RULE_KEEP && get_typtype(c->typid) == TYPTYPE_DOMAIN &&
-			 !crm_domain_trusted(c->typid))
+	if (rule && rule->kind != CRM_RULE_KEEP)
 	{
-		/* casting a masked value into this domain would run its owner's code */
-		ereport(WARNING,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("column \"%s\" of table %s is NULL in its %s view",
-						c->name, quote_qualified_identifier(t->nspname, t->relname), kind_names[v->kind]),
-				 errdetail("Its type %s is a domain whose checks call functions that a role other than a superuser owns; crm_privacy never runs them for a reader.",
-						   format_type_be(c->typid)),
-				 errhint("Use a domain whose checks call only built-in or trusted functions, or label the column mask=keep.")));
-		hidden = true;
-	}
-	else if (rule)
-	{
-		bool		keyed = (rule->kind == CRM_RULE_PSEUDONYM ||
-							 rule->kind == CRM_RULE_NOISE_RATIO ||
-							 rule->kind == CRM_RULE_NOISE_INTERVAL);
+		bool		clearance = (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT);
+		bool		untrusted = (rule->kind != CRM_RULE_NULL &&
+								 get_typtype(c->typid) == TYPTYPE_DOMAIN &&
+								 !crm_domain_trusted(c->typid));
 
-		needs->key |= keyed;
-		if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+		if (untrusted)
+			ereport(WARNING,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("column \"%s\" of table %s is NULL where its %s view would mask it",
+							c->name, quote_qualified_identifier(t->nspname, t->relname),
+							kind_names[v->kind]),
+					 errdetail("Its type %s is a domain whose checks call functions that a role other than a superuser owns; crm_privacy never runs them for a reader.",
+							   format_type_be(c->typid)),
+					 errhint("Use a domain whose checks call only built-in or superuser-owned functions.")));
+		if (clearance)
 		{
 			/* in clear at or above the column's level */
 			needs->level = true;
@@ -477,12 +470,27 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 							 "CASE WHEN crm.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 							 (int) c->cl.level, col);
 		}
-		crm_append_rule(&expr, rule, col, c->typid, c->typmod,
-						v->kind == VIEW_DISCLOSE && rule->kind == CRM_RULE_PSEUDONYM ? v->name : context,
-						"crm.key", needs->seed);
-		if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+		else if (rule->kind == CRM_RULE_NULL || untrusted)
+			hidden = true;
+		if (rule->kind == CRM_RULE_NULL || untrusted)
+			appendStringInfoString(&expr, typed_null(t, c));
+		else
+		{
+			/* pseudonyms per profile: recipients cannot link their data sets */
+			const char *context = rule->kind == CRM_RULE_PSEUDONYM
+				? (v->kind == VIEW_DISCLOSE ? v->name : "")
+				: psprintf("%s.%s", t->relname, c->name);
+
+			needs->key |= (rule->kind == CRM_RULE_PSEUDONYM ||
+						   rule->kind == CRM_RULE_NOISE_RATIO ||
+						   rule->kind == CRM_RULE_NOISE_INTERVAL);
+			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, "crm.key", needs->seed);
+		}
+		if (clearance)
 			appendStringInfoString(&expr, " END");
 	}
+	else if (rule)
+		appendStringInfoString(&expr, col);
 
 	if (hidden)
 		appendStringInfoString(buf, typed_null(t, c));

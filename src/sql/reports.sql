@@ -152,7 +152,7 @@ AS $$
        AND s.objsubid OPERATOR(pg_catalog.=) 0
        AND NOT r.rolsuper
        AND r.oid OPERATOR(pg_catalog.<>) k.relowner
-       AND r.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_database_owner'])
+       AND r.rolname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_database_owner', 'crm_privacy_views'])
        AND pg_catalog.has_any_column_privilege(r.oid, k.oid, 'SELECT')
      ORDER BY 1, 2, 3, 4, 5
 $$;
