@@ -108,6 +108,7 @@ typedef struct ColumnSpec
 	Oid			typid;
 	int32		typmod;
 	bool		labelled;
+	bool		warned;			/* its untrusted domain was reported */
 	CrmColumnLabel cl;
 } ColumnSpec;
 
@@ -413,7 +414,7 @@ typedef struct ViewNeeds
 
 /* Append the select-list expression of one column in one kind of view. */
 static void
-append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
+append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 			  const ViewTarget *v, List *treatments, ViewNeeds *needs)
 {
 	StringInfoData expr;
@@ -453,15 +454,15 @@ append_column(StringInfo buf, const TableSpec *t, const ColumnSpec *c,
 								 get_typtype(c->typid) == TYPTYPE_DOMAIN &&
 								 !crm_domain_trusted(c->typid));
 
-		if (untrusted)
+		if (untrusted && !c->warned)
 			ereport(WARNING,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("column \"%s\" of table %s is NULL where its %s view would mask it",
-							c->name, quote_qualified_identifier(t->nspname, t->relname),
-							kind_names[v->kind]),
+					 errmsg("column \"%s\" of table %s is NULL where the privacy views would mask it",
+							c->name, quote_qualified_identifier(t->nspname, t->relname)),
 					 errdetail("Its type %s is a domain whose checks call functions that a role other than a superuser owns; crm_privacy never runs them for a reader.",
 							   format_type_be(c->typid)),
 					 errhint("Use a domain whose checks call only built-in or superuser-owned functions.")));
+		c->warned |= untrusted;
 		if (clearance)
 		{
 			/* in clear at or above the column's level */

@@ -1,0 +1,216 @@
+-- pgTAP: the trust boundary of the privacy views (security).
+--   * row-level security on a base table applies through every kind of view;
+--   * no pseudonym oracle: a reader cannot compute pseudonyms of values of
+--     its choosing, so masked values cannot be matched to anonymous rows;
+--   * noise in the views is stable (averaging many reads reveals nothing) and
+--     stays uniform within its bound;
+--   * a hostile table owner's domain CHECK functions and RLS policy functions
+--     never run in a reader's query (a superuser's included);
+--   * EXPLAIN ANALYZE of a point lookup does not tell a subject's choice;
+--   * the role that owns the views must stay unprivileged.
+LOAD 'crm_privacy';
+BEGIN;
+SELECT plan(30);
+
+CREATE ROLE tap_alice;
+CREATE ROLE tap_bob;
+CREATE ROLE tap_reader;
+CREATE ROLE tap_owner;
+CREATE SCHEMA sec AUTHORIZATION tap_owner;
+GRANT USAGE ON SCHEMA sec TO PUBLIC;
+
+-- 1. Row-level security: one table, two tenants, a policy by the reader.
+CREATE TABLE sec.tenant_customer (id bigint PRIMARY KEY, tenant name NOT NULL, full_name text, mobile text);
+INSERT INTO sec.tenant_customer VALUES
+    (1, 'tap_alice', '张三丰', '13812345678'), (2, 'tap_alice', '李四', '18600001111'),
+    (3, 'tap_bob', 'John Smith', '15900002222');
+SECURITY LABEL FOR crm_privacy ON TABLE sec.tenant_customer IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_customer.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_customer.tenant IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_customer.full_name IS 'identifier mask=name anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_customer.mobile IS 'identifier mask=phone anon=pseudonym';
+ALTER TABLE sec.tenant_customer ENABLE ROW LEVEL SECURITY;
+CREATE POLICY by_tenant ON sec.tenant_customer FOR SELECT TO PUBLIC
+    USING (tenant OPERATOR(pg_catalog.=) current_user);
+SELECT privacy.refresh_views('sec.tenant_customer');
+SELECT privacy.grant_access('tap_alice', 'standard');
+SELECT privacy.grant_access('tap_alice', 'anon');
+SELECT privacy.grant_access('tap_alice', 'optout', 'direct_marketing');
+SELECT privacy.grant_access('tap_bob', 'standard');
+SELECT privacy.grant_access('tap_bob', 'full');
+SELECT privacy.opt_out('sec.tenant_customer', '3', 'sensitive_data');
+
+SET ROLE tap_alice;
+SELECT is((SELECT array_agg(id ORDER BY id) FROM privacy_standard.tenant_customer), '{1,2}',
+          'RLS: a tenant reads its own rows through the standard view');
+SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer), 2,
+          'RLS: ... through the anonymous view');
+SELECT is((SELECT count(*)::int FROM privacy_optout_direct_marketing.tenant_customer), 2,
+          'RLS: ... through the opt-out view');
+SET ROLE tap_bob;
+SELECT is((SELECT array_agg(id ORDER BY id) FROM privacy_standard.tenant_customer), '{3}',
+          'RLS: the other tenant reads only its row');
+SELECT is((SELECT array_agg(id ORDER BY id) FROM privacy_full.tenant_customer), '{3}',
+          'RLS: ... through the full view');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM privacy_standard.tenant_customer), 0,
+          'RLS: a superuser reading through a view is a reader like any other (no tenant, no row)');
+SELECT is((SELECT rolsuper OR rolbypassrls OR rolcanlogin FROM pg_roles r
+            JOIN pg_class c ON c.relowner = r.oid
+           WHERE c.oid = 'privacy_standard.tenant_customer'::regclass), false,
+          'the views belong to a role that is no superuser, cannot log in and cannot bypass RLS');
+ALTER TABLE sec.tenant_customer DISABLE ROW LEVEL SECURITY;
+
+-- 2. No oracle: the masked mobile (138****5678) leaves 10^4 candidates; a
+--    reader who could compute pseudonyms would match them to the anonymous view.
+SET ROLE tap_alice;
+SELECT throws_ok($$SELECT privacy.pseudonym('13812345678')$$, '42501', NULL,
+                 'a reader cannot compute a text pseudonym');
+SELECT throws_ok($$SELECT privacy.pseudonym(1::bigint)$$, '42501', NULL,
+                 'a reader cannot compute a bigint pseudonym');
+SELECT throws_ok($$SELECT privacy.pseudonym_int(1, 'audit')$$, '42501', NULL,
+                 'a reader cannot compute an integer pseudonym, not even in the audit context');
+SELECT throws_ok($$SELECT * FROM privacy.pseudonym_key$$, '42501', NULL,
+                 'a reader cannot read the key');
+SELECT is((SELECT count(*)::int
+             FROM privacy_standard.tenant_customer s
+             CROSS JOIN generate_series(0, 9999) AS g(i)
+             CROSS JOIN (VALUES ('\x00000000000000000000000000000000'::bytea),
+                                (substr(sha224('crm'), 1, 16))) AS k(key)
+             JOIN privacy_anon.tenant_customer a
+               ON a.mobile = privacy.keyed_pseudonym(
+                      left(s.mobile, 3) || lpad(i::text, 4, '0') || right(s.mobile, 4), k.key, '')
+            WHERE s.mobile LIKE '138****5678'), 0,
+          'the dictionary attack on a masked mobile with guessed keys finds nothing');
+SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer
+            WHERE mobile IN ('13812345678', '18600001111')), 0,
+          'the anonymous view shows no mobile in clear');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile)), 3,
+          'the anonymous view''s pseudonyms are pseudonym() with the current key');
+SELECT privacy.rotate_pseudonym_key();
+SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile)), 3,
+          'after a key rotation the views use the new key at once');
+
+-- 3. Stable noise: reading a row again gives the same value.
+CREATE TABLE sec.income (id int PRIMARY KEY, owner_id bigint, income numeric(12,2), since date);
+INSERT INTO sec.income SELECT i, i, 1000.00, date '2000-01-01' FROM generate_series(1, 4000) i;
+SECURITY LABEL FOR crm_privacy ON TABLE sec.income IS 'subject key=owner_id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.income.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.income.owner_id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.income.income IS 'personal anon=noise(0.1)';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.income.since IS 'personal anon=noise(30 days)';
+SELECT privacy.grant_access('tap_reader', 'anon');
+SET ROLE tap_reader;
+SELECT is((SELECT count(DISTINCT income)::int FROM generate_series(1, 300), LATERAL
+             (SELECT income FROM privacy_anon.income WHERE id = 7) r), 1,
+          'noise: 300 reads of one row give one value (nothing to average away)');
+SELECT is((SELECT count(DISTINCT since)::int FROM generate_series(1, 300), LATERAL
+             (SELECT since FROM privacy_anon.income WHERE id = 7) r), 1,
+          'noise on a date: 300 reads give one value');
+SELECT ok((SELECT min(income) >= 900 AND max(income) <= 1100 FROM privacy_anon.income),
+          'noise stays within the bound of 10 %');
+SELECT ok((SELECT min(since) >= date '2000-01-01' - 30 AND max(since) <= date '2000-01-01' + 30
+             FROM privacy_anon.income),
+          'date noise stays within 30 days');
+-- uniform: each tenth of [900, 1100] gets 10 % of 4,000 rows, within 3 points
+SELECT ok((SELECT bool_and(n BETWEEN 280 AND 520) AND count(*) = 10
+             FROM (SELECT width_bucket(income, 900, 1100.01, 10) b, count(*) n
+                     FROM privacy_anon.income GROUP BY 1) d),
+          'noise is spread uniformly over the bound');
+SELECT ok((SELECT abs(avg(income) - 1000) < 5 FROM privacy_anon.income),
+          'noise is centred on the value');
+RESET ROLE;
+
+-- 4. A hostile table owner: a domain whose CHECK, and an RLS policy whose
+--    function, record who runs them and try to make the owner a superuser.
+CREATE TABLE sec.spy_log (who name, via text);
+GRANT INSERT, SELECT ON sec.spy_log TO PUBLIC;
+SET ROLE tap_owner;
+CREATE FUNCTION sec.spy(v text) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sec.spy_log VALUES (current_user, 'check');
+    BEGIN EXECUTE 'ALTER ROLE tap_owner SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+    RETURN true;
+END $$;
+CREATE FUNCTION sec.spy_policy(t name) RETURNS boolean LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO sec.spy_log VALUES (current_user, 'policy');
+    BEGIN EXECUTE 'ALTER ROLE tap_owner SUPERUSER'; EXCEPTION WHEN OTHERS THEN NULL; END;
+    RETURN true;
+END $$;
+CREATE DOMAIN sec.spytext AS text CHECK (sec.spy(VALUE));
+CREATE TABLE sec.victim (id bigint PRIMARY KEY, full_name sec.spytext, religion sec.spytext,
+                         tenant name);
+INSERT INTO sec.victim VALUES (1, '张三丰', '佛教', 'tap_owner'), (2, '李四', NULL, 'tap_owner');
+SECURITY LABEL FOR crm_privacy ON TABLE sec.victim IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.victim.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.victim.full_name IS 'identifier mask=name anon=null';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.victim.religion IS 'sensitive';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.victim.tenant IS 'public';
+RESET ROLE;
+DELETE FROM sec.spy_log;
+SELECT privacy.opt_out('sec.victim', '1', 'sensitive_data');
+SELECT privacy.grant_access('tap_reader', 'standard');
+SET ROLE tap_reader;
+SELECT is((SELECT array_agg(coalesce(full_name, '-') || '/' || coalesce(religion, '-') ORDER BY id)
+             FROM privacy_standard.victim), '{-/-,-/-}',
+          'a domain column whose CHECK calls the owner''s function is NULL below clearance');
+RESET ROLE;
+SELECT is((SELECT array_agg(coalesce(full_name, '-') || '/' || coalesce(religion, '-') ORDER BY id)
+             FROM privacy_standard.victim), '{张三丰/-,李四/-}',
+          'a superuser reads it in clear (sensitive opt-out honoured)');
+SELECT count(*) AS anon_rows FROM privacy_anon.victim;
+SELECT is((SELECT count(*)::int FROM sec.spy_log), 0,
+          'the owner''s CHECK function never ran in a reader''s query');
+-- a policy calling the owner's function: the table loses its views
+SET ROLE tap_owner;
+ALTER TABLE sec.victim ENABLE ROW LEVEL SECURITY;
+CREATE POLICY spying ON sec.victim FOR SELECT TO PUBLIC USING (sec.spy_policy(tenant));
+RESET ROLE;
+SELECT privacy.refresh_views('sec.victim');
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a table whose policy calls the owner''s function gets no views');
+SELECT is((SELECT count(*)::int FROM sec.spy_log), 0,
+          'the owner''s policy function never ran in a reader''s query');
+SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'tap_owner'), false,
+          'the hostile owner is no superuser');
+
+-- 5. EXPLAIN ANALYZE of a point lookup: the same plan and row counts whether
+--    or not the subject opted out of sensitive data (3 did, 1 did not).
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE r text; result text := '';
+BEGIN
+    FOR r IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+        result := result || regexp_replace(r, '\d+', 'N', 'g') || E'\n';
+    END LOOP;
+    RETURN result;
+END $$;
+CREATE TABLE sec.member (id bigint PRIMARY KEY, full_name text, religion text);
+INSERT INTO sec.member SELECT i, 'name' || i, 'religion' || i FROM generate_series(1, 1000) i;
+SECURITY LABEL FOR crm_privacy ON TABLE sec.member IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.full_name IS 'identifier mask=name';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.religion IS 'sensitive';
+SELECT privacy.opt_out('sec.member', '3', 'sensitive_data');
+ANALYZE sec.member;
+SET ROLE tap_reader;
+SELECT is(pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 3'),
+          pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 1'),
+          'EXPLAIN ANALYZE of a point lookup is the same for a subject who opted out and one who did not');
+RESET ROLE;
+
+-- 6. The views' owner must stay unprivileged.
+ALTER ROLE crm_privacy_views LOGIN;
+SELECT throws_ok($$SELECT privacy.refresh_views()$$, '42501', NULL,
+                 'views are not built while their owner can log in');
+ALTER ROLE crm_privacy_views NOLOGIN;
+GRANT crm_privacy_views TO tap_reader;
+SELECT throws_ok($$SELECT privacy.refresh_views()$$, '42501', NULL,
+                 'views are not built while their owner has a member');
+REVOKE crm_privacy_views FROM tap_reader;
+
+SELECT * FROM finish();
+ROLLBACK;
