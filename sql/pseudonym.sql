@@ -124,6 +124,23 @@ SELECT provolatile, proname FROM pg_proc
 SELECT dblink_disconnect('other');
 DROP EXTENSION dblink;
 
+-- The key travels only by a superuser's explicit, audited export and import:
+-- the same pseudonyms in a restored database or on every server.
+SELECT pseudonym('张三') AS before_export \gset
+SELECT export_pseudonym_key() AS exported \gset
+SELECT rotate_pseudonym_key();
+SELECT pseudonym('张三') <> :'before_export' AS rotated_away;
+SELECT import_pseudonym_key(:'exported');
+SELECT pseudonym('张三') = :'before_export' AS same_pseudonyms_after_import;
+SELECT op, table_name, new_values ? 'fingerprint' AS has_fingerprint,
+       new_values::text LIKE '%' || encode(:'exported'::bytea, 'hex') || '%' AS key_in_log
+  FROM privacy.audit_log WHERE table_name = 'privacy.pseudonym_key' ORDER BY id;
+SELECT import_pseudonym_key('\x0102');
+SET ROLE regress_crm_nobody;
+SELECT privacy.export_pseudonym_key();
+SELECT privacy.import_pseudonym_key('\x00000000000000000000000000000000');
+RESET ROLE;
+
 DROP TABLE pseudonym_saved;
 REVOKE USAGE ON SCHEMA privacy FROM regress_crm_nobody;
 DROP ROLE regress_crm_nobody;

@@ -74,3 +74,70 @@ COMMENT ON FUNCTION privacy.rotate_pseudonym_key() IS
 
 -- The first key.
 SELECT privacy.rotate_pseudonym_key();
+
+-- Carrying the key to a restored or migrated database, or to every server of
+-- a cluster, so that pseudonyms stay the same there.  Superusers only;
+-- each call is recorded in privacy.audit_log with the key's fingerprint (the
+-- first 8 bytes of its SHA-256), never the key.
+CREATE FUNCTION privacy.key_event(action pg_catalog.text, k pg_catalog.bytea) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    INSERT INTO privacy.audit_log (txid, session_user_name, current_user_name, application_name,
+                                   client_addr, table_name, op, new_values)
+    VALUES (pg_catalog.txid_current(), SESSION_USER, CURRENT_USER,
+            NULLIF(pg_catalog.current_setting('application_name'), ''), pg_catalog.inet_client_addr(),
+            'privacy.pseudonym_key', action,
+            pg_catalog.jsonb_build_object('fingerprint',
+                pg_catalog.encode(pg_catalog.substr(pg_catalog.sha256(k), 1, 8), 'hex')));
+END $$;
+REVOKE ALL ON FUNCTION privacy.key_event(pg_catalog.text, pg_catalog.bytea) FROM PUBLIC;
+
+CREATE FUNCTION privacy.export_pseudonym_key() RETURNS pg_catalog.bytea
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    k bytea;
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'permission denied to export the pseudonym key',
+            DETAIL = 'Only a superuser may export the key.';
+    END IF;
+    SELECT p.key INTO k FROM privacy.pseudonym_key p ORDER BY p.id DESC LIMIT 1;
+    IF k IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'crm_privacy has no pseudonym key',
+            HINT = 'privacy.rotate_pseudonym_key() makes one.';
+    END IF;
+    PERFORM privacy.key_event('export_pseudonym_key', k);
+    RETURN k;
+END $$;
+REVOKE ALL ON FUNCTION privacy.export_pseudonym_key() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.export_pseudonym_key() IS
+'the pseudonym key, for import_pseudonym_key() elsewhere; superuser only, recorded in the audit log';
+
+CREATE FUNCTION privacy.import_pseudonym_key(key pg_catalog.bytea) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'permission denied to import a pseudonym key',
+            DETAIL = 'Only a superuser may replace the key.';
+    END IF;
+    IF key IS NULL OR pg_catalog.length(key) OPERATOR(pg_catalog.<>) 16 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'a pseudonym key has 16 bytes',
+            HINT = 'Import what privacy.export_pseudonym_key() returned.';
+    END IF;
+    DELETE FROM privacy.pseudonym_key;
+    INSERT INTO privacy.pseudonym_key (key) VALUES (import_pseudonym_key.key);
+    PERFORM privacy.key_event('import_pseudonym_key', key);
+END $$;
+REVOKE ALL ON FUNCTION privacy.import_pseudonym_key(pg_catalog.bytea) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.import_pseudonym_key(pg_catalog.bytea) IS
+'replace the pseudonym key with one exported from another database; superuser only, recorded in the audit log';
