@@ -551,10 +551,11 @@ row_seed(const TableSpec *t)
 }
 
 /*
- * The condition "the row's subject opted out of purpose".  As an IN
- * sublink inside an expression the planner gets both a hashed subplan (one
- * pass over the opt-outs, for scans) and an index probe per row (for point
- * lookups) and picks by the rows it expects.
+ * The condition "the row's subject opted out of purpose", as EXISTS: in a
+ * WHERE clause NOT EXISTS runs as an anti-join (or an index probe for a
+ * point lookup); inside an expression the planner gets both an index probe
+ * per row and a hashed pass over the opt-outs, and picks by the rows it
+ * expects.
  */
 static char *
 opted_out(const TableSpec *t, const char *purpose)
@@ -563,26 +564,7 @@ opted_out(const TableSpec *t, const char *purpose)
 	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
 	bool		integer = (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID);
 
-	return psprintf("%s IN (SELECT c.%s FROM privacy.subject_choices c"
-					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out)",
-					integer ? psprintf("CAST(%s AS pg_catalog.int8)", keycol) : key_text(keycol, keytype),
-					integer ? "key_int" : "key", t->subject, quote_literal_cstr(purpose));
-}
-
-/*
- * The same as a WHERE condition keeping the rows of subjects who did not
- * opt out: NOT EXISTS, which the planner runs as an anti-join (or an index
- * probe for a point lookup).
- */
-static char *
-not_opted_out(const TableSpec *t, const char *purpose)
-{
-	const char *keycol = psprintf("t.%s", quote_identifier(t->tl.key));
-	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
-	bool		integer = (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID);
-
-	return psprintf("NOT EXISTS (SELECT FROM privacy.subject_choices c"
+	return psprintf("EXISTS (SELECT FROM privacy.subject_choices c"
 					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
 					" AND c.%s OPERATOR(pg_catalog.=) %s)",
@@ -671,7 +653,7 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 	if (v->kind == VIEW_FULL)
 		appendStringInfoString(buf, " WHERE (SELECT privacy.read_audit_ready())");
 	if (v->row_purpose)
-		appendStringInfo(buf, " WHERE %s", not_opted_out(t, v->row_purpose));
+		appendStringInfo(buf, " WHERE NOT %s", opted_out(t, v->row_purpose));
 
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",
