@@ -178,6 +178,7 @@ crm_check_database_encoding(PG_FUNCTION_ARGS pg_attribute_unused())
 
 static pg_wchar *local_to_unicode = NULL;
 static bool local_two_byte = false;
+static bool local_has_extenders = false;	/* WIN1258's combining tone marks */
 
 static void
 build_local_to_unicode(void)
@@ -231,6 +232,7 @@ build_local_to_unicode(void)
 												Int32GetDatum(srclen),
 												BoolGetDatum(true)));
 		map[i] = (converted == srclen && dst[0] != '\0') ? utf8_to_unicode(dst) : NO_UNICODE;
+		local_has_extenders |= is_extender(map[i]);
 	}
 	local_two_byte = two_byte;
 	local_to_unicode = map;
@@ -258,6 +260,15 @@ decode_local(const char *s, const char *end, int *len)
 	if (*len == 2 && u[0] >= 0xA1 && u[0] <= 0xFE && u[1] >= 0xA1 && u[1] <= 0xFE)
 		return local_to_unicode[(u[0] - 0xA1) * EUC_CELLS + (u[1] - 0xA1)];
 	return NO_UNICODE;
+}
+
+/* Can a character of this database encoding (not UTF-8) be an extender? */
+static inline bool
+local_may_extend(void)
+{
+	if (local_to_unicode == NULL)
+		build_local_to_unicode();
+	return local_has_extenders;
 }
 
 /*
@@ -291,7 +302,7 @@ char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
 	joined = false;
 	while (s + len < end &&
 		   (joined || (utf8 ? may_start_extender((unsigned char) s[len]) :
-					   IS_HIGHBIT_SET(s[len]))))
+					   IS_HIGHBIT_SET(s[len]) && local_may_extend())))
 	{
 		pg_wchar	next = next_code(s + len, end, utf8, &n);
 
