@@ -93,6 +93,24 @@ SELECT v, mask_name(v) AS result
   ) AS t(v);
 SELECT mask_name(E'Jose\u0301 Garci\u0301a') = E'J*** G*****' AS combining_marks_stay_with_their_letter;
 
+-- Han names written with separators keep only the surname: one character, or
+-- the first two when they are a compound surname; every separator (space,
+-- ideographic space U+3000, tab, hyphen, middle dots U+00B7, U+30FB, U+2022,
+-- U+2027, full-width stop U+FF0E) stays in place, everything else is *.
+SELECT v, mask_name(v) AS result
+  FROM (VALUES
+    ('张 三'), ('欧阳 娜娜'), (E'张\u3000三丰'), ('欧阳·娜娜'), (E'欧阳\u30FB娜娜'), (E'欧阳\u2022娜娜'),
+    (E'欧阳\u2027娜娜'), (E'欧阳\uFF0E娜娜'), (E'张\t三'), ('张-三'), ('张 三 丰'), ('张  三'),
+    ('欧阳 娜 娜'), ('欧阳·娜·娜'), (' 张三'), ('张三 '), ('·张三·'), (E'\u3000\u3000张三丰\u3000'),
+    -- a compound surname split by a separator: only its first character is kept
+    ('欧 阳娜娜'), ('欧·阳娜娜'), ('欧 阳'),
+    -- a name that is only a surname, with separators: masked whole
+    ('张 '), (' 欧阳 '), ('·欧阳·'),
+    -- Han and other letters: the surname (first character) only
+    ('张三 Zhang San'), ('张 Wei'), ('张三丰abc'), ('Zhang San 张三'), ('Li 李'), ('张 三2号'),
+    ('𠀀 𠀁'), ('歐陽 娜娜')
+  ) AS t(v);
+
 --
 -- mask_cn_id
 --

@@ -6,12 +6,16 @@
  *	  mask_partial, mask_email, mask_phone, mask_name, mask_cn_id, mask_card
  *	  is_valid_cn_id, luhn_valid, is_cn_mobile, is_email
  *
- * The masks count characters, not bytes.  In a UTF-8 database a character is
- * a base code point together with the combining marks, variation selectors,
- * emoji modifiers and zero-width joins that follow it, so that a mask never
- * leaves half a character behind; in other encodings a character is what
- * pg_mblen says.  Each mask reads its input twice at most and writes its
- * result once, straight into the result text.
+ * The masks count characters, not bytes.  A character is a base code point
+ * together with the combining marks, variation selectors, emoji modifiers and
+ * zero-width joins that follow it, so that a mask never leaves half a
+ * character behind.  The database encoding is UTF-8 (decoded inline, the fast
+ * path), EUC_CN or a single-byte encoding (each non-ASCII character looked up
+ * in a table of Unicode code points built on first use), so every encoding
+ * gives the same results for the same characters; the install script refuses
+ * any other encoding (crm_check_database_encoding).  Each mask reads its input
+ * twice at most and writes its result once, straight into the result text,
+ * copying the kept characters' bytes as they are.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -22,8 +26,11 @@
  */
 #include "postgres.h"
 
+#include "catalog/pg_conversion.h"
+#include "catalog/pg_namespace.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/memutils.h"
@@ -39,14 +46,17 @@ typedef struct TextBytes
 	int			len;
 } TextBytes;
 
-/* Common two-character (compound) Chinese surnames, kept whole by mask_name. */
+/*
+ * Common two-character (compound) Chinese surnames, kept whole by mask_name.
+ * This file is UTF-8; the list is compared by code points, in every encoding.
+ */
 static const char *const compound_surnames[] = {
 	"欧阳", "司马", "上官", "诸葛", "东方", "皇甫", "尉迟", "公孙", "慕容", "长孙",
 	"宇文", "司徒", "夏侯", "令狐", "端木", "南宫", "轩辕", "西门", "独孤", "百里",
 	"呼延", "东郭", "太史", "申屠", "万俟", "闻人", "澹台", "公冶", "宗政", "濮阳",
 	"淳于", "单于", "拓跋", "钟离", "赫连", "司空", "司寇", "左丘", "谷梁", "梁丘",
 	"乐正", "段干", "东门", "微生", "羊舌", "公羊", "公西", "闾丘", "仲孙", "叔孙",
-	"巫马", "颛孙", "鲜于", "第五", "呼延",
+	"巫马", "颛孙", "鲜于", "第五",
 	/* traditional forms */
 	"歐陽", "司馬", "諸葛", "東方", "尉遲", "公孫", "長孫", "南宮", "軒轅", "獨孤",
 	"鍾離", "閭丘", "單于", "東郭", "澹臺", "聞人", "濮陽", "萬俟",
@@ -107,9 +117,179 @@ decode_char(const char *s, int *len)
 }
 
 /*
+ * Server encodings other than UTF-8 that the masks can read: EUC_CN and the
+ * single-byte encodings.  SQL_ASCII declares no encoding at all (its bytes
+ * may be UTF-8, GBK or anything), so its characters cannot be counted; the
+ * other multibyte encodings (EUC_JP, EUC_KR, EUC_TW, EUC_JIS_2004,
+ * MULE_INTERNAL) are not supported.
+ */
+static bool
+encoding_supported(int encoding)
+{
+	return encoding == PG_UTF8 || encoding == PG_EUC_CN ||
+		(encoding != PG_SQL_ASCII && PG_VALID_BE_ENCODING(encoding) &&
+		 pg_encoding_max_length(encoding) == 1);
+}
+
+#define SUPPORTED_ENCODINGS_HINT \
+	"Create the database with ENCODING 'UTF8', 'EUC_CN' or a single-byte encoding " \
+	"(LATIN1 to LATIN10, ISO_8859_5 to ISO_8859_8, WIN866, WIN874, WIN1250 to WIN1258, " \
+	"KOI8R, KOI8U) and TEMPLATE template0."
+
+/* Refuse a database encoding the masks cannot read character by character. */
+static void
+require_supported_encoding(void)
+{
+	int			encoding = GetDatabaseEncoding();
+
+	if (!encoding_supported(encoding))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("crm_privacy does not support the database encoding \"%s\"",
+						GetDatabaseEncodingName()),
+				 errdetail("The masking functions count characters, and crm_privacy can tell the characters apart only in UTF8, EUC_CN and the single-byte encodings."),
+				 errhint(SUPPORTED_ENCODINGS_HINT)));
+}
+
+/*
+ * SQL: privacy.check_database_encoding(), run first by the install script
+ * (and dropped by it), so that CREATE EXTENSION refuses an unsupported
+ * database encoding before creating anything.
+ */
+PG_FUNCTION_INFO_V1(crm_check_database_encoding);
+Datum
+crm_check_database_encoding(PG_FUNCTION_ARGS pg_attribute_unused())
+{
+	require_supported_encoding();
+	PG_RETURN_VOID();
+}
+
+/*
+ * The Unicode code points of the non-ASCII characters of the database
+ * encoding when it is not UTF-8, built on first use and kept for the
+ * backend's life: for a single-byte encoding one per byte 0x80-0xFF (128
+ * entries); for EUC_CN one per two-byte character, both bytes 0xA1-0xFE
+ * (94 x 94 entries).  A character with no Unicode equivalent (a user-defined
+ * EUC_CN cell, an unassigned WIN1252 byte) is U+FFFD, which is no digit, Han
+ * character, separator or extender: it is masked like any other letter.
+ */
+#define EUC_CELLS	94
+#define NO_UNICODE	0xFFFD
+
+static pg_wchar *local_to_unicode = NULL;
+static bool local_two_byte = false;
+static bool local_has_extenders = false;	/* WIN1258's combining tone marks */
+
+static void
+build_local_to_unicode(void)
+{
+	int			encoding = GetDatabaseEncoding();
+	bool		two_byte = (encoding == PG_EUC_CN);
+	int			n = two_byte ? EUC_CELLS * EUC_CELLS : 128;
+	pg_wchar   *map;
+	Oid			proc;
+	FmgrInfo	flinfo;
+
+	require_supported_encoding();
+
+	/*
+	 * The built-in conversion, found in pg_catalog whatever the search path
+	 * says; called with noError, so that a character without an equivalent
+	 * is reported by a short count instead of an error.
+	 */
+	proc = FindDefaultConversion(PG_CATALOG_NAMESPACE, encoding, PG_UTF8);
+	if (!OidIsValid(proc))
+		elog(ERROR, "no conversion from encoding \"%s\" to UTF8 in pg_catalog",
+			 GetDatabaseEncodingName());
+	fmgr_info(proc, &flinfo);
+
+	map = MemoryContextAlloc(TopMemoryContext, n * sizeof(pg_wchar));
+	for (int i = 0; i < n; i++)
+	{
+		unsigned char src[3];
+		unsigned char dst[16];
+		int			srclen;
+		int			converted;
+
+		if (two_byte)
+		{
+			src[0] = 0xA1 + i / EUC_CELLS;
+			src[1] = 0xA1 + i % EUC_CELLS;
+			srclen = 2;
+		}
+		else
+		{
+			src[0] = 0x80 + i;
+			srclen = 1;
+		}
+		src[srclen] = '\0';
+		dst[0] = '\0';
+		converted = DatumGetInt32(FunctionCall6(&flinfo,
+												Int32GetDatum(encoding),
+												Int32GetDatum(PG_UTF8),
+												CStringGetDatum((char *) src),
+												CStringGetDatum((char *) dst),
+												Int32GetDatum(srclen),
+												BoolGetDatum(true)));
+		map[i] = (converted == srclen && dst[0] != '\0') ? utf8_to_unicode(dst) : NO_UNICODE;
+		local_has_extenders |= is_extender(map[i]);
+	}
+	local_two_byte = two_byte;
+	local_to_unicode = map;
+}
+
+/*
+ * Decode the character at s in a database that is not UTF-8 (its byte
+ * length, at most end - s, in *len).
+ */
+static pg_wchar
+decode_local(const char *s, const char *end, int *len)
+{
+	const unsigned char *u = (const unsigned char *) s;
+
+	if (*u < 0x80)
+	{
+		*len = 1;
+		return *u;
+	}
+	*len = Min(pg_mblen(s), end - s);
+	if (local_to_unicode == NULL)
+		build_local_to_unicode();
+	if (!local_two_byte)
+		return local_to_unicode[*u - 0x80];
+	if (*len == 2 && u[0] >= 0xA1 && u[0] <= 0xFE && u[1] >= 0xA1 && u[1] <= 0xFE)
+		return local_to_unicode[(u[0] - 0xA1) * EUC_CELLS + (u[1] - 0xA1)];
+	return NO_UNICODE;
+}
+
+/* Can a character of this database encoding (not UTF-8) be an extender? */
+static inline bool
+local_may_extend(void)
+{
+	if (local_to_unicode == NULL)
+		build_local_to_unicode();
+	return local_has_extenders;
+}
+
+/*
+ * The code point at s and its byte length in *len (within end), in the
+ * database encoding: utf8 says whether it is UTF-8.
+ */
+static inline pg_wchar
+next_code(const char *s, const char *end, bool utf8, int *len)
+{
+	pg_wchar	c;
+
+	if (!utf8)
+		return decode_local(s, end, len);
+	c = decode_char(s, len);
+	*len = Min(*len, end - s);
+	return c;
+}
+
+/*
  * Length in bytes of the character starting at s, within end, counting the
- * extenders that follow it in a UTF-8 database.  *cp gets its base code
- * point (0 outside UTF-8 for non-ASCII characters).
+ * extenders that follow it.  *cp gets its base code point.
  */
 static int
 char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
@@ -118,18 +298,13 @@ char_len(const char *s, const char *end, bool utf8, pg_wchar *cp)
 	int			n;
 	bool		joined;
 
-	if (!utf8)
-	{
-		len = (unsigned char) *s < 0x80 ? 1 : pg_mblen(s);
-		*cp = (unsigned char) *s < 0x80 ? (pg_wchar) (unsigned char) *s : 0;
-		return Min(len, end - s);
-	}
-
-	*cp = decode_char(s, &len);
+	*cp = next_code(s, end, utf8, &len);
 	joined = false;
-	while (s + len < end && (joined || may_start_extender((unsigned char) s[len])))
+	while (s + len < end &&
+		   (joined || (utf8 ? may_start_extender((unsigned char) s[len]) :
+					   IS_HIGHBIT_SET(s[len]) && local_may_extend())))
 	{
-		pg_wchar	next = decode_char(s + len, &n);
+		pg_wchar	next = next_code(s + len, end, utf8, &n);
 
 		if (joined || is_extender(next))
 		{
@@ -397,10 +572,8 @@ mask_digits(TextBytes b, KeepDigit keep, void *arg)
 	while (p < end)
 	{
 		int			len;
-		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
+		pg_wchar	c = next_code(p, end, utf8, &len);
 
-		if (!utf8)
-			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
 		if (digit_value(c) >= 0)
 			ndigits++;
 		p += len;
@@ -410,11 +583,8 @@ mask_digits(TextBytes b, KeepDigit keep, void *arg)
 	for (p = b.data; p < end;)
 	{
 		int			len;
-		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
+		pg_wchar	c = next_code(p, end, utf8, &len);
 
-		if (!utf8)
-			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
-		len = Min(len, end - p);
 		if (digit_value(c) >= 0 && !keep(i++, ndigits, arg))
 			out_pad(&o, "*", 1, 1);
 		else
@@ -436,11 +606,8 @@ collect_digits(TextBytes b, char *digits, int max)
 	while (p < end)
 	{
 		int			len;
-		pg_wchar	c = utf8 ? decode_char(p, &len) : (pg_wchar) (unsigned char) *p;
-		int			d = digit_value(c);
+		int			d = digit_value(next_code(p, end, utf8, &len));
 
-		if (!utf8)
-			len = (unsigned char) *p < 0x80 ? 1 : pg_mblen(p);
 		if (d >= 0)
 		{
 			if (n < max)
@@ -536,64 +703,15 @@ is_han(pg_wchar c)
 		(c >= 0xF900 && c <= 0xFAFF) || (c >= 0x20000 && c <= 0x323AF);
 }
 
-/* Is c a middle dot separating the parts of a transcribed name (阿沛·阿旺晋美)? */
+/*
+ * Is c a dot separating the parts of a name (阿沛·阿旺晋美, 欧阳・娜娜)?
+ * U+00B7 middle dot, U+30FB katakana middle dot (the one EUC_CN has),
+ * U+2022 bullet, U+2027 hyphenation point, U+FF0E full-width full stop.
+ */
 static inline bool
 is_name_dot(pg_wchar c)
 {
-	return c == 0x00B7 || c == 0x30FB || c == 0x2022 || c == 0xFF0E;
-}
-
-/* Order of two compound surnames (each two 3-byte characters) by bytes. */
-static int
-surname_cmp(const void *a, const void *b)
-{
-	return memcmp(*(const char *const *) a, *(const char *const *) b, 6);
-}
-
-/* Does a name in Han characters start with a compound surname? */
-static bool
-has_compound_surname(TextBytes b)
-{
-	static const char *sorted[lengthof(compound_surnames)];
-	static bool sorted_ready = false;
-	const char *key = b.data;
-
-	if (!sorted_ready)
-	{
-		memcpy(sorted, compound_surnames, sizeof(sorted));
-		qsort(sorted, lengthof(sorted), sizeof(char *), surname_cmp);
-		sorted_ready = true;
-	}
-	/* every listed surname is two characters of three bytes each */
-	return b.len >= 6 &&
-		bsearch(&key, sorted, lengthof(sorted), sizeof(char *), surname_cmp) != NULL;
-}
-
-/*
- * The number of characters of b if it is a name in Han characters (and
- * middle dots), else -1.
- */
-static int
-han_name_length(TextBytes b)
-{
-	const char *p = b.data;
-	const char *end = b.data + b.len;
-	bool		any = false;
-	int			n = 0;
-
-	while (p < end)
-	{
-		pg_wchar	cp;
-		int			len = char_len(p, end, true, &cp);
-
-		if (is_han(cp))
-			any = true;
-		else if (!is_name_dot(cp))
-			return -1;
-		p += len;
-		n++;
-	}
-	return any ? n : -1;
+	return c == 0x00B7 || c == 0x30FB || c == 0x2022 || c == 0x2027 || c == 0xFF0E;
 }
 
 /* Does c separate the words of a name? */
@@ -603,10 +721,103 @@ is_word_separator(pg_wchar c)
 	return c == ' ' || c == '-' || c == '\t' || c == 0x3000 || c == 0x2010 || c == 0x2011;
 }
 
+/* A compound surname as one number: its two code points. */
+static inline uint64
+surname_pair(pg_wchar first, pg_wchar second)
+{
+	return ((uint64) first << 32) | second;
+}
+
+static int
+pair_cmp(const void *a, const void *b)
+{
+	uint64		x = *(const uint64 *) a;
+	uint64		y = *(const uint64 *) b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Are these two characters a compound surname? */
+static bool
+is_compound_surname(pg_wchar first, pg_wchar second)
+{
+	static uint64 sorted[lengthof(compound_surnames)];
+	static bool sorted_ready = false;
+	uint64		key = surname_pair(first, second);
+
+	if (!sorted_ready)
+	{
+		for (size_t i = 0; i < lengthof(compound_surnames); i++)
+		{
+			const unsigned char *s = (const unsigned char *) compound_surnames[i];
+
+			sorted[i] = surname_pair(utf8_to_unicode(s), utf8_to_unicode(s + pg_utf_mblen(s)));
+		}
+		qsort(sorted, lengthof(sorted), sizeof(uint64), pair_cmp);
+		sorted_ready = true;
+	}
+	return bsearch(&key, sorted, lengthof(sorted), sizeof(uint64), pair_cmp) != NULL;
+}
+
 /*
- * SQL: privacy.mask_name(text).  Han names keep the surname (one character,
- * or two for a compound surname); other names keep the first character of
- * each word, with spaces and hyphens in place.
+ * The surname of a name with Han characters: the byte offsets of its first
+ * character that is not a separator (the start of the surname) and of the end
+ * of the surname (after one character, or two adjacent ones that form a
+ * compound surname).  *rest tells whether any character other than the
+ * surname and separators follows.  Returns false when b has no Han character.
+ */
+static bool
+han_surname(TextBytes b, bool utf8, int *start, int *stop, bool *rest)
+{
+	const char *p = b.data;
+	const char *end = b.data + b.len;
+	bool		any_han = false;
+	int			nkept = 0;
+	pg_wchar	first = 0;
+
+	*start = *stop = -1;
+	*rest = false;
+	while (p < end && !(any_han && *rest))
+	{
+		pg_wchar	cp;
+		int			len = char_len(p, end, utf8, &cp);
+
+		any_han |= is_han(cp);
+		if (is_word_separator(cp) || is_name_dot(cp))
+		{
+			if (nkept == 1)
+				nkept = 2;		/* a separator ends the surname */
+		}
+		else if (nkept == 0)
+		{
+			*start = p - b.data;
+			*stop = *start + len;
+			first = cp;
+			nkept = 1;
+		}
+		else if (nkept == 1 && is_han(first) && is_compound_surname(first, cp))
+		{
+			*stop += len;
+			nkept = 2;
+		}
+		else
+		{
+			nkept = 2;
+			*rest = true;
+		}
+		p += len;
+		CHECK_FOR_INTERRUPTS();
+	}
+	return any_han;
+}
+
+/*
+ * SQL: privacy.mask_name(text).  A name with Han characters keeps its surname
+ * only: its first character that is not a separator, or the first two when
+ * they are a compound surname (欧阳), with separators (spaces, ideographic
+ * spaces, hyphens, middle dots) in place; a name that is only a surname is
+ * masked whole.  Other names keep the first character of each word, with
+ * spaces and hyphens in place.
  */
 PG_FUNCTION_INFO_V1(crm_mask_name);
 Datum
@@ -616,30 +827,34 @@ crm_mask_name(PG_FUNCTION_ARGS)
 	bool		utf8 = database_is_utf8();
 	const char *p = v.data;
 	const char *end = v.data + v.len;
-	int			han_len = (utf8 && !is_ascii(v)) ? han_name_length(v) : -1;
-	bool		han = (han_len >= 0);
-	int			keep = han ? (has_compound_surname(v) ? 2 : 1) : 0;
+	int			start = -1;
+	int			stop = -1;
+	bool		rest = false;
+	bool		han = !is_ascii(v) && han_surname(v, utf8, &start, &stop, &rest);
 	bool		word_start = true;
 	Out			o;
 
-	if (han && keep >= han_len)
-	{
-		o = out_start(han_len);
-		out_pad(&o, "*", 1, han_len);
-		return out_finish(&o);
-	}
+	/* a Han name that is only a surname hides it too */
+	if (han && !rest)
+		start = stop = -1;
 
 	o = out_start(v.len);
-	for (int i = 0; p < end; i++)
+	while (p < end)
 	{
 		pg_wchar	cp;
 		int			len = char_len(p, end, utf8, &cp);
+		bool		keep;
 
-		if (han ? (i < keep || is_name_dot(cp)) : (is_word_separator(cp) || word_start))
+		if (han)
+			keep = (p - v.data >= start && p - v.data < stop) ||
+				is_word_separator(cp) || is_name_dot(cp);
+		else
+			keep = word_start || is_word_separator(cp);
+		if (keep)
 			out_bytes(&o, p, len);
 		else
 			out_pad(&o, "*", 1, 1);
-		word_start = !han && is_word_separator(cp);
+		word_start = is_word_separator(cp);
 		p += len;
 	}
 	return out_finish(&o);

@@ -3,6 +3,16 @@
 
 \echo Use "CREATE EXTENSION crm_privacy" to load this file. \quit
 
+-- Refuse, before creating anything, a database encoding whose characters the
+-- masks cannot count: supported are UTF8, EUC_CN and the single-byte
+-- encodings (src/mask.c).  This script is ASCII only, so that it reads the
+-- same in every database encoding and reaches this check.
+CREATE FUNCTION privacy.check_database_encoding() RETURNS pg_catalog.void
+AS 'MODULE_PATHNAME', 'crm_check_database_encoding'
+LANGUAGE C STRICT;
+SELECT privacy.check_database_encoding();
+DROP FUNCTION privacy.check_database_encoding();
+
 -- The schema "privacy" is created by CREATE EXTENSION (crm_privacy.control).
 GRANT USAGE ON SCHEMA privacy TO PUBLIC;
 COMMENT ON SCHEMA privacy IS 'crm_privacy: labels, masking, privacy views and audit';

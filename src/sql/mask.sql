@@ -32,7 +32,7 @@ CREATE FUNCTION privacy.mask_name(pg_catalog.text) RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'crm_mask_name'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.mask_name(pg_catalog.text) IS
-'Han names keep the surname (张**, 欧阳**); other names the first character of each word (J*** S****)';
+'names with Han characters keep the surname only (one character, two for a compound surname), separators stay; other names the first character of each word (J*** S****)';
 
 CREATE FUNCTION privacy.mask_cn_id(pg_catalog.text) RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'crm_mask_cn_id'

@@ -18,10 +18,19 @@ DECLARE
     why pg_catalog.text;
     is_text pg_catalog.bool;
     need pg_catalog.int8;
+    chinese pg_catalog.jsonb := '{}';
 BEGIN
     IF sample IS NULL OR sample OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'argument "sample" of detect must be at least 1';
+    END IF;
+    -- The Chinese column names of the rules below (xingming, youxiang,
+    -- shouji|dianhua, shenfenzheng, dizhi, zongjiao|minzu, shengri, youbian,
+    -- xingbie, shouru), where the database encoding has Han characters.  The
+    -- install script is ASCII, so that it reads the same in every database
+    -- encoding: they are JSON escapes, decoded here.
+    IF pg_catalog.getdatabaseencoding() OPERATOR(pg_catalog.=) ANY (ARRAY['UTF8', 'EUC_CN']) THEN
+        chinese := '{"1": "\u59d3\u540d", "2": "\u90ae\u7bb1", "3": "\u624b\u673a|\u7535\u8bdd", "4": "\u8eab\u4efd\u8bc1", "6": "\u5730\u5740", "7": "\u5b97\u6559|\u6c11\u65cf", "8": "\u751f\u65e5", "9": "\u90ae\u7f16", "10": "\u6027\u522b", "11": "\u6536\u5165"}';
     END IF;
     FOR c IN
         SELECT n.nspname, k.relname, a.attname,
@@ -87,19 +96,21 @@ BEGIN
             SELECT r.label, pg_catalog.format('the column name %I suggests %s', c.attname, r.what)
               INTO label, why
               FROM (VALUES
-                (1, '(^|_)(full_?name|name|first_?name|last_?name|surname)($|_)|姓名', 'identifier mask=name', true, 'a person''s name'),
-                (2, 'e_?mail|邮箱', 'identifier mask=email anon=pseudonym', true, 'an e-mail address'),
-                (3, 'phone|mobile|(^|_)tel($|_)|cell|手机|电话', 'identifier mask=phone anon=pseudonym', true, 'a phone number'),
-                (4, 'id_?(number|no|card)|passport|ssn|身份证', 'identifier level=secret mask=cn_id', true, 'an identity document number'),
+                (1, '(^|_)(full_?name|name|first_?name|last_?name|surname)($|_)', 'identifier mask=name', true, 'a person''s name'),
+                (2, 'e_?mail', 'identifier mask=email anon=pseudonym', true, 'an e-mail address'),
+                (3, 'phone|mobile|(^|_)tel($|_)|cell', 'identifier mask=phone anon=pseudonym', true, 'a phone number'),
+                (4, 'id_?(number|no|card)|passport|ssn', 'identifier level=secret mask=cn_id', true, 'an identity document number'),
                 (5, 'card_?(no|number)|iban|account_?(no|number)', 'identifier level=secret mask=card', true, 'a card or account number'),
-                (6, 'address|(^|_)addr($|_)|地址', 'identifier mask=partial(2,0)', true, 'a postal address'),
-                (7, 'religio|ethnic|(^|_)race($|_)|health|diagnos|disease|宗教|民族', 'sensitive', false, 'special-category (sensitive) data'),
-                (8, 'birth|(^|_)dob($|_)|生日', 'quasi_identifier anon=generalize(year)', false, 'a birth date'),
-                (9, '(^|_)(zip|postcode|postal_?code)($|_)|邮编', 'quasi_identifier mask=partial(3,0) anon=partial(3,0)', true, 'a postal code'),
-                (10, '(^|_)(gender|sex)($|_)|性别', 'quasi_identifier mask=keep anon=keep', false, 'a gender'),
-                (11, 'income|salary|wage|收入', 'personal level=confidential anon=null', false, 'an income')
+                (6, 'address|(^|_)addr($|_)', 'identifier mask=partial(2,0)', true, 'a postal address'),
+                (7, 'religio|ethnic|(^|_)race($|_)|health|diagnos|disease', 'sensitive', false, 'special-category (sensitive) data'),
+                (8, 'birth|(^|_)dob($|_)', 'quasi_identifier anon=generalize(year)', false, 'a birth date'),
+                (9, '(^|_)(zip|postcode|postal_?code)($|_)', 'quasi_identifier mask=partial(3,0) anon=partial(3,0)', true, 'a postal code'),
+                (10, '(^|_)(gender|sex)($|_)', 'quasi_identifier mask=keep anon=keep', false, 'a gender'),
+                (11, 'income|salary|wage', 'personal level=confidential anon=null', false, 'an income')
               ) AS r(ord, pattern, label, needs_text, what)
-             WHERE pg_catalog.lower(c.attname::pg_catalog.text) OPERATOR(pg_catalog.~) r.pattern
+             WHERE pg_catalog.lower(c.attname::pg_catalog.text) OPERATOR(pg_catalog.~)
+                   (r.pattern OPERATOR(pg_catalog.||)
+                    COALESCE('|' OPERATOR(pg_catalog.||) (chinese OPERATOR(pg_catalog.->>) r.ord::pg_catalog.text), ''))
                AND (is_text OR NOT r.needs_text)
              ORDER BY r.ord LIMIT 1;
             -- a date-only rule for non-date columns falls back to no rule
