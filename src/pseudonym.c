@@ -46,6 +46,7 @@
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
 #include "utils/inval.h"
@@ -351,12 +352,27 @@ feistel(const uint64 *k, uint64 v, int halfbits)
 	return (left << halfbits) | right;
 }
 
-/* Write the 16 hexadecimal digits of a text pseudonym to out. */
+/*
+ * Write the 16 hexadecimal digits of a text pseudonym to out.  The value is
+ * hashed as UTF-8 whatever the database encoding, so that databases sharing
+ * a key (export_pseudonym_key) give the same pseudonyms.
+ */
 static void
 text_pseudonym(const uint64 *k, const char *value, int len, char *out)
 {
 	static const char hex[] = "0123456789abcdef";
-	uint64		h = siphash24(k, value, len);
+	const char *utf8 = value;
+	uint64		h;
+
+	if (GetDatabaseEncoding() != PG_UTF8)
+	{
+		utf8 = pg_server_to_any(value, len, PG_UTF8);
+		if (utf8 != value)
+			len = strlen(utf8);
+	}
+	h = siphash24(k, utf8, len);
+	if (utf8 != value)
+		pfree((char *) utf8);
 
 	for (int i = 15; i >= 0; i--, h >>= 4)
 		out[i] = hex[h & 0xF];

@@ -210,6 +210,16 @@ is "$(q "$latin1" "SELECT \"column\", suggested_label FROM privacy.detect('leads
 	"full_name|identifier mask=name
 gender|quasi_identifier mask=keep anon=keep" "LATIN1: detect() reads column names"
 
+# One key, carried by export and import, gives the same pseudonyms in every
+# supported encoding (the value is hashed as UTF-8).
+key=$(q "$utf8" "SELECT encode(privacy.export_pseudonym_key(), 'hex')")
+for db in $euc_cn $latin1; do
+	q "$db" "SELECT privacy.import_pseudonym_key(decode('$key', 'hex'))" >/dev/null
+done
+ref=$(q "$utf8" "SELECT privacy.pseudonym('张三') || privacy.pseudonym('José')")
+is "$(q "$euc_cn" "SELECT privacy.pseudonym('张三')")" "${ref:0:16}" "EUC_CN: the same pseudonym of a Han name as in UTF8 under one key"
+is "$(q "$latin1" "SELECT privacy.pseudonym('José')")" "${ref:16:16}" "LATIN1: the same pseudonym of an accented name as in UTF8 under one key"
+
 for db in $all_dbs; do q postgres "DROP DATABASE IF EXISTS $db" >/dev/null; done
 plan "$TAP_N"
 done_testing
