@@ -99,6 +99,7 @@ typedef struct TableSpec
 	char	   *relname;
 	CrmTableLabel tl;
 	Oid			subject;		/* the subject table: itself, or its subject */
+	char	   *subject_name;	/* its qualified name: the pseudonym context */
 } TableSpec;
 
 /* A column of a labelled table. */
@@ -477,9 +478,16 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 			appendStringInfoString(&expr, typed_null(t, c));
 		else
 		{
-			/* pseudonyms per profile: recipients cannot link their data sets */
+			/*
+			 * Pseudonyms per subject table: a subject's key and values get
+			 * the same pseudonym in its related tables (joins work), and a
+			 * table that is not related to it, whose values its owner
+			 * chooses, cannot serve as a dictionary.  Per profile too:
+			 * recipients cannot link their data sets.  Noise per column.
+			 */
 			const char *context = rule->kind == CRM_RULE_PSEUDONYM
-				? (v->kind == VIEW_DISCLOSE ? v->name : "")
+				? (v->kind == VIEW_DISCLOSE ? psprintf("%s %s", v->name, t->subject_name)
+				   : t->subject_name)
 				: psprintf("%s.%s", t->relname, c->name);
 
 			needs->key |= (rule->kind == CRM_RULE_PSEUDONYM ||
@@ -1002,7 +1010,11 @@ table_spec(Oid relid, TableSpec *t)
 	t->nspname = get_namespace_name(get_rel_namespace(relid));
 	t->relname = get_rel_name(relid);
 	t->subject = t->tl.related ? crm_subject_relid(&t->tl) : relid;
-	return OidIsValid(t->subject);
+	if (!OidIsValid(t->subject))
+		return false;
+	t->subject_name = quote_qualified_identifier(get_namespace_name(get_rel_namespace(t->subject)),
+												 get_rel_name(t->subject));
+	return true;
 }
 
 /* The OIDs of every table with a subject or related label. */

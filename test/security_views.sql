@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(30);
+SELECT plan(31);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -86,12 +86,26 @@ SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer
             WHERE mobile IN ('13812345678', '18600001111')), 0,
           'the anonymous view shows no mobile in clear');
 RESET ROLE;
+-- A table owner's own subject table, filled with every candidate and read
+-- through its anonymous view, is no dictionary either: pseudonyms are per
+-- subject table (and only the subject table's owner or a privacy
+-- administrator can declare a table related to it).
+SELECT privacy.grant_access('tap_owner', 'anon');
+SET ROLE tap_owner;
+CREATE TABLE sec.dict (id int PRIMARY KEY, mobile text);
+INSERT INTO sec.dict SELECT i, '138' || lpad(i::text, 4, '0') || '5678' FROM generate_series(0, 9999) i;
+SECURITY LABEL FOR crm_privacy ON TABLE sec.dict IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.dict.mobile IS 'identifier anon=pseudonym';
+SELECT is((SELECT count(*)::int FROM privacy_anon.dict d
+             JOIN privacy_anon.tenant_customer a USING (mobile)), 0,
+          'an owner''s table of every candidate gets other pseudonyms than the customers''');
+RESET ROLE;
 SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
-             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile)), 3,
-          'the anonymous view''s pseudonyms are pseudonym() with the current key');
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer')), 3,
+          'the anonymous view''s pseudonyms are pseudonym() under the subject table''s context');
 SELECT privacy.rotate_pseudonym_key();
 SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
-             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile)), 3,
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer')), 3,
           'after a key rotation the views use the new key at once');
 
 -- 3. Stable noise: reading a row again gives the same value.
