@@ -47,6 +47,7 @@ extern void crm_read_audit_init(void);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);
+extern void crm_require_privacy_admin(void);
 
 /* views.c */
 extern void crm_refresh(Oid relid);
