@@ -459,7 +459,7 @@ crm_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId,
 		is_admin_function(objectId) && !crm_is_privacy_admin(GetUserId()))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for function %s", format_procedure(objectId)),
+				 errmsg("permission denied for function %s", format_procedure_qualified(objectId)),
 				 errdetail("Only superusers and privacy administrators may call the privacy administration functions."),
 				 errhint(ADMIN_HINT)));
 }
