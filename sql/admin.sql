@@ -211,7 +211,7 @@ SELECT p.oid::regprocedure AS function,
    AND p.prorettype NOT IN ('trigger'::regtype, 'event_trigger'::regtype)
    AND p.proname NOT IN (SELECT name FROM adm_everyones);
 SELECT function, left(as_role('regress_adm_plain', call), 5) AS plain_role
-  FROM adm_calls ORDER BY 1::text;
+  FROM adm_calls ORDER BY function::text;
 -- CREATEROLE changes nothing.
 SELECT count(*) AS calls, count(*) FILTER (WHERE left(as_role('regress_adm_prov', call), 5) = '42501') AS refused
   FROM adm_calls;
