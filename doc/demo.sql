@@ -219,3 +219,59 @@ SELECT log, id, left(hash, 16) || '...' AS hash FROM privacy.audit_head();
 SELECT at::time(0) AS at, session_user_name AS "session", current_user_name AS "user", relations, row_count
   FROM privacy.report_access() ORDER BY at;
 SELECT "check", ok, left(detail, 70) AS detail FROM privacy.check_setup();
+
+\echo
+\echo '== 16. The chief privacy officer does the whole job without being a superuser'
+DO $$
+BEGIN
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_cpo') THEN
+        CREATE ROLE crm_cpo NOSUPERUSER NOCREATEROLE;
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_provisioner') THEN
+        CREATE ROLE crm_provisioner NOSUPERUSER CREATEROLE;
+    END IF;
+END $$;
+\echo 'A superuser names the privacy administrator (a role label nobody else can set):'
+\set ECHO queries
+SECURITY LABEL FOR crm_privacy ON ROLE crm_cpo IS 'privacy_admin';
+SET ROLE crm_cpo;
+SELECT current_setting('is_superuser') AS superuser, pg_has_role('crm_cpo', 'pg_read_all_data', 'USAGE') AS reads_all_data,
+       privacy.is_privacy_admin() AS privacy_admin;
+SELECT privacy.set_clearance('crm_intern', 'internal');
+SELECT privacy.opt_out('customer', '5', 'direct_marketing', 'call centre');
+SELECT privacy.create_disclosure('insurer', recipient => 'Insurer Co');
+SELECT privacy.disclose('insurer', 'customer', 'birth_date', 'generalize(decade)');
+SELECT privacy.disclose('insurer', 'customer', 'city', 'keep');
+SELECT privacy.grant_access('crm_analyst', 'disclose', 'insurer');
+SELECT privacy.request_change('customer', '6', 'city', '杭州', 'customer portal') AS request \gset
+SELECT privacy.review_change(:request, true, 'proof of address received');
+SELECT privacy.erase_subject('customer', '7') AS rows_erased;
+\set ECHO none
+SELECT r AS role, privacy.clearance(r::regrole) AS clearance FROM unnest(ARRAY['crm_intern', 'crm_cpo']) r;
+SELECT key, purpose, opted_out, source, changed_by FROM privacy.choices WHERE key IN ('5', '7') ORDER BY key, purpose;
+SELECT id, col, new_value, status, note FROM privacy.change_requests ORDER BY id;
+\echo 'What the database still holds about the erased customer 7 (privacy.subject_report; the read is recorded):'
+SELECT jsonb_pretty(r->'data') AS data, jsonb_path_query_array(r->'audit', '$[*].op') AS audit
+  FROM privacy.subject_report('customer', '7') r;
+SELECT pg_sleep(0.5);
+\echo 'The access report, and the seal:'
+SELECT at::time(0) AS at, session_user_name AS "session", current_user_name AS "user", relations, row_count
+  FROM privacy.report_access() ORDER BY at;
+SELECT privacy.seal_audit() > 0 AS sealed;
+SELECT * FROM privacy.verify_audit();
+\echo 'What the chief privacy officer cannot do: read the base tables around the views, or name administrators:'
+\set ON_ERROR_STOP off
+\set ECHO queries
+SELECT count(*) FROM public.customer;
+RESET ROLE;
+SET ROLE crm_provisioner;
+\echo 'A role with CREATEROLE gives itself no clearance and names no administrator:'
+SECURITY LABEL FOR crm_privacy ON ROLE crm_provisioner IS 'clearance=secret';
+SELECT privacy.set_clearance('crm_provisioner', 'secret');
+SECURITY LABEL FOR crm_privacy ON ROLE crm_provisioner IS 'privacy_admin';
+\echo 'and, below a privacy administrator, nobody calls the administration functions:'
+SELECT privacy.grant_access('crm_provisioner', 'full');
+SELECT count(*) FROM privacy.choices;
+\set ECHO none
+\set ON_ERROR_STOP on
+RESET ROLE;

@@ -63,7 +63,8 @@ ALTER TABLE owner_area.member DROP COLUMN id;
 
 RESET ROLE;
 
--- A role with CREATEROLE may set clearances; only a superuser trusts schemas.
+-- CREATEROLE alone sets no clearance (sql/admin.sql has the rest); only a
+-- superuser trusts schemas.
 CREATE ROLE regress_crm_admin CREATEROLE;
 SET ROLE regress_crm_admin;
 SELECT privacy.set_clearance('regress_crm_analyst', 'confidential');

@@ -29,11 +29,17 @@ SELECT * FROM privacy.detect('leads', 0);
 -- Labelled columns are not suggested again.
 SECURITY LABEL FOR crm_privacy ON COLUMN leads.contact IS 'identifier mask=email';
 SELECT count(*) FROM privacy.detect('leads') WHERE "column" = 'contact';
--- A caller who cannot read the values gets suggestions from names only.
+-- A privacy administrator who cannot read the values gets suggestions from
+-- names only; a role that is no privacy administrator gets none.
 CREATE ROLE regress_crm_detector;
+CREATE ROLE regress_crm_cpo;
+SECURITY LABEL FOR crm_privacy ON ROLE regress_crm_cpo IS 'privacy_admin';
+SET ROLE regress_crm_cpo;
+SELECT "column", suggested_label FROM privacy.detect('leads') ORDER BY "column";
 SET ROLE regress_crm_detector;
 SELECT "column", suggested_label FROM privacy.detect('leads') ORDER BY "column";
 RESET ROLE;
+DROP ROLE regress_crm_cpo;
 
 -- Coverage: unlabelled columns of labelled tables, detection, direct access.
 SECURITY LABEL FOR crm_privacy ON TABLE leads IS 'subject key=id';

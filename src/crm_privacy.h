@@ -54,6 +54,7 @@ extern void crm_read_audit_init(void);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);
+extern void crm_require_privacy_admin(void);
 
 /* trust.c */
 extern bool crm_domain_trusted(Oid typid);

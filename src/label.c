@@ -73,7 +73,7 @@
 #define SCHEMA_HINT \
 	"The only schema label is \"trusted\"."
 #define ROLE_HINT \
-	"A role label is \"clearance=LEVEL\", with LEVEL one of public, internal, confidential and secret."
+	"A role label is \"clearance=LEVEL\", \"privacy_admin\" or both, with LEVEL one of public, internal, confidential and secret."
 
 /*
  * Raise the standard "invalid label" error: the message quotes the label and
@@ -733,21 +733,56 @@ crm_parse_table_label(const char *label, CrmTableLabel *out)
 		LABEL_ERROR(label, "subject= needs \"related\", not", kind_word->text, errhint(TABLE_HINT));
 }
 
-/* Parse a role label: clearance=LEVEL. */
-CrmLevel
-crm_parse_role_label(const char *label)
+/* Parse a role label: clearance=LEVEL and/or privacy_admin, in any order. */
+void
+crm_parse_role_label(const char *label, CrmRoleLabel *out)
 {
 	List	   *words = split_label(label);
-	LabelWord  *w;
+	ListCell   *lc;
 
 	check_not_empty(label, words, ROLE_HINT);
-	w = (LabelWord *) linitial(words);
-	if (w->value == NULL || strcmp(w->name, "clearance") != 0)
-		LABEL_ERROR(label, "unknown word", w->text, errhint(ROLE_HINT));
-	if (list_length(words) > 1)
-		LABEL_ERROR(label, "unknown word", ((LabelWord *) lsecond(words))->text,
-					errhint(ROLE_HINT));
-	return parse_level(label, w);
+	memset(out, 0, sizeof(CrmRoleLabel));
+	foreach(lc, words)
+	{
+		LabelWord  *w = (LabelWord *) lfirst(lc);
+
+		if (w->value != NULL && strcmp(w->name, "clearance") == 0)
+		{
+			check_once(label, w, &out->has_clearance);
+			out->clearance = parse_level(label, w);
+		}
+		else if (w->value == NULL && strcmp(w->name, "privacy_admin") == 0)
+			check_once(label, w, &out->privacy_admin);
+		else
+			LABEL_ERROR(label, "unknown word", w->text, errhint(ROLE_HINT));
+	}
+}
+
+/* Canonical text of a role label; it parses back to the same label. */
+char *
+crm_role_label_to_string(const CrmRoleLabel *rl)
+{
+	if (rl->has_clearance && rl->privacy_admin)
+		return psprintf("clearance=%s privacy_admin", crm_level_name(rl->clearance));
+	if (rl->has_clearance)
+		return psprintf("clearance=%s", crm_level_name(rl->clearance));
+	return pstrdup("privacy_admin");
+}
+
+/* Parse a level given on its own (privacy.set_clearance). */
+CrmLevel
+crm_parse_level(const char *level)
+{
+	char	   *v = pstrdup(level);
+	int			i;
+
+	if (!downcase_keyword(v) ||
+		(i = lookup_word(v, level_names, lengthof(level_names))) < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("invalid clearance level \"%s\"", shown(level)),
+				 errhint(LEVEL_HINT)));
+	return (CrmLevel) i;
 }
 
 /* Parse a schema label: trusted. */
@@ -1164,6 +1199,38 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 	ReleaseSysCache(eqop);
 }
 
+/*
+ * Relating a table to a subject table takes owning the subject table or being
+ * a privacy administrator: the related table joins the subject's requests,
+ * erasures and opt-outs.  While check_function_bodies is off (a restore) the
+ * subject table may not exist yet; then only a privacy administrator may
+ * point at it.
+ */
+static void
+check_may_relate(const char *label, const CrmTableLabel *tl)
+{
+	Oid			subject = crm_subject_relid(tl);
+	Oid			user = GetUserId();
+	bool		owner;
+
+	if (!OidIsValid(subject))
+		owner = false;
+	else
+#if PG_VERSION_NUM >= 160000
+		owner = object_ownercheck(RelationRelationId, subject, user);
+#else
+		owner = pg_class_ownercheck(subject, user);
+#endif
+	if (!owner && !crm_is_privacy_admin(user))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied to relate a table to subject table %s",
+						quote_qualified_identifier(tl->subject_schema, tl->subject_name)),
+				 errdetail("Label \"%s\": only the owner of the subject table or a privacy administrator may relate tables to it.",
+						   shown(label)),
+				 errhint("Ask the owner of the subject table or a privacy administrator to set the label.")));
+}
+
 /* Validate setting or removing the label of a table. */
 static void
 relabel_table(Oid relid, const char *seclabel)
@@ -1178,6 +1245,7 @@ relabel_table(Oid relid, const char *seclabel)
 		crm_check_table_label(seclabel, &tl, relid);
 		if (!tl.related)
 			return;
+		check_may_relate(seclabel, &tl);
 	}
 
 	/* Do not leave related tables pointing at a table that is no subject. */
@@ -1271,8 +1339,7 @@ crm_object_relabel(const ObjectAddress *object, const char *seclabel)
 				check_schema_unused(object->objectId);
 			break;
 		case AuthIdRelationId:
-			if (seclabel != NULL)
-				(void) crm_parse_role_label(seclabel);
+			crm_check_role_relabel(object->objectId, seclabel);
 			break;
 		default:
 			ereport(ERROR,
@@ -1288,6 +1355,7 @@ void
 crm_label_init(void)
 {
 	register_label_provider(CRM_PROVIDER, crm_object_relabel);
+	crm_roles_init();			/* role labels: caches and the administrators' hook */
 }
 
 /*
@@ -1431,37 +1499,5 @@ crm_label_table(PG_FUNCTION_ARGS)
 	char	   *table = qualified_table_arg(fcinfo, 0);
 
 	run_security_label(psprintf("TABLE %s", table), optional_text_arg(fcinfo, 1));
-	PG_RETURN_VOID();
-}
-
-/* SQL: privacy.set_clearance(role regrole, level text); NULL level removes it. */
-PG_FUNCTION_INFO_V1(crm_set_clearance);
-Datum
-crm_set_clearance(PG_FUNCTION_ARGS)
-{
-	char	   *rolname;
-	char	   *label = NULL;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("role must not be NULL")));
-	rolname = GetUserNameFromId(PG_GETARG_OID(0), false);
-	if (!PG_ARGISNULL(1))
-	{
-		/* Validate the level alone first, so that errors name it. */
-		CrmLevel	level;
-
-		label = psprintf("clearance=%s", text_to_cstring(PG_GETARG_TEXT_PP(1)));
-		if (strpbrk(label, " \t\n\r\f\v") != NULL)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("invalid clearance level \"%s\"",
-							shown(text_to_cstring(PG_GETARG_TEXT_PP(1)))),
-					 errhint(LEVEL_HINT)));
-		level = crm_parse_role_label(label);
-		label = psprintf("clearance=%s", crm_level_name(level));
-	}
-	run_security_label(psprintf("ROLE %s", quote_identifier(rolname)), label);
 	PG_RETURN_VOID();
 }

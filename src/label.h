@@ -92,6 +92,14 @@ typedef struct CrmTableLabel
 	int			k;				/* 0 when no k-anonymity is asked for */
 } CrmTableLabel;
 
+/* A role label: "clearance=LEVEL", "privacy_admin" or both. */
+typedef struct CrmRoleLabel
+{
+	bool		has_clearance;
+	CrmLevel	clearance;
+	bool		privacy_admin;
+} CrmRoleLabel;
+
 /* One crm_privacy label on a table (attnum 0) or a column. */
 typedef struct CrmLabelEntry
 {
@@ -109,7 +117,9 @@ extern void crm_parse_table_label(const char *label, CrmTableLabel *out);
 extern void crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid);
 extern Oid	crm_subject_relid(const CrmTableLabel *tl);
 extern bool crm_get_table_label(Oid relid, CrmTableLabel *out);
-extern CrmLevel crm_parse_role_label(const char *label);
+extern void crm_parse_role_label(const char *label, CrmRoleLabel *out);
+extern char *crm_role_label_to_string(const CrmRoleLabel *rl);
+extern CrmLevel crm_parse_level(const char *level);
 extern void crm_parse_schema_label(const char *label);
 
 extern void crm_parse_rule(const char *text, CrmRule *rule);
@@ -120,6 +130,10 @@ extern const char *crm_class_name(CrmClass cls);
 extern char *crm_rule_to_string(const CrmRule *rule);
 extern char *crm_column_label_to_string(const CrmColumnLabel *cl);
 extern char *crm_table_label_to_string(const CrmTableLabel *tl);
+
+/* roles.c: who may set role labels; the privacy administrators' hook. */
+extern void crm_check_role_relabel(Oid roleid, const char *seclabel);
+extern void crm_roles_init(void);
 
 /* views.c: the SQL of a rule applied to a column reference. */
 extern void crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col,

@@ -486,6 +486,7 @@ crm_rotate_pseudonym_key(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {BYTEAOID};
 	Datum		args[1];
 
+	crm_require_privacy_admin();
 	if (!pg_strong_random(newkey, KEY_LEN))
 		ereport(ERROR,
 				(errcode(ERRCODE_INTERNAL_ERROR),

@@ -1095,6 +1095,7 @@ PG_FUNCTION_INFO_V1(crm_refresh_views);
 Datum
 crm_refresh_views(PG_FUNCTION_ARGS)
 {
+	crm_require_privacy_admin();
 	crm_refresh(PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0));
 	PG_RETURN_VOID();
 }
@@ -1132,6 +1133,7 @@ crm_k_anonymity(PG_FUNCTION_ARGS)
 	Datum		result;
 	ListCell   *lc;
 
+	crm_require_privacy_admin();
 	if (!table_spec(relid, &t))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -48,6 +48,13 @@ COMMENT ON TABLE privacy.audit_seal IS
 'crm_privacy seal: the SHA-256 chain linking every sealed row of the logs; append-only';
 
 REVOKE ALL ON privacy.audit_log, privacy.access_log, privacy.audit_seal FROM PUBLIC;
+-- Privacy administrators read the logs; anyone else gets 42501.  (The
+-- extension's owner, who writes them, is not subject to the policies.)
+GRANT SELECT ON privacy.audit_log, privacy.access_log TO PUBLIC;
+ALTER TABLE privacy.audit_log ENABLE ROW LEVEL SECURITY;
+ALTER TABLE privacy.access_log ENABLE ROW LEVEL SECURITY;
+CREATE POLICY privacy_admins_read ON privacy.audit_log FOR SELECT USING (privacy.require_privacy_admin());
+CREATE POLICY privacy_admins_read ON privacy.access_log FOR SELECT USING (privacy.require_privacy_admin());
 
 -- The read audit (src/hooks.c).  The full views call read_audit_ready() once
 -- per query: it refuses the read when it cannot be recorded.
@@ -99,6 +106,7 @@ DECLARE
     -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
     target text := tbl::pg_catalog.text;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
     END IF;
@@ -130,14 +138,18 @@ DECLARE
     -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
     target text := tbl::pg_catalog.text;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
     END IF;
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);
 END $$;
-REVOKE ALL ON FUNCTION privacy.enable_audit(pg_catalog.regclass) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.disable_audit(pg_catalog.regclass) FROM PUBLIC;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.enable_audit(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.disable_audit(pg_catalog.regclass) TO PUBLIC;
 COMMENT ON FUNCTION privacy.enable_audit(pg_catalog.regclass) IS
 'record every INSERT, UPDATE, DELETE and TRUNCATE of a table in privacy.audit_log';
 COMMENT ON FUNCTION privacy.disable_audit(pg_catalog.regclass) IS
@@ -161,6 +173,7 @@ DECLARE
     r record;
     n pg_catalog.int8 := 0;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     LOCK TABLE privacy.audit_log, privacy.access_log, privacy.audit_seal IN SHARE ROW EXCLUSIVE MODE;
     FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
         SELECT s.hash, s.id INTO prev, last FROM privacy.audit_seal s
@@ -195,6 +208,7 @@ DECLARE
     prev bytea;
     r record;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
         log := lg;
         rows_checked := 0;
@@ -234,15 +248,16 @@ RETURNS TABLE (log pg_catalog.text, id pg_catalog.int8, hash pg_catalog.text)
 LANGUAGE sql SECURITY DEFINER STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
     SELECT l.log, s.id, pg_catalog.encode(s.hash, 'hex')
       FROM (VALUES ('audit_log'), ('access_log')) AS l(log)
       LEFT JOIN LATERAL (SELECT a.id, a.hash FROM privacy.audit_seal a
                           WHERE a.log OPERATOR(pg_catalog.=) l.log
                           ORDER BY a.id DESC LIMIT 1) s ON true
 $$;
-REVOKE ALL ON FUNCTION privacy.seal_audit() FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.verify_audit() FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.audit_head() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.seal_audit() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.verify_audit() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.audit_head() TO PUBLIC;
 COMMENT ON FUNCTION privacy.seal_audit() IS
 'link every unsealed row of privacy.audit_log and privacy.access_log into a SHA-256 chain; returns how many';
 COMMENT ON FUNCTION privacy.verify_audit() IS

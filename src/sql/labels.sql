@@ -27,13 +27,35 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.label_table(pg_catalog.regclass, pg_catalog.text) IS
 'SECURITY LABEL FOR crm_privacy ON TABLE tbl IS label (NULL removes the label)';
 
+-- Privacy administrators: superusers, and roles with the privileges of a role
+-- labelled privacy_admin (which only a superuser can label).
+CREATE FUNCTION privacy.is_privacy_admin(role pg_catalog.regrole DEFAULT CURRENT_USER::pg_catalog.regrole)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_is_privacy_admin_sql'
+LANGUAGE C STABLE STRICT PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.is_privacy_admin(pg_catalog.regrole) IS
+'is the role a privacy administrator: a superuser, or a role with the privileges of a role labelled privacy_admin';
+
+-- True, or 42501 unless the current user is a privacy administrator: the
+-- first line of every administrative function, and the guard of the views
+-- and logs only privacy administrators read.
+CREATE FUNCTION privacy.require_privacy_admin() RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_require_privacy_admin_sql'
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.require_privacy_admin() IS
+'true when the current user is a privacy administrator; otherwise raises 42501';
+
+-- Superusers and privacy administrators only (checked in C, which writes the
+-- label itself: no CREATEROLE needed).
 CREATE FUNCTION privacy.set_clearance(role pg_catalog.regrole, level pg_catalog.text)
 RETURNS void
 AS 'MODULE_PATHNAME', 'crm_set_clearance'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.set_clearance(pg_catalog.regrole, pg_catalog.text) IS
-'SECURITY LABEL FOR crm_privacy ON ROLE role IS ''clearance=level'' (NULL removes the clearance)';
+'set the clearance= word of a role''s crm_privacy label (NULL removes the clearance); superusers and privacy administrators only';
 
 -- Every labelled column, every labelled table (column NULL), and every
 -- unlabelled column of a subject or related table with its privacy-by-default

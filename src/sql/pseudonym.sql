@@ -68,7 +68,9 @@ CREATE FUNCTION privacy.rotate_pseudonym_key() RETURNS void
 AS 'MODULE_PATHNAME', 'crm_rotate_pseudonym_key'
 LANGUAGE C VOLATILE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION privacy.rotate_pseudonym_key() FROM PUBLIC;
+-- Privacy administrators only: checked in the caller's context when the call
+-- is set up, and again in C.
+GRANT EXECUTE ON FUNCTION privacy.rotate_pseudonym_key() TO PUBLIC;
 COMMENT ON FUNCTION privacy.rotate_pseudonym_key() IS
 'replace the pseudonym key with a new random one: every pseudonym changes';
 

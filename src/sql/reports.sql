@@ -20,6 +20,7 @@ DECLARE
     need pg_catalog.int8;
     chinese pg_catalog.jsonb := '{}';
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF sample IS NULL OR sample OPERATOR(pg_catalog.<) 1 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'argument "sample" of detect must be at least 1';
@@ -131,6 +132,10 @@ BEGIN
         END IF;
     END LOOP;
 END $$;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.detect(pg_catalog.regclass, pg_catalog.int4) TO PUBLIC;
 COMMENT ON FUNCTION privacy.detect(pg_catalog.regclass, pg_catalog.int4) IS
 'suggested labels for unlabelled columns, from column names and sampled values (e-mail, mainland mobile, resident ID, bank card, IPv4), with evidence';
 
@@ -143,6 +148,7 @@ RETURNS TABLE (kind pg_catalog.text, schema pg_catalog.name, "table" pg_catalog.
 LANGUAGE sql VOLATILE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
     SELECT 'unlabelled column', l.schema, l."table", l."column",
            'hidden in every view but the full one until labelled (privacy by default)'
       FROM privacy.labels l
@@ -167,6 +173,7 @@ AS $$
        AND pg_catalog.has_any_column_privilege(r.oid, k.oid, 'SELECT')
      ORDER BY 1, 2, 3, 4, 5
 $$;
+GRANT EXECUTE ON FUNCTION privacy.report_coverage() TO PUBLIC;
 COMMENT ON FUNCTION privacy.report_coverage() IS
 'unlabelled columns of labelled tables, detection suggestions, and roles that can read labelled base tables directly';
 
@@ -179,6 +186,7 @@ RETURNS TABLE (schema pg_catalog.name, "table" pg_catalog.name, "column" pg_cata
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
     SELECT l.schema, l."table", l."column",
            CASE WHEN l."column" IS NULL THEN NULL
                 ELSE pg_catalog.format_type(a.atttypid, a.atttypmod) END,
@@ -191,6 +199,7 @@ AS $$
                                          AND a.attname OPERATOR(pg_catalog.=) l."column"
      ORDER BY l.schema, l."table", a.attnum NULLS FIRST
 $$;
+GRANT EXECUTE ON FUNCTION privacy.report_data_model() TO PUBLIC;
 COMMENT ON FUNCTION privacy.report_data_model() IS
 'every labelled table and column with its type and effective label (class, level, mask, anon)';
 
@@ -202,6 +211,7 @@ RETURNS TABLE (kind pg_catalog.text, schema pg_catalog.name, view pg_catalog.nam
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
     SELECT CASE WHEN n.nspname OPERATOR(pg_catalog.~~) 'privacy\_optout\_%' THEN 'optout'
                 WHEN n.nspname OPERATOR(pg_catalog.~~) 'privacy\_disclose\_%' THEN 'disclose'
                 ELSE pg_catalog.substr(n.nspname, 9) END,
@@ -229,6 +239,7 @@ AS $$
             OR n.nspname OPERATOR(pg_catalog.~~) 'privacy\_disclose\_%')
      ORDER BY 2, 3
 $$;
+GRANT EXECUTE ON FUNCTION privacy.report_views() TO PUBLIC;
 COMMENT ON FUNCTION privacy.report_views() IS
 'the generated privacy views: kind, schema, view, base table and the roles that may read each';
 
@@ -241,13 +252,14 @@ RETURNS TABLE (at pg_catalog.timestamptz, session_user_name pg_catalog.name,
 LANGUAGE sql STABLE SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
     SELECT a.at, a.session_user_name, a.current_user_name, a.application_name, a.client_addr,
            a.relations, a.row_count, a.query
       FROM privacy.access_log a
      WHERE a.at OPERATOR(pg_catalog.>=) since
      ORDER BY a.id
 $$;
-REVOKE ALL ON FUNCTION privacy.report_access(pg_catalog.timestamptz) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.report_access(pg_catalog.timestamptz) TO PUBLIC;
 COMMENT ON FUNCTION privacy.report_access(pg_catalog.timestamptz) IS
 'the privileged reads recorded since a time (30 days by default)';
 
@@ -261,6 +273,7 @@ DECLARE
     n pg_catalog.int8;
     names text;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     "check" := 'library preloaded';
     ok := pg_catalog.current_setting('shared_preload_libraries') OPERATOR(pg_catalog.~) '(^|[ ,])crm_privacy($|[ ,])';
     detail := CASE WHEN ok THEN 'shared_preload_libraries includes crm_privacy'
@@ -337,6 +350,6 @@ BEGIN
                        pg_catalog.format('sealed rows verify; %s audit rows not sealed yet (privacy.seal_audit())', n));
     RETURN NEXT;
 END $$;
-REVOKE ALL ON FUNCTION privacy.check_setup() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.check_setup() TO PUBLIC;
 COMMENT ON FUNCTION privacy.check_setup() IS
 'checks a reviewer starts with: preloading, key, event triggers, labels, views, coverage, audit, seal';

@@ -28,9 +28,12 @@ CREATE TABLE privacy.change_request_data (
 REVOKE ALL ON privacy.change_request_data FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('privacy.change_request_data', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'), '');
+-- Readable by privacy administrators; anyone else gets 42501.
 CREATE VIEW privacy.change_requests AS
 SELECT id, subject, key, col, new_value, requested_by, requested_at, status, decided_by, decided_at, note
-  FROM privacy.change_request_data;
+  FROM privacy.change_request_data
+ WHERE privacy.require_privacy_admin();
+GRANT SELECT ON privacy.change_requests TO PUBLIC;
 COMMENT ON VIEW privacy.change_requests IS 'data subjects'' requests to correct their data, and their decisions';
 
 -- Erasures done, so that erasing twice changes nothing more.
@@ -86,6 +89,7 @@ DECLARE
     found_subject boolean;
     request_id pg_catalog.int8;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     SELECT a.atttypid, a.atttypmod,
            CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS basetype
       INTO att
@@ -131,6 +135,7 @@ AS $$
 DECLARE
     r record;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF id IS NULL OR approve IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'id and approve must not be NULL';
     END IF;
@@ -167,6 +172,7 @@ DECLARE
     n pg_catalog.int8;
     p text;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF EXISTS (SELECT FROM privacy.erasures e
                 WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject
                   AND e.key OPERATOR(pg_catalog.=) canonical) THEN
@@ -197,6 +203,7 @@ DECLARE
     audit_keys text[];
     part pg_catalog.jsonb;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     -- the subject table and its related tables, with their keys
     FOR t IN
         SELECT s.objoid::pg_catalog.regclass AS tbl, p.key AS keycol,
@@ -250,11 +257,14 @@ BEGIN
                      AND a.subject_key OPERATOR(pg_catalog.=) ANY (audit_keys)));
 END $$;
 
-REVOKE ALL ON FUNCTION privacy.request_change(pg_catalog.regclass, pg_catalog.text, pg_catalog.name,
-                                              pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.review_change(pg_catalog.int8, pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.erase_subject(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.subject_report(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.request_change(pg_catalog.regclass, pg_catalog.text, pg_catalog.name,
+                                                pg_catalog.text, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.review_change(pg_catalog.int8, pg_catalog.bool, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.erase_subject(pg_catalog.regclass, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.subject_report(pg_catalog.regclass, pg_catalog.text) TO PUBLIC;
 COMMENT ON FUNCTION privacy.request_change(pg_catalog.regclass, pg_catalog.text, pg_catalog.name,
                                            pg_catalog.text, pg_catalog.text) IS
 'a data subject''s request to correct a value; returns the request id';

@@ -74,9 +74,12 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
 GRANT SELECT ON privacy.subject_choices TO crm_privacy_views;
 
+-- Readable by privacy administrators; anyone else gets 42501.
 CREATE VIEW privacy.choices AS
 SELECT subject, key, purpose, opted_out, changed_at, source, changed_by
-  FROM privacy.subject_choices;
+  FROM privacy.subject_choices
+ WHERE privacy.require_privacy_admin();
+GRANT SELECT ON privacy.choices TO PUBLIC;
 COMMENT ON VIEW privacy.choices IS 'data subjects'' recorded opt-out choices, one row per subject and purpose';
 
 -- Disclosure profiles (selective anonymization for a recipient).
@@ -112,8 +115,8 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.access_grants', '');
 GRANT SELECT ON privacy.access_grants TO PUBLIC;
 
 -- The clearance of the current user, as a level number (0 public .. 3
--- secret): the highest clearance of any role it is a member of.  The views
--- call it once per query.
+-- secret): the highest clearance of any role whose privileges it has.  The
+-- views call it once per query.
 CREATE FUNCTION privacy.clearance_level() RETURNS pg_catalog.int4
 AS 'MODULE_PATHNAME', 'crm_clearance_level'
 LANGUAGE C STABLE PARALLEL SAFE
@@ -124,7 +127,7 @@ AS 'MODULE_PATHNAME', 'crm_clearance'
 LANGUAGE C STABLE STRICT PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.clearance(pg_catalog.regrole) IS
-'effective clearance of a role: the highest clearance of any role it is a member of, else public';
+'effective clearance of a role: the highest clearance of any role whose privileges it has (has_privs_of_role), else public; secret for superusers';
 
 -- (Re)build the views of one labelled table, or of all.  Runs as the
 -- extension's owner, who owns the views.
@@ -132,7 +135,7 @@ CREATE FUNCTION privacy.refresh_views(tbl pg_catalog.regclass DEFAULT NULL) RETU
 AS 'MODULE_PATHNAME', 'crm_refresh_views'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION privacy.refresh_views(pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.refresh_views(pg_catalog.regclass) TO PUBLIC;   -- privacy administrators only (checked in C)
 COMMENT ON FUNCTION privacy.refresh_views(pg_catalog.regclass) IS
 'rebuild the privacy views of one labelled table, or of every one; runs by itself after DDL';
 
@@ -187,15 +190,18 @@ CREATE FUNCTION privacy.opt_out(subject pg_catalog.regclass, key pg_catalog.text
 RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_choice(subject, key, purpose, true, source) $$;
+AS $$ SELECT privacy.require_privacy_admin(); SELECT privacy.record_choice(subject, key, purpose, true, source) $$;
 CREATE FUNCTION privacy.opt_in(subject pg_catalog.regclass, key pg_catalog.text,
                                purpose pg_catalog.text, source pg_catalog.text DEFAULT NULL)
 RETURNS void
 LANGUAGE sql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
-AS $$ SELECT privacy.record_choice(subject, key, purpose, false, source) $$;
-REVOKE ALL ON FUNCTION privacy.opt_out(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.opt_in(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+AS $$ SELECT privacy.require_privacy_admin(); SELECT privacy.record_choice(subject, key, purpose, false, source) $$;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.opt_out(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.opt_in(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) TO PUBLIC;
 COMMENT ON FUNCTION privacy.opt_out(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
 'record that the subject with this key opted out of a purpose';
 COMMENT ON FUNCTION privacy.opt_in(pg_catalog.regclass, pg_catalog.text, pg_catalog.text, pg_catalog.text) IS
@@ -207,6 +213,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF name IS NULL OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.<) 1
        OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.>) 48 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -215,7 +222,7 @@ BEGIN
     END IF;
     INSERT INTO privacy.purposes (name, description, effect) VALUES (name, description, 'rows');
 END $$;
-REVOKE ALL ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) TO PUBLIC;
 COMMENT ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) IS
 'add a purpose subjects can opt out of, and its opt-out views';
 
@@ -227,6 +234,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF profile IS NULL OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.<) 1
        OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.>) 46 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -250,6 +258,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF NOT EXISTS (SELECT FROM privacy.disclosure_profiles d WHERE d.name OPERATOR(pg_catalog.=) profile) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown disclosure profile "%s"', profile),
@@ -272,6 +281,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     DELETE FROM privacy.disclosure_profiles d WHERE d.name OPERATOR(pg_catalog.=) profile;
     IF NOT FOUND THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -280,9 +290,9 @@ BEGIN
     DELETE FROM privacy.access_grants g
      WHERE g.kind OPERATOR(pg_catalog.=) 'disclose' AND g.name OPERATOR(pg_catalog.=) profile;
 END $$;
-REVOKE ALL ON FUNCTION privacy.create_disclosure(pg_catalog.text, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.disclose(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.drop_disclosure(pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.create_disclosure(pg_catalog.text, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.disclose(pg_catalog.text, pg_catalog.regclass, pg_catalog.name, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.drop_disclosure(pg_catalog.text) TO PUBLIC;
 
 -- Grant or revoke SELECT on every view of a kind (name: the purpose of
 -- optout, the profile of disclose).  Grants are kept and re-applied when views
@@ -294,6 +304,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     PERFORM privacy.check_access_kind(kind, name);
     INSERT INTO privacy.access_grants (role, kind, name)
     VALUES (role, kind, COALESCE(name, ''))
@@ -306,6 +317,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     PERFORM privacy.check_access_kind(kind, name);
     DELETE FROM privacy.access_grants g
      WHERE g.role OPERATOR(pg_catalog.=) revoke_access.role
@@ -339,8 +351,8 @@ BEGIN
             MESSAGE = format('access kind "%s" takes no name', kind);
     END IF;
 END $$;
-REVOKE ALL ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.revoke_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.revoke_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) TO PUBLIC;
 COMMENT ON FUNCTION privacy.grant_access(pg_catalog.regrole, pg_catalog.text, pg_catalog.text) IS
 'grant SELECT on every view of a kind: standard, full, anon, optout (name: purpose) or disclose (name: profile)';
 
@@ -365,7 +377,7 @@ CREATE FUNCTION privacy.k_anonymity(tbl pg_catalog.regclass) RETURNS pg_catalog.
 AS 'MODULE_PATHNAME', 'crm_k_anonymity'
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION privacy.k_anonymity(pg_catalog.regclass) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.k_anonymity(pg_catalog.regclass) TO PUBLIC;   -- privacy administrators only (checked in C)
 
 -- Build the views of every table labelled before the extension was (re)created.
 SELECT privacy.refresh_views();
