@@ -183,9 +183,10 @@ SELECT "table", label FROM privacy.labels WHERE "table" LIKE 'adm%' AND "column"
 CREATE TABLE adm_everyones (name name PRIMARY KEY);
 INSERT INTO adm_everyones VALUES
     ('check_access_kind'), ('check_rule'), ('clearance'), ('clearance_level'), ('generalize'),
-    ('is_cn_mobile'), ('is_email'), ('is_privacy_admin'), ('is_valid_cn_id'), ('label_column'),
+    ('is_cn_mobile'), ('is_email'), ('is_privacy_admin'), ('is_valid_cn_id'), ('keyed_noise'),
+    ('keyed_pseudonym'), ('keyed_pseudonym_int'), ('label_column'),
     ('label_table'), ('luhn_valid'), ('mask_card'), ('mask_cn_id'), ('mask_email'), ('mask_name'),
-    ('mask_partial'), ('mask_phone'), ('noise'), ('parse_label'), ('pseudonym'), ('pseudonym_int'),
+    ('mask_partial'), ('mask_phone'), ('noise'), ('parse_label'),
     ('read_audit_ready'), ('subject_key'), ('subject_key_column');
 -- Each function called with an ordinary value of each argument's type (NULLs
 -- would let the planner fold away the call of a STRICT function), and with

@@ -225,7 +225,8 @@ AS $$
                AND d.refobjid OPERATOR(pg_catalog.<>) v.oid
                AND (SELECT k.relkind FROM pg_catalog.pg_class k
                      WHERE k.oid OPERATOR(pg_catalog.=) d.refobjid) OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'f']::"char"[])
-               AND d.refobjid OPERATOR(pg_catalog.<>) 'privacy.subject_choices'::pg_catalog.regclass),
+               AND d.refobjid OPERATOR(pg_catalog.<>) ALL (ARRAY['privacy.subject_choices'::pg_catalog.regclass,
+                                                                 'privacy.pseudonym_key'::pg_catalog.regclass])),
            ARRAY(SELECT r.rolname FROM pg_catalog.aclexplode(v.relacl) x
                    JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) x.grantee
                   WHERE x.privilege_type OPERATOR(pg_catalog.=) 'SELECT'
