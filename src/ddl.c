@@ -646,6 +646,20 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 	PG_RETURN_NULL();
 }
 
+/* Is any table labelled subject or related? */
+static bool
+labelled_tables_exist(void)
+{
+	ListCell   *lc;
+
+	foreach(lc, crm_relation_labels())
+	{
+		if (((CrmLabelEntry *) lfirst(lc))->attnum == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * SQL: event trigger on ddl_command_end.  After ALTER TABLE, the labels of
  * the altered tables, and related labels that point at them, must still
@@ -664,8 +678,32 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
 
-	spi_query("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
-			  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass");
+	/*
+	 * Policies and domain checks run in readers' queries through the views:
+	 * rebuild what they touch, so that the views check them again (trust.c).
+	 * CREATE and ALTER POLICY name their table; after DROP POLICY or ALTER
+	 * DOMAIN every view is rebuilt.
+	 */
+	if (trigdata->tag == CMDTAG_DROP_POLICY || trigdata->tag == CMDTAG_ALTER_DOMAIN)
+	{
+		if (labelled_tables_exist())
+			crm_refresh(InvalidOid);
+		PG_RETURN_NULL();
+	}
+	if (trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY)
+	{
+		/* not read-only: a new snapshot sees the new pg_policy row */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT DISTINCT p.polrelid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+						" JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the policies of the command");
+	}
+	else
+		spi_query("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
+				  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -710,6 +748,11 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	/* the views of the tables relabelled or altered, built again */
 	foreach(lc, altered)
 	{
+		CrmTableLabel tl;
+
+		if ((trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY) &&
+			!crm_get_table_label(lfirst_oid(lc), &tl))
+			continue;
 		/* a new label changes what the audit stores: drop its cached copy */
 		if (trigdata->tag == CMDTAG_SECURITY_LABEL)
 			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));

@@ -11,8 +11,8 @@
  * expressions as the querying role).  A function counts as trusted when a
  * superuser owns it, as every built-in function is; anything else could run
  * a table owner's code with a reader's rights, so the views never run it:
- * a domain with untrusted checks is not cast into (views.c), and a table
- * whose policies call untrusted code gets no views.
+ * a masked value is not cast into a domain whose checks call untrusted code
+ * (views.c), and a table whose policies call untrusted code gets no views.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -99,6 +99,20 @@ trusted_walker(Node *node, TrustWalk *walk)
 	return expression_tree_walker(node, trusted_walker, walk);
 }
 
+/* The type a domain is based on, one level down. */
+static Oid
+domain_base(Oid typid)
+{
+	HeapTuple	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	Oid			base;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for type %u", typid);
+	base = ((Form_pg_type) GETSTRUCT(tup))->typbasetype;
+	ReleaseSysCache(tup);
+	return base;
+}
+
 /* Walk the CHECK constraints of a domain and of the domains it is based on. */
 static bool
 domain_walk(Oid typid, TrustWalk *walk)
@@ -131,15 +145,7 @@ domain_walk(Oid typid, TrustWalk *walk)
 		table_close(rel, AccessShareLock);
 		if (bad)
 			return true;
-		/* one level down: the type this domain is based on */
-		{
-			HeapTuple	ttup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
-
-			if (!HeapTupleIsValid(ttup))
-				return true;
-			typid = ((Form_pg_type) GETSTRUCT(ttup))->typbasetype;
-			ReleaseSysCache(ttup);
-		}
+		typid = domain_base(typid);
 	}
 	walk->depth--;
 	return false;
