@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(35);
+SELECT plan(37);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -241,7 +241,11 @@ SELECT is(pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 3'),
 RESET ROLE;
 
 -- 6. The views' owner must stay unprivileged.
+SELECT is((SELECT ok FROM privacy.check_setup() WHERE "check" = 'views owner unprivileged'), true,
+          'check_setup: the views'' owner is unprivileged');
 ALTER ROLE crm_privacy_views LOGIN;
+SELECT is((SELECT ok FROM privacy.check_setup() WHERE "check" = 'views owner unprivileged'), false,
+          'check_setup reports a views'' owner that can log in');
 SELECT throws_ok($$SELECT privacy.refresh_views()$$, '42501', NULL,
                  'views are not built while their owner can log in');
 ALTER ROLE crm_privacy_views NOLOGIN;

@@ -315,6 +315,16 @@ BEGIN
                        'every labelled table has its views');
     RETURN NEXT;
 
+    "check" := 'views owner unprivileged';
+    SELECT NOT (r.rolsuper OR r.rolcanlogin OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication)
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid OPERATOR(pg_catalog.=) r.oid)
+      INTO ok
+      FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views';
+    ok := COALESCE(ok, false);
+    detail := CASE WHEN ok THEN 'crm_privacy_views owns the views: no superuser, no login, no BYPASSRLS, no members'
+                   ELSE 'crm_privacy_views is missing, privileged or has members: views are not rebuilt until a superuser fixes it' END;
+    RETURN NEXT;
+
     "check" := 'no unlabelled columns';
     SELECT pg_catalog.count(*) INTO n FROM privacy.labels l WHERE l."column" IS NOT NULL AND l.label IS NULL;
     ok := n OPERATOR(pg_catalog.=) 0;
