@@ -385,17 +385,18 @@ crm_audit_action(PG_FUNCTION_ARGS)
 	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	Relation	rel = try_relation_open(relid, AccessShareLock);
 	AuditTable *t;
+	CrmTableLabel tl;
 	char	   *stored = key;
 
 	if (rel == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
-	if (rel->rd_rel->relkind != RELKIND_RELATION &&
-		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+	if (!crm_get_table_label(relid, &tl))
 		ereport(ERROR,
-				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
-				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not labelled as a subject or related table",
+						RelationGetRelationName(rel))));
 	t = audit_table(rel);
 
 	if (t->keyatt > 0 && t->hide[t->keyatt - 1])
