@@ -182,8 +182,11 @@ for caller in postgres crm_officer; do
 	                  SELECT privacy.revoke_access('crm_officer', 'standard');
 	                  SELECT privacy.drop_disclosure('evil_$caller');
 	                  SELECT privacy.refresh_views('evil.person'); SELECT privacy.refresh_views();
-	                  SELECT privacy.rotate_pseudonym_key()")
-	check "purposes, disclosures, grants, refresh_views, rotate_pseudonym_key by $caller" "$out"
+	                  SELECT privacy.rotate_pseudonym_key();
+	                  SELECT privacy.label_column('evil.person', 'email', 'identifier mask=email');
+	                  SELECT privacy.label_table('evil.visit', 'related subject=evil.person key=person');
+	                  SELECT privacy.set_clearance('crm_evil', 'internal')")
+	check "purposes, disclosures, grants, labels, refresh_views, rotate_pseudonym_key by $caller" "$out"
 	out=$(as $caller "SELECT privacy.erase_subject('evil.person', 'sad')")
 	check "erase_subject by $caller" "$out"
 done
