@@ -383,9 +383,21 @@ crm_audit_action(PG_FUNCTION_ARGS)
 	Oid			relid = PG_GETARG_OID(0);
 	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	char	   *action = text_to_cstring(PG_GETARG_TEXT_PP(2));
-	Relation	rel = relation_open(relid, AccessShareLock);
-	AuditTable *t = audit_table(rel);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	AuditTable *t;
+	CrmTableLabel tl;
 	char	   *stored = key;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (!crm_get_table_label(relid, &tl))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not labelled as a subject or related table",
+						RelationGetRelationName(rel))));
+	t = audit_table(rel);
 
 	if (t->keyatt > 0 && t->hide[t->keyatt - 1])
 		stored = crm_pseudonym_cstring(key, strlen(key), "audit");

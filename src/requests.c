@@ -5,9 +5,13 @@
  *	  and erasing a subject.
  *
  * Both change a labelled table with a normal UPDATE, so its triggers (the
- * change audit among them) see it.  The UPDATE runs as the table's owner, as
- * PostgreSQL runs maintenance of a user's table: code the table owner wrote
- * (a trigger, a domain check) never runs with the extension owner's rights.
+ * change audit among them) see it.  Whatever touches a user's table (these
+ * UPDATEs, the subject report's read of a subject's rows, the check of a
+ * requested value) runs as the table's owner under
+ * SECURITY_RESTRICTED_OPERATION, as PostgreSQL runs maintenance of a user's
+ * table: code the table owner wrote (a trigger, a cast, a type's input
+ * function, a domain CHECK, an operator, a policy) never runs with the
+ * caller's or the extension owner's rights.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -28,6 +32,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -43,27 +48,67 @@ qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
-/* The owner of a relation. */
+/* Raise 22004 when argument argno is NULL. */
+static void
+require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("argument \"%s\" must not be NULL", name)));
+}
+
+/* Check that relid is an ordinary or partitioned table; return its owner. */
 static Oid
-get_rel_owner_oid(Oid relid)
+table_owner(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Form_pg_class form;
 	Oid			owner;
 
 	if (!HeapTupleIsValid(tup))
-		elog(ERROR, "cache lookup failed for relation %u", relid);
-	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	form = (Form_pg_class) GETSTRUCT(tup);
+	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", NameStr(form->relname))));
+	owner = form->relowner;
 	ReleaseSysCache(tup);
 	return owner;
 }
 
+/* The number of a user column of relid; 42703 when there is none. */
+static AttrNumber
+user_column(Oid relid, const char *col)
+{
+	AttrNumber	attnum = get_attnum(relid, col);
+
+	if (attnum <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_COLUMN),
+				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
+	return attnum;
+}
+
 /*
- * Run an UPDATE of relid with one text parameter, the subject key, as the
- * table's owner; return the number of rows changed.
+ * Run sql, with text parameter $1 = param (none when NULL), as the owner of
+ * the table relid, under SECURITY_RESTRICTED_OPERATION: as PostgreSQL runs
+ * maintenance of a user's table, so that code the table's owner wrote (a
+ * cast, a type's input function, a domain CHECK, an operator, a trigger, a
+ * policy) runs with the owner's rights only, never with the caller's or the
+ * extension owner's, and cannot change roles or settings beyond the
+ * operation.  Returns the number of rows processed; with result non-NULL,
+ * also the first column of the first row, copied out of SPI's memory into
+ * the caller's (*isnull when there is no row or the value is NULL).
  */
 static uint64
-update_as_table_owner(Oid relid, const char *sql, const char *key)
+run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only,
+				   Datum *result, bool *isnull)
 {
+	Oid			owner = table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
 	Oid			argtypes[1] = {TEXTOID};
@@ -71,15 +116,30 @@ update_as_table_owner(Oid relid, const char *sql, const char *key)
 	uint64		n;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
-	SetUserIdAndSecContext(get_rel_owner_oid(relid),
+	SetUserIdAndSecContext(owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
-	args[0] = CStringGetTextDatum(key);
+	if (param)
+		args[0] = CStringGetTextDatum(param);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute_with_args(sql, 1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
-		elog(ERROR, "could not run: %s", sql);
+	/* any result but an error: a rule of the owner's may turn an UPDATE into nothing */
+	if (SPI_execute_with_args(sql, param ? 1 : 0, argtypes, args, NULL, read_only, 0) < 0)
+		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
 	n = SPI_processed;
+	if (result)
+	{
+		*isnull = true;
+		if (n > 0 && SPI_tuptable != NULL)
+		{
+			Form_pg_attribute att = TupleDescAttr(SPI_tuptable->tupdesc, 0);
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull);
+
+			/* into the memory of the caller, which SPI_finish does not free */
+			if (!*isnull)
+				*result = SPI_datumTransfer(d, att->attbyval, att->attlen);
+		}
+	}
 	SPI_finish();
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return n;
@@ -89,10 +149,24 @@ update_as_table_owner(Oid relid, const char *sql, const char *key)
 static char *
 key_condition(Oid relid, const char *keycol)
 {
-	Oid			keytype = getBaseType(get_atttype(relid, get_attnum(relid, keycol)));
+	Oid			keytype = getBaseType(get_atttype(relid, user_column(relid, keycol)));
 
 	return psprintf("%s OPERATOR(pg_catalog.=) CAST($1 AS %s)", quote_identifier(keycol),
 					format_type_extended(keytype, -1, FORMAT_TYPE_FORCE_QUALIFY));
+}
+
+/* value (NULL: SQL NULL) cast to the type of column attnum of relid, as SQL. */
+static char *
+value_as_column(Oid relid, AttrNumber attnum, const char *value)
+{
+	Oid			typid;
+	int32		typmod;
+	Oid			collid;
+
+	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
+	return psprintf("CAST(%s AS %s)", value ? quote_literal_cstr(value) : "NULL",
+					format_type_extended(typid, typmod,
+										 FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 }
 
 /*
@@ -105,29 +179,83 @@ PG_FUNCTION_INFO_V1(crm_apply_change);
 Datum
 crm_apply_change(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *keycol = NameStr(*PG_GETARG_NAME(1));
-	char	   *col = NameStr(*PG_GETARG_NAME(2));
-	AttrNumber	attnum = get_attnum(relid, col);
-	Oid			typid;
-	int32		typmod;
-	Oid			collid;
+	Oid			relid;
+	char	   *keycol;
+	char	   *col;
 	char	   *sql;
 
-	if (attnum == InvalidAttrNumber)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_COLUMN),
-				 errmsg("column \"%s\" of relation \"%s\" does not exist", col, get_rel_name(relid))));
-	get_atttypetypmodcoll(relid, attnum, &typid, &typmod, &collid);
-	/* the new value is $2: it goes through the column type's own cast */
-	sql = psprintf("UPDATE %s SET %s = CAST(%s AS %s) WHERE %s", qualified_name(relid),
-				   quote_identifier(col),
-				   PG_ARGISNULL(3) ? "NULL" : quote_literal_cstr(text_to_cstring(PG_GETARG_TEXT_PP(3))),
-				   format_type_extended(typid, typmod,
-										FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY),
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "keycol");
+	require_arg(fcinfo, 2, "col");
+	require_arg(fcinfo, 4, "key");
+	relid = PG_GETARG_OID(0);
+	keycol = NameStr(*PG_GETARG_NAME(1));
+	col = NameStr(*PG_GETARG_NAME(2));
+	(void) table_owner(relid);
+	/* the new value goes through the column type's own cast, as the owner */
+	sql = psprintf("UPDATE %s SET %s = %s WHERE %s", qualified_name(relid), quote_identifier(col),
+				   value_as_column(relid, user_column(relid, col),
+								   PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3))),
 				   key_condition(relid, keycol));
-	PG_RETURN_INT64((int64) update_as_table_owner(relid, sql,
-												  text_to_cstring(PG_GETARG_TEXT_PP(4))));
+	PG_RETURN_INT64((int64) run_as_table_owner(relid, sql, text_to_cstring(PG_GETARG_TEXT_PP(4)),
+											   false, NULL, NULL));
+}
+
+/*
+ * SQL: privacy.check_value(tbl regclass, col name, value text): raise the
+ * error that casting value to the type of column col would raise (the cast,
+ * the type's input function and its domain's CHECKs run as the table's
+ * owner).  Called by privacy.request_change(); EXECUTE revoked from PUBLIC.
+ */
+PG_FUNCTION_INFO_V1(crm_check_value);
+Datum
+crm_check_value(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "col");
+	relid = PG_GETARG_OID(0);
+	(void) table_owner(relid);
+	run_as_table_owner(relid,
+					   psprintf("SELECT %s",
+								value_as_column(relid, user_column(relid, NameStr(*PG_GETARG_NAME(1))),
+												PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)))),
+					   NULL, true, NULL, NULL);
+	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: privacy.subject_rows(tbl regclass, key text): the rows of a labelled
+ * subject or related table whose key is key, as a jsonb array (to_jsonb of
+ * each row), read as the table's owner.  Called by privacy.subject_report()
+ * and privacy.request_change(); EXECUTE revoked from PUBLIC.
+ */
+PG_FUNCTION_INFO_V1(crm_subject_rows);
+Datum
+crm_subject_rows(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	CrmTableLabel tl;
+	Datum		result = (Datum) 0;
+	bool		isnull;
+
+	require_arg(fcinfo, 0, "tbl");
+	require_arg(fcinfo, 1, "key");
+	relid = PG_GETARG_OID(0);
+	(void) table_owner(relid);
+	if (!crm_get_table_label(relid, &tl))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s is not labelled as a subject or related table", get_rel_name(relid))));
+	run_as_table_owner(relid,
+					   psprintf("SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(crm_row.*))"
+								" FROM %s crm_row WHERE %s",
+								qualified_name(relid), key_condition(relid, tl.key)),
+					   text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &result, &isnull);
+	if (isnull)
+		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
+	PG_RETURN_DATUM(result);
 }
 
 /* Is column attnum of relid part of a foreign key (either end) or the key? */
@@ -202,21 +330,25 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 static uint64
 erase_rows(Oid relid, const char *keycol, const char *key)
 {
-	Relation	rel = relation_open(relid, AccessShareLock);
-	TupleDesc	desc = RelationGetDescr(rel);
-	AttrNumber	keyatt = get_attnum(relid, keycol);
+	Relation	rel;
+	TupleDesc	desc;
+	AttrNumber	keyatt = user_column(relid, keycol);
 	StringInfoData set;
 	uint64		n = 0;
+
+	(void) table_owner(relid);
+	rel = relation_open(relid, AccessShareLock);
+	desc = RelationGetDescr(rel);
 
 	initStringInfo(&set);
 	for (int i = 0; i < desc->natts; i++)
 		append_erasure(&set, rel, TupleDescAttr(desc, i), keyatt);
 	relation_close(rel, AccessShareLock);
 	if (set.len > 0)
-		n = update_as_table_owner(relid,
-								  psprintf("UPDATE %s SET %s WHERE %s", qualified_name(relid),
-										   set.data, key_condition(relid, keycol)),
-								  key);
+		n = run_as_table_owner(relid,
+							   psprintf("UPDATE %s SET %s WHERE %s", qualified_name(relid),
+										set.data, key_condition(relid, keycol)),
+							   key, false, NULL, NULL);
 	return n;
 }
 
@@ -236,6 +368,7 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 	uint64		n;
 	ListCell   *lc;
 
+	(void) table_owner(subject);
 	if (!crm_get_table_label(subject, &tl) || tl.related)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -7,9 +7,10 @@
 #   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions, then
 #                                  views) on ROWS generated customers (1,000,000
 #                                  by default)
-#   bash test/run.sh valgrind      run the pg_regress and pgTAP suites with the
-#                                  server under valgrind; report every error whose
-#                                  stack passes through crm_privacy's code
+#   bash test/run.sh valgrind      run the pg_regress and pgTAP suites and the
+#                                  hostile calls of test/functions_hostile.t with
+#                                  the server under valgrind; report every error
+#                                  whose stack passes through crm_privacy's code
 #
 # Each run installs what is missing (as root, with apt-get), builds and installs
 # the extension, starts a throwaway cluster (Unix socket in a temporary
@@ -219,6 +220,11 @@ case "$mode" in
 	valgrind)
 		run_regress
 		run_pgtap
+		say "hostile calls of every function (test/functions_hostile.t)"
+		log=$TMP/hostile.log rc=0
+		CRM_PRELOAD=on CRM_VALGRIND=1 prove -v test/functions_hostile.t >"$log" 2>&1 || rc=$?
+		cat "$log"
+		count_tap "$log" "$rc"
 		as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m fast -w -t 300 stop >/dev/null
 		SERVER_UP=0
 		say "valgrind errors in crm_privacy code"

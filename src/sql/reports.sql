@@ -2,7 +2,9 @@
 
 -- Suggested labels for unlabelled columns, from column names and sampled
 -- values, with the evidence.  Reads up to "sample" non-NULL values of each
--- text column with the caller's privileges.
+-- text column with the caller's privileges; not those of a table whose
+-- row-level security applies to the caller (its policies are the table
+-- owner's code, which would run as the caller).
 CREATE FUNCTION privacy.detect(tbl pg_catalog.regclass DEFAULT NULL,
                                sample pg_catalog.int4 DEFAULT 1000)
 RETURNS TABLE (schema pg_catalog.name, "table" pg_catalog.name, "column" pg_catalog.name,
@@ -36,7 +38,8 @@ BEGIN
     FOR c IN
         SELECT n.nspname, k.relname, a.attname,
                CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS basetype,
-               pg_catalog.has_column_privilege(k.oid, a.attnum, 'SELECT') AS readable
+               pg_catalog.has_column_privilege(k.oid, a.attnum, 'SELECT')
+               AND NOT pg_catalog.row_security_active(k.oid) AS readable
           FROM pg_catalog.pg_class k
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) k.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.oid

@@ -63,6 +63,21 @@ REVOKE ALL ON FUNCTION privacy.apply_change(pg_catalog.regclass, pg_catalog.name
                                             pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 REVOKE ALL ON FUNCTION privacy.erase_rows(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
 
+-- What touches a subject's table reads it as the table's owner (src/requests.c):
+-- the check of a requested value, and the subject's rows for subject_report.
+CREATE FUNCTION privacy.check_value(tbl pg_catalog.regclass, col pg_catalog.name, value pg_catalog.text)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_check_value'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+CREATE FUNCTION privacy.subject_rows(tbl pg_catalog.regclass, key pg_catalog.text)
+RETURNS pg_catalog.jsonb
+AS 'MODULE_PATHNAME', 'crm_subject_rows'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.check_value(pg_catalog.regclass, pg_catalog.name, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.subject_rows(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+
 -- The key column and key type of a subject table.
 CREATE FUNCTION privacy.subject_key_column(subject pg_catalog.regclass)
 RETURNS pg_catalog.name
@@ -85,18 +100,12 @@ AS $$
 DECLARE
     canonical text := privacy.subject_key(subject, key);   -- 22023 or the cast's error
     keycol name := privacy.subject_key_column(subject);
-    att record;
-    found_subject boolean;
     request_id pg_catalog.int8;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
-    SELECT a.atttypid, a.atttypmod,
-           CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS basetype
-      INTO att
-      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
-     WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) col
-       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped;
-    IF NOT FOUND THEN
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                    WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) col
+                      AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) THEN
         RAISE EXCEPTION USING ERRCODE = 'undefined_column',
             MESSAGE = format('column "%s" of relation %s does not exist', col, subject);
     END IF;
@@ -104,15 +113,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('column "%s" is the subject''s key and cannot be changed by a request', col);
     END IF;
-    -- the new value must cast to the column's type (its base type's own cast)
-    EXECUTE format('SELECT CAST($1 AS %s)', pg_catalog.format_type(att.basetype, NULL)) USING new_value;
-    EXECUTE format('SELECT EXISTS (SELECT FROM %s WHERE %I OPERATOR(pg_catalog.=) CAST($1 AS %s))',
-                   subject, keycol,
-                   (SELECT pg_catalog.format_type(CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END, NULL)
-                      FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
-                     WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) keycol))
-       INTO found_subject USING canonical;
-    IF NOT found_subject THEN
+    -- the new value must cast to the column's type; the subject must exist
+    -- (both as the table's owner: its casts and CHECKs are its own code)
+    PERFORM privacy.check_value(subject, col, new_value);
+    IF privacy.subject_rows(subject, canonical) OPERATOR(pg_catalog.=) '[]'::pg_catalog.jsonb THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
@@ -206,15 +210,13 @@ BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     -- the subject table and its related tables, with their keys
     FOR t IN
-        SELECT s.objoid::pg_catalog.regclass AS tbl, p.key AS keycol,
-               pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
-               pg_catalog.format_type(CASE WHEN ty.typtype OPERATOR(pg_catalog.=) 'd' THEN ty.typbasetype ELSE ty.oid END, NULL) AS keytype
+        SELECT s.objoid::pg_catalog.regclass AS tbl,
+               pg_catalog.format('%I.%I', n.nspname, c.relname) AS name
           FROM pg_catalog.pg_seclabel s
           CROSS JOIN LATERAL privacy.parse_label(s.label) p
           JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) s.objoid
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
           JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) c.oid AND a.attname OPERATOR(pg_catalog.=) p.key
-          JOIN pg_catalog.pg_type ty ON ty.oid OPERATOR(pg_catalog.=) a.atttypid
          WHERE s.provider OPERATOR(pg_catalog.=) 'crm_privacy'
            AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
            AND s.objsubid OPERATOR(pg_catalog.=) 0
@@ -223,9 +225,8 @@ BEGIN
                     AND pg_catalog.to_regclass(p.subject) OPERATOR(pg_catalog.=) subject_report.subject))
          ORDER BY s.objoid OPERATOR(pg_catalog.<>) subject_report.subject, c.relname
     LOOP
-        EXECUTE format('SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(x)), ''[]'') FROM %s x'
-                       ' WHERE %I OPERATOR(pg_catalog.=) CAST($1 AS %s)', t.tbl, t.keycol, t.keytype)
-           INTO part USING canonical;
+        -- read as the table's owner: to_jsonb runs the casts of its types
+        part := privacy.subject_rows(t.tbl, canonical);
         rows := rows OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object(t.name, part);
         tables := tables OPERATOR(pg_catalog.||) t.name;
     END LOOP;
