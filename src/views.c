@@ -208,13 +208,20 @@ PG_FUNCTION_INFO_V1(crm_check_rule);
 Datum
 crm_check_rule(PG_FUNCTION_ARGS)
 {
-	Oid			relid = PG_GETARG_OID(0);
-	char	   *col = NameStr(*PG_GETARG_NAME(1));
-	char	   *ruletext = text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Oid			relid;
+	char	   *col;
+	char	   *ruletext;
 	CrmTableLabel tl;
 	AttrNumber	attnum;
 	CrmRule		rule;
 
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1) || PG_ARGISNULL(2))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("table, column and rule must not be NULL")));
+	relid = PG_GETARG_OID(0);
+	col = NameStr(*PG_GETARG_NAME(1));
+	ruletext = text_to_cstring(PG_GETARG_TEXT_PP(2));
 	if (!crm_get_table_label(relid, &tl))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
