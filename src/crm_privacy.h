@@ -44,6 +44,7 @@ extern void crm_label_init(void);
 extern void crm_pseudonym_init(void);
 extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
 extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg);
+extern bytea *crm_pseudonym_key(void);
 
 /* audit.c */
 extern void crm_audit_init(void);

@@ -378,6 +378,27 @@ text_pseudonym(const uint64 *k, const char *value, int len, char *out)
 		out[i] = hex[h & 0xF];
 }
 
+/*
+ * A copy of the key as bytea, for statements that compute pseudonyms with
+ * keyed_pseudonym() as another role (erasure runs as the table's owner and
+ * passes it as a parameter).  The caller wipes it when done.
+ */
+bytea *
+crm_pseudonym_key(void)
+{
+	bytea	   *result = (bytea *) palloc(VARHDRSZ + KEY_LEN);
+
+	if (!key_loaded)
+		load_key();
+	SET_VARSIZE(result, VARHDRSZ + KEY_LEN);
+	for (int i = 0; i < 8; i++)
+	{
+		((unsigned char *) VARDATA(result))[i] = (unsigned char) (key[0] >> (8 * i));
+		((unsigned char *) VARDATA(result))[8 + i] = (unsigned char) (key[1] >> (8 * i));
+	}
+	return result;
+}
+
 /* The text pseudonym of value in context, as a C string (for the audit). */
 char *
 crm_pseudonym_cstring(const char *value, int len, const char *context)

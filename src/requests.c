@@ -104,15 +104,32 @@ user_column(Oid relid, const char *col)
  * also the first column of the first row, copied out of SPI's memory into
  * the caller's (*isnull when there is no row or the value is NULL).
  */
+static uint64 run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+										bool read_only, Datum *result, bool *isnull);
+
 static uint64
 run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only,
 				   Datum *result, bool *isnull)
 {
+	return run_as_table_owner_keyed(relid, sql, param, NULL, read_only, result, isnull);
+}
+
+/*
+ * The same, with the pseudonym key as bytea parameter $2 (erasure): the key
+ * is no text of the statement, so no error context, log line or code of the
+ * table's owner sees it.
+ */
+static uint64
+run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+						 bool read_only, Datum *result, bool *isnull)
+{
 	Oid			owner = table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
+	Oid			argtypes[2] = {TEXTOID, BYTEAOID};
+	Datum		args[2];
+	int			nargs = key ? 2 : (param ? 1 : 0);
+	char		nulls[2] = {' ', ' '};
 	uint64		n;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
@@ -121,10 +138,14 @@ run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only
 						   SECURITY_RESTRICTED_OPERATION);
 	if (param)
 		args[0] = CStringGetTextDatum(param);
+	else
+		nulls[0] = 'n';
+	if (key)
+		args[1] = PointerGetDatum(key);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* any result but an error: a rule of the owner's may turn an UPDATE into nothing */
-	if (SPI_execute_with_args(sql, param ? 1 : 0, argtypes, args, NULL, read_only, 0) < 0)
+	if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, 0) < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
 	n = SPI_processed;
 	if (result)
@@ -321,7 +342,7 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 	}
 	else
-		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "", NULL, NULL);
+		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "erasure", "$2", NULL);
 	appendStringInfo(set, "%s%s = %s", set->len > 0 ? ", " : "", col, expr.data);
 	return true;
 }
@@ -345,10 +366,16 @@ erase_rows(Oid relid, const char *keycol, const char *key)
 		append_erasure(&set, rel, TupleDescAttr(desc, i), keyatt);
 	relation_close(rel, AccessShareLock);
 	if (set.len > 0)
-		n = run_as_table_owner(relid,
-							   psprintf("UPDATE %s SET %s WHERE %s", qualified_name(relid),
-										set.data, key_condition(relid, keycol)),
-							   key, false, NULL, NULL);
+	{
+		/* pseudonyms under the key, passed as $2, in a context of their own */
+		bytea	   *pkey = crm_pseudonym_key();
+
+		n = run_as_table_owner_keyed(relid,
+									 psprintf("UPDATE %s SET %s WHERE %s", qualified_name(relid),
+											  set.data, key_condition(relid, keycol)),
+									 key, pkey, false, NULL, NULL);
+		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
+	}
 	return n;
 }
 

@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(37);
+SELECT plan(39);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -239,6 +239,22 @@ SELECT is(pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 3'),
           pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 1'),
           'EXPLAIN ANALYZE of a point lookup is the same for a subject who opted out and one who did not');
 RESET ROLE;
+
+-- Erasure runs as the table's owner, who may not compute pseudonyms: the key
+-- reaches the owner's UPDATE as a parameter, and the erased values are
+-- pseudonyms in a context of their own (no dictionary for the views).
+SET ROLE tap_owner;
+CREATE TABLE sec.erasable (id int PRIMARY KEY, email text NOT NULL, income int);
+INSERT INTO sec.erasable VALUES (1, 'zhang@example.cn', 1000);
+SECURITY LABEL FOR crm_privacy ON TABLE sec.erasable IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.erasable.email IS 'identifier mask=email anon=pseudonym';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.erasable.income IS 'personal anon=noise(0.1)';
+RESET ROLE;
+SELECT privacy.erase_subject('sec.erasable', '1');
+SELECT is((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'erasure'),
+          'erasure as a non-superuser owner writes the pseudonym of the value');
+SELECT isnt((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'sec.erasable'),
+            'erased values are not the views'' pseudonyms');
 
 -- 6. The views' owner must stay unprivileged.
 SELECT is((SELECT ok FROM privacy.check_setup() WHERE "check" = 'views owner unprivileged'), true,
