@@ -54,7 +54,7 @@ SELECT count(*) FROM privacy.change_requests;
 -- public values, keys and foreign keys kept; opt-outs of every purpose.
 --
 SELECT privacy.erase_subject('client', '1') AS rows_changed;
-SELECT id, name, email = privacy.pseudonym('new@x.cn') AS email_pseudonym, city, points, phone
+SELECT id, name, email = privacy.pseudonym('new@x.cn', 'erasure') AS email_pseudonym, city, points, phone
   FROM client ORDER BY id;
 SELECT pid, id, addr, total FROM purchase ORDER BY pid;
 SELECT purpose, opted_out, source FROM privacy.choices WHERE key = '1' ORDER BY purpose;
