@@ -32,6 +32,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -111,6 +112,7 @@ run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only
 	Oid			owner = table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	Oid			argtypes[1] = {TEXTOID};
 	Datum		args[1];
 	uint64		n;
@@ -119,6 +121,8 @@ run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only
 	SetUserIdAndSecContext(owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* settings the owner's code changes are undone, as after VACUUM */
+	save_nestlevel = NewGUCNestLevel();
 	if (param)
 		args[0] = CStringGetTextDatum(param);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -141,6 +145,7 @@ run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only
 		}
 	}
 	SPI_finish();
+	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return n;
 }
