@@ -59,7 +59,7 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("argument \"%s\" must not be NULL", name)));
 }
 
-/* Check that relid is an ordinary or partitioned table; return its owner. */
+/* Check that relid is a table (ordinary, partitioned or foreign); return its owner. */
 static Oid
 table_owner(Oid relid)
 {
@@ -72,7 +72,8 @@ table_owner(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	form = (Form_pg_class) GETSTRUCT(tup);
-	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE)
+	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE &&
+		form->relkind != RELKIND_FOREIGN_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", NameStr(form->relname))));
