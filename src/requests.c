@@ -32,6 +32,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
+#include "utils/guc.h"
 #include "utils/jsonb.h"
 #include "utils/lsyscache.h"
 #include "utils/rel.h"
@@ -58,7 +59,7 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 				 errmsg("argument \"%s\" must not be NULL", name)));
 }
 
-/* Check that relid is an ordinary or partitioned table; return its owner. */
+/* Check that relid is a table (ordinary, partitioned or foreign); return its owner. */
 static Oid
 table_owner(Oid relid)
 {
@@ -71,7 +72,8 @@ table_owner(Oid relid)
 				(errcode(ERRCODE_UNDEFINED_TABLE),
 				 errmsg("relation with OID %u does not exist", relid)));
 	form = (Form_pg_class) GETSTRUCT(tup);
-	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE)
+	if (form->relkind != RELKIND_RELATION && form->relkind != RELKIND_PARTITIONED_TABLE &&
+		form->relkind != RELKIND_FOREIGN_TABLE)
 		ereport(ERROR,
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", NameStr(form->relname))));
@@ -126,6 +128,7 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 	Oid			owner = table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
+	int			save_nestlevel;
 	Oid			argtypes[2] = {TEXTOID, BYTEAOID};
 	Datum		args[2];
 	int			nargs = key ? 2 : (param ? 1 : 0);
@@ -136,6 +139,8 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 	SetUserIdAndSecContext(owner,
 						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
+	/* settings the owner's code changes are undone, as after VACUUM */
+	save_nestlevel = NewGUCNestLevel();
 	if (param)
 		args[0] = CStringGetTextDatum(param);
 	else
@@ -162,6 +167,7 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 		}
 	}
 	SPI_finish();
+	AtEOXact_GUC(false, save_nestlevel);
 	SetUserIdAndSecContext(save_userid, save_sec_context);
 	return n;
 }

@@ -31,6 +31,8 @@ huge=${CRM_VALGRIND:+2097152}
 huge=${huge:-10485760}
 log=$CRM_TMP/server.log
 crashes_before=$(grep -cE 'terminated by signal|terminated by exception' "$log" 2>/dev/null || true)
+postmaster_pid() { head -1 "$CRM_TMP/data/postmaster.pid" 2>/dev/null; }
+pid_before=$(postmaster_pid)
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "DROP ROLE IF EXISTS crm_hostile_user" >/dev/null
@@ -358,7 +360,7 @@ ncalls=$(q "$db" "SELECT count(*) FROM public.hostile_calls")
 nfuncs=$(q "$db" "SELECT count(DISTINCT fn) FROM public.hostile_calls")
 nproc=$(q "$db" "SELECT count(*) FROM pg_proc WHERE pronamespace = 'privacy'::regnamespace")
 echo "# $nfuncs functions, $ncalls calls per role, in ${elapsed}s"
-plan $((2 * nfuncs + 5))
+plan $((2 * nfuncs + 7))
 
 is "$nfuncs" "$nproc" "every function of schema privacy is called"
 
@@ -463,6 +465,8 @@ is "$(q "$db" "SELECT 1")" "1" "a fresh session works after all the calls"
 crashes_after=$(grep -cE 'terminated by signal|terminated by exception' "$log" 2>/dev/null || true)
 is "$crashes_after" "$crashes_before" "no server process was terminated by a signal"
 [ "$crashes_after" = "$crashes_before" ] || grep -E 'terminated by signal|terminated by exception' "$log" | tail -5 | sed 's/^/#   /'
+
+is "$(postmaster_pid)" "$pid_before" "the postmaster is the same process"
 
 # Each call must be fast enough for the suite (a guard against hangs that a
 # generous timeout would hide).

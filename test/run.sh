@@ -229,10 +229,12 @@ case "$mode" in
 		SERVER_UP=0
 		say "valgrind errors in crm_privacy code"
 		# A valgrind error block starts with "==PID== <message>" and ends at an
-		# empty "==PID== " line; keep the blocks with a frame in our code (a
-		# source file under src/, or the library itself).
+		# empty "==PID== " line (or where another process's lines begin); keep
+		# the blocks with a frame in our code (a source file under src/, or the
+		# library itself).
 		ours=$(cat "$TMP"/valgrind/*.log | awk -v src="$ROOT/src/" '
 			function flush() { if (index(block, src) || block ~ /crm_privacy\.so/) print block; block = "" }
+			{ pid = $1; if (pid != lastpid) flush(); lastpid = pid }
 			/^==[0-9]+== *$/ { flush(); next }
 			{ block = block $0 "\n" }
 			END { flush() }')
