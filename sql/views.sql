@@ -194,10 +194,10 @@ SELECT privacy.disclose('acme', 'orders', 'amount', 'keep');
 SELECT privacy.opt_out('customer', '5', 'third_party_disclosure');
 SELECT count(*) AS acme_rows FROM privacy_disclose_acme.customer;
 SELECT c.customer_id, d.customer_id AS disclosed_id, d.full_name, d.mobile,
-       d.email = privacy.pseudonym(c.email, 'acme public.customer') AS email_is_acme_pseudonym,
-       d.email <> privacy.pseudonym(c.email, 'public.customer') AS not_linkable_to_anon,
+       d.email = privacy.pseudonym(c.email, 'acme public.customer customer.email') AS email_is_acme_pseudonym,
+       d.email <> privacy.pseudonym(c.email, 'public.customer customer.email') AS not_linkable_to_anon,
        d.birth_date, d.city, d.religion
-  FROM privacy_disclose_acme.customer d JOIN customer c ON d.email = privacy.pseudonym(c.email, 'acme public.customer')
+  FROM privacy_disclose_acme.customer d JOIN customer c ON d.email = privacy.pseudonym(c.email, 'acme public.customer customer.email')
  ORDER BY c.customer_id;
 SELECT count(*) AS acme_orders, sum(amount) FROM privacy_disclose_acme.orders;
 -- Bad treatments and names.

@@ -59,7 +59,7 @@ extern void crm_require_privacy_admin(void);
 
 /* trust.c */
 extern bool crm_domain_trusted(Oid typid);
-extern bool crm_policies_trusted(Oid relid, Oid *culprit);
+extern bool crm_policies_trusted(Oid relid, char **culprit);
 
 /* views.c */
 extern void crm_refresh(Oid relid);

@@ -690,16 +690,24 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 			crm_refresh(InvalidOid);
 		PG_RETURN_NULL();
 	}
-	if (trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY)
+	if (trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY ||
+		trigdata->tag == CMDTAG_CREATE_RULE)
 	{
-		/* not read-only: a new snapshot sees the new pg_policy row */
+		/*
+		 * The tables of the new policies and rules (a "_RETURN" rule turns
+		 * an empty table into a view whose query would run in the views).
+		 * Not read-only: a new snapshot sees the new catalog rows.
+		 */
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute("SELECT DISTINCT p.polrelid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+		if (SPI_execute("SELECT p.polrelid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
 						" JOIN pg_catalog.pg_policy p ON p.oid OPERATOR(pg_catalog.=) d.objid"
-						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass",
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_policy'::pg_catalog.regclass"
+						" UNION SELECT r.ev_class FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+						" JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass",
 						false, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the policies of the command");
+			elog(ERROR, "could not read the policies and rules of the command");
 	}
 	else
 		spi_query("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
@@ -750,7 +758,8 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	{
 		CrmTableLabel tl;
 
-		if ((trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY) &&
+		if ((trigdata->tag == CMDTAG_CREATE_POLICY || trigdata->tag == CMDTAG_ALTER_POLICY ||
+			 trigdata->tag == CMDTAG_CREATE_RULE) &&
 			!crm_get_table_label(lfirst_oid(lc), &tl))
 			continue;
 		/* a new label changes what the audit stores: drop its cached copy */

@@ -27,7 +27,9 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
+#include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -37,6 +39,7 @@
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/lsyscache.h"
+#include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -48,27 +51,59 @@
 typedef struct TrustWalk
 {
 	int			depth;
-	Oid			culprit;		/* the first untrusted function found */
+	char	   *culprit;		/* what was found untrusted first */
 } TrustWalk;
+
+/*
+ * Built-in functions that run SQL given to them as text, or read a table or
+ * view by name (whose code then runs): as good as the caller's own code.
+ */
+static const char *const runs_sql[] = {
+	"query_to_xml", "query_to_xmlschema", "query_to_xml_and_xmlschema",
+	"cursor_to_xml", "cursor_to_xmlschema",
+	"table_to_xml", "table_to_xmlschema", "table_to_xml_and_xmlschema",
+	"schema_to_xml", "schema_to_xmlschema", "schema_to_xml_and_xmlschema",
+	"database_to_xml", "database_to_xmlschema", "database_to_xml_and_xmlschema",
+	"ts_stat", "ts_rewrite",
+	NULL
+};
+
+/* Note what was found untrusted, the first time. */
+static void
+untrusted(TrustWalk *walk, char *what)
+{
+	if (walk->culprit == NULL)
+		walk->culprit = what;
+}
 
 static bool trusted_walker(Node *node, TrustWalk *walk);
 static bool domain_walk(Oid typid, TrustWalk *walk);
 static bool policies_walk(Oid relid, TrustWalk *walk);
 
-/* Is the function owned by a superuser? */
+/*
+ * Is the function trusted: owned by a superuser (as every built-in one is),
+ * and not one of the built-in functions that run SQL they are given?
+ */
 static bool
 func_trusted(Oid funcid, void *context)
 {
 	TrustWalk  *walk = (TrustWalk *) context;
 	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
 	bool		ok;
 
 	if (!HeapTupleIsValid(tup))
-		return true;			/* reported as untrusted by the caller */
-	ok = superuser_arg(((Form_pg_proc) GETSTRUCT(tup))->proowner);
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	ok = superuser_arg(proc->proowner);
+	if (ok && proc->pronamespace == PG_CATALOG_NAMESPACE)
+	{
+		for (int i = 0; runs_sql[i] && ok; i++)
+			ok = (strcmp(NameStr(proc->proname), runs_sql[i]) != 0);
+	}
 	ReleaseSysCache(tup);
-	if (!ok && !OidIsValid(walk->culprit))
-		walk->culprit = funcid;
+	if (!ok)
+		untrusted(walk, psprintf("function %s", format_procedure(funcid)));
 	return !ok;					/* check_functions_in_node stops on true */
 }
 
@@ -91,7 +126,26 @@ trusted_walker(Node *node, TrustWalk *walk)
 		{
 			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
 
-			if (rte->rtekind == RTE_RELATION && policies_walk(rte->relid, walk))
+			if (rte->rtekind != RTE_RELATION)
+				continue;
+			/* a view's query runs as the reader: only a superuser's will do */
+			if (rte->relkind == RELKIND_VIEW || rte->relkind == RELKIND_MATVIEW)
+			{
+				Oid			owner = InvalidOid;
+				HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
+
+				if (HeapTupleIsValid(ctup))
+				{
+					owner = ((Form_pg_class) GETSTRUCT(ctup))->relowner;
+					ReleaseSysCache(ctup);
+				}
+				if (!OidIsValid(owner) || !superuser_arg(owner))
+				{
+					untrusted(walk, psprintf("view %s", get_rel_name(rte->relid)));
+					return true;
+				}
+			}
+			if (policies_walk(rte->relid, walk))
 				return true;
 		}
 		return query_tree_walker(query, trusted_walker, walk, 0);
@@ -118,7 +172,10 @@ static bool
 domain_walk(Oid typid, TrustWalk *walk)
 {
 	if (++walk->depth > MAX_DEPTH)
+	{
+		untrusted(walk, pstrdup("domains nested too deeply to check"));
 		return true;
+	}
 	while (get_typtype(typid) == TYPTYPE_DOMAIN)
 	{
 		Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
@@ -165,7 +222,10 @@ policies_walk(Oid relid, TrustWalk *walk)
 	bool		bad = false;
 
 	if (++walk->depth > MAX_DEPTH)
+	{
+		untrusted(walk, pstrdup("policies nested too deeply to check"));
 		return true;
+	}
 	rel = table_open(PolicyRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
@@ -202,11 +262,11 @@ crm_domain_trusted(Oid typid)
 
 /*
  * Do the row-level security policies of relid (and of the tables their
- * subqueries read) call only trusted functions?  If not, *culprit names the
- * first untrusted function found (InvalidOid when the nesting was too deep).
+ * subqueries read) call only trusted code?  If not, *culprit says what was
+ * found untrusted first.
  */
 bool
-crm_policies_trusted(Oid relid, Oid *culprit)
+crm_policies_trusted(Oid relid, char **culprit)
 {
 	TrustWalk	walk = {0};
 	bool		bad = policies_walk(relid, &walk);

@@ -486,15 +486,17 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 		else
 		{
 			/*
-			 * Pseudonyms per subject table: a subject's key and values get
-			 * the same pseudonym in its related tables (joins work), and a
-			 * table that is not related to it, whose values its owner
-			 * chooses, cannot serve as a dictionary.  Per profile too:
-			 * recipients cannot link their data sets.  Noise per column.
+			 * Pseudonym contexts: a subject's key gets the same pseudonym in
+			 * the subject table and its related tables (joins work); every
+			 * other column has a context of its own, so values written into
+			 * one column (or into a table not related to the subject) are no
+			 * dictionary for another.  Per profile too: recipients cannot
+			 * link their data sets.  Noise per column.
 			 */
+			const char *column = strcmp(c->name, t->tl.key) == 0 ? t->subject_name
+				: psprintf("%s %s.%s", t->subject_name, t->relname, c->name);
 			const char *context = rule->kind == CRM_RULE_PSEUDONYM
-				? (v->kind == VIEW_DISCLOSE ? psprintf("%s %s", v->name, t->subject_name)
-				   : t->subject_name)
+				? (v->kind == VIEW_DISCLOSE ? psprintf("%s %s", v->name, column) : column)
 				: psprintf("%s.%s", t->relname, c->name);
 
 			needs->key |= (rule->kind == CRM_RULE_PSEUDONYM ||
@@ -950,7 +952,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 {
 	List	   *columns;
 	ListCell   *lc;
-	Oid			culprit;
+	char	   *culprit;
 
 	/* policies are evaluated as the reader: they must call trusted code only */
 	if (!crm_policies_trusted(t->relid, &culprit))
@@ -959,10 +961,8 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("table %s gets no privacy views",
 						quote_qualified_identifier(t->nspname, t->relname)),
-				 OidIsValid(culprit)
-				 ? errdetail("A row-level security policy on it calls function %s, which a role other than a superuser owns; policies run as the role that reads a view.",
-							 format_procedure(culprit))
-				 : errdetail("Its row-level security policies read tables whose policies nest too deeply to check."),
+				 errdetail("A row-level security policy on it reaches %s, which could run code of a role other than a superuser; policies run as the role that reads a view.",
+						   culprit),
 				 errhint("Use policies that call only built-in or superuser-owned functions, then run privacy.refresh_views().")));
 		return;
 	}

@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(39);
+SELECT plan(44);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -100,12 +100,28 @@ SELECT is((SELECT count(*)::int FROM privacy_anon.dict d
              JOIN privacy_anon.tenant_customer a USING (mobile)), 0,
           'an owner''s table of every candidate gets other pseudonyms than the customers''');
 RESET ROLE;
+-- A role that may only write a related table cannot use one of its columns
+-- as the dictionary either: every non-key column has a context of its own.
+CREATE TABLE sec.tenant_note (id int PRIMARY KEY, customer_id bigint, note text);
+SECURITY LABEL FOR crm_privacy ON TABLE sec.tenant_note IS 'related subject=sec.tenant_customer key=customer_id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_note.customer_id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.tenant_note.note IS 'personal anon=pseudonym';
+GRANT INSERT ON sec.tenant_note TO tap_alice;
+SET ROLE tap_alice;
+INSERT INTO sec.tenant_note SELECT i, 1, '138' || lpad(i::text, 4, '0') || '5678' FROM generate_series(0, 9999) i;
+SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_note n
+             JOIN privacy_anon.tenant_customer a ON a.mobile = n.note), 0,
+          'candidates written into a related table''s column match no customer''s pseudonym');
+SELECT is((SELECT count(DISTINCT n.customer_id)::int FROM privacy_anon.tenant_note n
+             JOIN privacy_anon.tenant_customer a ON a.id = n.customer_id), 1,
+          'the subject key still joins the related table to the subject table');
+RESET ROLE;
 SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
-             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer')), 3,
-          'the anonymous view''s pseudonyms are pseudonym() under the subject table''s context');
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer tenant_customer.mobile')), 3,
+          'the anonymous view''s pseudonyms are pseudonym() under the column''s context');
 SELECT privacy.rotate_pseudonym_key();
 SELECT is((SELECT count(*)::int FROM privacy_anon.tenant_customer a
-             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer')), 3,
+             JOIN sec.tenant_customer t ON a.mobile = privacy.pseudonym(t.mobile, 'sec.tenant_customer tenant_customer.mobile')), 3,
           'after a key rotation the views use the new key at once');
 
 -- 3. Stable noise: reading a row again gives the same value.
@@ -211,6 +227,28 @@ DROP POLICY spying ON sec.victim;
 RESET ROLE;
 SELECT ok((SELECT count(*) FROM pg_class WHERE relname = 'victim' AND relkind = 'v') >= 6,
           'after DROP POLICY the views are back');
+-- a policy that runs SQL through a built-in function (query_to_xml)
+SET ROLE tap_owner;
+CREATE POLICY via_xml ON sec.victim FOR SELECT TO PUBLIC
+    USING (pg_catalog.query_to_xml('SELECT sec.spy_policy(''x'')', true, true, '') IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy that runs SQL through query_to_xml counts as the owner''s code: no views');
+SET ROLE tap_owner;
+DROP POLICY via_xml ON sec.victim;
+-- a "_RETURN" rule turns an empty labelled table into a view of the owner's
+CREATE TABLE sec.turncoat (id bigint, name text);
+SECURITY LABEL FOR crm_privacy ON TABLE sec.turncoat IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.turncoat.name IS 'public';
+CREATE RULE "_RETURN" AS ON SELECT TO sec.turncoat DO INSTEAD
+    SELECT 1::bigint AS id, 'x'::text AS name WHERE sec.spy_policy('rule');
+RESET ROLE;
+DELETE FROM sec.spy_log;
+SELECT is((SELECT count(*)::int FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+            WHERE c.relname = 'turncoat' AND n.nspname LIKE 'privacy\_%'), 0,
+          'a table turned into a view by a rule loses its privacy views at once');
+SELECT is((SELECT count(*)::int FROM sec.spy_log WHERE who <> 'tap_owner'), 0,
+          'and the owner''s rule never ran as anyone else');
 SELECT is((SELECT count(*)::int FROM sec.spy_log), 0,
           'the owner''s policy function never ran in a reader''s query');
 SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'tap_owner'), false,
@@ -253,7 +291,7 @@ RESET ROLE;
 SELECT privacy.erase_subject('sec.erasable', '1');
 SELECT is((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'erasure'),
           'erasure as a non-superuser owner writes the pseudonym of the value');
-SELECT isnt((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'sec.erasable'),
+SELECT isnt((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'sec.erasable erasable.email'),
             'erased values are not the views'' pseudonyms');
 
 -- 6. The views' owner must stay unprivileged.

@@ -37,5 +37,5 @@ CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
 CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL',
-                 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN')
+                 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE')
     EXECUTE FUNCTION privacy.ddl_command_end();
