@@ -265,7 +265,7 @@ start_writer(void)
 	ereport(WARNING,
 			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 			 errmsg("could not start the crm_privacy access log writer"),
-			 errhint("Raise max_worker_processes; until a writer runs, reads wait in shared memory.")));
+			 errhint("Raise max_worker_processes; until a writer runs, reads wait in shared memory and are also written to the server log.")));
 	return false;
 }
 
@@ -356,6 +356,13 @@ queue_record(const AccessRecord *rec)
 		log_record(rec, "Recorded in the server log: the crm_privacy read audit's shared memory is full.");
 	if (claim && !start_writer())
 	{
+		/*
+		 * With no writer, a crash would lose what waits in shared memory:
+		 * the server log gets this record now (the table gets it too once
+		 * a writer runs).
+		 */
+		if (slot != NULL)
+			log_record(rec, "Recorded in the server log too: no crm_privacy access log writer could be started; the record also waits in shared memory for one.");
 		LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 		if (claim->dbid == MyDatabaseId && claim->pgprocno < 0)
 			claim->dbid = InvalidOid;
