@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(44);
+SELECT plan(45);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -271,12 +271,17 @@ SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.id IS 'public';
 SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.full_name IS 'identifier mask=name';
 SECURITY LABEL FOR crm_privacy ON COLUMN sec.member.religion IS 'sensitive';
 SELECT privacy.opt_out('sec.member', '3', 'sensitive_data');
+SELECT privacy.opt_out('sec.member', '5', 'sensitive_data');
+SELECT privacy.opt_in('sec.member', '5', 'sensitive_data');
 ANALYZE sec.member;
 SET ROLE tap_reader;
 SELECT is(pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 3'),
           pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 1'),
           'EXPLAIN ANALYZE of a point lookup is the same for a subject who opted out and one who did not');
 RESET ROLE;
+SELECT is(pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 5'),
+          pg_temp.plan_of('SELECT * FROM privacy_standard.member WHERE id = 1'),
+          'a reader who sees sensitive data cannot tell from EXPLAIN ANALYZE that a subject once opted out');
 
 -- Erasure runs as the table's owner, who may not compute pseudonyms: the key
 -- reaches the owner's UPDATE as a parameter, and the erased values are
