@@ -269,16 +269,16 @@ crm_generalize_timestamptz(PG_FUNCTION_ARGS)
  * keyed_noise(v, r, key, context, seed), whose extra arguments start at 2.
  */
 static float8
-uniform_unit(FunctionCallInfo fcinfo)
+uniform_unit(FunctionCallInfo fcinfo, bool numeric)
 {
 	if (PG_NARGS() > 2)
-		return crm_keyed_unit(fcinfo, 2);
+		return crm_keyed_unit(fcinfo, 2, numeric);
 	return pg_prng_double(&pg_global_prng_state) * 2.0 - 1.0;
 }
 
 /* The noise factor 1 + u, u uniform in [-ratio, ratio]; refuses a bad ratio. */
 static float8
-noise_factor(FunctionCallInfo fcinfo)
+noise_factor(FunctionCallInfo fcinfo, bool numeric)
 {
 	float8		ratio = PG_GETARG_FLOAT8(1);
 
@@ -287,7 +287,7 @@ noise_factor(FunctionCallInfo fcinfo)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("argument \"ratio\" of noise must be between 0 and 1"),
 				 errdetail("It was %g.", ratio)));
-	return 1.0 + ratio * uniform_unit(fcinfo);
+	return 1.0 + ratio * uniform_unit(fcinfo, numeric);
 }
 
 /* v * factor rounded, kept within [min, max]. */
@@ -308,7 +308,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int2);
 Datum
 crm_noise_int2(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(fcinfo);
+	float8		factor = noise_factor(fcinfo, false);
 
 	PG_RETURN_INT16((int16) noisy_integer(PG_GETARG_INT16(0), factor,
 										  PG_INT16_MIN, PG_INT16_MAX));
@@ -319,7 +319,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int4);
 Datum
 crm_noise_int4(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(fcinfo);
+	float8		factor = noise_factor(fcinfo, false);
 
 	PG_RETURN_INT32((int32) noisy_integer(PG_GETARG_INT32(0), factor,
 										  PG_INT32_MIN, PG_INT32_MAX));
@@ -330,7 +330,7 @@ PG_FUNCTION_INFO_V1(crm_noise_int8);
 Datum
 crm_noise_int8(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(fcinfo);
+	float8		factor = noise_factor(fcinfo, false);
 	int64		v = PG_GETARG_INT64(0);
 
 	/* beyond 2^53 a double cannot hold every integer: compute the change */
@@ -352,7 +352,7 @@ PG_FUNCTION_INFO_V1(crm_noise_float8);
 Datum
 crm_noise_float8(PG_FUNCTION_ARGS)
 {
-	float8		factor = noise_factor(fcinfo);
+	float8		factor = noise_factor(fcinfo, false);
 
 	PG_RETURN_FLOAT8(PG_GETARG_FLOAT8(0) * factor);
 }
@@ -363,7 +363,7 @@ Datum
 crm_noise_numeric(PG_FUNCTION_ARGS)
 {
 	Numeric		v = PG_GETARG_NUMERIC(0);
-	float8		factor = noise_factor(fcinfo);
+	float8		factor = noise_factor(fcinfo, true);
 	Datum		scale;
 	Datum		r;
 
@@ -405,7 +405,7 @@ crm_noise_timestamp(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		PG_RETURN_TIMESTAMP(ts);
 	return DirectFunctionCall2(timestamp_pl_interval, TimestampGetDatum(ts),
-							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
+							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo, false))));
 }
 
 /* SQL: privacy.noise(timestamptz, interval): shifted by up to +/- the interval. */
@@ -420,7 +420,7 @@ crm_noise_timestamptz(PG_FUNCTION_ARGS)
 	if (TIMESTAMP_NOT_FINITE(ts))
 		PG_RETURN_TIMESTAMPTZ(ts);
 	return DirectFunctionCall2(timestamptz_pl_interval, TimestampTzGetDatum(ts),
-							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
+							   IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo, false))));
 }
 
 /* SQL: privacy.noise(date, interval): shifted by up to +/- the interval, whole days. */
@@ -437,6 +437,6 @@ crm_noise_date(PG_FUNCTION_ARGS)
 		PG_RETURN_DATEADT(d);
 	ts = DirectFunctionCall2(timestamp_pl_interval,
 							 DirectFunctionCall1(date_timestamp, DateADTGetDatum(d)),
-							 IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo))));
+							 IntervalPGetDatum(scaled_interval(iv, uniform_unit(fcinfo, false))));
 	return DirectFunctionCall1(timestamp_date, ts);
 }

@@ -43,7 +43,7 @@ extern void crm_label_init(void);
 /* pseudonym.c */
 extern void crm_pseudonym_init(void);
 extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
-extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg);
+extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg, bool value_varlena);
 extern bytea *crm_pseudonym_key(void);
 
 /* audit.c */

@@ -479,16 +479,45 @@ crm_keyed_pseudonym_int4(PG_FUNCTION_ARGS)
 }
 
 /*
- * A draw in [-1, 1] for keyed_noise(): SipHash of seed (the row's key) under
- * the subkey of (key, context) arguments keyarg and keyarg + 1, seed being
- * argument keyarg + 2.  Stable: the same row and column draw the same value.
+ * A draw in [-1, 1] for keyed_noise(): SipHash of seed (the row's key) and
+ * the value (argument 0; value_varlena for numeric) under the subkey of
+ * (key, context) arguments keyarg and keyarg + 1, seed being argument
+ * keyarg + 2.  Stable: the same row, column and value draw the same u.
  */
 float8
-crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg)
+crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg, bool value_varlena)
 {
 	const uint64 *k = keyed_subkey(fcinfo, keyarg, keyarg + 1);
 	text	   *seed = PG_GETARG_TEXT_PP(keyarg + 2);
-	uint64		h = siphash24(k, VARDATA_ANY(seed), VARSIZE_ANY_EXHDR(seed));
+	int			seedlen = VARSIZE_ANY_EXHDR(seed);
+	Datum		value = PG_GETARG_DATUM(0);
+	const char *vbytes;
+	int			vlen;
+	char	   *buf;
+	uint64		h;
+
+	/*
+	 * The value is hashed too: a row whose value changes draws anew, so
+	 * readings of one row over time do not keep the true ratio between its
+	 * values.
+	 */
+	if (value_varlena)
+	{
+		struct varlena *n = PG_DETOAST_DATUM_PACKED(value);
+
+		vbytes = VARDATA_ANY(n);
+		vlen = VARSIZE_ANY_EXHDR(n);
+	}
+	else
+	{
+		vbytes = (const char *) &value;
+		vlen = sizeof(Datum);
+	}
+	buf = palloc(seedlen + vlen);
+	memcpy(buf, VARDATA_ANY(seed), seedlen);
+	memcpy(buf + seedlen, vbytes, vlen);
+	h = siphash24(k, buf, seedlen + vlen);
+	pfree(buf);
 
 	/* 53 bits give a double uniform in [0, 1), then [-1, 1) */
 	return (float8) (h >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;

@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(45);
+SELECT plan(46);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -152,6 +152,12 @@ SELECT ok((SELECT bool_and(n BETWEEN 280 AND 520) AND count(*) = 10
           'noise is spread uniformly over the bound');
 SELECT ok((SELECT abs(avg(income) - 1000) < 5 FROM privacy_anon.income),
           'noise is centred on the value');
+SELECT income AS noisy_before FROM privacy_anon.income WHERE id = 7 \gset
+RESET ROLE;
+UPDATE sec.income SET income = 2000.00 WHERE id = 7;
+SET ROLE tap_reader;
+SELECT isnt((SELECT income FROM privacy_anon.income WHERE id = 7), :'noisy_before'::numeric * 2,
+            'a new value draws new noise: readings over time do not keep the true ratio');
 RESET ROLE;
 
 -- 4. A hostile table owner: a domain whose CHECK, and an RLS policy whose
