@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(46);
+SELECT plan(48);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -304,6 +304,19 @@ SELECT is((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn'
           'erasure as a non-superuser owner writes the pseudonym of the value');
 SELECT isnt((SELECT email FROM sec.erasable), privacy.pseudonym('zhang@example.cn', 'sec.erasable erasable.email'),
             'erased values are not the views'' pseudonyms');
+
+-- The owner's trigger, run by review_change as the owner, changes a setting
+-- for the session: the change does not outlive the call.
+SET ROLE tap_owner;
+CREATE FUNCTION sec.plant() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN PERFORM pg_catalog.set_config('search_path', 'sec, pg_catalog', false); RETURN NEW; END $$;
+CREATE TRIGGER plant BEFORE UPDATE ON sec.erasable FOR EACH ROW EXECUTE FUNCTION sec.plant();
+RESET ROLE;
+SELECT current_setting('search_path') AS path_before \gset
+SELECT privacy.review_change(privacy.request_change('sec.erasable', '1', 'email', 'new@example.cn'), true);
+SELECT is(current_setting('search_path'), :'path_before',
+          'a setting the owner''s trigger changed during review_change is undone');
+SELECT is((SELECT email FROM sec.erasable), 'new@example.cn', 'the change itself was applied');
 
 -- 6. The views' owner must stay unprivileged.
 SELECT is((SELECT ok FROM privacy.check_setup() WHERE "check" = 'views owner unprivileged'), true,
