@@ -8,11 +8,15 @@
  * but two things of a table's owner can still end up in them: the CHECK
  * constraints of a domain that a masked value is cast into, and the
  * row-level security policies of the table (PostgreSQL evaluates policy
- * expressions as the querying role).  A function counts as trusted when a
- * superuser owns it, as every built-in function is; anything else could run
- * a table owner's code with a reader's rights, so the views never run it:
- * a masked value is not cast into a domain whose checks call untrusted code
- * (views.c), and a table whose policies call untrusted code gets no views.
+ * expressions as the querying role, and their subqueries with the rights of
+ * the views' owner).  A function counts as trusted when a superuser owns it,
+ * as every built-in function does, when it is not volatile (no side effect
+ * that outlives the query: set_config, pg_notify, lo_export ...), and when
+ * it does not run SQL it is given (query_to_xml ...).  Anything else could
+ * run a table owner's code with a reader's rights, so the views never run
+ * it: a masked value is not cast into a domain whose checks are untrusted
+ * (views.c), and a table whose policies are untrusted, or have a subquery,
+ * gets no views.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -27,7 +31,6 @@
 #include "access/htup_details.h"
 #include "access/table.h"
 #include "catalog/indexing.h"
-#include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_policy.h"
@@ -78,11 +81,12 @@ untrusted(TrustWalk *walk, char *what)
 
 static bool trusted_walker(Node *node, TrustWalk *walk);
 static bool domain_walk(Oid typid, TrustWalk *walk);
-static bool policies_walk(Oid relid, TrustWalk *walk);
 
 /*
  * Is the function trusted: owned by a superuser (as every built-in one is),
- * and not one of the built-in functions that run SQL they are given?
+ * not volatile (set_config, pg_notify, lo_export ... act beyond the query,
+ * with the reader's rights), and not one of the built-in functions that run
+ * SQL they are given?
  */
 static bool
 func_trusted(Oid funcid, void *context)
@@ -95,7 +99,7 @@ func_trusted(Oid funcid, void *context)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	ok = superuser_arg(proc->proowner);
+	ok = superuser_arg(proc->proowner) && proc->provolatile != PROVOLATILE_VOLATILE;
 	if (ok && proc->pronamespace == PG_CATALOG_NAMESPACE)
 	{
 		for (int i = 0; runs_sql[i] && ok; i++)
@@ -107,49 +111,26 @@ func_trusted(Oid funcid, void *context)
 	return !ok;					/* check_functions_in_node stops on true */
 }
 
-/* Walk an expression or query: true when it reaches untrusted code. */
+/*
+ * Walk a policy or domain check expression: true when it reaches anything
+ * but trusted functions.  Subqueries are refused outright: a policy's
+ * subquery reads with the rights of the role the policy applies to, the
+ * views' owner, which may read the key and every labelled table.
+ */
 static bool
 trusted_walker(Node *node, TrustWalk *walk)
 {
 	if (node == NULL)
 		return false;
+	if (IsA(node, SubLink) || IsA(node, Query))
+	{
+		untrusted(walk, pstrdup("a subquery"));
+		return true;
+	}
 	if (check_functions_in_node(node, func_trusted, walk))
 		return true;
 	if (IsA(node, CoerceToDomain) && domain_walk(((CoerceToDomain *) node)->resulttype, walk))
 		return true;
-	if (IsA(node, Query))
-	{
-		Query	   *query = (Query *) node;
-		ListCell   *lc;
-
-		foreach(lc, query->rtable)
-		{
-			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-
-			if (rte->rtekind != RTE_RELATION)
-				continue;
-			/* a view's query runs as the reader: only a superuser's will do */
-			if (rte->relkind == RELKIND_VIEW || rte->relkind == RELKIND_MATVIEW)
-			{
-				Oid			owner = InvalidOid;
-				HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(rte->relid));
-
-				if (HeapTupleIsValid(ctup))
-				{
-					owner = ((Form_pg_class) GETSTRUCT(ctup))->relowner;
-					ReleaseSysCache(ctup);
-				}
-				if (!OidIsValid(owner) || !superuser_arg(owner))
-				{
-					untrusted(walk, psprintf("view %s", get_rel_name(rte->relid)));
-					return true;
-				}
-			}
-			if (policies_walk(rte->relid, walk))
-				return true;
-		}
-		return query_tree_walker(query, trusted_walker, walk, 0);
-	}
 	return expression_tree_walker(node, trusted_walker, walk);
 }
 
@@ -261,9 +242,8 @@ crm_domain_trusted(Oid typid)
 }
 
 /*
- * Do the row-level security policies of relid (and of the tables their
- * subqueries read) call only trusted code?  If not, *culprit says what was
- * found untrusted first.
+ * Are the row-level security policies of relid made of trusted functions
+ * only, with no subquery?  If not, *culprit says what was found first.
  */
 bool
 crm_policies_trusted(Oid relid, char **culprit)

@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(48);
+SELECT plan(51);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -242,6 +242,31 @@ SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relki
           'a policy that runs SQL through query_to_xml counts as the owner''s code: no views');
 SET ROLE tap_owner;
 DROP POLICY via_xml ON sec.victim;
+-- a policy subquery reads with the views' owner's rights (the key!)
+CREATE POLICY via_subquery ON sec.victim FOR SELECT TO PUBLIC
+    USING (pg_catalog.pg_notify('k', pg_catalog.encode((SELECT k.key FROM privacy.pseudonym_key k LIMIT 1), 'hex')) IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy with a subquery (it would read the key as the views'' owner): no views');
+SET ROLE tap_owner;
+DROP POLICY via_subquery ON sec.victim;
+-- a volatile built-in whose effect outlives the query (a setting of the reader's session)
+CREATE POLICY via_setting ON sec.victim FOR SELECT TO PUBLIC
+    USING (pg_catalog.set_config('search_path', 'sec, pg_catalog', false) IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy calling a volatile built-in (set_config): no views');
+SET ROLE tap_owner;
+DROP POLICY via_setting ON sec.victim;
+ALTER TABLE sec.victim DISABLE ROW LEVEL SECURITY;
+ALTER DOMAIN sec.digits ADD CONSTRAINT via_setting
+    CHECK (pg_catalog.set_config('search_path', 'sec, pg_catalog', false) IS NOT NULL);
+RESET search_path;  -- (validating the check ran it in the owner's own session)
+RESET ROLE;
+SET ROLE tap_reader;
+SELECT is((SELECT array_agg(coalesce(digits::text, '-') ORDER BY id) FROM privacy_standard.victim), '{-,-}',
+          'a domain check calling a volatile built-in is never cast into: NULL');
+RESET ROLE;
 -- a "_RETURN" rule turns an empty labelled table into a view of the owner's
 CREATE TABLE sec.turncoat (id bigint, name text);
 SECURITY LABEL FOR crm_privacy ON TABLE sec.turncoat IS 'subject key=id';
