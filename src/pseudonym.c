@@ -410,18 +410,25 @@ crm_pseudonym_cstring(const char *value, int len, const char *context)
 	return out;
 }
 
+/* The text pseudonym of v under subkey k, as a text datum. */
+static text *
+text_pseudonym_datum(const uint64 *k, text *v)
+{
+	text	   *result = (text *) palloc(VARHDRSZ + 16);
+
+	text_pseudonym(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), VARDATA(result));
+	SET_VARSIZE(result, VARHDRSZ + 16);
+	return result;
+}
+
 /* SQL: privacy.pseudonym(text [, context text]) returns text. */
 PG_FUNCTION_INFO_V1(crm_pseudonym_text);
 Datum
 crm_pseudonym_text(PG_FUNCTION_ARGS)
 {
 	text	   *v = PG_GETARG_TEXT_PP(0);
-	const uint64 *k = subkey_arg(fcinfo, 1);
-	text	   *result = (text *) palloc(VARHDRSZ + 16);
 
-	text_pseudonym(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), VARDATA(result));
-	SET_VARSIZE(result, VARHDRSZ + 16);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(text_pseudonym_datum(subkey_arg(fcinfo, 1), v));
 }
 
 /* SQL: privacy.pseudonym(bigint [, context text]) returns bigint. */
@@ -450,12 +457,8 @@ Datum
 crm_keyed_pseudonym_text(PG_FUNCTION_ARGS)
 {
 	text	   *v = PG_GETARG_TEXT_PP(0);
-	const uint64 *k = keyed_subkey(fcinfo, 1, 2);
-	text	   *result = (text *) palloc(VARHDRSZ + 16);
 
-	text_pseudonym(k, VARDATA_ANY(v), VARSIZE_ANY_EXHDR(v), VARDATA(result));
-	SET_VARSIZE(result, VARHDRSZ + 16);
-	PG_RETURN_TEXT_P(result);
+	PG_RETURN_TEXT_P(text_pseudonym_datum(keyed_subkey(fcinfo, 1, 2), v));
 }
 
 /* SQL: privacy.keyed_pseudonym(bigint, key bytea, context text) returns bigint. */

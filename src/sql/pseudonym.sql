@@ -96,6 +96,21 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.key_event(pg_catalog.text, pg_catalog.bytea) FROM PUBLIC;
 
+-- Only a superuser exports or imports the key (EXECUTE is revoked from
+-- PUBLIC too; this holds if someone grants it).
+CREATE FUNCTION privacy.key_superuser(action pg_catalog.text) RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = pg_catalog.format('permission denied to %s the pseudonym key', action),
+            DETAIL = 'Only a superuser may export or import the key.';
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION privacy.key_superuser(pg_catalog.text) FROM PUBLIC;
+
 CREATE FUNCTION privacy.export_pseudonym_key() RETURNS pg_catalog.bytea
 LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
@@ -103,11 +118,7 @@ AS $$
 DECLARE
     k bytea;
 BEGIN
-    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'permission denied to export the pseudonym key',
-            DETAIL = 'Only a superuser may export the key.';
-    END IF;
+    PERFORM privacy.key_superuser('export');
     SELECT p.key INTO k FROM privacy.pseudonym_key p ORDER BY p.id DESC LIMIT 1;
     IF k IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
@@ -126,11 +137,7 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'permission denied to import a pseudonym key',
-            DETAIL = 'Only a superuser may replace the key.';
-    END IF;
+    PERFORM privacy.key_superuser('import');
     IF key IS NULL OR pg_catalog.length(key) OPERATOR(pg_catalog.<>) 16 THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'a pseudonym key has 16 bytes',
