@@ -9,14 +9,18 @@
  * constraints of a domain that a masked value is cast into, and the
  * row-level security policies of the table (PostgreSQL evaluates policy
  * expressions as the querying role, and their subqueries with the rights of
- * the views' owner).  A function counts as trusted when a superuser owns it,
- * as every built-in function does, when it is not volatile (no side effect
- * that outlives the query: set_config, pg_notify, lo_export ...), and when
- * it does not run SQL it is given (query_to_xml ...).  Anything else could
- * run a table owner's code with a reader's rights, so the views never run
- * it: a masked value is not cast into a domain whose checks are untrusted
- * (views.c), and a table whose policies are untrusted, or have a subquery,
- * gets no views.
+ * the views' owner).  So such an expression is trusted only when it is made
+ * of columns, constants and computations of plain built-in types (no domain,
+ * composite, range or pseudo-type, whose input functions, casts and checks
+ * reach other code) by functions that a superuser owns, as every built-in
+ * one is, that take and return plain built-in types only (no "anyelement":
+ * to_json or "||" look up the caller's casts), that are not volatile (no
+ * effect that outlives the query: set_config, pg_notify, lo_export ...) and
+ * that do not run SQL they are given (query_to_xml ...); subqueries are
+ * refused.  Anything else could run a table owner's code with a reader's
+ * rights, so the views never run it: a masked value is not cast into a
+ * domain whose checks are not trusted (views.c), and a table with a policy
+ * (for any command) that is not trusted gets no views.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -71,6 +75,23 @@ static const char *const runs_sql[] = {
 	NULL
 };
 
+/*
+ * A built-in type that is no pseudo-type (a function taking "anyelement" or
+ * "any" may cast, convert or inline its way to the caller's types), no
+ * domain, composite or range (whose input and checks reach other types).
+ * Only superusers create built-in types and casts between them.
+ */
+static bool
+plain_type(Oid typid)
+{
+	char		typtype;
+
+	if (typid >= FirstNormalObjectId)
+		return false;
+	typtype = get_typtype(typid);
+	return typtype == TYPTYPE_BASE || typtype == TYPTYPE_ENUM;
+}
+
 /* Note what was found untrusted, the first time. */
 static void
 untrusted(TrustWalk *walk, char *what)
@@ -99,7 +120,10 @@ func_trusted(Oid funcid, void *context)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	ok = superuser_arg(proc->proowner) && proc->provolatile != PROVOLATILE_VOLATILE;
+	ok = superuser_arg(proc->proowner) && proc->provolatile != PROVOLATILE_VOLATILE &&
+		plain_type(proc->prorettype);
+	for (int i = 0; ok && i < proc->pronargs; i++)
+		ok = plain_type(proc->proargtypes.values[i]);
 	if (ok && proc->pronamespace == PG_CATALOG_NAMESPACE)
 	{
 		for (int i = 0; runs_sql[i] && ok; i++)
@@ -127,9 +151,17 @@ trusted_walker(Node *node, TrustWalk *walk)
 		untrusted(walk, pstrdup("a subquery"));
 		return true;
 	}
-	if (check_functions_in_node(node, func_trusted, walk))
+	/* reading a column, a constant or the checked value runs no code */
+	if (IsA(node, Var) || IsA(node, Const) || IsA(node, Param) ||
+		IsA(node, CoerceToDomainValue) || IsA(node, CaseTestExpr) || IsA(node, List))
+		return expression_tree_walker(node, trusted_walker, walk);
+	/* anything else computes: only of plain built-in types, by trusted functions */
+	if (!plain_type(exprType(node)))
+	{
+		untrusted(walk, psprintf("an expression of type %s", format_type_be(exprType(node))));
 		return true;
-	if (IsA(node, CoerceToDomain) && domain_walk(((CoerceToDomain *) node)->resulttype, walk))
+	}
+	if (check_functions_in_node(node, func_trusted, walk))
 		return true;
 	return expression_tree_walker(node, trusted_walker, walk);
 }
@@ -190,8 +222,9 @@ domain_walk(Oid typid, TrustWalk *walk)
 }
 
 /*
- * Walk the SELECT policies of a table, whether row-level security is on now
- * or not (its owner can turn it on at any time).
+ * Walk every policy of a table (SELECT ... FOR UPDATE applies the UPDATE
+ * policies too), whether row-level security is on now or not (its owner can
+ * turn it on at any time).
  */
 static bool
 policies_walk(Oid relid, TrustWalk *walk)
@@ -213,14 +246,14 @@ policies_walk(Oid relid, TrustWalk *walk)
 	scan = systable_beginscan(rel, PolicyPolrelidPolnameIndexId, true, NULL, 1, &key);
 	while (!bad && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		char		cmd = ((Form_pg_policy) GETSTRUCT(tup))->polcmd;
 		bool		isnull;
 		Datum		qual;
 
-		if (cmd != '*' && cmd != ACL_SELECT_CHR)
-			continue;
 		qual = heap_getattr(tup, Anum_pg_policy_polqual, RelationGetDescr(rel), &isnull);
 		if (!isnull)
+			bad = trusted_walker(stringToNode(TextDatumGetCString(qual)), walk);
+		qual = heap_getattr(tup, Anum_pg_policy_polwithcheck, RelationGetDescr(rel), &isnull);
+		if (!bad && !isnull)
 			bad = trusted_walker(stringToNode(TextDatumGetCString(qual)), walk);
 	}
 	systable_endscan(scan);

@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(51);
+SELECT plan(56);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -258,6 +258,36 @@ SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relki
           'a policy calling a volatile built-in (set_config): no views');
 SET ROLE tap_owner;
 DROP POLICY via_setting ON sec.victim;
+-- built-ins that reach the owner's code through types: a text-to-composite
+-- cast runs the input of the owner's domain; "||" with a non-text argument
+-- and to_json use the owner's casts; an UPDATE policy applies to
+-- SELECT ... FOR UPDATE
+CREATE TYPE sec.comp AS (a sec.spytext);
+CREATE TYPE sec.mood AS ENUM ('a', 'b');
+CREATE FUNCTION sec.mood_text(sec.mood) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN PERFORM sec.spy_policy('cast'); RETURN 'a'; END $$;
+CREATE CAST (sec.mood AS text) WITH FUNCTION sec.mood_text(sec.mood);
+CREATE POLICY via_composite ON sec.victim FOR SELECT TO PUBLIC
+    USING ((('(' || tenant || ')')::sec.comp) IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy casting to the owner''s composite type (whose input runs its domain''s check): no views');
+SET ROLE tap_owner;
+DROP POLICY via_composite ON sec.victim;
+CREATE POLICY via_concat ON sec.victim FOR SELECT TO PUBLIC
+    USING (('' || 'a'::sec.mood) IS NOT NULL AND to_json('a'::sec.mood) IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy using "||" or to_json on the owner''s type (they would use its casts): no views');
+SET ROLE tap_owner;
+DROP POLICY via_concat ON sec.victim;
+CREATE POLICY via_update ON sec.victim FOR UPDATE TO PUBLIC
+    USING (pg_catalog.pg_notify('k', pg_catalog.encode((SELECT k.key FROM privacy.pseudonym_key k LIMIT 1), 'hex')) IS NOT NULL);
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'an UPDATE policy (SELECT ... FOR UPDATE applies it) is checked too: no views');
+SET ROLE tap_owner;
+DROP POLICY via_update ON sec.victim;
 ALTER TABLE sec.victim DISABLE ROW LEVEL SECURITY;
 ALTER DOMAIN sec.digits ADD CONSTRAINT via_setting
     CHECK (pg_catalog.set_config('search_path', 'sec, pg_catalog', false) IS NOT NULL);
@@ -267,6 +297,19 @@ SET ROLE tap_reader;
 SELECT is((SELECT array_agg(coalesce(digits::text, '-') ORDER BY id) FROM privacy_standard.victim), '{-,-}',
           'a domain check calling a volatile built-in is never cast into: NULL');
 RESET ROLE;
+SET ROLE tap_owner;
+CREATE DOMAIN sec.sly AS text CHECK (VALUE IS NULL OR (('(' || VALUE || ')')::sec.comp) IS NOT NULL);
+ALTER TABLE sec.victim ADD COLUMN sly sec.sly;
+SECURITY LABEL FOR crm_privacy ON COLUMN sec.victim.sly IS 'identifier mask=partial(1,0)';
+UPDATE sec.victim SET sly = 'x' || id;
+RESET ROLE;
+DELETE FROM sec.spy_log;
+SET ROLE tap_reader;
+SELECT is((SELECT array_agg(coalesce(sly::text, '-') ORDER BY id) FROM privacy_standard.victim), '{-,-}',
+          'a domain check reaching the owner''s code through a composite cast is never cast into: NULL');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM sec.spy_log WHERE who <> 'tap_owner'), 0,
+          'the owner''s code never ran for the reader');
 -- a "_RETURN" rule turns an empty labelled table into a view of the owner's
 CREATE TABLE sec.turncoat (id bigint, name text);
 SECURITY LABEL FOR crm_privacy ON TABLE sec.turncoat IS 'subject key=id';
