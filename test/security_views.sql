@@ -10,7 +10,7 @@
 --   * the role that owns the views must stay unprivileged.
 LOAD 'crm_privacy';
 BEGIN;
-SELECT plan(56);
+SELECT plan(57);
 
 CREATE ROLE tap_alice;
 CREATE ROLE tap_bob;
@@ -288,6 +288,15 @@ SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relki
           'an UPDATE policy (SELECT ... FOR UPDATE applies it) is checked too: no views');
 SET ROLE tap_owner;
 DROP POLICY via_update ON sec.victim;
+-- crm_privacy's own functions: pseudonym() would compute with the key as a
+-- privileged reader, for the owner to read through a side channel (a lock)
+CREATE POLICY via_pseudonym ON sec.victim FOR SELECT TO PUBLIC
+    USING (privacy.pseudonym(tenant::text, 'public.customer customer.mobile') <> '');
+RESET ROLE;
+SELECT is((SELECT count(*)::int FROM pg_class WHERE relname = 'victim' AND relkind = 'v'), 0,
+          'a policy calling crm_privacy''s pseudonym(): no views');
+SET ROLE tap_owner;
+DROP POLICY via_pseudonym ON sec.victim;
 ALTER TABLE sec.victim DISABLE ROW LEVEL SECURITY;
 ALTER DOMAIN sec.digits ADD CONSTRAINT via_setting
     CHECK (pg_catalog.set_config('search_path', 'sec, pg_catalog', false) IS NOT NULL);
