@@ -55,12 +55,8 @@
 
 #include "crm_privacy.h"
 
-/* How deep policies that read other tables are followed. */
-#define MAX_DEPTH	8
-
 typedef struct TrustWalk
 {
-	int			depth;
 	char	   *culprit;		/* what was found untrusted first */
 } TrustWalk;
 
@@ -104,7 +100,6 @@ untrusted(TrustWalk *walk, char *what)
 }
 
 static bool trusted_walker(Node *node, TrustWalk *walk);
-static bool domain_walk(Oid typid, TrustWalk *walk);
 
 /*
  * Is the function trusted: owned by a superuser (as every built-in one is),
@@ -190,11 +185,6 @@ domain_base(Oid typid)
 static bool
 domain_walk(Oid typid, TrustWalk *walk)
 {
-	if (++walk->depth > MAX_DEPTH)
-	{
-		untrusted(walk, pstrdup("domains nested too deeply to check"));
-		return true;
-	}
 	while (get_typtype(typid) == TYPTYPE_DOMAIN)
 	{
 		Relation	rel = table_open(ConstraintRelationId, AccessShareLock);
@@ -223,7 +213,6 @@ domain_walk(Oid typid, TrustWalk *walk)
 			return true;
 		typid = domain_base(typid);
 	}
-	walk->depth--;
 	return false;
 }
 
@@ -241,11 +230,6 @@ policies_walk(Oid relid, TrustWalk *walk)
 	HeapTuple	tup;
 	bool		bad = false;
 
-	if (++walk->depth > MAX_DEPTH)
-	{
-		untrusted(walk, pstrdup("policies nested too deeply to check"));
-		return true;
-	}
 	rel = table_open(PolicyRelationId, AccessShareLock);
 	ScanKeyInit(&key, Anum_pg_policy_polrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
@@ -264,7 +248,6 @@ policies_walk(Oid relid, TrustWalk *walk)
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
-	walk->depth--;
 	return bad;
 }
 

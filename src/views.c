@@ -19,14 +19,17 @@
  * The view text is generated here from parsed labels: identifiers are quoted,
  * functions and operators schema-qualified, and literals quoted, so neither a
  * label nor a caller's search_path can change what a view computes.  Views
- * are built as the extension's owner with search_path pinned, are
- * security_barrier, and are members of the extension: pg_dump leaves them out
- * and a restore builds them again from the restored labels.
+ * are built with search_path pinned, then given to crm_privacy_views, a role
+ * that is no superuser and cannot bypass row-level security, so the base
+ * tables' policies apply through them (trust.c vets those policies).  They
+ * are security_barrier, and are members of the extension: pg_dump leaves
+ * them out and a restore builds them again from the restored labels.
  *
- * The reader's clearance is evaluated once per query, in a one-row subquery
- * the view joins (crm_clearance.level).  Opt-outs are NOT EXISTS against
- * privacy.subject_choices, which the planner runs as an anti-join (or an index
- * probe for a point lookup).
+ * The reader's clearance and the pseudonym key (read with the view owner's
+ * rights, passed to keyed_pseudonym() and keyed_noise()) are evaluated once
+ * per query, in a one-row subquery the view joins (crm.level, crm.key).
+ * Opt-outs are EXISTS against privacy.subject_choices, which the planner
+ * runs as an anti-join, a hashed pass or an index probe.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -467,9 +470,9 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 					 errmsg("column \"%s\" of table %s is NULL where the privacy views would mask it",
 							c->name, quote_qualified_identifier(t->nspname, t->relname)),
-					 errdetail("Its type %s is a domain whose checks call functions that a role other than a superuser owns; crm_privacy never runs them for a reader.",
+					 errdetail("Its type %s is a domain whose checks could run code of a role other than a superuser (a function it owns, a volatile function, a type other than a plain built-in one); crm_privacy never runs them for a reader.",
 							   format_type_be(c->typid)),
-					 errhint("Use a domain whose checks call only built-in or superuser-owned functions.")));
+					 errhint("Use a domain whose checks use only built-in types and non-volatile built-in functions.")));
 		c->warned |= untrusted;
 		if (clearance)
 		{
@@ -516,9 +519,9 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 	{
 		/*
 		 * NULL for subjects who opted out of sensitive_data.  The opt-out is
-		 * looked up only for a value that would otherwise not be NULL: what
-		 * EXPLAIN ANALYZE counts then tells a reader nothing the result
-		 * does not.
+		 * looked up only for a value that would otherwise not be NULL, so a
+		 * reader whose clearance masks the column to NULL never makes
+		 * EXPLAIN ANALYZE count a subject's choice.
 		 */
 		appendStringInfo(buf, "CASE WHEN (%s) IS NULL OR NOT (%s) THEN %s ELSE %s END",
 						 expr.data, needs->sensitive, expr.data, typed_null(t, c));
