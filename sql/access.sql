@@ -93,7 +93,7 @@ DELETE FROM privacy.access_log;
 -- record_access is not for PUBLIC; the setting is superuser-only.
 SELECT privacy.read_audit_ready();
 SET ROLE regress_crm_reader;
-SELECT privacy.record_access('public.member');
+SELECT privacy.record_access(ARRAY['public.member']);
 SET crm_privacy.require_access_log = off;
 RESET ROLE;
 SELECT privacy.record_access(NULL);

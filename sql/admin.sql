@@ -202,6 +202,7 @@ SELECT p.oid::regprocedure AS function,
                               WHEN 'jsonb' THEN '{}'
                               WHEN 'timestamp with time zone' THEN 'now'
                               WHEN 'bigint' THEN '0' WHEN 'integer' THEN '0'
+                              WHEN 'text[]' THEN '{x}'
                               ELSE 'x' END, format_type(t, NULL)), ', ' ORDER BY n)
                  FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n))) AS call,
        format('SELECT privacy.%I(%s)', p.proname,

@@ -116,7 +116,7 @@ SELECT is((SELECT array_agg(current_user_name::text ORDER BY id) FROM privacy.ac
 SET ROLE tap_owner;
 SELECT throws_ok($$INSERT INTO privacy.access_log (relations) VALUES ('{forged}')$$, '42501', NULL,
                  'the access log cannot be forged');
-SELECT throws_ok($$SELECT privacy.record_access('forged')$$, '42501', NULL,
+SELECT throws_ok($$SELECT privacy.record_access(ARRAY['forged'])$$, '42501', NULL,
                  'record_access is not for PUBLIC');
 SELECT throws_ok($$SET crm_privacy.require_access_log = off$$, '42501', NULL,
                  'the requirement cannot be turned off by a plain role');

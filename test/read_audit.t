@@ -113,7 +113,7 @@ before=$(q "$db" "SELECT count(*) FROM privacy.access_log")
 out=$(PGPORT=5433 q "$db" "SET application_name = 'on the standby'; SELECT pg_is_in_recovery(), name FROM privacy_full.member WHERE id = 7")
 is "$out" "t|member 7" "a full view can be read on the standby"
 sleep 1
-like "$(cat "$standby/server.log")" '\{"crm_privacy_access":\{.*"application_name":"on the standby".*"relations":"privacy_full.member","row_count":1,' \
+like "$(cat "$standby/server.log")" '\{"crm_privacy_access":\{.*"application_name":"on the standby".*"relations":\["privacy_full.member"\],"row_count":1,' \
 	"the read is in the standby's server log, as JSON"
 as_pg pg_ctl -D "$standby" -m fast -w stop >/dev/null
 is "$(q "$db" "SELECT count(*) FROM privacy.access_log")" "$before" "and not in the primary's access log"

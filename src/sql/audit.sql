@@ -64,12 +64,12 @@ LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.read_audit_ready() IS
 'true when reads of the privacy_full views are recorded; otherwise an error saying how to fix the setup';
 
--- A privileged read done by a function: relations separated by newlines.
-CREATE FUNCTION privacy.record_access(relations pg_catalog.text) RETURNS void
+-- A privileged read done by a function: the relations it read.
+CREATE FUNCTION privacy.record_access(relations pg_catalog.text[]) RETURNS void
 AS 'MODULE_PATHNAME', 'crm_record_access'
 LANGUAGE C VOLATILE SET search_path = pg_catalog, pg_temp;
-REVOKE ALL ON FUNCTION privacy.record_access(pg_catalog.text) FROM PUBLIC;
-COMMENT ON FUNCTION privacy.record_access(pg_catalog.text) IS
+REVOKE ALL ON FUNCTION privacy.record_access(pg_catalog.text[]) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.record_access(pg_catalog.text[]) IS
 'record a privileged read done by subject_report or erase_subject in privacy.access_log';
 
 -- The logs survive pg_dump, with their identity sequences.

@@ -182,7 +182,7 @@ BEGIN
                   AND e.key OPERATOR(pg_catalog.=) canonical) THEN
         RETURN 0;
     END IF;
-    PERFORM privacy.record_access(subject::pg_catalog.text);
+    PERFORM privacy.record_access(ARRAY[subject::pg_catalog.text]);
     n := privacy.erase_rows(subject, canonical);
     INSERT INTO privacy.erasures (subject, key, rows_changed) VALUES (subject, canonical, n);
     FOR p IN SELECT u.name FROM privacy.purposes u ORDER BY u.name LOOP
@@ -231,7 +231,7 @@ BEGIN
         tables := tables OPERATOR(pg_catalog.||) t.name;
     END LOOP;
 
-    PERFORM privacy.record_access(pg_catalog.array_to_string(tables, E'\n'));
+    PERFORM privacy.record_access(tables);
 
     -- the audit rows about it: its key as the audit stores it
     audit_keys := ARRAY[canonical, privacy.pseudonym(canonical, 'audit')];
