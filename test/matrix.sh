@@ -5,6 +5,7 @@
 #   bash test/matrix.sh run [VERSION...]   `bash test/run.sh test` in the chroot
 #                                          of each VERSION (default: all), then a
 #                                          summary; `bash test/run.sh matrix` is this
+#   bash test/matrix.sh run-tree TREE [VERSION...]  the same for another tree
 #   bash test/matrix.sh build TREE VERSION compile TREE (-Werror) in VERSION's
 #                                          chroot; installs nothing, safe to run
 #                                          concurrently
@@ -215,7 +216,7 @@ cmd_build() {
 	[ "$MODE" != none ] || die "chroots need root or unprivileged user namespaces here"
 	dir=$(ready "$v") || exit 1
 	say "building $tree on PostgreSQL $v ($dir)"
-	run_tree "$dir" "$(cd "$tree" && pwd)" 'pg_config --version && make -s WERROR=1 && echo "build OK"'
+	run_tree "$dir" "$(cd "$tree" && pwd)" 'pg_config --version && make -s -k WERROR=1 && echo "build OK"'
 }
 
 cmd_run() {
@@ -229,7 +230,7 @@ cmd_run() {
 		banner "NOT RUN: PostgreSQL ${versions[*]} in chroots need root (or unprivileged user namespaces with /etc/subuid): testing the host's PostgreSQL only"
 		log=$(mktemp /tmp/crm_privacy-matrix.XXXXXX)
 		rc=0
-		bash "$ROOT/test/run.sh" test 2>&1 | tee "$log" || rc=$?
+		bash "$TREE/test/run.sh" test 2>&1 | tee "$log" || rc=$?
 		read -r p f < <(counts "$log" "$rc")
 		rm -f "$log"
 		banner "NOT RUN: PostgreSQL ${versions[*]} in chroots (need root); host PostgreSQL: $p passed, $f failed"
@@ -249,7 +250,7 @@ cmd_run() {
 		fi
 		log=$CACHE/run-$v.$$.log
 		rc=0
-		run_tree "$dir" "$ROOT" 'bash test/run.sh test' 2>&1 | tee "$log" || rc=$?
+		run_tree "$dir" "$TREE" 'bash test/run.sh test' 2>&1 | tee "$log" || rc=$?
 		read -r p f < <(counts "$log" "$rc")
 		rm -f "$log"
 		echo "PostgreSQL $v: $p passed, $f failed"
@@ -279,7 +280,11 @@ counts() {
 
 cmd=${1:-}
 case "$cmd" in
-	run) shift; cmd_run "$@" ;;
+	run) shift; TREE=$ROOT cmd_run "$@" ;;
+	run-tree)
+		[ $# -ge 2 ] || die "usage: bash test/matrix.sh run-tree TREE [VERSION...]"
+		[ -f "$2/test/run.sh" ] || die "$2 has no test/run.sh"
+		TREE=$(cd "$2" && pwd); shift 2; cmd_run "$@" ;;
 	build) [ $# -eq 3 ] || die "usage: bash test/matrix.sh build TREE VERSION"; cmd_build "$2" "$3" ;;
 	path)
 		[ $# -eq 2 ] || die "usage: bash test/matrix.sh path VERSION"
@@ -296,5 +301,5 @@ case "$cmd" in
 		[ $# -gt 0 ] || set -- bash -l
 		in_chroot "$dir" "$@"
 		;;
-	*) die "usage: bash test/matrix.sh run [VERSION...] | build TREE VERSION | shell VERSION [CMD...] | path VERSION" ;;
+	*) die "usage: bash test/matrix.sh run [VERSION...] | run-tree TREE [VERSION...] | build TREE VERSION | shell VERSION [CMD...] | path VERSION" ;;
 esac
