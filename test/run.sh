@@ -190,8 +190,10 @@ run_regress() {
 	local log=$TMP/regress.log rc=0 p f
 	make -s installcheck >"$log" 2>&1 || rc=$?
 	cat "$log"
-	p=$(grep -cE '\.\.\. ok' "$log" || true)
-	f=$(grep -cE '\.\.\. FAILED' "$log" || true)
+	# pg_regress 15 prints "test X ... ok"/"... FAILED", 16 and later TAP
+	# ("ok 1 - X", "not ok 1 - X").
+	p=$(grep -cE '\.\.\. ok|^ok [0-9]+ ' "$log" || true)
+	f=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+ ' "$log" || true)
 	if [ "$rc" -ne 0 ]; then
 		[ -f regression.diffs ] && cat regression.diffs
 		[ "$f" -eq 0 ] && f=1
