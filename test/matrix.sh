@@ -240,15 +240,19 @@ cmd_run() {
 	fi
 	for v in "${versions[@]}"; do
 		banner "PostgreSQL $v (${DEBIAN[$v]} \"${SUITE[$v]}\")"
-		local why
-		if ! dir=$(ready "$v" 2> >(tee "$CACHE/ready-$v.err" >&2)); then
-			why=$(tail -n 1 "$CACHE/ready-$v.err")
+		local why err
+		err=$(mktemp /tmp/crm_privacy-matrix.XXXXXX)
+		if ! dir=$(ready "$v" 2> >(tee "$err" >&2)); then
+			sleep 1   # let tee finish
+			why=$(tail -n 1 "$err")
+			rm -f "$err"
 			banner "SKIPPED PostgreSQL $v: $why"
 			summary+=("PostgreSQL $v: SKIPPED ($why)")
 			skipped=$((skipped + 1))
 			continue
 		fi
-		log=$CACHE/run-$v.$$.log
+		rm -f "$err"
+		log=$(mktemp /tmp/crm_privacy-matrix.XXXXXX)
 		rc=0
 		run_tree "$dir" "$TREE" 'bash test/run.sh test' 2>&1 | tee "$log" || rc=$?
 		read -r p f < <(counts "$log" "$rc")
