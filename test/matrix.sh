@@ -141,6 +141,13 @@ ready() {
 	dir=$CACHE/$suite
 	lock=$CACHE/$suite.lock
 	mkdir -p "$CACHE"
+	# The usual case, a complete and fresh chroot, takes no lock; making or
+	# upgrading one waits for the runs using it (they hold the lock shared).
+	if [ -e "$dir/$STAMP" ] && [ -z "$(find "$dir/$STAMP" -mmin +1440)" ] &&
+		in_chroot "$dir" pg_config --version >/dev/null 2>&1; then
+		echo "$dir"
+		return 0
+	fi
 	(
 		flock 9
 		if [ -e "$dir/$STAMP" ] && ! in_chroot "$dir" pg_config --version >/dev/null 2>&1; then
@@ -195,6 +202,9 @@ ready() {
 # (as that user, with bash -c).
 run_tree() {
 	local dir=$1 tree=$2 script=$3
+	# Hold the chroot's lock shared: no upgrade under a running build or test.
+	exec 8<>"$dir.lock"
+	flock -s 8
 	tar -C "$tree" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
 		--exclude=results --exclude=regression.diffs --exclude=regression.out -cf - . |
 	in_chroot "$dir" sh -c '
@@ -206,6 +216,10 @@ run_tree() {
 		chown -R '"$CHROOT_USER:$CHROOT_USER"' "$d"
 		runuser -u '"$CHROOT_USER"' -- bash -c "cd \"$d\" && $1" </dev/null
 	' run_tree "$script"
+	local rc=$?
+	flock -u 8
+	exec 8>&-
+	return $rc
 }
 
 cmd_build() {
