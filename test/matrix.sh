@@ -241,13 +241,15 @@ cmd_run() {
 	local tp=0 tf=0 summary=() skipped=0
 	mkdir -p "$CACHE"
 	if [ "$MODE" = none ]; then
-		banner "NOT RUN: PostgreSQL ${versions[*]} in chroots need root (or unprivileged user namespaces with /etc/subuid): testing the host's PostgreSQL only"
+		local host
+		host=$(ls /usr/lib/postgresql 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1 || true)
+		banner "NOT RUN: the chroots of PostgreSQL ${versions[*]} need root (or unprivileged user namespaces and /etc/subuid): testing the host's PostgreSQL ${host:-?} only"
 		log=$(mktemp /tmp/crm_privacy-matrix.XXXXXX)
 		rc=0
 		bash "$TREE/test/run.sh" test 2>&1 | tee "$log" || rc=$?
 		read -r p f < <(counts "$log" "$rc")
 		rm -f "$log"
-		banner "NOT RUN: PostgreSQL ${versions[*]} in chroots (need root); host PostgreSQL: $p passed, $f failed"
+		banner "NOT RUN: the chroots of PostgreSQL ${versions[*]} (need root); host PostgreSQL ${host:-?}: $p passed, $f failed"
 		echo "$p passed, $f failed"
 		[ "$f" -eq 0 ]
 		return
