@@ -152,7 +152,7 @@ ready() {
 		flock 9
 		if [ -e "$dir/$STAMP" ] && ! in_chroot "$dir" pg_config --version >/dev/null 2>&1; then
 			say "the cached $suite chroot is broken: rebuilding it"
-			rm -f "$dir/$STAMP"
+			remove_tree "$dir/$STAMP"
 		fi
 		if [ ! -e "$dir/$STAMP" ]; then
 			remove_tree "$dir"
@@ -178,15 +178,17 @@ ready() {
 			if [ "$ok" -ne 0 ]; then
 				tail -n 25 "$CACHE/$suite.log" >&2
 				remove_tree "$dir.new"
-				echo "mmdebstrap could not make the $suite chroot with $(packages "$v") (log: $CACHE/$suite.log)" >&2
+				echo "mmdebstrap could not make the $suite chroot with $(packages "$v"): $(grep -m 1 '^E: ' "$CACHE/$suite.log" || echo 'see the log') (log: $CACHE/$suite.log)" >&2
 				exit 1
 			fi
 			mv "$dir.new" "$dir"
 			in_chroot "$dir" touch "/$STAMP"
 		elif [ -n "$(find "$dir/$STAMP" -mmin +1440)" ]; then
 			say "upgrading the PostgreSQL packages of the $suite chroot"
-			if in_chroot "$dir" sh -c "apt-get update -qq && apt-get install -y -qq --only-upgrade $(packages "$v")" \
-				>"$CACHE/$suite.log" 2>&1; then
+			# (policy-rc.d: the upgrade starts no server in the chroot.)
+			if in_chroot "$dir" sh -c "printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+				chmod 755 /usr/sbin/policy-rc.d && apt-get update -qq &&
+				apt-get install -y -qq --only-upgrade $(packages "$v")" >"$CACHE/$suite.log" 2>&1; then
 				in_chroot "$dir" touch "/$STAMP"
 			else
 				tail -n 5 "$CACHE/$suite.log" >&2
@@ -280,6 +282,12 @@ cmd_run() {
 	banner "matrix summary"
 	printf '%s\n' "${summary[@]}"
 	[ "$skipped" -eq 0 ] || echo "($skipped version(s) SKIPPED: see above)"
+	if [ "$skipped" -eq ${#versions[@]} ]; then
+		banner "FAILED: no version could be tested"
+		echo
+		echo "$tp passed, 1 failed"
+		return 1
+	fi
 	echo
 	echo "$tp passed, $tf failed"
 	[ "$tf" -eq 0 ]
