@@ -31,7 +31,7 @@ EXTRA_CLEAN  = results regression.diffs regression.out
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)
-$(error pg_config was not found: run "bash test/run.sh test", which installs what is missing, or install postgresql-server-dev-15)
+$(error pg_config was not found: run "bash test/run.sh test", which installs what is missing, or install postgresql-server-dev-NN for your server)
 endif
 include $(PGXS)
 

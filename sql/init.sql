@@ -8,12 +8,17 @@ SELECT e.extname, n.nspname, e.extrelocatable, e.extversion
   FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
  WHERE e.extname = 'crm_privacy';
 
--- Every object of the extension.
+-- Every object of the extension.  (From PostgreSQL 17 on, the row types of
+-- its tables and views, and their array types, are listed as members too:
+-- they are left out.)
 SELECT pg_describe_object(classid, objid, objsubid) AS object
   FROM pg_depend
  WHERE refclassid = 'pg_extension'::regclass
    AND refobjid = (SELECT oid FROM pg_extension WHERE extname = 'crm_privacy')
    AND deptype = 'e'
+   AND NOT EXISTS (SELECT FROM pg_type t JOIN pg_class c ON c.oid = t.typrelid
+                    WHERE classid = 'pg_type'::regclass AND objid IN (t.oid, t.typarray)
+                      AND c.relkind <> 'c')
  ORDER BY 1;
 
 -- Every function runs with a fixed search_path, but the event trigger

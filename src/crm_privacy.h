@@ -13,6 +13,8 @@
 #ifndef CRM_PRIVACY_H
 #define CRM_PRIVACY_H
 
+#include "compat.h"
+
 /* Name of the security label provider, the GUC prefix and the schema. */
 #define CRM_PROVIDER		"crm_privacy"
 #define CRM_SCHEMA			"privacy"

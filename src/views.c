@@ -540,7 +540,7 @@ static char *
 row_seed(const TableSpec *t)
 {
 	Relation	rel = relation_open(t->relid, AccessShareLock);
-	Oid			pk = RelationGetPrimaryKeyIndex(rel);
+	Oid			pk = crm_primary_key_index(rel);
 	StringInfoData seed;
 
 	initStringInfo(&seed);

@@ -4,6 +4,8 @@
 #   bash test/run.sh demo [ROWS]   load and label a generated CRM (1,000 customers
 #                                  by default) and print what a DBA wants to see
 #   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
+#   bash test/run.sh matrix [VER...]  run "test" on PostgreSQL 15, 17 and 18, each
+#                                  in a Debian chroot (see test/matrix.sh)
 #   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions, then
 #                                  views) on ROWS generated customers (1,000,000
 #                                  by default)
@@ -28,12 +30,22 @@ set -euo pipefail
 mode=${1:-}
 case "$mode" in
 	demo|test|bench|valgrind) shift ;;
-	*) echo "usage: bash test/run.sh demo [ROWS] | test | bench [ROWS] | valgrind" >&2; exit 2 ;;
+	matrix) shift; exec bash "$(dirname "${BASH_SOURCE[0]}")/matrix.sh" run "$@" ;;
+	*) echo "usage: bash test/run.sh demo [ROWS] | test | matrix [VERSION...] | bench [ROWS] | valgrind" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
-PGVER=15
+# The PostgreSQL to build and test against: PGVER from the environment, else
+# the newest one installed (/usr/lib/postgresql/NN), else the one this Debian
+# release ships as "postgresql".
+if [ -z "${PGVER:-}" ]; then
+	PGVER=$(ls /usr/lib/postgresql 2>/dev/null | grep -E '^[0-9]+$' | sort -n | tail -n 1 || true)
+	[ -n "$PGVER" ] ||
+		PGVER=$(apt-cache depends postgresql 2>/dev/null | sed -n 's/.*Depends: postgresql-\([0-9][0-9]*\)$/\1/p' | head -n 1)
+	[ -n "$PGVER" ] || { echo "no PostgreSQL found: set PGVER" >&2; exit 2; }
+fi
+export PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
           "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl)
 [ "$mode" = valgrind ] && PACKAGES+=(valgrind)
@@ -61,9 +73,10 @@ ensure_packages() {
 }
 
 ensure_packages
-BINDIR=$(pg_config --bindir)
-SHAREDIR=$(pg_config --sharedir)
-PKGLIBDIR=$(pg_config --pkglibdir)
+BINDIR=$("$PG_CONFIG" --bindir)
+SHAREDIR=$("$PG_CONFIG" --sharedir)
+PKGLIBDIR=$("$PG_CONFIG" --pkglibdir)
+say "PostgreSQL $("$PG_CONFIG" --version | sed 's/^PostgreSQL //') ($PG_CONFIG)"
 
 TMP=$(mktemp -d /tmp/crm_privacy.XXXXXX)
 chmod 755 "$TMP"
@@ -177,8 +190,10 @@ run_regress() {
 	local log=$TMP/regress.log rc=0 p f
 	make -s installcheck >"$log" 2>&1 || rc=$?
 	cat "$log"
-	p=$(grep -cE '\.\.\. ok' "$log" || true)
-	f=$(grep -cE '\.\.\. FAILED' "$log" || true)
+	# pg_regress 15 prints "test X ... ok"/"... FAILED", 16 and later TAP
+	# ("ok 1 - X", "not ok 1 - X").
+	p=$(grep -cE '\.\.\. ok|^ok [0-9]+ ' "$log" || true)
+	f=$(grep -cE '\.\.\. FAILED|^not ok [0-9]+ ' "$log" || true)
 	if [ "$rc" -ne 0 ]; then
 		[ -f regression.diffs ] && cat regression.diffs
 		[ "$f" -eq 0 ] && f=1
