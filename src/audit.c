@@ -27,12 +27,17 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
@@ -51,12 +56,14 @@
 typedef struct AuditTable
 {
 	Oid			relid;			/* hash key */
+	Oid			rootid;			/* its partitioned root, or relid */
 	bool		valid;
 	int			natts;
 	bool	   *hide;			/* store pseudonym(value, 'audit') */
 	FmgrInfo   *output;			/* output functions */
 	AttrNumber	keyatt;			/* subject key column, or 0 */
-	char	   *name;			/* schema-qualified table name */
+	char	   *name;			/* schema-qualified name of the root */
+	char	   *partition;		/* schema-qualified name of a partition, or NULL */
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
@@ -74,7 +81,7 @@ audit_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 	hash_seq_init(&status, audit_tables);
 	while ((t = (AuditTable *) hash_seq_search(&status)) != NULL)
 	{
-		if (relid == InvalidOid || t->relid == relid)
+		if (relid == InvalidOid || t->relid == relid || t->rootid == relid)
 			t->valid = false;
 	}
 }
@@ -86,12 +93,26 @@ crm_audit_init(void)
 	CacheRegisterRelcacheCallback(audit_invalidate, (Datum) 0);
 }
 
-/* The cached description of an audited table, built on first use. */
+/* Schema-qualified, quoted name of a relation. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * The cached description of an audited table, built on first use.  A
+ * partition is audited as its root: the root's labels (matched by column
+ * name, since a partition's columns may be numbered differently) and the
+ * root's name.
+ */
 static AuditTable *
 audit_table(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			rootid = relid;
 	AuditTable *t;
 	bool		found;
 	CrmTableLabel tl;
@@ -112,21 +133,39 @@ audit_table(Relation rel)
 		return t;
 	if (found)
 	{
-		pfree(t->hide);
-		pfree(t->output);
-		pfree(t->name);
+		/* NULL where an earlier build failed half-way */
+		if (t->hide)
+			pfree(t->hide);
+		if (t->output)
+			pfree(t->output);
+		if (t->name)
+			pfree(t->name);
+		if (t->partition)
+			pfree(t->partition);
 	}
+	t->valid = false;
+	t->hide = NULL;
+	t->output = NULL;
+	t->name = NULL;
+	t->partition = NULL;
+
+	if (rel->rd_rel->relispartition)
+		rootid = llast_oid(get_partition_ancestors(relid));
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	t->rootid = rootid;
 	t->natts = desc->natts;
 	t->hide = palloc0(sizeof(bool) * desc->natts);
 	t->output = palloc0(sizeof(FmgrInfo) * desc->natts);
-	t->name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										 RelationGetRelationName(rel));
+	t->name = qualified_name(rootid);
+	if (rootid != relid)
+		t->partition = qualified_name(relid);
 	MemoryContextSwitchTo(oldcxt);
 
-	labelled = crm_get_table_label(relid, &tl);
+	labelled = crm_get_table_label(rootid, &tl);
 	t->keyatt = labelled ? get_attnum(relid, tl.key) : 0;
+	if (t->keyatt == InvalidAttrNumber)
+		t->keyatt = 0;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -134,11 +173,18 @@ audit_table(Relation rel)
 		char	   *label;
 		Oid			typoutput;
 		bool		isvarlena;
+		AttrNumber	rootatt = att->attnum;
 
 		if (att->attisdropped)
 			continue;
-		ObjectAddressSubSet(addr, RelationRelationId, relid, att->attnum);
-		label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		if (rootid != relid)
+			rootatt = get_attnum(rootid, NameStr(att->attname));
+		label = NULL;
+		if (rootatt != InvalidAttrNumber)
+		{
+			ObjectAddressSubSet(addr, RelationRelationId, rootid, rootatt);
+			label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		}
 		if (label != NULL)
 		{
 			CrmColumnLabel cl;
@@ -287,7 +333,19 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	t = audit_table(td->tg_relation);
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true, (Datum) 0, true);
+		Datum		details = (Datum) 0;
+
+		/* a partition's TRUNCATE is a change of its root, naming it */
+		if (t->partition)
+		{
+			StringInfoData buf;
+
+			initStringInfo(&buf);
+			append_json_field(&buf, "partition", t->partition);
+			details = finish_json(&buf);
+		}
+		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true,
+						 details, t->partition == NULL);
 		return PointerGetDatum(NULL);
 	}
 	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -425,4 +483,114 @@ crm_append_only(PG_FUNCTION_ARGS)
 			 errdetail("Rows of the crm_privacy logs can be added, never changed or removed."),
 			 errhint("privacy.seal_audit() and privacy.verify_audit() prove that they were not.")));
 	return PointerGetDatum(NULL);	/* keep compiler quiet */
+}
+
+/* Does relid carry the audit trigger of privacy.enable_audit() (or its clone)? */
+bool
+crm_is_audited(Oid relid)
+{
+	return OidIsValid(relid) &&
+		OidIsValid(get_trigger_oid(relid, CRM_AUDIT_TRIGGER, true));
+}
+
+/*
+ * The number of rows of relid, and of its partitions, counted as the
+ * extension's owner (no row-level security policy of the table's owner
+ * hides any) under SECURITY_RESTRICTED_OPERATION.
+ */
+static int64
+audit_count_rows(Oid relid)
+{
+	CrmOwnerContext ctx;
+	Oid			userid;
+	int			sec_context;
+	char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM %s", qualified_name(relid));
+	bool		isnull;
+	int64		n;
+
+	crm_become_owner(&ctx, true);
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(userid, sec_context | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not count the rows of %s", sql);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	SetUserIdAndSecContext(userid, sec_context);
+	crm_end_owner(&ctx);
+	return n;
+}
+
+/*
+ * Record a privacy action on a whole audited table (DDL that rewrites or
+ * removes its values): table_name its root; in new_values the partition when
+ * relid is one, the column when not NULL, and the number of rows the command
+ * touches.  Called by the event triggers (ddl.c) before the command runs, in
+ * its transaction.
+ */
+void
+crm_audit_table_action(Oid relid, const char *op, const char *column)
+{
+	int64		rows = audit_count_rows(relid);
+	Relation	rel = relation_open(relid, AccessShareLock);
+	AuditTable *t = audit_table(rel);
+	StringInfoData buf;
+
+	initStringInfo(&buf);
+	if (t->partition)
+		append_json_field(&buf, "partition", t->partition);
+	if (column)
+		append_json_field(&buf, "column", column);
+	appendStringInfoChar(&buf, buf.len == 0 ? '{' : ',');
+	appendStringInfo(&buf, "\"rows\":" INT64_FORMAT, rows);
+	insert_audit_row(t->name, op, NULL, NIL, (Datum) 0, true, finish_json(&buf), false);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * Give every partition under an audited partitioned table (relid: the
+ * table, one of its partitions, or any table, which is then left alone) its
+ * own TRUNCATE trigger: PostgreSQL clones row triggers to partitions, not
+ * statement triggers, and a partition can be truncated by itself.  Runs as
+ * the extension's owner, without event triggers.
+ */
+void
+crm_audit_cover_partitions(Oid relid)
+{
+	Oid			rootid = relid;
+	Oid			funcoid;
+	CrmOwnerContext ctx;
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) == '\0')
+		return;
+	if (get_rel_relispartition(relid))
+		rootid = llast_oid(get_partition_ancestors(relid));
+	if (get_rel_relkind(rootid) != RELKIND_PARTITIONED_TABLE ||
+		!OidIsValid(get_trigger_oid(rootid, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+		return;
+	funcoid = LookupFuncName(list_make2(makeString(CRM_SCHEMA), makeString("audit_trigger")),
+							 0, NULL, false);
+	crm_become_owner(&ctx, true);
+	foreach(lc, find_all_inheritors(rootid, AccessShareLock, NULL))
+	{
+		Oid			part = lfirst_oid(lc);
+		CreateTrigStmt *stmt;
+
+		if (part == rootid || OidIsValid(get_trigger_oid(part, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+			continue;
+		stmt = makeNode(CreateTrigStmt);
+		stmt->trigname = CRM_AUDIT_TRUNCATE_TRIGGER;
+		stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(part)),
+									  get_rel_name(part), -1);
+		stmt->funcname = list_make2(makeString(CRM_SCHEMA), makeString("audit_trigger"));
+		stmt->row = false;
+		stmt->timing = TRIGGER_TYPE_AFTER;
+		stmt->events = TRIGGER_TYPE_TRUNCATE;
+		CreateTrigger(stmt, NULL, part, InvalidOid, InvalidOid, InvalidOid, funcoid,
+					  InvalidOid, NULL, false, false);
+		CommandCounterIncrement();
+	}
+	crm_end_owner(&ctx);
 }
