@@ -129,7 +129,9 @@ BEGIN
             EXECUTE pg_catalog.format('ALTER EXTENSION crm_privacy DROP SEQUENCE %s', seq);
         END IF;
         -- what depends on the extension's functions goes: policies, triggers
-        EXECUTE pg_catalog.format('DROP POLICY IF EXISTS privacy_admins_read ON privacy.%I', t);
+        IF t OPERATOR(pg_catalog.<>) 'audit_seal' THEN
+            EXECUTE pg_catalog.format('DROP POLICY privacy_admins_read ON privacy.%I', t);
+        END IF;
         EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS append_only ON privacy.%I', t);
         -- and every grant: only superusers read the archive
         FOR g IN SELECT DISTINCT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a

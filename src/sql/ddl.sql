@@ -43,3 +43,7 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
                  'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
                  'CREATE TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION privacy.ddl_command_end();
+
+-- Last, when every function the views call exists: build the views of every
+-- table labelled before the extension was (re)created.
+SELECT privacy.refresh_views();
