@@ -27,6 +27,7 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_trigger.h"
@@ -593,4 +594,29 @@ crm_audit_cover_partitions(Oid relid)
 		CommandCounterIncrement();
 	}
 	crm_end_owner(&ctx);
+}
+
+/*
+ * Before DETACH PARTITION: drop the TRUNCATE triggers that
+ * crm_audit_cover_partitions gave the partition and its own partitions (the
+ * row triggers, clones of the root's, go with the detach).
+ */
+void
+crm_audit_uncover_partition(Oid partid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(partid, AccessExclusiveLock, NULL))
+	{
+		ObjectAddress addr;
+
+		addr.classId = TriggerRelationId;
+		addr.objectId = get_trigger_oid(lfirst_oid(lc), CRM_AUDIT_TRUNCATE_TRIGGER, true);
+		addr.objectSubId = 0;
+		if (OidIsValid(addr.objectId))
+		{
+			performDeletion(&addr, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+			CommandCounterIncrement();
+		}
+	}
 }

@@ -53,6 +53,7 @@ extern void crm_audit_init(void);
 extern bool crm_is_audited(Oid relid);
 extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
 extern void crm_audit_cover_partitions(Oid relid);
+extern void crm_audit_uncover_partition(Oid partid);
 
 /* hooks.c */
 extern bool crm_require_access_log;

@@ -487,7 +487,10 @@ guard_alter_table(AlterTableStmt *stmt)
 								 errdetail("A detached partition is no longer audited."),
 								 errhint("A privacy administrator can detach it; the detach is recorded.")));
 					if (OidIsValid(partid))
+					{
 						crm_audit_table_action(partid, "DETACH PARTITION", NULL);
+						crm_audit_uncover_partition(partid);
+					}
 				}
 				break;
 			default:
