@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 48
+plan 52
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -92,6 +92,19 @@ is "$(log "SELECT table_name || ' ' || (new_values->>'partition') FROM privacy.a
 	"crm.pc crm.pc_n" "TRUNCATE of a partition is recorded as a change of the root, naming the partition"
 is "$(log "SELECT count(*) FROM pg_trigger WHERE tgname = 'crm_privacy_audit_truncate'")" "4" \
 	"every partition, created or attached later too, has its TRUNCATE trigger"
+
+# A log a superuser changed (here: an INSERT trigger of his) is written
+# through SQL, so that what he added still runs.
+q "$db" "CREATE TABLE public.seen (n int); CREATE FUNCTION public.seen() RETURNS trigger LANGUAGE plpgsql AS
+         \$\$BEGIN INSERT INTO public.seen VALUES (1); RETURN NULL; END\$\$;
+         CREATE TRIGGER seen AFTER INSERT ON privacy.audit_log FOR EACH ROW EXECUTE FUNCTION public.seen()" >/dev/null
+n=$(log "SELECT count(*) FROM privacy.audit_log")
+as_owner "INSERT INTO crm.pc VALUES (7, 'Gil Hunt', '0777777777', 'gil@example.com', 'w')" >/dev/null
+is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) - $n || ' ' || (SELECT count(*) FROM public.seen)")" "1 1" \
+	"a superuser's INSERT trigger on the log still runs"
+q "$db" "DROP TRIGGER seen ON privacy.audit_log; DROP TABLE public.seen; DROP FUNCTION public.seen()" >/dev/null
+as_owner "DELETE FROM crm.pc WHERE id = 7" >/dev/null
+is "$(log "SELECT count(*) FROM privacy.audit_log") " "$((n + 2)) " "and without it the log is written directly again"
 
 # --- no route to drop or disable the audit triggers ---
 is "$(state "ALTER TRIGGER crm_privacy_audit ON crm.pc DEPENDS ON EXTENSION crm_privacy")" "42501" \
@@ -198,6 +211,16 @@ is "$(log "SELECT bool_and(ok) FROM privacy.verify_audit()")" "t" "and the chain
 q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;
          ALTER SCHEMA crm_privacy_archive OWNER TO crm_chg_owner" >/dev/null
 is "$(su_state "CREATE EXTENSION crm_privacy")" "42501" "a non-superuser's archive is refused, not adopted"
+
+# a restore (row_security off, as pg_dump's scripts and pg_restore set it)
+# brings its own logs: the archive is kept under another name, not adopted
+q "$db" "ALTER SCHEMA crm_privacy_archive OWNER TO postgres" >/dev/null
+out=$(q "$db" "SET row_security = off; CREATE EXTENSION crm_privacy" 2>&1)
+like "$out" "WARNING:  the logs of a dropped crm_privacy are kept in schema crm_privacy_archive_[0-9_]+, not adopted" \
+	"CREATE EXTENSION in a restore keeps the archive, renamed, with a warning"
+is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) || ' ' ||
+               (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'crm_privacy_archive_%')")" "0 1" \
+	"... and adopts nothing"
 
 q postgres "DROP DATABASE $db" >/dev/null
 q postgres "DROP ROLE crm_chg_owner" >/dev/null

@@ -164,15 +164,17 @@ BEGIN
     IF arch IS NULL OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NULL THEN
         RETURN;
     END IF;
-    -- A restore (pg_dump's scripts turn check_function_bodies off) brings its
-    -- own logs, with the same ids: the archive stays, renamed, not adopted.
-    IF NOT pg_catalog.current_setting('check_function_bodies')::pg_catalog.bool THEN
+    -- A restore brings its own logs, with the same ids: the archive stays,
+    -- renamed, not adopted.  pg_dump's scripts and pg_restore turn
+    -- row_security off (CREATE EXTENSION turns check_function_bodies off
+    -- for every script, so that cannot tell).
+    IF NOT pg_catalog.current_setting('row_security')::pg_catalog.bool THEN
         t := 'crm_privacy_archive_' OPERATOR(pg_catalog.||)
              pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS_US');
         EXECUTE pg_catalog.format('ALTER SCHEMA crm_privacy_archive RENAME TO %I', t);
         RAISE WARNING USING
             MESSAGE = pg_catalog.format('the logs of a dropped crm_privacy are kept in schema %I, not adopted', t),
-            DETAIL = 'CREATE EXTENSION runs with check_function_bodies off, as in a restore, which brings its own logs.';
+            DETAIL = 'CREATE EXTENSION runs with row_security off, as in a restore, which brings its own logs.';
         RETURN;
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
