@@ -35,6 +35,7 @@
 #include "catalog/namespace.h"
 #include "catalog/partition.h"
 #include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
@@ -49,6 +50,7 @@
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
@@ -689,12 +691,45 @@ crm_append_only(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);	/* keep compiler quiet */
 }
 
+/*
+ * The trigger of relid named name if it runs privacy.audit_trigger(), else
+ * InvalidOid: a table owner may give its own triggers these names.
+ */
+static Oid
+audit_trigger_oid(Oid relid, const char *name)
+{
+	Oid			trigoid = get_trigger_oid(relid, name, true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	if (!OidIsValid(trigoid))
+		return InvalidOid;
+	rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(rel, TriggerOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		Oid			funcoid = ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid;
+
+		if (crm_is_extension_member(ProcedureRelationId, funcoid) &&
+			strcmp(get_func_name(funcoid), "audit_trigger") == 0)
+			result = trigoid;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
 /* Does relid carry the audit trigger of privacy.enable_audit() (or its clone)? */
 bool
 crm_is_audited(Oid relid)
 {
-	return OidIsValid(relid) &&
-		OidIsValid(get_trigger_oid(relid, CRM_AUDIT_TRIGGER, true));
+	return OidIsValid(relid) && OidIsValid(audit_trigger_oid(relid, CRM_AUDIT_TRIGGER));
 }
 
 /*
@@ -711,6 +746,11 @@ audit_count_rows(Oid relid)
 	char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM %s", qualified_name(relid));
 	bool		isnull;
 	int64		n;
+	char		relkind = get_rel_relkind(relid);
+
+	/* a table's rows only: nothing of its owner's (a view's query) runs */
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return -1;
 
 	crm_become_owner(&ctx, true);
 	GetUserIdAndSecContext(&userid, &sec_context);
@@ -746,7 +786,10 @@ crm_audit_table_action(Oid relid, const char *op, const char *column)
 		append_json_field(&state, "partition", t->partition);
 	if (column)
 		append_json_field(&state, "column", column);
-	append_json_number(&state, "rows", rows);
+	if (rows >= 0)
+		append_json_number(&state, "rows", rows);
+	else
+		append_json_field(&state, "rows", NULL);	/* not a table */
 	insert_audit_row(t->name, op, NULL, NIL, (Datum) 0, true, finish_json(&state), false);
 	relation_close(rel, AccessShareLock);
 }
@@ -771,7 +814,7 @@ crm_audit_cover_partitions(Oid relid)
 	if (get_rel_relispartition(relid))
 		rootid = llast_oid(get_partition_ancestors(relid));
 	if (get_rel_relkind(rootid) != RELKIND_PARTITIONED_TABLE ||
-		!OidIsValid(get_trigger_oid(rootid, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+		!OidIsValid(audit_trigger_oid(rootid, CRM_AUDIT_TRUNCATE_TRIGGER)))
 		return;
 	funcoid = LookupFuncName(list_make2(makeString(CRM_SCHEMA), makeString("audit_trigger")),
 							 0, NULL, false);
@@ -813,7 +856,7 @@ crm_audit_uncover_partition(Oid partid)
 		ObjectAddress addr;
 
 		addr.classId = TriggerRelationId;
-		addr.objectId = get_trigger_oid(lfirst_oid(lc), CRM_AUDIT_TRUNCATE_TRIGGER, true);
+		addr.objectId = audit_trigger_oid(lfirst_oid(lc), CRM_AUDIT_TRUNCATE_TRIGGER);
 		addr.objectSubId = 0;
 		if (OidIsValid(addr.objectId))
 		{

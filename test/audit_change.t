@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 52
+plan 53
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -144,6 +144,19 @@ is "$(log "SELECT op || ' ' || table_name || ' ' || new_values::text FROM privac
 q "$db" "ALTER TABLE crm.pc DETACH PARTITION crm.pc_w" >/dev/null
 is "$(log "SELECT op || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n AND op = 'DETACH PARTITION'")" \
 	'DETACH PARTITION {"rows": 1, "partition": "crm.pc_w"}' "a superuser may detach a partition: recorded"
+
+# A look-alike: the owner's own trigger named crm_privacy_audit on its view,
+# whose query calls its function (which warns who runs it: a warning survives
+# the command's failure).  The DDL records count rows of real audited tables
+# only: the function never runs as anyone but the owner.
+as_owner "CREATE FUNCTION crm.trap() RETURNS int LANGUAGE plpgsql AS
+  \$\$BEGIN RAISE WARNING 'trap ran as %', current_user; RETURN 1; END\$\$;
+CREATE VIEW crm.v AS SELECT crm.trap() AS x;
+CREATE FUNCTION crm.instead() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$;
+CREATE TRIGGER crm_privacy_audit INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.instead()" >/dev/null
+out=$(psql -X -q -d "$db" -c "SET ROLE crm_chg_owner" -c "ALTER TABLE crm.v DROP COLUMN x" -c "DROP TABLE crm.v" 2>&1)
+is "$(printf '%s\n' "$out" | grep -c 'trap ran as' || true)" "0" \
+	"DDL on a look-alike never runs the owner's code as someone else"
 
 # --- inheritance children of labelled or audited tables are refused ---
 q "$db" "
