@@ -44,6 +44,7 @@
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "commands/seclabel.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -52,6 +53,7 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/fmgroids.h"
 #include "utils/inval.h"
@@ -387,6 +389,11 @@ before_drop(DropStmt *stmt)
 			Oid			nspid = get_namespace_oid(strVal(lfirst(lc)), true);
 			ListCell   *lc2;
 
+			/* DROP SCHEMA privacy CASCADE drops the extension too */
+			if (OidIsValid(nspid) && nspid == get_namespace_oid(CRM_SCHEMA, true) &&
+				stmt->behavior == DROP_CASCADE)
+				archive_logs();
+
 			foreach(lc2, crm_relation_labels())
 			{
 				CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc2);
@@ -563,6 +570,34 @@ archive_logs(void)
 	PG_END_TRY();
 }
 
+/* Before DROP OWNED BY the extension's owner, which drops the extension. */
+static void
+before_drop_owned(DropOwnedStmt *stmt)
+{
+	Oid			ext = get_extension_oid(CRM_PROVIDER, true);
+	Oid			owner;
+	bool		isnull;
+	ListCell   *lc;
+
+	if (!OidIsValid(ext))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT extowner FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) %u",
+							 ext), true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the owner of extension %s", CRM_PROVIDER);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	foreach(lc, stmt->roles)
+	{
+		if (get_rolespec_oid((RoleSpec *) lfirst(lc), true) == owner)
+		{
+			archive_logs();
+			return;
+		}
+	}
+}
+
 /* Is relid labelled (subject or related) or audited? */
 static bool
 labelled_or_audited(Oid relid)
@@ -641,6 +676,8 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 	}
 	else if (IsA(tree, DropStmt))
 		before_drop((DropStmt *) tree);
+	else if (IsA(tree, DropOwnedStmt))
+		before_drop_owned((DropOwnedStmt *) tree);
 	PG_RETURN_NULL();
 }
 

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 53
+plan 57
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -234,6 +234,20 @@ like "$out" "WARNING:  the logs of a dropped crm_privacy are kept in schema crm_
 is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) || ' ' ||
                (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'crm_privacy_archive_%')")" "0 1" \
 	"... and adopts nothing"
+
+# the other commands that drop the extension: DROP SCHEMA privacy CASCADE, and
+# DROP OWNED BY its owner (the archive belongs to the bootstrap superuser)
+q "$db" "INSERT INTO privacy.access_log (relations, query, row_count) VALUES ('{y}', 'q', 1)" >/dev/null
+out=$(q "$db" "SET client_min_messages = warning; DROP SCHEMA privacy CASCADE; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "DROP SCHEMA privacy CASCADE, then CREATE EXTENSION"
+is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
+q postgres "DROP ROLE IF EXISTS crm_chg_su" >/dev/null
+q postgres "CREATE ROLE crm_chg_su SUPERUSER" >/dev/null
+out=$(q "$db" "SET client_min_messages = warning; SET ROLE crm_chg_su; DROP EXTENSION crm_privacy; CREATE EXTENSION crm_privacy;
+               DROP OWNED BY crm_chg_su; RESET ROLE; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "DROP OWNED BY the extension's owner, then CREATE EXTENSION"
+is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
+q postgres "DROP ROLE crm_chg_su" >/dev/null
 
 q postgres "DROP DATABASE $db" >/dev/null
 q postgres "DROP ROLE crm_chg_owner" >/dev/null

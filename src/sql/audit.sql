@@ -99,8 +99,10 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.audit_
 -- without CASCADE) first runs privacy.archive_logs() (from the event trigger
 -- on ddl_command_start, src/ddl.c): the three log tables leave the extension
 -- and move, with every row and their identity sequences, to the schema
--- crm_privacy_archive, readable by superusers only (their owner, the
--- extension's, is a superuser: no grant, no policy is left).  A later
+-- crm_privacy_archive, readable by superusers only (their owner is the
+-- bootstrap superuser: no grant, no policy is left).  DROP SCHEMA privacy
+-- CASCADE and DROP OWNED BY the extension's owner, which drop the extension
+-- too, do the same.  A later
 -- CREATE EXTENSION adopts them below: the rows come back with the same ids
 -- and values, so the seal still verifies.
 CREATE FUNCTION privacy.archive_logs() RETURNS void
@@ -111,6 +113,7 @@ DECLARE
     t text;
     seq text;
     g record;
+    boot text;
 BEGIN
     IF EXISTS (SELECT FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
                 WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive' AND NOT r.rolsuper)
@@ -122,7 +125,10 @@ BEGIN
             DETAIL = 'DROP EXTENSION crm_privacy moves the logs there, so that they outlive the extension.',
             HINT = 'Rename that schema, or create the extension again to adopt the logs, then drop it.';
     END IF;
+    -- owned by the bootstrap superuser, which DROP OWNED cannot drop
+    boot := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(10));
     CREATE SCHEMA IF NOT EXISTS crm_privacy_archive;
+    EXECUTE pg_catalog.format('ALTER SCHEMA crm_privacy_archive OWNER TO %s', boot);
     REVOKE ALL ON SCHEMA crm_privacy_archive FROM PUBLIC;
     COMMENT ON SCHEMA crm_privacy_archive IS
     'crm_privacy logs kept after DROP EXTENSION; CREATE EXTENSION crm_privacy adopts them';
@@ -145,6 +151,7 @@ BEGIN
                 CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
                      ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
         END LOOP;
+        EXECUTE pg_catalog.format('ALTER TABLE privacy.%I OWNER TO %s', t, boot);
         EXECUTE pg_catalog.format('ALTER TABLE privacy.%I SET SCHEMA crm_privacy_archive', t);
     END LOOP;
 END $$;
