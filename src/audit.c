@@ -692,6 +692,14 @@ crm_append_only(PG_FUNCTION_ARGS)
 	return PointerGetDatum(NULL);	/* keep compiler quiet */
 }
 
+/* Is funcoid the extension's privacy.audit_trigger()? */
+bool
+crm_is_audit_function(Oid funcoid)
+{
+	return crm_is_extension_member(ProcedureRelationId, funcoid) &&
+		strcmp(get_func_name(funcoid), "audit_trigger") == 0;
+}
+
 /*
  * The trigger of relid named name if it runs privacy.audit_trigger(), else
  * InvalidOid: a table owner may give its own triggers these names.
@@ -715,10 +723,7 @@ audit_trigger_oid(Oid relid, const char *name)
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
-		Oid			funcoid = ((Form_pg_trigger) GETSTRUCT(tup))->tgfoid;
-
-		if (crm_is_extension_member(ProcedureRelationId, funcoid) &&
-			strcmp(get_func_name(funcoid), "audit_trigger") == 0)
+		if (crm_is_audit_function(((Form_pg_trigger) GETSTRUCT(tup))->tgfoid))
 			result = trigoid;
 	}
 	systable_endscan(scan);

@@ -50,6 +50,7 @@ extern bytea *crm_pseudonym_key(void);
 #define CRM_AUDIT_TRIGGER			"crm_privacy_audit"
 #define CRM_AUDIT_TRUNCATE_TRIGGER	"crm_privacy_audit_truncate"
 extern void crm_audit_init(void);
+extern bool crm_is_audit_function(Oid funcoid);
 extern bool crm_is_audited(Oid relid);
 extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
 extern void crm_audit_cover_partitions(Oid relid);

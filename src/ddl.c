@@ -431,8 +431,7 @@ runs_audit_trigger(CreateTrigStmt *stmt)
 {
 	Oid			funcoid = LookupFuncName(stmt->funcname, 0, NULL, true);
 
-	return OidIsValid(funcoid) && crm_is_extension_member(ProcedureRelationId, funcoid) &&
-		strcmp(get_func_name(funcoid), "audit_trigger") == 0;
+	return OidIsValid(funcoid) && crm_is_audit_function(funcoid);
 }
 
 /*

@@ -27,9 +27,10 @@ state() {
 	psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SET ROLE crm_chg_owner; $1" 2>&1 |
 		sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\).*/\1/p'
 }
-# su_state SQL: the same, as a superuser.
+# su_state SQL: the same, as a superuser (the label provider loaded, also
+# without preloading).
 su_state() {
-	psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SET client_min_messages = error; $1" 2>&1 |
+	psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SET client_min_messages = error; LOAD 'crm_privacy'; $1" 2>&1 |
 		sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\).*/\1/p'
 }
 # as_owner SQL: run SQL as crm_chg_owner, stop at the first error.
