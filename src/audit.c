@@ -25,21 +25,37 @@
 #include "postgres.h"
 
 #include "access/htup_details.h"
+#include "access/genam.h"
+#include "access/heapam.h"
 #include "access/relation.h"
+#include "access/table.h"
 #include "access/xact.h"
+#include "catalog/dependency.h"
+#include "catalog/index.h"
+#include "catalog/namespace.h"
+#include "catalog/partition.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
+#include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
+#include "parser/parse_func.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/datum.h"
+#include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
 #include "utils/inval.h"
-#include "utils/json.h"
+#include "utils/jsonb.h"
+#include "utils/numeric.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -51,15 +67,18 @@
 typedef struct AuditTable
 {
 	Oid			relid;			/* hash key */
+	Oid			rootid;			/* its partitioned root, or relid */
 	bool		valid;
 	int			natts;
 	bool	   *hide;			/* store pseudonym(value, 'audit') */
 	FmgrInfo   *output;			/* output functions */
 	AttrNumber	keyatt;			/* subject key column, or 0 */
-	char	   *name;			/* schema-qualified table name */
+	char	   *name;			/* schema-qualified name of the root */
+	char	   *partition;		/* schema-qualified name of a partition, or NULL */
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
+static void log_invalidate(Datum arg, Oid relid);
 static SPIPlanPtr insert_plan = NULL;
 
 /* Forget cached tables when their relcache entries are invalidated. */
@@ -74,7 +93,7 @@ audit_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 	hash_seq_init(&status, audit_tables);
 	while ((t = (AuditTable *) hash_seq_search(&status)) != NULL)
 	{
-		if (relid == InvalidOid || t->relid == relid)
+		if (relid == InvalidOid || t->relid == relid || t->rootid == relid)
 			t->valid = false;
 	}
 }
@@ -84,14 +103,29 @@ void
 crm_audit_init(void)
 {
 	CacheRegisterRelcacheCallback(audit_invalidate, (Datum) 0);
+	CacheRegisterRelcacheCallback(log_invalidate, (Datum) 0);
 }
 
-/* The cached description of an audited table, built on first use. */
+/* Schema-qualified, quoted name of a relation. */
+static char *
+qualified_name(Oid relid)
+{
+	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
+									  get_rel_name(relid));
+}
+
+/*
+ * The cached description of an audited table, built on first use.  A
+ * partition is audited as its root: the root's labels (matched by column
+ * name, since a partition's columns may be numbered differently) and the
+ * root's name.
+ */
 static AuditTable *
 audit_table(Relation rel)
 {
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
+	Oid			rootid = relid;
 	AuditTable *t;
 	bool		found;
 	CrmTableLabel tl;
@@ -112,21 +146,39 @@ audit_table(Relation rel)
 		return t;
 	if (found)
 	{
-		pfree(t->hide);
-		pfree(t->output);
-		pfree(t->name);
+		/* NULL where an earlier build failed half-way */
+		if (t->hide)
+			pfree(t->hide);
+		if (t->output)
+			pfree(t->output);
+		if (t->name)
+			pfree(t->name);
+		if (t->partition)
+			pfree(t->partition);
 	}
+	t->valid = false;
+	t->hide = NULL;
+	t->output = NULL;
+	t->name = NULL;
+	t->partition = NULL;
+
+	if (rel->rd_rel->relispartition)
+		rootid = llast_oid(get_partition_ancestors(relid));
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
+	t->rootid = rootid;
 	t->natts = desc->natts;
 	t->hide = palloc0(sizeof(bool) * desc->natts);
 	t->output = palloc0(sizeof(FmgrInfo) * desc->natts);
-	t->name = quote_qualified_identifier(get_namespace_name(RelationGetNamespace(rel)),
-										 RelationGetRelationName(rel));
+	t->name = qualified_name(rootid);
+	if (rootid != relid)
+		t->partition = qualified_name(relid);
 	MemoryContextSwitchTo(oldcxt);
 
-	labelled = crm_get_table_label(relid, &tl);
+	labelled = crm_get_table_label(rootid, &tl);
 	t->keyatt = labelled ? get_attnum(relid, tl.key) : 0;
+	if (t->keyatt == InvalidAttrNumber)
+		t->keyatt = 0;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -134,11 +186,18 @@ audit_table(Relation rel)
 		char	   *label;
 		Oid			typoutput;
 		bool		isvarlena;
+		AttrNumber	rootatt = att->attnum;
 
 		if (att->attisdropped)
 			continue;
-		ObjectAddressSubSet(addr, RelationRelationId, relid, att->attnum);
-		label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		if (rootid != relid)
+			rootatt = get_attnum(rootid, NameStr(att->attname));
+		label = NULL;
+		if (rootatt != InvalidAttrNumber)
+		{
+			ObjectAddressSubSet(addr, RelationRelationId, rootid, rootatt);
+			label = GetSecurityLabel(&addr, CRM_PROVIDER);
+		}
 		if (label != NULL)
 		{
 			CrmColumnLabel cl;
@@ -164,27 +223,206 @@ stored_value(AuditTable *t, int i, Datum value)
 	return t->hide[i] ? crm_pseudonym_cstring(text, strlen(text), "audit") : text;
 }
 
-/* Append "name": value to a JSON object under construction. */
+/*
+ * The JSON objects of a log row are built as jsonb directly, never printed
+ * and parsed again.
+ */
 static void
-append_json_field(StringInfo buf, const char *name, const char *value)
+begin_json(JsonbParseState **state)
 {
-	appendStringInfoChar(buf, buf->len == 0 ? '{' : ',');
-	escape_json(buf, name);
-	appendStringInfoChar(buf, ':');
-	if (value == NULL)
-		appendStringInfoString(buf, "null");
-	else
-		escape_json(buf, value);
+	*state = NULL;
+	(void) pushJsonbValue(state, WJB_BEGIN_OBJECT, NULL);
 }
 
-/* A JSON object as a jsonb datum. */
-static Datum
-finish_json(StringInfo buf)
+/* Push a string key. */
+static void
+push_json_key(JsonbParseState **state, const char *name)
 {
-	if (buf->len == 0)
-		appendStringInfoChar(buf, '{');
-	appendStringInfoChar(buf, '}');
-	return DirectFunctionCall1(jsonb_in, CStringGetDatum(buf->data));
+	JsonbValue	key;
+
+	key.type = jbvString;
+	key.val.string.val = (char *) name;
+	key.val.string.len = strlen(name);
+	(void) pushJsonbValue(state, WJB_KEY, &key);
+}
+
+/* Add "name": value (NULL: JSON null) to the object under construction. */
+static void
+append_json_field(JsonbParseState **state, const char *name, const char *value)
+{
+	JsonbValue	v;
+
+	push_json_key(state, name);
+	if (value == NULL)
+		v.type = jbvNull;
+	else
+	{
+		v.type = jbvString;
+		v.val.string.val = (char *) value;
+		v.val.string.len = strlen(value);
+	}
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* Add "name": n, a JSON number. */
+static void
+append_json_number(JsonbParseState **state, const char *name, int64 n)
+{
+	JsonbValue	v;
+
+	push_json_key(state, name);
+	v.type = jbvNumeric;
+	v.val.numeric = int64_to_numeric(n);
+	(void) pushJsonbValue(state, WJB_VALUE, &v);
+}
+
+/* The object as a jsonb datum. */
+static Datum
+finish_json(JsonbParseState **state)
+{
+	return JsonbPGetDatum(JsonbValueToJsonb(pushJsonbValue(state, WJB_END_OBJECT, NULL)));
+}
+
+/*
+ * privacy.audit_log as the extension made it: these columns, in this order,
+ * then no trigger on INSERT, no CHECK constraint, no index on an expression
+ * or with a predicate.  Only then is a row written directly (heap and index
+ * inserts, as PostgreSQL writes its catalogs), without the executor; a log
+ * a superuser changed is written through SPI, with whatever he added.
+ */
+static const char *const log_columns[] = {
+	"id", "at", "txid", "session_user_name", "current_user_name", "application_name",
+	"client_addr", "table_name", "op", "subject_key", "changed_columns",
+	"old_values", "new_values"
+};
+#define LOG_NATTS ((int) lengthof(log_columns))
+
+static Oid	direct_relid = InvalidOid;	/* the log, when it can be written directly */
+static Oid	direct_seqid = InvalidOid;	/* its identity sequence */
+static Oid	checked_relid = InvalidOid;	/* the log whose shape was checked */
+
+/* Forget the check when the log's relcache entry is invalidated. */
+static void
+log_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (relid == InvalidOid || relid == checked_relid)
+	{
+		checked_relid = InvalidOid;
+		direct_relid = InvalidOid;
+	}
+}
+
+/* Has the open log rel the shape the direct insert writes? */
+static bool
+log_shape_ok(Relation rel)
+{
+	TupleDesc	desc = RelationGetDescr(rel);
+	TriggerDesc *trig = rel->trigdesc;
+	List	   *owned;
+	ListCell   *lc;
+
+	if (rel->rd_rel->relkind != RELKIND_RELATION || desc->natts != LOG_NATTS ||
+		(desc->constr && desc->constr->num_check > 0))
+		return false;
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i]) != 0 ||
+			att->attgenerated)
+			return false;
+	}
+	if (trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
+				 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
+				 trig->trig_insert_after_statement || trig->trig_insert_new_table))
+		return false;
+	foreach(lc, RelationGetIndexList(rel))
+	{
+		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
+		bool		plain = RelationGetIndexExpressions(idx) == NIL &&
+			RelationGetIndexPredicate(idx) == NIL && idx->rd_index->indimmediate;
+
+		index_close(idx, AccessShareLock);
+		if (!plain)
+			return false;
+	}
+	owned = getOwnedSequences(RelationGetRelid(rel));
+	if (list_length(owned) != 1)
+		return false;
+	direct_seqid = linitial_oid(owned);
+	return true;
+}
+
+/*
+ * Write a log row directly; false when the log must be written through SPI.
+ * values[0..10] are the columns from txid on.
+ */
+static bool
+insert_direct(Datum *values, char *nulls)
+{
+	Oid			relid = OidIsValid(direct_relid) ? direct_relid :
+		get_relname_relid("audit_log", get_namespace_oid(CRM_SCHEMA, false));
+	Relation	rel;
+	Datum		row[LOG_NATTS];
+	bool		rownulls[LOG_NATTS];
+	HeapTuple	tup;
+	TupleTableSlot *slot;
+	ListCell   *lc;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, RowExclusiveLock);
+	/* still privacy.audit_log once locked (not moved out by DROP EXTENSION)? */
+	if (strcmp(RelationGetRelationName(rel), "audit_log") != 0 ||
+		RelationGetNamespace(rel) != get_namespace_oid(CRM_SCHEMA, true))
+	{
+		table_close(rel, RowExclusiveLock);
+		direct_relid = InvalidOid;
+		return false;
+	}
+	if (checked_relid != relid)
+	{
+		direct_relid = log_shape_ok(rel) ? relid : InvalidOid;
+		checked_relid = relid;
+	}
+	if (direct_relid != relid)
+	{
+		table_close(rel, RowExclusiveLock);
+		return false;
+	}
+
+	row[0] = Int64GetDatum(nextval_internal(direct_seqid, false));
+	rownulls[0] = false;
+	row[1] = TimestampTzGetDatum(GetCurrentTransactionStartTimestamp());	/* now() */
+	rownulls[1] = false;
+	for (int i = 0; i < LOG_NATTS - 2; i++)
+	{
+		row[i + 2] = values[i];
+		rownulls[i + 2] = (nulls[i] == 'n');
+	}
+	tup = heap_form_tuple(RelationGetDescr(rel), row, rownulls);
+	heap_insert(rel, tup, GetCurrentCommandId(true), 0, NULL);
+
+	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
+	ExecStoreHeapTuple(tup, slot, false);
+	foreach(lc, RelationGetIndexList(rel))
+	{
+		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
+		IndexInfo  *info = BuildIndexInfo(idx);
+		Datum		ivalues[INDEX_MAX_KEYS];
+		bool		inulls[INDEX_MAX_KEYS];
+
+		FormIndexDatum(info, slot, NULL, ivalues, inulls);
+		(void) index_insert(idx, ivalues, inulls, &tup->t_self, rel,
+							idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+							false, info);
+		index_close(idx, NoLock);
+	}
+	ExecDropSingleTupleTableSlot(slot);
+	heap_freetuple(tup);
+	/* the lock is held to the end of the transaction: seal_audit() waits for it */
+	table_close(rel, NoLock);
+	return true;
 }
 
 /* Write one row of privacy.audit_log as the extension's owner. */
@@ -236,28 +474,31 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 	values[10] = new_values;
 	nulls[10] = new_null ? 'n' : ' ';
 
-	crm_become_owner(&ctx, false);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-	if (insert_plan == NULL)
+	if (!insert_direct(values, nulls))
 	{
-		Oid			types[11] = {INT8OID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID,
-		TEXTOID, TEXTOID, TEXTARRAYOID, JSONBOID, JSONBOID};
-		SPIPlanPtr	plan = SPI_prepare("INSERT INTO privacy.audit_log (txid, session_user_name,"
-									   " current_user_name, application_name, client_addr,"
-									   " table_name, op, subject_key, changed_columns,"
-									   " old_values, new_values)"
-									   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-									   11, types);
+		crm_become_owner(&ctx, false);
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (insert_plan == NULL)
+		{
+			Oid			types[11] = {INT8OID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID,
+			TEXTOID, TEXTOID, TEXTARRAYOID, JSONBOID, JSONBOID};
+			SPIPlanPtr	plan = SPI_prepare("INSERT INTO privacy.audit_log (txid, session_user_name,"
+										   " current_user_name, application_name, client_addr,"
+										   " table_name, op, subject_key, changed_columns,"
+										   " old_values, new_values)"
+										   " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+										   11, types);
 
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the audit insert");
-		insert_plan = plan;
+			if (plan == NULL || SPI_keepplan(plan) != 0)
+				elog(ERROR, "could not prepare the audit insert");
+			insert_plan = plan;
+		}
+		if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
+			elog(ERROR, "could not write the audit row");
+		SPI_finish();
+		crm_end_owner(&ctx);
 	}
-	if (SPI_execute_plan(insert_plan, values, nulls, false, 0) != SPI_OK_INSERT)
-		elog(ERROR, "could not write the audit row");
-	SPI_finish();
-	crm_end_owner(&ctx);
 }
 
 /*
@@ -273,8 +514,12 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	TupleDesc	desc;
 	HeapTuple	oldtup = NULL;
 	HeapTuple	newtup = NULL;
-	StringInfoData oldjson;
-	StringInfoData newjson;
+	JsonbParseState *oldjson = NULL;
+	JsonbParseState *newjson = NULL;
+	Datum	   *oldvals = NULL;
+	bool	   *oldnulls = NULL;
+	Datum	   *newvals = NULL;
+	bool	   *newnulls = NULL;
 	List	   *changed = NIL;
 	char	   *key = NULL;
 	const char *op;
@@ -287,7 +532,19 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	t = audit_table(td->tg_relation);
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true, (Datum) 0, true);
+		Datum		details = (Datum) 0;
+
+		/* a partition's TRUNCATE is a change of its root, naming it */
+		if (t->partition)
+		{
+			JsonbParseState *state;
+
+			begin_json(&state);
+			append_json_field(&state, "partition", t->partition);
+			details = finish_json(&state);
+		}
+		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true,
+						 details, t->partition == NULL);
 		return PointerGetDatum(NULL);
 	}
 	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -313,23 +570,32 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	}
 
 	desc = RelationGetDescr(td->tg_relation);
-	initStringInfo(&oldjson);
-	initStringInfo(&newjson);
+	/* every column at once: heap_getattr one by one walks the tuple again */
+	if (oldtup)
+	{
+		begin_json(&oldjson);
+		oldvals = palloc(sizeof(Datum) * desc->natts);
+		oldnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
+	}
+	if (newtup)
+	{
+		begin_json(&newjson);
+		newvals = palloc(sizeof(Datum) * desc->natts);
+		newnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(newtup, desc, newvals, newnulls);
+	}
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		oldnull = true;
-		bool		newnull = true;
-		Datum		oldval = (Datum) 0;
-		Datum		newval = (Datum) 0;
+		bool		oldnull = oldtup ? oldnulls[i] : true;
+		bool		newnull = newtup ? newnulls[i] : true;
+		Datum		oldval = oldtup ? oldvals[i] : (Datum) 0;
+		Datum		newval = newtup ? newvals[i] : (Datum) 0;
 		const char *name = NameStr(att->attname);
 
 		if (att->attisdropped)
 			continue;
-		if (oldtup)
-			oldval = heap_getattr(oldtup, i + 1, desc, &oldnull);
-		if (newtup)
-			newval = heap_getattr(newtup, i + 1, desc, &newnull);
 
 		/* on UPDATE, only the columns whose value changed */
 		if (oldtup && newtup)
@@ -356,11 +622,10 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	/* the key of the row, even when an UPDATE left it unchanged */
 	if (key == NULL && t->keyatt > 0)
 	{
-		bool		isnull;
-		Datum		v = heap_getattr(newtup ? newtup : oldtup, t->keyatt, desc, &isnull);
+		int			k = t->keyatt - 1;
 
-		if (!isnull)
-			key = stored_value(t, t->keyatt - 1, v);
+		if (!(newtup ? newnulls[k] : oldnulls[k]))
+			key = stored_value(t, k, newtup ? newvals[k] : oldvals[k]);
 	}
 
 	insert_audit_row(t->name, op, key, changed,
@@ -425,4 +690,184 @@ crm_append_only(PG_FUNCTION_ARGS)
 			 errdetail("Rows of the crm_privacy logs can be added, never changed or removed."),
 			 errhint("privacy.seal_audit() and privacy.verify_audit() prove that they were not.")));
 	return PointerGetDatum(NULL);	/* keep compiler quiet */
+}
+
+/* Is funcoid the extension's privacy.audit_trigger()? */
+bool
+crm_is_audit_function(Oid funcoid)
+{
+	return crm_is_extension_member(ProcedureRelationId, funcoid) &&
+		strcmp(get_func_name(funcoid), "audit_trigger") == 0;
+}
+
+/*
+ * The trigger of relid named name if it runs privacy.audit_trigger(), else
+ * InvalidOid: a table owner may give its own triggers these names.
+ */
+static Oid
+audit_trigger_oid(Oid relid, const char *name)
+{
+	Oid			trigoid = get_trigger_oid(relid, name, true);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			result = InvalidOid;
+
+	if (!OidIsValid(trigoid))
+		return InvalidOid;
+	rel = table_open(TriggerRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(trigoid));
+	scan = systable_beginscan(rel, TriggerOidIndexId, true, NULL, 1, &key);
+	tup = systable_getnext(scan);
+	if (HeapTupleIsValid(tup))
+	{
+		if (crm_is_audit_function(((Form_pg_trigger) GETSTRUCT(tup))->tgfoid))
+			result = trigoid;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
+/* Does relid carry the audit trigger of privacy.enable_audit() (or its clone)? */
+bool
+crm_is_audited(Oid relid)
+{
+	return OidIsValid(relid) && OidIsValid(audit_trigger_oid(relid, CRM_AUDIT_TRIGGER));
+}
+
+/*
+ * The number of rows of relid, and of its partitions, counted as the
+ * extension's owner (no row-level security policy of the table's owner
+ * hides any) under SECURITY_RESTRICTED_OPERATION.
+ */
+static int64
+audit_count_rows(Oid relid)
+{
+	CrmOwnerContext ctx;
+	Oid			userid;
+	int			sec_context;
+	char	   *sql = psprintf("SELECT pg_catalog.count(*) FROM %s", qualified_name(relid));
+	bool		isnull;
+	int64		n;
+	char		relkind = get_rel_relkind(relid);
+
+	/* a table's rows only: nothing of its owner's (a view's query) runs */
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
+		return -1;
+
+	crm_become_owner(&ctx, true);
+	GetUserIdAndSecContext(&userid, &sec_context);
+	SetUserIdAndSecContext(userid, sec_context | SECURITY_RESTRICTED_OPERATION);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not count the rows of %s", sql);
+	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	SetUserIdAndSecContext(userid, sec_context);
+	crm_end_owner(&ctx);
+	return n;
+}
+
+/*
+ * Record a privacy action on a whole audited table (DDL that rewrites or
+ * removes its values): table_name its root; in new_values the partition when
+ * relid is one, the column when not NULL, and the number of rows the command
+ * touches.  Called by the event triggers (ddl.c) before the command runs, in
+ * its transaction.
+ */
+void
+crm_audit_table_action(Oid relid, const char *op, const char *column)
+{
+	int64		rows = audit_count_rows(relid);
+	Relation	rel = relation_open(relid, AccessShareLock);
+	AuditTable *t = audit_table(rel);
+	JsonbParseState *state;
+
+	begin_json(&state);
+	if (t->partition)
+		append_json_field(&state, "partition", t->partition);
+	if (column)
+		append_json_field(&state, "column", column);
+	if (rows >= 0)
+		append_json_number(&state, "rows", rows);
+	else
+		append_json_field(&state, "rows", NULL);	/* not a table */
+	insert_audit_row(t->name, op, NULL, NIL, (Datum) 0, true, finish_json(&state), false);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * Give every partition under an audited partitioned table (relid: the
+ * table, one of its partitions, or any table, which is then left alone) its
+ * own TRUNCATE trigger: PostgreSQL clones row triggers to partitions, not
+ * statement triggers, and a partition can be truncated by itself.  Runs as
+ * the extension's owner, without event triggers.
+ */
+void
+crm_audit_cover_partitions(Oid relid)
+{
+	Oid			rootid = relid;
+	Oid			funcoid;
+	CrmOwnerContext ctx;
+	ListCell   *lc;
+
+	if (get_rel_relkind(relid) == '\0')
+		return;
+	if (get_rel_relispartition(relid))
+		rootid = llast_oid(get_partition_ancestors(relid));
+	if (get_rel_relkind(rootid) != RELKIND_PARTITIONED_TABLE ||
+		!OidIsValid(audit_trigger_oid(rootid, CRM_AUDIT_TRUNCATE_TRIGGER)))
+		return;
+	funcoid = LookupFuncName(list_make2(makeString(CRM_SCHEMA), makeString("audit_trigger")),
+							 0, NULL, false);
+	crm_become_owner(&ctx, true);
+	foreach(lc, find_all_inheritors(rootid, AccessShareLock, NULL))
+	{
+		Oid			part = lfirst_oid(lc);
+		CreateTrigStmt *stmt;
+
+		if (part == rootid || OidIsValid(get_trigger_oid(part, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+			continue;
+		stmt = makeNode(CreateTrigStmt);
+		stmt->trigname = CRM_AUDIT_TRUNCATE_TRIGGER;
+		stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(part)),
+									  get_rel_name(part), -1);
+		stmt->funcname = list_make2(makeString(CRM_SCHEMA), makeString("audit_trigger"));
+		stmt->row = false;
+		stmt->timing = TRIGGER_TYPE_AFTER;
+		stmt->events = TRIGGER_TYPE_TRUNCATE;
+		CreateTrigger(stmt, NULL, part, InvalidOid, InvalidOid, InvalidOid, funcoid,
+					  InvalidOid, NULL, false, false);
+		CommandCounterIncrement();
+	}
+	crm_end_owner(&ctx);
+}
+
+/*
+ * Before DETACH PARTITION: drop the TRUNCATE triggers that
+ * crm_audit_cover_partitions gave the partition and its own partitions (the
+ * row triggers, clones of the root's, go with the detach).
+ */
+void
+crm_audit_uncover_partition(Oid partid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(partid, AccessExclusiveLock, NULL))
+	{
+		ObjectAddress addr;
+
+		addr.classId = TriggerRelationId;
+		addr.objectId = audit_trigger_oid(lfirst_oid(lc), CRM_AUDIT_TRUNCATE_TRIGGER);
+		addr.objectSubId = 0;
+		if (OidIsValid(addr.objectId))
+		{
+			performDeletion(&addr, DROP_RESTRICT, PERFORM_DELETION_INTERNAL);
+			CommandCounterIncrement();
+		}
+	}
 }

@@ -48,8 +48,15 @@ extern char *crm_pseudonym_cstring(const char *value, int len, const char *conte
 extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg, bool value_varlena);
 extern bytea *crm_pseudonym_key(void);
 
-/* audit.c */
+/* audit.c: the triggers privacy.enable_audit() puts on a table */
+#define CRM_AUDIT_TRIGGER			"crm_privacy_audit"
+#define CRM_AUDIT_TRUNCATE_TRIGGER	"crm_privacy_audit_truncate"
 extern void crm_audit_init(void);
+extern bool crm_is_audit_function(Oid funcoid);
+extern bool crm_is_audited(Oid relid);
+extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
+extern void crm_audit_cover_partitions(Oid relid);
+extern void crm_audit_uncover_partition(Oid partid);
 
 /* hooks.c */
 extern bool crm_require_access_log;

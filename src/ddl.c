@@ -34,12 +34,17 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
 #include "commands/event_trigger.h"
+#include "commands/extension.h"
 #include "commands/seclabel.h"
 #include "commands/trigger.h"
 #include "miscadmin.h"
@@ -48,7 +53,9 @@
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/array.h"
+#include "utils/acl.h"
 #include "utils/builtins.h"
+#include "utils/fmgroids.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
@@ -303,6 +310,8 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 	}
 }
 
+static void archive_logs(void);
+
 /* Does relid carry a crm_privacy table label (and so, privacy views)? */
 static bool
 has_views(Oid relid)
@@ -363,9 +372,15 @@ before_drop(DropStmt *stmt)
 			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, lfirst(lc))),
 												 NoLock, true);
 
+			/* the rows an audited table loses are counted in the log */
+			if (crm_is_audited(relid))
+				crm_audit_table_action(relid, "DROP TABLE", NULL);
 			if (has_views(relid))
 				crm_drop_views_of(relid);
 		}
+		else if (stmt->removeType == OBJECT_EXTENSION &&
+				 strcmp(strVal(lfirst(lc)), CRM_PROVIDER) == 0)
+			archive_logs();
 		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_ROUTINE)
 			before_drop_function(LookupFuncWithArgs(stmt->removeType,
 													castNode(ObjectWithArgs, lfirst(lc)), true));
@@ -373,6 +388,11 @@ before_drop(DropStmt *stmt)
 		{
 			Oid			nspid = get_namespace_oid(strVal(lfirst(lc)), true);
 			ListCell   *lc2;
+
+			/* DROP SCHEMA privacy CASCADE drops the extension too */
+			if (OidIsValid(nspid) && nspid == get_namespace_oid(CRM_SCHEMA, true) &&
+				stmt->behavior == DROP_CASCADE)
+				archive_logs();
 
 			foreach(lc2, crm_relation_labels())
 			{
@@ -389,8 +409,8 @@ before_drop(DropStmt *stmt)
 static bool
 is_audit_trigger(const char *name)
 {
-	return strcmp(name, "crm_privacy_audit") == 0 ||
-		strcmp(name, "crm_privacy_audit_truncate") == 0;
+	return strcmp(name, CRM_AUDIT_TRIGGER) == 0 ||
+		strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0;
 }
 
 /* Only superusers (and privacy.disable_audit()) may touch the audit triggers. */
@@ -405,7 +425,90 @@ refuse_audit_change(const char *what)
 				 errhint("The extension's owner can grant EXECUTE on privacy.disable_audit().")));
 }
 
-/* Refuse to disable, drop, rename or replace an audit trigger. */
+/* Does a CREATE TRIGGER statement run privacy.audit_trigger()? */
+static bool
+runs_audit_trigger(CreateTrigStmt *stmt)
+{
+	Oid			funcoid = LookupFuncName(stmt->funcname, 0, NULL, true);
+
+	return OidIsValid(funcoid) && crm_is_audit_function(funcoid);
+}
+
+/*
+ * ALTER TABLE on an audited table: refuse what would disable its audit
+ * triggers, and detaching a partition (which loses them) to anyone but a
+ * privacy administrator; record, before it runs, DDL that rewrites or removes
+ * the values of a column (ALTER COLUMN TYPE, DROP COLUMN, and from
+ * PostgreSQL 17 SET EXPRESSION of a generated column) as a privacy action
+ * with the number of rows it touches.
+ */
+static void
+guard_alter_table(AlterTableStmt *stmt)
+{
+	Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
+	bool		audited = crm_is_audited(relid);
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		switch (cmd->subtype)
+		{
+			case AT_DisableTrig:
+			case AT_EnableReplicaTrig:
+				if (is_audit_trigger(cmd->name))
+					refuse_audit_change("disable");
+				break;
+			case AT_DisableTrigAll:
+			case AT_DisableTrigUser:
+				if (audited)
+					refuse_audit_change("disable");
+				break;
+			case AT_AlterColumnType:
+				if (audited)
+					crm_audit_table_action(relid, "ALTER COLUMN TYPE", cmd->name);
+				break;
+			case AT_DropColumn:
+				if (audited)
+					crm_audit_table_action(relid, "DROP COLUMN", cmd->name);
+				break;
+#if PG_VERSION_NUM >= 170000
+			case AT_SetExpression:
+				if (audited)
+					crm_audit_table_action(relid, "SET EXPRESSION", cmd->name);
+				break;
+#endif
+			case AT_DetachPartition:
+				if (audited)
+				{
+					PartitionCmd *part = castNode(PartitionCmd, cmd->def);
+					Oid			partid = RangeVarGetRelid(part->name, NoLock, true);
+
+					if (!crm_is_privacy_admin(GetUserId()))
+						ereport(ERROR,
+								(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+								 errmsg("cannot detach a partition of the audited table \"%s\"",
+										get_rel_name(relid)),
+								 errdetail("A detached partition is no longer audited."),
+								 errhint("A privacy administrator can detach it; the detach is recorded.")));
+					if (OidIsValid(partid))
+					{
+						crm_audit_table_action(partid, "DETACH PARTITION", NULL);
+						crm_audit_uncover_partition(partid);
+					}
+				}
+				break;
+			default:
+				break;
+		}
+	}
+}
+
+/*
+ * Refuse to disable, drop, rename, replace or make droppable an audit
+ * trigger; record or refuse DDL that changes an audited table's values.
+ */
 static void
 guard_audit_triggers(Node *tree)
 {
@@ -422,38 +525,128 @@ guard_audit_triggers(Node *tree)
 	else if (IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_TRIGGER &&
 			 is_audit_trigger(((RenameStmt *) tree)->subname))
 		refuse_audit_change("rename");
-	else if (IsA(tree, CreateTrigStmt) && ((CreateTrigStmt *) tree)->replace &&
-			 is_audit_trigger(((CreateTrigStmt *) tree)->trigname))
-		refuse_audit_change("replace");
-	else if (IsA(tree, AlterTableStmt))
+	else if (IsA(tree, AlterObjectDependsStmt) &&
+			 ((AlterObjectDependsStmt *) tree)->objectType == OBJECT_TRIGGER &&
+			 is_audit_trigger(strVal(llast(castNode(List, ((AlterObjectDependsStmt *) tree)->object)))))
+		refuse_audit_change("make an extension own");
+	else if (IsA(tree, CreateTrigStmt))
 	{
-		AlterTableStmt *stmt = (AlterTableStmt *) tree;
-		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
-		bool		audited = OidIsValid(relid) &&
-			OidIsValid(get_trigger_oid(relid, "crm_privacy_audit", true));
-		ListCell   *lc;
+		CreateTrigStmt *stmt = (CreateTrigStmt *) tree;
 
-		foreach(lc, stmt->cmds)
+		if (stmt->replace && is_audit_trigger(stmt->trigname))
+			refuse_audit_change("replace");
+		/* privacy.audit_trigger() is executable by PUBLIC for partitions' clones */
+		if (runs_audit_trigger(stmt))
+			refuse_audit_change("create");
+	}
+	else if (IsA(tree, AlterTableStmt))
+		guard_alter_table((AlterTableStmt *) tree);
+}
+
+/*
+ * True while DROP EXTENSION crm_privacy moves the logs out: the DDL of
+ * privacy.archive_logs() is the extension's own and is not checked.
+ */
+static bool archiving = false;
+
+/* Before DROP EXTENSION crm_privacy: keep the logs (privacy.archive_logs()). */
+static void
+archive_logs(void)
+{
+	archiving = true;
+	PG_TRY();
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT privacy.archive_logs()", false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not archive the crm_privacy logs");
+		SPI_finish();
+	}
+	PG_FINALLY();
+	{
+		archiving = false;
+	}
+	PG_END_TRY();
+}
+
+/* Before DROP OWNED BY the extension's owner, which drops the extension. */
+static void
+before_drop_owned(DropOwnedStmt *stmt)
+{
+	Oid			ext = get_extension_oid(CRM_PROVIDER, true);
+	Oid			owner;
+	bool		isnull;
+	ListCell   *lc;
+
+	if (!OidIsValid(ext))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT extowner FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) %u",
+							 ext), true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the owner of extension %s", CRM_PROVIDER);
+	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	SPI_finish();
+	foreach(lc, stmt->roles)
+	{
+		if (get_rolespec_oid((RoleSpec *) lfirst(lc), true) == owner)
 		{
-			AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
-
-			switch (cmd->subtype)
-			{
-				case AT_DisableTrig:
-				case AT_EnableReplicaTrig:
-					if (is_audit_trigger(cmd->name))
-						refuse_audit_change("disable");
-					break;
-				case AT_DisableTrigAll:
-				case AT_DisableTrigUser:
-					if (audited)
-						refuse_audit_change("disable");
-					break;
-				default:
-					break;
-			}
+			archive_logs();
+			return;
 		}
 	}
+}
+
+/* Is relid labelled (subject or related) or audited? */
+static bool
+labelled_or_audited(Oid relid)
+{
+	return has_views(relid) || crm_is_audited(relid);
+}
+
+/*
+ * A labelled or audited table may not have inheritance children: the views
+ * would show their rows, the row triggers would not see their changes.
+ * Declarative partitions are covered by their root instead.
+ */
+static void
+check_inheritance(Oid relid)
+{
+	Relation	inh;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	char		relkind = get_rel_relkind(relid);
+
+	if (relkind != RELKIND_RELATION && relkind != RELKIND_FOREIGN_TABLE)
+		return;
+	if (labelled_or_audited(relid) && find_inheritance_children(relid, NoLock) != NIL)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("labelled or audited table \"%s\" cannot have inheritance children",
+						get_rel_name(relid)),
+				 errdetail("The privacy views and the change audit cover one table, not the tables that inherit from it."),
+				 errhint("Use declarative partitioning: the root's labels and audit cover every partition.")));
+	if (get_rel_relispartition(relid))
+		return;
+	inh = table_open(InheritsRelationId, AccessShareLock);
+	ScanKeyInit(&key, Anum_pg_inherits_inhrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	scan = systable_beginscan(inh, InheritsRelidSeqnoIndexId, true, NULL, 1, &key);
+	while (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
+
+		if (labelled_or_audited(parent))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table \"%s\" cannot inherit from the labelled or audited table \"%s\"",
+							get_rel_name(relid), get_rel_name(parent)),
+					 errdetail("The privacy views and the change audit cover one table, not the tables that inherit from it."),
+					 errhint("Use declarative partitioning: the root's labels and audit cover every partition.")));
+	}
+	systable_endscan(scan);
+	table_close(inh, AccessShareLock);
 }
 
 /* SQL: event trigger on ddl_command_start. */
@@ -463,6 +656,9 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 {
 	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.ddl_command_start");
 	Node	   *tree = trigdata->parsetree;
+
+	if (archiving)
+		PG_RETURN_NULL();
 
 	guard_audit_triggers(tree);
 	if (IsA(tree, RenameStmt))
@@ -479,6 +675,8 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 	}
 	else if (IsA(tree, DropStmt))
 		before_drop((DropStmt *) tree);
+	else if (IsA(tree, DropOwnedStmt))
+		before_drop_owned((DropOwnedStmt *) tree);
 	PG_RETURN_NULL();
 }
 
@@ -571,6 +769,9 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 	List	   *dropped_functions = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
+
+	if (archiving)
+		PG_RETURN_NULL();
 
 	spi_query("SELECT classid, objid, objsubid, address_names"
 			  "  FROM pg_catalog.pg_event_trigger_dropped_objects()"
@@ -678,6 +879,9 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
 
+	if (archiving)
+		PG_RETURN_NULL();
+
 	/*
 	 * Policies and domain checks run in readers' queries through the views:
 	 * rebuild what they touch, so that the views check them again (trust.c).
@@ -710,8 +914,21 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 			elog(ERROR, "could not read the policies and rules of the command");
 	}
 	else
-		spi_query("SELECT DISTINCT objid FROM pg_catalog.pg_event_trigger_ddl_commands()"
-				  " WHERE classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass");
+	{
+		/*
+		 * The tables of the command, and those of its triggers.  Not
+		 * read-only: a new snapshot sees the new catalog rows.
+		 */
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute("SELECT DISTINCT d.objid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+						" UNION SELECT t.tgrelid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+						" JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid"
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass",
+						false, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the tables of the command");
+	}
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -723,6 +940,19 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcxt);
 	}
 	SPI_finish();
+
+	/*
+	 * New tables, triggers, partitions and inheritance, new labels: no
+	 * inheritance child under a labelled or audited table; the TRUNCATE
+	 * trigger on every partition of an audited partitioned table.
+	 */
+	foreach(lc, altered)
+	{
+		check_inheritance(lfirst_oid(lc));
+		crm_audit_cover_partitions(lfirst_oid(lc));
+	}
+	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER)
+		PG_RETURN_NULL();
 
 	if (altered == NIL && !functions_changed)
 		PG_RETURN_NULL();

@@ -9,14 +9,18 @@ CREATE TABLE privacy.audit_log (
     current_user_name pg_catalog.name NOT NULL,
     application_name  pg_catalog.text,
     client_addr       pg_catalog.inet,
-    table_name        pg_catalog.text NOT NULL,
+    table_name        pg_catalog.text COLLATE "C" NOT NULL,
     op                pg_catalog.text NOT NULL,
-    subject_key       pg_catalog.text,
+    subject_key       pg_catalog.text COLLATE "C",
     changed_columns   pg_catalog.text[],
     old_values        pg_catalog.jsonb,
     new_values        pg_catalog.jsonb
 );
-CREATE INDEX audit_log_subject ON privacy.audit_log (table_name, subject_key);
+-- A subject's rows (subject_report) are found by their key.  Every audited
+-- change inserts into this index: a hash index costs a hash and a bucket, a
+-- B-tree on (table_name, subject_key) a descent comparing names that are
+-- nearly all the same.  Names and keys compare byte-wise ("C").
+CREATE INDEX audit_log_subject ON privacy.audit_log USING hash (subject_key);
 COMMENT ON TABLE privacy.audit_log IS
 'crm_privacy change audit: one row per changed row of an audited table; append-only';
 
@@ -91,12 +95,137 @@ CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.access
 CREATE TRIGGER append_only BEFORE UPDATE OR DELETE OR TRUNCATE ON privacy.audit_seal
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.append_only();
 
+-- The logs outlive the extension.  DROP EXTENSION crm_privacy (with or
+-- without CASCADE) first runs privacy.archive_logs() (from the event trigger
+-- on ddl_command_start, src/ddl.c): the three log tables leave the extension
+-- and move, with every row and their identity sequences, to the schema
+-- crm_privacy_archive, readable by superusers only (their owner is the
+-- bootstrap superuser: no grant, no policy is left).  DROP SCHEMA privacy
+-- CASCADE and DROP OWNED BY the extension's owner, which drop the extension
+-- too, do the same.  A later
+-- CREATE EXTENSION adopts them below: the rows come back with the same ids
+-- and values, so the seal still verifies.
+CREATE FUNCTION privacy.archive_logs() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    seq text;
+    g record;
+    boot text;
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+                WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive' AND NOT r.rolsuper)
+       OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.access_log') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.audit_seal') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+            MESSAGE = 'cannot archive the crm_privacy logs: schema crm_privacy_archive already holds logs or is not a superuser''s',
+            DETAIL = 'DROP EXTENSION crm_privacy moves the logs there, so that they outlive the extension.',
+            HINT = 'Rename that schema, or create the extension again to adopt the logs, then drop it.';
+    END IF;
+    -- owned by the bootstrap superuser, which DROP OWNED cannot drop
+    boot := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(10));
+    CREATE SCHEMA IF NOT EXISTS crm_privacy_archive;
+    EXECUTE pg_catalog.format('ALTER SCHEMA crm_privacy_archive OWNER TO %s', boot);
+    REVOKE ALL ON SCHEMA crm_privacy_archive FROM PUBLIC;
+    COMMENT ON SCHEMA crm_privacy_archive IS
+    'crm_privacy logs kept after DROP EXTENSION; CREATE EXTENSION crm_privacy adopts them';
+    FOREACH t IN ARRAY ARRAY['audit_log', 'access_log', 'audit_seal'] LOOP
+        EXECUTE pg_catalog.format('ALTER EXTENSION crm_privacy DROP TABLE privacy.%I', t);
+        seq := pg_catalog.pg_get_serial_sequence(pg_catalog.format('privacy.%I', t), 'id');
+        IF seq IS NOT NULL AND t OPERATOR(pg_catalog.<>) 'audit_seal' THEN
+            EXECUTE pg_catalog.format('ALTER EXTENSION crm_privacy DROP SEQUENCE %s', seq);
+        END IF;
+        -- what depends on the extension's functions goes: policies, triggers
+        IF t OPERATOR(pg_catalog.<>) 'audit_seal' THEN
+            EXECUTE pg_catalog.format('DROP POLICY privacy_admins_read ON privacy.%I', t);
+        END IF;
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS append_only ON privacy.%I', t);
+        -- and every grant: only superusers read the archive
+        FOR g IN SELECT DISTINCT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                  WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('privacy.%I', t)::pg_catalog.regclass
+                    AND a.grantee OPERATOR(pg_catalog.<>) c.relowner LOOP
+            EXECUTE pg_catalog.format('REVOKE ALL ON privacy.%I FROM %s', t,
+                CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+        END LOOP;
+        EXECUTE pg_catalog.format('ALTER TABLE privacy.%I OWNER TO %s', t, boot);
+        EXECUTE pg_catalog.format('ALTER TABLE privacy.%I SET SCHEMA crm_privacy_archive', t);
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.archive_logs() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.archive_logs() IS
+'called by DROP EXTENSION crm_privacy: move the logs out of the extension, to schema crm_privacy_archive';
+
+-- Adopt the logs a dropped crm_privacy left behind (a superuser's only: a
+-- look-alike archive made by anyone else is refused, not adopted).
+DO $$
+DECLARE
+    arch pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n
+                             WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive');
+    t text;
+    cols text;
+BEGIN
+    IF arch IS NULL OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NULL THEN
+        RETURN;
+    END IF;
+    -- A restore brings its own logs, with the same ids: the archive stays,
+    -- renamed, not adopted.  pg_dump's scripts and pg_restore turn
+    -- row_security off (CREATE EXTENSION turns check_function_bodies off
+    -- for every script, so that cannot tell).
+    IF NOT pg_catalog.current_setting('row_security')::pg_catalog.bool THEN
+        t := 'crm_privacy_archive_' OPERATOR(pg_catalog.||)
+             pg_catalog.to_char(pg_catalog.clock_timestamp() AT TIME ZONE 'UTC', 'YYYYMMDD_HH24MISS_US');
+        EXECUTE pg_catalog.format('ALTER SCHEMA crm_privacy_archive RENAME TO %I', t);
+        RAISE WARNING USING
+            MESSAGE = pg_catalog.format('the logs of a dropped crm_privacy are kept in schema %I, not adopted', t),
+            DETAIL = 'CREATE EXTENSION runs with row_security off, as in a restore, which brings its own logs.';
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+                WHERE c.relnamespace OPERATOR(pg_catalog.=) arch AND NOT r.rolsuper)
+       OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r
+                   ON r.oid OPERATOR(pg_catalog.=) n.nspowner WHERE n.oid OPERATOR(pg_catalog.=) arch) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'schema crm_privacy_archive is not a superuser''s: its logs are not adopted',
+            HINT = 'Inspect it, then drop or rename it before CREATE EXTENSION crm_privacy.';
+    END IF;
+    -- every column the two versions share, by name, ids included
+    FOREACH t IN ARRAY ARRAY['audit_log', 'access_log', 'audit_seal'] LOOP
+        SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
+          FROM pg_catalog.pg_attribute a
+         WHERE a.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('privacy.%I', t)::pg_catalog.regclass
+           AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+           AND EXISTS (SELECT FROM pg_catalog.pg_attribute o
+                        WHERE o.attrelid OPERATOR(pg_catalog.=) pg_catalog.format('crm_privacy_archive.%I', t)::pg_catalog.regclass
+                          AND o.attname OPERATOR(pg_catalog.=) a.attname AND NOT o.attisdropped);
+        EXECUTE pg_catalog.format('INSERT INTO privacy.%I (%s) OVERRIDING SYSTEM VALUE'
+                                  ' SELECT %s FROM crm_privacy_archive.%I ORDER BY id', t, cols, cols, t);
+    END LOOP;
+    PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.audit_log', 'id'),
+                              pg_catalog.max(id)) FROM privacy.audit_log HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.access_log', 'id'),
+                              pg_catalog.max(id)) FROM privacy.access_log HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    DROP TABLE crm_privacy_archive.audit_log, crm_privacy_archive.access_log, crm_privacy_archive.audit_seal;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                      AND d.refobjid OPERATOR(pg_catalog.=) arch) THEN
+        DROP SCHEMA crm_privacy_archive;
+    END IF;
+END $$;
+
 -- The change audit trigger.  It runs with the caller's search_path: it looks
 -- nothing up by name but its own schema-qualified insert.
+-- EXECUTE is granted to PUBLIC because PostgreSQL checks it when it clones the
+-- row trigger of an audited partitioned table to a new partition (CREATE
+-- TABLE ... PARTITION OF, ATTACH PARTITION by the table's owner); only a
+-- trigger can call it, and an event trigger refuses CREATE TRIGGER with it to
+-- anyone but superusers (src/ddl.c): privacy.enable_audit() makes them.
 CREATE FUNCTION privacy.audit_trigger() RETURNS trigger
 AS 'MODULE_PATHNAME', 'crm_audit_trigger'
 LANGUAGE C;
-REVOKE ALL ON FUNCTION privacy.audit_trigger() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.audit_trigger() TO PUBLIC;
 
 CREATE FUNCTION privacy.enable_audit(tbl pg_catalog.regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
@@ -137,6 +266,7 @@ AS $$
 DECLARE
     -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
     target text := tbl::pg_catalog.text;
+    part pg_catalog.regclass;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
@@ -144,6 +274,11 @@ BEGIN
     END IF;
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);
+    -- the TRUNCATE triggers of its partitions (the row triggers went with the root's)
+    FOR part IN SELECT p.relid FROM pg_catalog.pg_partition_tree(tbl) p
+                 WHERE p.relid OPERATOR(pg_catalog.<>) tbl LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', part);
+    END LOOP;
 END $$;
 -- The administrative functions are executable by PUBLIC but refused to
 -- anyone who is not a privacy administrator (or a superuser): checked in the

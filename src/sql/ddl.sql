@@ -30,12 +30,20 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'DROP TABLE',
                  'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE',
-                 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER')
+                 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP EXTENSION', 'DROP OWNED')
     EXECUTE FUNCTION privacy.ddl_command_start();
+-- Also with session_replication_role = replica: the guard of the audit
+-- triggers and the archive of the logs on DROP EXTENSION.
+ALTER EVENT TRIGGER crm_privacy_ddl_command_start ENABLE ALWAYS;
 CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy.sql_drop();
 CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL',
-                 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE')
+                 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
+                 'CREATE TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION privacy.ddl_command_end();
+
+-- Last, when every function the views call exists: build the views of every
+-- table labelled before the extension was (re)created.
+SELECT privacy.refresh_views();

@@ -383,6 +383,3 @@ AS 'MODULE_PATHNAME', 'crm_k_anonymity'
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
 GRANT EXECUTE ON FUNCTION privacy.k_anonymity(pg_catalog.regclass) TO PUBLIC;   -- privacy administrators only (checked in C)
-
--- Build the views of every table labelled before the extension was (re)created.
-SELECT privacy.refresh_views();

@@ -1,0 +1,255 @@
+#!/usr/bin/env bash
+# The change audit cannot be evaded by a table owner, and the logs outlive
+# the extension.
+#
+# crm_chg_owner, a table owner who is not a superuser, owns a partitioned
+# table whose root a superuser labelled and audited.  Its changes through the
+# root and straight into partitions (present, created later, attached later
+# with its columns in another order) are recorded as changes of the root:
+# values pseudonymized per the root's labels, the subject key filled, no
+# clear value anywhere.  TRUNCATE of a partition is recorded.  Every route to
+# drop or disable the audit triggers is refused (42501), so are inheritance
+# children of labelled or audited tables (0A000); DDL that rewrites or removes
+# values is recorded with the number of rows it touches.  Then DROP EXTENSION
+# (with and without CASCADE) keeps every log row, readable by superusers
+# only, and CREATE EXTENSION adopts them: the seal still verifies.
+. "$(dirname "$0")/tap.sh"
+plan 57
+
+db=crm_audit_change_$CRM_PRELOAD
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+q postgres "DROP ROLE IF EXISTS crm_chg_owner" >/dev/null
+q postgres "CREATE DATABASE $db" >/dev/null
+q postgres "CREATE ROLE crm_chg_owner LOGIN" >/dev/null
+
+# state SQL: the SQLSTATE of SQL's error, run as crm_chg_owner ("" if none).
+state() {
+	psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SET ROLE crm_chg_owner; $1" 2>&1 |
+		sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\).*/\1/p'
+}
+# su_state SQL: the same, as a superuser (the label provider loaded, also
+# without preloading).
+su_state() {
+	psql -X -q -At -d "$db" -v VERBOSITY=sqlstate -c "SET client_min_messages = error; LOAD 'crm_privacy'; $1" 2>&1 |
+		sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\).*/\1/p'
+}
+# as_owner SQL: run SQL as crm_chg_owner, stop at the first error.
+as_owner() { q "$db" "SET ROLE crm_chg_owner; $1"; }
+# log SQL: a query on the change audit log, as a superuser.
+log() { q "$db" "$1"; }
+
+q "$db" "
+SET client_min_messages = warning;
+CREATE EXTENSION crm_privacy;
+CREATE SCHEMA crm AUTHORIZATION crm_chg_owner;
+CREATE SCHEMA crm2 AUTHORIZATION crm_chg_owner;
+SET ROLE crm_chg_owner;
+CREATE TABLE crm.pc (id bigint, name text, mobile text, email text, region text) PARTITION BY LIST (region);
+CREATE TABLE crm.pc_n PARTITION OF crm.pc FOR VALUES IN ('n');
+RESET ROLE;
+SECURITY LABEL FOR crm_privacy ON TABLE crm.pc IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN crm.pc.id IS 'identifier';
+SECURITY LABEL FOR crm_privacy ON COLUMN crm.pc.name IS 'identifier mask=name';
+SECURITY LABEL FOR crm_privacy ON COLUMN crm.pc.mobile IS 'identifier mask=phone';
+SECURITY LABEL FOR crm_privacy ON COLUMN crm.pc.region IS 'public';
+SELECT privacy.enable_audit('crm.pc');
+" >/dev/null
+ok $? "a superuser labels and audits a partitioned table of crm_chg_owner"
+
+# --- partitions: present, created, attached (columns in another order) ---
+out=$(as_owner "
+INSERT INTO crm.pc VALUES (1, 'Alice Smith', '0712345678', 'alice@example.com', 'n');
+INSERT INTO crm.pc_n VALUES (2, 'Bob Jones', '0711111111', 'bob@example.com', 'n');
+CREATE TABLE crm.pc_s PARTITION OF crm.pc FOR VALUES IN ('s');
+CREATE TABLE crm.pc_w (region text, email text, mobile text, name text, id bigint);
+ALTER TABLE crm.pc ATTACH PARTITION crm.pc_w FOR VALUES IN ('w');
+INSERT INTO crm.pc_s VALUES (3, 'Carol King', '0722222222', 'carol@example.com', 's');
+INSERT INTO crm.pc_w (id, name, mobile, email, region) VALUES (4, 'Dan Brown', '0733333333', 'dan@example.com', 'w');
+UPDATE crm.pc_w SET mobile = '0744444444' WHERE id = 4;
+DELETE FROM crm.pc WHERE id = 2;" 2>&1)
+is "$out" "" "the owner creates and attaches partitions, and changes rows through the root and the partitions"
+is "$(log "SELECT string_agg(op || ':' || table_name, ' ' ORDER BY id) FROM privacy.audit_log")" \
+	"INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc UPDATE:crm.pc DELETE:crm.pc" \
+	"every change of every partition is recorded once, as a change of the root"
+is "$(log "SELECT string_agg((subject_key = privacy.pseudonym(k, 'audit'))::text, ',' ORDER BY l.id)
+             FROM privacy.audit_log l JOIN (VALUES (1, '1'), (2, '2'), (3, '3'), (4, '4'), (5, '4'), (6, '2')) v(n, k)
+               ON v.n = l.id")" "true,true,true,true,true,true" \
+	"the subject key is filled and pseudonymized (the key column is not public)"
+is "$(log "SELECT new_values->>'name' = privacy.pseudonym('Dan Brown', 'audit')
+                  AND new_values->>'mobile' = privacy.pseudonym('0733333333', 'audit')
+                  AND new_values->>'email' = privacy.pseudonym('dan@example.com', 'audit')
+                  AND new_values->>'region' = 'w'
+             FROM privacy.audit_log WHERE id = 4")" "t" \
+	"a partition with its columns in another order: each value by the root's label of its column"
+is "$(log "SELECT changed_columns::text || ' ' || (old_values->>'mobile' = privacy.pseudonym('0733333333', 'audit'))::text
+                  || ' ' || (new_values->>'mobile' = privacy.pseudonym('0744444444', 'audit'))::text
+             FROM privacy.audit_log WHERE op = 'UPDATE'")" "{mobile} true true" "an UPDATE of a partition: the changed column, pseudonymized"
+is "$(log "SELECT count(*) FROM privacy.audit_log
+            WHERE concat_ws(' ', table_name, subject_key, old_values, new_values) ~ '(Alice|Bob|Carol|Dan|07[0-9]{8}|@example)'")" \
+	"0" "no name, mobile or e-mail in clear anywhere in the log"
+
+as_owner "TRUNCATE crm.pc_n" >/dev/null
+is "$(log "SELECT table_name || ' ' || (new_values->>'partition') FROM privacy.audit_log WHERE op = 'TRUNCATE'")" \
+	"crm.pc crm.pc_n" "TRUNCATE of a partition is recorded as a change of the root, naming the partition"
+is "$(log "SELECT count(*) FROM pg_trigger WHERE tgname = 'crm_privacy_audit_truncate'")" "4" \
+	"every partition, created or attached later too, has its TRUNCATE trigger"
+
+# A log a superuser changed (here: an INSERT trigger of his) is written
+# through SQL, so that what he added still runs.
+q "$db" "CREATE TABLE public.seen (n int); CREATE FUNCTION public.seen() RETURNS trigger LANGUAGE plpgsql AS
+         \$\$BEGIN INSERT INTO public.seen VALUES (1); RETURN NULL; END\$\$;
+         CREATE TRIGGER seen AFTER INSERT ON privacy.audit_log FOR EACH ROW EXECUTE FUNCTION public.seen()" >/dev/null
+n=$(log "SELECT count(*) FROM privacy.audit_log")
+as_owner "INSERT INTO crm.pc VALUES (7, 'Gil Hunt', '0777777777', 'gil@example.com', 'w')" >/dev/null
+is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) - $n || ' ' || (SELECT count(*) FROM public.seen)")" "1 1" \
+	"a superuser's INSERT trigger on the log still runs"
+q "$db" "DROP TRIGGER seen ON privacy.audit_log; DROP TABLE public.seen; DROP FUNCTION public.seen()" >/dev/null
+as_owner "DELETE FROM crm.pc WHERE id = 7" >/dev/null
+is "$(log "SELECT count(*) FROM privacy.audit_log") " "$((n + 2)) " "and without it the log is written directly again"
+
+# --- no route to drop or disable the audit triggers ---
+is "$(state "ALTER TRIGGER crm_privacy_audit ON crm.pc DEPENDS ON EXTENSION crm_privacy")" "42501" \
+	"ALTER TRIGGER ... DEPENDS ON EXTENSION is refused"
+is "$(state "ALTER TRIGGER crm_privacy_audit_truncate ON crm.pc_n DEPENDS ON EXTENSION crm_privacy")" "42501" \
+	"... also on a partition's TRUNCATE trigger"
+is "$(state "DROP TRIGGER crm_privacy_audit ON crm.pc")" "42501" "DROP TRIGGER is refused"
+is "$(state "DROP TRIGGER crm_privacy_audit_truncate ON crm.pc_s")" "42501" "DROP TRIGGER of a partition's is refused"
+is "$(state "ALTER TABLE crm.pc DISABLE TRIGGER ALL")" "42501" "DISABLE TRIGGER ALL is refused"
+is "$(state "ALTER TABLE crm.pc DISABLE TRIGGER USER")" "42501" "DISABLE TRIGGER USER is refused"
+is "$(state "ALTER TABLE crm.pc_s DISABLE TRIGGER crm_privacy_audit")" "42501" "disabling a partition's clone is refused"
+is "$(state "ALTER TABLE crm.pc_s ENABLE REPLICA TRIGGER crm_privacy_audit")" "42501" "ENABLE REPLICA TRIGGER is refused"
+is "$(state "ALTER TRIGGER crm_privacy_audit ON crm.pc RENAME TO x")" "42501" "ALTER TRIGGER ... RENAME is refused"
+is "$(state "CREATE TABLE crm.other (id int); CREATE TRIGGER t AFTER INSERT ON crm.other FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()")" \
+	"42501" "CREATE TRIGGER with privacy.audit_trigger() (to forge log rows) is refused"
+is "$(state "ALTER TABLE crm.pc DETACH PARTITION crm.pc_s")" "42501" "DETACH PARTITION (which loses the triggers) is refused"
+is "$(state "SET session_replication_role = replica")" "42501" "session_replication_role is for superusers"
+is "$(state "ALTER TABLE crm.pc RENAME TO pc2; ALTER TABLE crm.pc2 SET SCHEMA crm2;
+             INSERT INTO crm2.pc2 VALUES (5, 'Eve Adams', '0755555555', 'eve@example.com', 's')")" "" \
+	"renaming the table and moving it to another schema are allowed"
+is "$(log "SELECT table_name || ' ' || (subject_key = privacy.pseudonym('5', 'audit'))::text FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" \
+	"crm2.pc2 true" "... and it is still audited, under its new name"
+q "$db" "ALTER TABLE crm2.pc2 SET SCHEMA crm; ALTER TABLE crm.pc2 RENAME TO pc" >/dev/null
+
+# --- DDL that rewrites or removes values: recorded with its row count ---
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "ALTER TABLE crm.pc ALTER COLUMN mobile TYPE text USING 'x' || mobile" >/dev/null
+is "$(log "SELECT op || ' ' || table_name || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n")" \
+	'ALTER COLUMN TYPE crm.pc {"rows": 3, "column": "mobile"}' \
+	"ALTER COLUMN ... TYPE ... USING is recorded with the column and the rows it rewrote"
+as_owner "ALTER TABLE crm.pc DROP COLUMN email" >/dev/null
+is "$(log "SELECT op || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n AND op = 'DROP COLUMN'")" \
+	'DROP COLUMN {"rows": 3, "column": "email"}' "DROP COLUMN is recorded with the rows that lose a value"
+as_owner "DROP TABLE crm.pc_s" >/dev/null
+is "$(log "SELECT op || ' ' || table_name || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n AND op = 'DROP TABLE'")" \
+	'DROP TABLE crm.pc {"rows": 2, "partition": "crm.pc_s"}' "dropping a partition is recorded as a change of the root"
+q "$db" "ALTER TABLE crm.pc DETACH PARTITION crm.pc_w" >/dev/null
+is "$(log "SELECT op || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n AND op = 'DETACH PARTITION'")" \
+	'DETACH PARTITION {"rows": 1, "partition": "crm.pc_w"}' "a superuser may detach a partition: recorded"
+
+# A look-alike: the owner's own trigger named crm_privacy_audit on its view,
+# whose query calls its function (which warns who runs it: a warning survives
+# the command's failure).  The DDL records count rows of real audited tables
+# only: the function never runs as anyone but the owner.
+as_owner "CREATE FUNCTION crm.trap() RETURNS int LANGUAGE plpgsql AS
+  \$\$BEGIN RAISE WARNING 'trap ran as %', current_user; RETURN 1; END\$\$;
+CREATE VIEW crm.v AS SELECT crm.trap() AS x;
+CREATE FUNCTION crm.instead() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$;
+CREATE TRIGGER crm_privacy_audit INSTEAD OF INSERT ON crm.v FOR EACH ROW EXECUTE FUNCTION crm.instead()" >/dev/null
+out=$(psql -X -q -d "$db" -c "SET ROLE crm_chg_owner" -c "ALTER TABLE crm.v DROP COLUMN x" -c "DROP TABLE crm.v" 2>&1)
+is "$(printf '%s\n' "$out" | grep -c 'trap ran as' || true)" "0" \
+	"DDL on a look-alike never runs the owner's code as someone else"
+
+# --- inheritance children of labelled or audited tables are refused ---
+q "$db" "
+CREATE TABLE crm.parent (id bigint, name text); ALTER TABLE crm.parent OWNER TO crm_chg_owner;
+SECURITY LABEL FOR crm_privacy ON TABLE crm.parent IS 'subject key=id';
+CREATE TABLE crm.plain (id bigint, name text); ALTER TABLE crm.plain OWNER TO crm_chg_owner;
+CREATE TABLE crm.plain_child () INHERITS (crm.plain); ALTER TABLE crm.plain_child OWNER TO crm_chg_owner;
+CREATE TABLE crm.audited (id bigint); SELECT privacy.enable_audit('crm.audited');
+ALTER TABLE crm.audited OWNER TO crm_chg_owner;" >/dev/null
+is "$(state "CREATE TABLE crm.child () INHERITS (crm.parent)")" "0A000" "CREATE TABLE ... INHERITS a labelled table is refused"
+is "$(state "CREATE TABLE crm.child (id bigint, name text); ALTER TABLE crm.child INHERIT crm.parent")" "0A000" \
+	"ALTER TABLE ... INHERIT a labelled table is refused"
+is "$(state "CREATE TABLE crm.child (id bigint); ALTER TABLE crm.child INHERIT crm.audited")" "0A000" \
+	"ALTER TABLE ... INHERIT an audited table is refused"
+is "$(su_state "SECURITY LABEL FOR crm_privacy ON TABLE crm.plain IS 'subject key=id'")" "0A000" \
+	"labelling a table that has inheritance children is refused"
+is "$(su_state "SELECT privacy.enable_audit('crm.plain')")" "0A000" "auditing a table that has inheritance children is refused"
+
+# --- disable_audit of a partitioned table removes every trigger ---
+q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
+is "$(log "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crm_privacy_audit%' AND tgrelid::regclass::text LIKE 'crm.pc%'")" \
+	"0" "disable_audit removes the triggers of the root and of every partition"
+
+# --- the logs outlive the extension ---
+q "$db" "SELECT privacy.enable_audit('crm.pc'); SELECT privacy.seal_audit();
+         INSERT INTO privacy.access_log (relations, query, row_count) VALUES ('{x}', 'q', 1)" >/dev/null
+before=$(log "SELECT (SELECT count(*) FROM privacy.audit_log) || ' ' || (SELECT count(*) FROM privacy.access_log)
+                     || ' ' || (SELECT count(*) FROM privacy.audit_seal) || ' ' || (SELECT max(id) FROM privacy.audit_log)")
+out=$(q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy CASCADE" 2>&1)
+is "$out" "" "DROP EXTENSION crm_privacy CASCADE"
+is "$(log "SELECT (SELECT count(*) FROM crm_privacy_archive.audit_log) || ' ' || (SELECT count(*) FROM crm_privacy_archive.access_log)
+                  || ' ' || (SELECT count(*) FROM crm_privacy_archive.audit_seal) || ' ' || (SELECT max(id) FROM crm_privacy_archive.audit_log)")" \
+	"$before" "every row of the three logs is kept, in schema crm_privacy_archive"
+is "$(log "SELECT count(*) FROM pg_class c, aclexplode(c.relacl) a
+            WHERE c.relnamespace = 'crm_privacy_archive'::regnamespace AND a.grantee <> c.relowner")" "0" \
+	"no grant on the archived logs"
+is "$(log "SELECT bool_and(r.rolsuper) FROM pg_class c JOIN pg_roles r ON r.oid = c.relowner
+            WHERE c.relnamespace = 'crm_privacy_archive'::regnamespace")" "t" "the archived logs belong to a superuser"
+is "$(state "SELECT count(*) FROM crm_privacy_archive.audit_log")" "42501" "a table owner cannot read them"
+out=$(q "$db" "SET client_min_messages = warning; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "CREATE EXTENSION crm_privacy again"
+is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) || ' ' || (SELECT count(*) FROM privacy.access_log)
+                  || ' ' || (SELECT count(*) FROM privacy.audit_seal) || ' ' || (SELECT max(id) FROM privacy.audit_log)")" \
+	"$before" "it adopts every row, with its id"
+is "$(log "SELECT count(*) FROM pg_namespace WHERE nspname = 'crm_privacy_archive'")" "0" "the archive is gone"
+sealed=$(log "SELECT count(*) FROM privacy.audit_seal WHERE log = 'audit_log'")
+is "$(log "SELECT string_agg(log || ' ' || rows_checked || ' ' || ok, ', ') FROM privacy.verify_audit()")" \
+	"audit_log $sealed true, access_log 0 true" "verify_audit() still verifies the chain"
+is "$(log "SELECT 'privacy.audit_log'::regclass = ANY (extconfig) AND 'privacy.audit_seal'::regclass = ANY (extconfig)
+             FROM pg_extension WHERE extname = 'crm_privacy'")" "t" "the adopted logs are dumped with the extension again"
+is "$(state "SELECT count(*) FROM privacy.audit_log")" "42501" "and readable by privacy administrators only"
+
+# without CASCADE, new rows after adoption, a second round trip
+q "$db" "SELECT privacy.disable_audit('crm.audited'); SELECT privacy.enable_audit('crm.pc');" >/dev/null
+as_owner "INSERT INTO crm.pc VALUES (6, 'Fay Wray', '0766666666', 'n')" >/dev/null
+q "$db" "SELECT privacy.seal_audit()" >/dev/null
+before=$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")
+q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
+out=$(q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "DROP EXTENSION without CASCADE, then CREATE EXTENSION"
+is "$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")" "$before" "every row is kept"
+is "$(log "SELECT bool_and(ok) FROM privacy.verify_audit()")" "t" "and the chain verifies"
+
+# an archive a non-superuser could have written is not adopted
+q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;
+         ALTER SCHEMA crm_privacy_archive OWNER TO crm_chg_owner" >/dev/null
+is "$(su_state "CREATE EXTENSION crm_privacy")" "42501" "a non-superuser's archive is refused, not adopted"
+
+# a restore (row_security off, as pg_dump's scripts and pg_restore set it)
+# brings its own logs: the archive is kept under another name, not adopted
+q "$db" "ALTER SCHEMA crm_privacy_archive OWNER TO postgres" >/dev/null
+out=$(q "$db" "SET row_security = off; CREATE EXTENSION crm_privacy" 2>&1)
+like "$out" "WARNING:  the logs of a dropped crm_privacy are kept in schema crm_privacy_archive_[0-9_]+, not adopted" \
+	"CREATE EXTENSION in a restore keeps the archive, renamed, with a warning"
+is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) || ' ' ||
+               (SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'crm_privacy_archive_%')")" "0 1" \
+	"... and adopts nothing"
+
+# the other commands that drop the extension: DROP SCHEMA privacy CASCADE, and
+# DROP OWNED BY its owner (the archive belongs to the bootstrap superuser)
+q "$db" "INSERT INTO privacy.access_log (relations, query, row_count) VALUES ('{y}', 'q', 1)" >/dev/null
+out=$(q "$db" "SET client_min_messages = warning; DROP SCHEMA privacy CASCADE; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "DROP SCHEMA privacy CASCADE, then CREATE EXTENSION"
+is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
+q postgres "DROP ROLE IF EXISTS crm_chg_su" >/dev/null
+q postgres "CREATE ROLE crm_chg_su SUPERUSER" >/dev/null
+out=$(q "$db" "SET client_min_messages = warning; SET ROLE crm_chg_su; DROP EXTENSION crm_privacy; CREATE EXTENSION crm_privacy;
+               DROP OWNED BY crm_chg_su; RESET ROLE; CREATE EXTENSION crm_privacy" 2>&1)
+is "$out" "" "DROP OWNED BY the extension's owner, then CREATE EXTENSION"
+is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
+q postgres "DROP ROLE crm_chg_su" >/dev/null
+
+q postgres "DROP DATABASE $db" >/dev/null
+q postgres "DROP ROLE crm_chg_owner" >/dev/null
+done_testing
