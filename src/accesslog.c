@@ -24,15 +24,18 @@
 
 #include <unistd.h>
 
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/parallel.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
@@ -47,6 +50,7 @@
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
+#include "utils/inet.h"
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
@@ -578,36 +582,130 @@ free_records(int *batch, int n)
 	ConditionVariableBroadcast(&access_shared->changed);
 }
 
-/* A one-dimensional array of n datums of type typid. */
+/*
+ * The names of a record's relations (a JSON array of strings, as hooks.c
+ * writes it with escape_json) as a text[].  Anything else is an error.
+ */
 static Datum
-make_array(Datum *elems, bool *nulls, int n, Oid typid)
+relations_array(const char *json)
 {
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	const char *p = json;
+	List	   *names = NIL;
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
 
-	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, typid, typlen, typbyval,
-											  typalign));
+	if (*p == '\0')
+		p = "[]";
+	if (*p++ != '[')
+		goto bad;
+	while (*p != ']')
+	{
+		StringInfoData name;
+
+		if (n > 0 && *p++ != ',')
+			goto bad;
+		if (*p++ != '"')
+			goto bad;
+		initStringInfo(&name);
+		while (*p != '"')
+		{
+			if (*p == '\0')
+				goto bad;
+			if (*p != '\\')
+			{
+				appendStringInfoChar(&name, *p++);
+				continue;
+			}
+			p++;
+			switch (*p++)
+			{
+				case '"': appendStringInfoChar(&name, '"'); break;
+				case '\\': appendStringInfoChar(&name, '\\'); break;
+				case '/': appendStringInfoChar(&name, '/'); break;
+				case 'b': appendStringInfoChar(&name, '\b'); break;
+				case 'f': appendStringInfoChar(&name, '\f'); break;
+				case 'n': appendStringInfoChar(&name, '\n'); break;
+				case 'r': appendStringInfoChar(&name, '\r'); break;
+				case 't': appendStringInfoChar(&name, '\t'); break;
+				case 'u':
+					{
+						/* escape_json writes \u only for control characters */
+						unsigned int c = 0;
+
+						for (int k = 0; k < 4; k++, p++)
+						{
+							if (!isxdigit((unsigned char) *p))
+								goto bad;
+							c = c * 16 + (isdigit((unsigned char) *p) ? *p - '0' : (tolower((unsigned char) *p) - 'a' + 10));
+						}
+						if (c == 0 || c >= 0x80)
+							goto bad;
+						appendStringInfoChar(&name, (char) c);
+						break;
+					}
+				default:
+					goto bad;
+			}
+		}
+		p++;
+		names = lappend(names, name.data);
+		n++;
+	}
+	if (p[1] != '\0')
+		goto bad;
+	elems = palloc(sizeof(Datum) * (n + 1));
+	n = 0;
+	foreach(lc, names)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("a read audit record's relations are not a JSON array of strings")));
+	return (Datum) 0;			/* keep the compiler quiet */
 }
 
-/* Insert records into privacy.access_log: one statement, one transaction. */
+/* The columns of privacy.access_log the writer fills, and their types. */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			log_columns[] =
+{
+	{"id", INT8OID},
+	{"at", TIMESTAMPTZOID},
+	{"session_user_name", NAMEOID},
+	{"current_user_name", NAMEOID},
+	{"application_name", TEXTOID},
+	{"client_addr", INETOID},
+	{"relations", TEXTARRAYOID},
+	{"query", TEXTOID},
+	{"row_count", INT8OID},
+};
+#define LOG_COLUMNS lengthof(log_columns)
+
+/*
+ * Insert records into privacy.access_log, in one transaction, as logical
+ * replication's apply does (ExecSimpleRelationInsert: constraints, indexes,
+ * triggers), with no SQL statement to plan or run.
+ */
 static void
 insert_records(const int *batch, int n)
 {
-	static SPIPlanPtr plan = NULL;	/* kept across transactions */
-	static const Oid coltypes[8] = {TIMESTAMPTZOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, INT8OID};
-	Datum	   *elems[8];
-	bool	   *isnull[8];
-	Datum		args[8];
 	Oid			log_relid;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	AttrNumber	attnums[LOG_COLUMNS];
+	Oid			seqid;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	MemoryContext oldcxt;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "crm_privacy: writing privacy.access_log");
 
@@ -622,56 +720,77 @@ insert_records(const int *batch, int n)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
-	if (plan == NULL)
+	rel = table_open(log_relid, NoLock);
+	tupdesc = RelationGetDescr(rel);
+	for (int c = 0; c < (int) LOG_COLUMNS; c++)
 	{
-		Oid			argtypes[8];
+		attnums[c] = InvalidAttrNumber;
+		for (int a = 0; a < tupdesc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, a);
 
-		for (int c = 0; c < 8; c++)
-			argtypes[c] = get_array_type(coltypes[c]);
-		plan = SPI_prepare("INSERT INTO privacy.access_log (at, session_user_name,"
-						   " current_user_name, application_name, client_addr, relations,"
-						   " query, row_count)"
-						   " SELECT u.a, u.s, u.c, u.app, CAST(u.addr AS pg_catalog.inet),"
-						   " ARRAY(SELECT e.v FROM pg_catalog.jsonb_array_elements_text(CAST(u.rel AS pg_catalog.jsonb))"
-						   " WITH ORDINALITY AS e(v, i) ORDER BY e.i), u.q, u.n"
-						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-						   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-						   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))"
-						   " WITH ORDINALITY AS u(a, s, c, app, addr, rel, q, n, ord)"
-						   " ORDER BY u.ord",
-						   8, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the insert into privacy.access_log");
+			if (!att->attisdropped && strcmp(NameStr(att->attname), log_columns[c].name) == 0 &&
+				att->atttypid == log_columns[c].type)
+				attnums[c] = att->attnum;
+		}
+		if (attnums[c] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("privacy.access_log has no column \"%s\" of the expected type", log_columns[c].name)));
 	}
+#if PG_VERSION_NUM >= 170000
+	seqid = getIdentitySequence(rel, attnums[0], false);
+#else
+	seqid = getIdentitySequence(RelationGetRelid(rel), attnums[0], false);
+#endif
 
-	for (int c = 0; c < 8; c++)
-	{
-		elems[c] = palloc(sizeof(Datum) * n);
-		isnull[c] = palloc0(sizeof(bool) * n);
-	}
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_result_relations = NULL;
+	estate->es_opened_result_relations = list_make1(rri);
+	ExecOpenIndices(rri, false);
+	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+	AfterTriggerBeginQuery();
+
 	for (int i = 0; i < n; i++)
 	{
 		AccessRecord *r = &access_shared->slots[batch[i]].rec;
+		Datum	   *values;
+		bool	   *nulls;
 
-		elems[0][i] = TimestampTzGetDatum(r->at);
-		elems[1][i] = DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name));
-		elems[2][i] = DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name));
-		elems[3][i] = CStringGetTextDatum(r->application_name);
-		isnull[3][i] = (r->application_name[0] == '\0');
-		elems[4][i] = CStringGetTextDatum(r->client_addr);
-		isnull[4][i] = (r->client_addr[0] == '\0');
-		elems[5][i] = CStringGetTextDatum(r->relations);
-		elems[6][i] = CStringGetTextDatum(r->query);
-		isnull[6][i] = (r->query[0] == '\0');
-		elems[7][i] = Int64GetDatum(r->row_count);
-		isnull[7][i] = !r->has_rows;
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(slot);
+		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		values = slot->tts_values;
+		nulls = slot->tts_isnull;
+		/* columns the writer does not know (none today) are null */
+		for (int a = 0; a < tupdesc->natts; a++)
+			nulls[a] = true;
+#define SET(c, v, isnull) (values[attnums[c] - 1] = (v), nulls[attnums[c] - 1] = (isnull))
+		SET(0, Int64GetDatum(nextval_internal(seqid, false)), false);
+		SET(1, TimestampTzGetDatum(r->at), false);
+		SET(2, DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name)), false);
+		SET(3, DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name)), false);
+		SET(4, CStringGetTextDatum(r->application_name), r->application_name[0] == '\0');
+		SET(5, r->client_addr[0] ? DirectFunctionCall1(inet_in, CStringGetDatum(r->client_addr)) : (Datum) 0,
+			r->client_addr[0] == '\0');
+		SET(6, relations_array(r->relations), false);
+		SET(7, CStringGetTextDatum(r->query), r->query[0] == '\0');
+		SET(8, Int64GetDatum(r->row_count), !r->has_rows);
+#undef SET
+		ExecStoreVirtualTuple(slot);
+		ExecSimpleRelationInsert(rri, estate, slot);
+		MemoryContextSwitchTo(oldcxt);
+		ResetPerTupleExprContext(estate);
 	}
-	for (int c = 0; c < 8; c++)
-		args[c] = make_array(elems[c], isnull[c], n, coltypes[c]);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != (uint64) n)
-		elog(ERROR, "could not write to privacy.access_log");
+
+	AfterTriggerEndQuery(estate);
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
 	PopActiveSnapshot();
-	SPI_finish();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
