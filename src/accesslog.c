@@ -54,6 +54,7 @@
 #include "utils/builtins.h"
 #include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -70,7 +71,7 @@
 #define WRITER_NAP_MS		10		/* a writer looks for records this often */
 #define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
 #define WRITE_BATCH			128		/* records per transaction of a writer */
-#define WAKE_AT				32		/* queued records that wake a writer early */
+#define WAKE_AT				(WRITE_BATCH / 2)	/* queued records that wake a writer early */
 
 /* The JSON of a record: every string escaped at most 6-fold, and the keys. */
 #define JSON_MAX	(6 * (QUERY_MAX + 3 * NAMEDATALEN + 64 + MAXDATELEN) + RELATIONS_MAX + 512)
@@ -687,6 +688,19 @@ static const struct
 #define LOG_COLUMNS lengthof(log_columns)
 
 /*
+ * The access log the writer found to be the extension's own, until a
+ * relcache invalidation of it (DROP EXTENSION drops or alters it).
+ */
+static Oid	verified_log_relid = InvalidOid;
+
+static void
+log_relid_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (relid == InvalidOid || relid == verified_log_relid)
+		verified_log_relid = InvalidOid;
+}
+
+/*
  * Insert records into privacy.access_log, in one transaction, as logical
  * replication's apply does (ExecSimpleRelationInsert: constraints, indexes,
  * triggers), with no SQL statement to plan or run.
@@ -716,10 +730,14 @@ insert_records(const int *batch, int n)
 	log_relid = get_relname_relid("access_log", get_namespace_oid(CRM_SCHEMA, true));
 	if (OidIsValid(log_relid))
 		LockRelationOid(log_relid, RowExclusiveLock);
-	if (!crm_is_extension_member(RelationRelationId, log_relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
+	if (log_relid != verified_log_relid)
+	{
+		if (!crm_is_extension_member(RelationRelationId, log_relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
+		verified_log_relid = log_relid;
+	}
 	rel = table_open(log_relid, NoLock);
 	tupdesc = RelationGetDescr(rel);
 	for (int c = 0; c < (int) LOG_COLUMNS; c++)
@@ -898,6 +916,7 @@ crm_access_writer_main(Datum arg)
 	/* registered first, so that it runs after the transaction is aborted */
 	before_shmem_exit(writer_exit, (Datum) 0);
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
+	CacheRegisterRelcacheCallback(log_relid_invalidate, (Datum) 0);
 
 	/* attach to the entry a reader claimed for us */
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
