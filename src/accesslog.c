@@ -63,6 +63,7 @@
 
 #include "crm_privacy.h"
 #include "access.h"
+#include "compat.h"
 
 #define ACCESS_SLOTS		256		/* records waiting for a writer */
 #define ACCESS_WRITERS		16		/* databases with a writer at once */
@@ -756,11 +757,7 @@ insert_records(const int *batch, int n)
 					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 					 errmsg("privacy.access_log has no column \"%s\" of the expected type", log_columns[c].name)));
 	}
-#if PG_VERSION_NUM >= 170000
 	seqid = getIdentitySequence(rel, attnums[0], false);
-#else
-	seqid = getIdentitySequence(RelationGetRelid(rel), attnums[0], false);
-#endif
 
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
