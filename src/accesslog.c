@@ -731,7 +731,7 @@ insert_records(const int *batch, int n)
 	log_relid = get_relname_relid("access_log", get_namespace_oid(CRM_SCHEMA, true));
 	if (OidIsValid(log_relid))
 		LockRelationOid(log_relid, RowExclusiveLock);
-	if (log_relid != verified_log_relid)
+	if (!OidIsValid(log_relid) || log_relid != verified_log_relid)
 	{
 		if (!crm_is_extension_member(RelationRelationId, log_relid))
 			ereport(ERROR,
