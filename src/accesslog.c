@@ -7,11 +7,26 @@
  * A record is not written by the reading transaction: it goes into shared
  * memory, and a background writer for the database (started on demand, gone
  * when idle) inserts it into privacy.access_log in its own transaction.  So a
- * ROLLBACK of the reader does not undo it.  When the slots in shared memory
- * are full, the reader waits for the writers to free one (up to 10 s);
- * failing that, the record goes to the server log instead of being lost.  On
- * a hot standby nothing can be written: the record goes to the server log as
- * one line of JSON.
+ * ROLLBACK of the reader does not undo it.  Every record reaches the table
+ * or, when it cannot, the server log as one line of JSON:
+ *
+ * - a reader queues a record only while a writer of its database is
+ *   attached; otherwise it starts one and waits for it to attach, and if
+ *   none can start (no worker slot, it dies at its start) the record goes to
+ *   the server log;
+ * - a full queue: the reader waits on a condition variable for room, up to
+ *   crm_privacy.access_log_queue_wait, then logs the record;
+ * - a writer frees its slots only after its transaction commits; one that
+ *   fails logs what it holds and its queue; one told to stop (SIGTERM: a
+ *   fast shutdown) takes no more records, writes its queue, then exits;
+ * - SIGQUIT (an immediate shutdown, a crash of any process): each dying
+ *   writer writes every record still in shared memory to stderr (the server
+ *   log) with write(2), each slot claimed by compare-and-exchange;
+ * - a hot standby cannot write: the record goes to the server log.
+ *
+ * What can still be lost: the queue when the only writer is killed with
+ * SIGKILL or crashes itself, and anything not on disk when the operating
+ * system crashes (doc/audit.md, "Delivery").
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
