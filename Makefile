@@ -45,3 +45,6 @@ test:
 	bash test/run.sh test
 bench:
 	bash test/run.sh bench
+
+# Every object depends on the headers (PGXS tracks no header dependencies).
+$(OBJS): $(wildcard src/*.h)

@@ -19,12 +19,10 @@
 #define QUERY_MAX			4096	/* bytes of query text kept */
 #define RELATIONS_MAX		2048	/* bytes of the relations' JSON array */
 
-/* One read, waiting to be written. */
+/* One read, to be written. */
 typedef struct AccessRecord
 {
-	bool		used;
 	Oid			dbid;
-	uint64		seq;			/* order of arrival */
 	TimestampTz at;
 	char		session_user_name[NAMEDATALEN];
 	char		current_user_name[NAMEDATALEN];

@@ -7,11 +7,26 @@
  * A record is not written by the reading transaction: it goes into shared
  * memory, and a background writer for the database (started on demand, gone
  * when idle) inserts it into privacy.access_log in its own transaction.  So a
- * ROLLBACK of the reader does not undo it.  When the slots in shared memory
- * are full, the reader waits for the writers to free one (up to 10 s);
- * failing that, the record goes to the server log instead of being lost.  On
- * a hot standby nothing can be written: the record goes to the server log as
- * one line of JSON.
+ * ROLLBACK of the reader does not undo it.  Every record reaches the table
+ * or, when it cannot, the server log as one line of JSON:
+ *
+ * - a reader queues a record only while a writer of its database is
+ *   attached; otherwise it starts one and waits for it to attach, and if
+ *   none can start (no worker slot, it dies at its start) the record goes to
+ *   the server log;
+ * - a full queue: the reader waits on a condition variable for room, up to
+ *   crm_privacy.access_log_queue_wait, then logs the record;
+ * - a writer frees its slots only after its transaction commits; one that
+ *   fails logs what it holds and its queue; one told to stop (SIGTERM: a
+ *   fast shutdown) takes no more records, writes its queue, then exits;
+ * - SIGQUIT (an immediate shutdown, a crash of any process): each dying
+ *   writer writes every record still in shared memory to stderr (the server
+ *   log) with write(2), each slot claimed by compare-and-exchange;
+ * - a hot standby cannot write: the record goes to the server log.
+ *
+ * What can still be lost: the queue when the only writer is killed with
+ * SIGKILL or crashes itself, and anything not on disk when the operating
+ * system crashes (doc/audit.md, "Delivery").
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -22,20 +37,26 @@
  */
 #include "postgres.h"
 
+#include <unistd.h>
+
+#include "access/table.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/parallel.h"
+#include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/sequence.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "storage/condition_variable.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
@@ -44,8 +65,11 @@
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
+#include "utils/inet.h"
 #include "utils/builtins.h"
+#include "utils/datetime.h"
 #include "utils/guc.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
@@ -54,32 +78,69 @@
 
 #include "crm_privacy.h"
 #include "access.h"
+#include "compat.h"
 
 #define ACCESS_SLOTS		256		/* records waiting for a writer */
 #define ACCESS_WRITERS		16		/* databases with a writer at once */
 #define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
 										/* DROP DATABASE waits 5 s for it */
-#define WRITER_NAP_MS		250
+#define WRITER_NAP_MS		10		/* a writer looks for records this often */
+#define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
 #define WRITE_BATCH			128		/* records per transaction of a writer */
-#define FULL_WAIT_MS		10000	/* a reader waits this long for a slot */
+#define WAKE_AT				(WRITE_BATCH / 2)	/* queued records that wake a writer early */
 
-/* A database's writer. */
+/* The JSON of a record: every string escaped at most 6-fold, and the keys. */
+#define JSON_MAX	(6 * (QUERY_MAX + 3 * NAMEDATALEN + 64 + MAXDATELEN) + RELATIONS_MAX + 512)
+
+/*
+ * A slot of shared memory holding one record.  Its state changes under the
+ * lock, except that a dying writer (SIGQUIT) claims QUEUED and TAKEN slots
+ * for the server log with an atomic compare-and-exchange, with no lock.
+ */
+#define SLOT_FREE			0
+#define SLOT_QUEUED			1	/* in a writer's queue */
+#define SLOT_TAKEN			2	/* in a writer's transaction, not committed */
+#define SLOT_DUMPED			3	/* written to the server log by a dying writer */
+
+typedef struct AccessSlot
+{
+	pg_atomic_uint32 state;
+	int			next;			/* next slot of the queue or the free list; -1 */
+	char		at_text[MAXDATELEN + 1];	/* rec.at as text */
+	AccessRecord rec;
+} AccessSlot;
+
+/* A database's writer and its queue. */
+#define WRITER_FREE			0
+#define WRITER_STARTING		1	/* a reader started it: not attached yet */
+#define WRITER_RUNNING		2	/* attached: takes records */
+#define WRITER_DRAINING		3	/* shutting down: writes its queue, takes no more */
+
 typedef struct AccessWriter
 {
-	Oid			dbid;			/* InvalidOid: free */
-	int			pgprocno;		/* -1 until it runs */
-	TimestampTz claimed;		/* when a backend asked for it */
+	int			state;
+	Oid			dbid;
+	int			starter;		/* STARTING: the pid of the reader starting it */
+	TimestampTz claimed;		/* STARTING: since when */
+	PGPROC	   *proc;			/* RUNNING, DRAINING: the writer */
+	int			head;			/* its queue, oldest first; -1: empty */
+	int			tail;
+	int			count;
 } AccessWriter;
 
 typedef struct AccessShared
 {
 	LWLock	   *lock;
-	uint64		next_seq;
+	ConditionVariable changed;	/* slots were freed; a writer attached or left */
+	int			free_head;		/* free slots; -1: none */
 	AccessWriter writers[ACCESS_WRITERS];
-	AccessRecord records[ACCESS_SLOTS];
+	AccessSlot	slots[ACCESS_SLOTS];
 } AccessShared;
 
 static AccessShared *access_shared = NULL;
+
+/* crm_privacy.access_log_queue_wait: how long a reader waits for room */
+static int	queue_wait_ms = 10000;
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
@@ -110,68 +171,238 @@ access_shmem_startup(void)
 	{
 		memset(access_shared, 0, sizeof(AccessShared));
 		access_shared->lock = &(GetNamedLWLockTranche("crm_privacy"))->lock;
+		ConditionVariableInit(&access_shared->changed);
+		for (int i = 0; i < ACCESS_SLOTS; i++)
+		{
+			pg_atomic_init_u32(&access_shared->slots[i].state, SLOT_FREE);
+			access_shared->slots[i].next = (i + 1 < ACCESS_SLOTS) ? i + 1 : -1;
+		}
+		access_shared->free_head = 0;
 		for (int i = 0; i < ACCESS_WRITERS; i++)
-			access_shared->writers[i].pgprocno = -1;
+			access_shared->writers[i].head = access_shared->writers[i].tail = -1;
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
 
-/* Install the shared-memory hooks; called from _PG_init when preloaded. */
+/*
+ * Install the shared-memory hooks and define the delivery's setting; called
+ * from _PG_init when preloaded.
+ */
 void
 crm_access_shmem_install(void)
 {
+	DefineCustomIntVariable("crm_privacy.access_log_queue_wait",
+							"How long a reader waits for room in the read audit's queue.",
+							"When the queue stays full this long, the read is recorded in the server log instead.",
+							&queue_wait_ms, 10000, 0, 600000, PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = access_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = access_shmem_startup;
 }
 
-/* The record as one line of JSON, for the server log. */
-static char *
-record_json(const AccessRecord *r)
+/*
+ * JSON rendering into a fixed buffer, with no memory allocation and no
+ * library call that is unsafe in a signal handler: a dying writer uses it.
+ */
+typedef struct JsonBuf
 {
-	StringInfoData buf;
+	char	   *data;
+	int			len;
+} JsonBuf;
 
-	initStringInfo(&buf);
-	appendStringInfoString(&buf, "{\"crm_privacy_access\":{\"at\":");
-	escape_json(&buf, timestamptz_to_str(r->at));
-	appendStringInfo(&buf, ",\"database_oid\":%u,\"session_user\":", r->dbid);
-	escape_json(&buf, r->session_user_name);
-	appendStringInfoString(&buf, ",\"current_user\":");
-	escape_json(&buf, r->current_user_name);
-	appendStringInfoString(&buf, ",\"application_name\":");
-	escape_json(&buf, r->application_name);
-	appendStringInfoString(&buf, ",\"client_addr\":");
-	escape_json(&buf, r->client_addr);
-	appendStringInfoString(&buf, ",\"relations\":");
-	appendStringInfoString(&buf, r->relations[0] ? r->relations : "[]");
-	appendStringInfoString(&buf, ",\"row_count\":");
+static void
+json_raw(JsonBuf *b, const char *s)
+{
+	while (*s && b->len < JSON_MAX - 1)
+		b->data[b->len++] = *s++;
+	b->data[b->len] = '\0';
+}
+
+/* A JSON string, escaped as escape_json() does. */
+static void
+json_str(JsonBuf *b, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	char		esc[7];
+
+	json_raw(b, "\"");
+	for (; *s; s++)
+	{
+		unsigned char c = (unsigned char) *s;
+
+		esc[0] = '\\';
+		esc[2] = '\0';
+		switch (c)
+		{
+			case '"': esc[1] = '"'; break;
+			case '\\': esc[1] = '\\'; break;
+			case '\b': esc[1] = 'b'; break;
+			case '\f': esc[1] = 'f'; break;
+			case '\n': esc[1] = 'n'; break;
+			case '\r': esc[1] = 'r'; break;
+			case '\t': esc[1] = 't'; break;
+			default:
+				if (c < ' ')
+				{
+					esc[1] = 'u';
+					esc[2] = esc[3] = '0';
+					esc[4] = hex[c >> 4];
+					esc[5] = hex[c & 15];
+					esc[6] = '\0';
+				}
+				else
+				{
+					esc[0] = (char) c;
+					esc[1] = '\0';
+				}
+		}
+		json_raw(b, esc);
+	}
+	json_raw(b, "\"");
+}
+
+/* A signed integer in decimal. */
+static void
+json_int(JsonBuf *b, int64 v)
+{
+	char		digits[24];
+	int			i = sizeof(digits) - 1;
+	uint64		u = (v < 0) ? -(uint64) v : (uint64) v;
+
+	digits[i] = '\0';
+	do
+	{
+		digits[--i] = '0' + (u % 10);
+		u /= 10;
+	} while (u > 0);
+	if (v < 0)
+		digits[--i] = '-';
+	json_raw(b, &digits[i]);
+}
+
+/* The record as one line of JSON (at: its time as text), into buf[JSON_MAX]. */
+static void
+record_json(char *buf, const AccessRecord *r, const char *at)
+{
+	JsonBuf		b = {buf, 0};
+
+	json_raw(&b, "{\"crm_privacy_access\":{\"at\":");
+	json_str(&b, at);
+	json_raw(&b, ",\"database_oid\":");
+	json_int(&b, (int64) r->dbid);
+	json_raw(&b, ",\"session_user\":");
+	json_str(&b, r->session_user_name);
+	json_raw(&b, ",\"current_user\":");
+	json_str(&b, r->current_user_name);
+	json_raw(&b, ",\"application_name\":");
+	json_str(&b, r->application_name);
+	json_raw(&b, ",\"client_addr\":");
+	json_str(&b, r->client_addr);
+	json_raw(&b, ",\"relations\":");
+	json_raw(&b, r->relations[0] ? r->relations : "[]");
+	json_raw(&b, ",\"row_count\":");
 	if (r->has_rows)
-		appendStringInfo(&buf, INT64_FORMAT, r->row_count);
+		json_int(&b, r->row_count);
 	else
-		appendStringInfoString(&buf, "null");
-	appendStringInfoString(&buf, ",\"query\":");
-	escape_json(&buf, r->query);
-	appendStringInfoString(&buf, "}}");
-	return buf.data;
+		json_raw(&b, "null");
+	json_raw(&b, ",\"query\":");
+	json_str(&b, r->query);
+	json_raw(&b, "}}");
 }
 
 /* Write a record to the server log, with why it is there. */
+static void
+log_record(const AccessRecord *r, const char *at, const char *why)
+{
+	char	   *buf = palloc(JSON_MAX);
+
+	record_json(buf, r, at);
+	ereport(LOG,
+			(errmsg("%s", buf),
+			 errdetail_internal("%s", why),
+			 errhidestmt(true)));
+	pfree(buf);
+}
+
 void
 crm_access_log_record(const AccessRecord *r, const char *why)
 {
-	ereport(LOG,
-			(errmsg("%s", record_json(r)),
-			 errdetail_internal("%s", why),
-			 errhidestmt(true)));
+	log_record(r, timestamptz_to_str(r->at), why);
 }
 
-/* Start a writer for the current database; false if none could be started. */
+/*
+ * SIGQUIT of a writer (an immediate shutdown, or a crash of any server
+ * process): nothing else will run, so every record still in shared memory
+ * (of any database) goes to the server log now, as a plain write(2) to
+ * stderr.  Each slot is claimed with a compare-and-exchange, so that two
+ * dying writers do not both write it.
+ */
+static void
+writer_quickdie(SIGNAL_ARGS)
+{
+	static char buf[JSON_MAX];
+	static const char prefix[] = "LOG:  ";
+	static const char detail[] = "\nDETAIL:  Recorded in the server log by a crm_privacy access log writer at an immediate shutdown or crash.\n";
+
+	for (int i = 0; access_shared != NULL && i < ACCESS_SLOTS; i++)
+	{
+		AccessSlot *s = &access_shared->slots[i];
+		uint32		st = pg_atomic_read_u32(&s->state);
+
+		if ((st == SLOT_QUEUED || st == SLOT_TAKEN) &&
+			pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_DUMPED))
+		{
+			const char *parts[3] = {prefix, buf, detail};
+
+			record_json(buf, &s->rec, s->at_text);
+			for (int p = 0; p < 3; p++)
+			{
+				const char *c = parts[p];
+				size_t		left = strlen(c);
+
+				while (left > 0)
+				{
+					ssize_t		w = write(STDERR_FILENO, c, left);
+
+					if (w <= 0)
+						break;
+					c += w;
+					left -= w;
+				}
+			}
+		}
+	}
+	_exit(2);
+}
+
+/* The writer of a database that takes records (STARTING or RUNNING); lock held. */
+static AccessWriter *
+find_writer(Oid dbid)
+{
+	for (int i = 0; i < ACCESS_WRITERS; i++)
+	{
+		AccessWriter *w = &access_shared->writers[i];
+
+		if (w->dbid == dbid && (w->state == WRITER_STARTING || w->state == WRITER_RUNNING))
+			return w;
+	}
+	return NULL;
+}
+
+/*
+ * Start a writer for the current database, which the caller has claimed,
+ * and wait until it attaches; false if it does not (no worker slot, it died
+ * at its start, the server is shutting down).
+ */
 static bool
 start_writer(void)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
+	bool		attached = false;
+	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), WRITER_START_MS);
 
 	memset(&worker, 0, sizeof(worker));
 	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
@@ -182,176 +413,329 @@ start_writer(void)
 	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy access log writer");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy access log writer");
 	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
-	worker.bgw_notify_pid = 0;
-	if (RegisterDynamicBackgroundWorker(&worker, &handle))
-		return true;
-	ereport(WARNING,
-			(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
-			 errmsg("could not start the crm_privacy access log writer"),
-			 errhint("Raise max_worker_processes; until a writer runs, reads wait in shared memory and are also written to the server log.")));
-	return false;
+	worker.bgw_notify_pid = MyProcPid;
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+	{
+		ereport(WARNING,
+				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+				 errmsg("could not start the crm_privacy access log writer"),
+				 errhint("Raise max_worker_processes; until a writer runs, reads are recorded in the server log.")));
+		return false;
+	}
+	for (;;)
+	{
+		AccessWriter *w;
+		pid_t		pid;
+		BgwHandleStatus status;
+
+		LWLockAcquire(access_shared->lock, LW_SHARED);
+		w = find_writer(MyDatabaseId);
+		attached = (w != NULL && w->state == WRITER_RUNNING);
+		LWLockRelease(access_shared->lock);
+		if (attached)
+			break;
+		status = GetBackgroundWorkerPid(handle, &pid);
+		if (status == BGWH_STOPPED || status == BGWH_POSTMASTER_DIED ||
+			ProcDiePending || GetCurrentTimestamp() >= deadline)
+			break;
+		(void) ConditionVariableTimedSleep(&access_shared->changed, 10, PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	if (!attached)
+		TerminateBackgroundWorker(handle);
+	pfree(handle);
+	return attached;
 }
 
 /*
- * Queue a finished record for the database's writer, starting one if needed;
- * on a hot standby, or when shared memory is full, write it to the server log.
+ * Queue a finished record for the database's writer, starting one if needed.
+ * A record enters shared memory only while a writer of its database is
+ * attached; when none can be, on a hot standby, or when the queue stays full
+ * for crm_privacy.access_log_queue_wait, the record goes to the server log.
+ * Interrupts are held: a reader told to exit records its read first.
  */
 void
 crm_access_queue(const AccessRecord *rec)
 {
-	AccessRecord *slot = NULL;
-	AccessWriter *claim = NULL;
-	int			writer_procno = -1;
-	bool		have_writer = false;
-	TimestampTz now = GetCurrentTimestamp();
+	char		at_text[MAXDATELEN + 1];
+	const char *why = NULL;
+	TimestampTz deadline;
 
+	strlcpy(at_text, timestamptz_to_str(rec->at), sizeof(at_text));
 	if (RecoveryInProgress() || access_shared == NULL)
 	{
-		crm_access_log_record(rec, "Recorded in the server log: a hot standby cannot write privacy.access_log.");
+		log_record(rec, at_text, "Recorded in the server log: a hot standby cannot write privacy.access_log.");
 		return;
 	}
 
-	for (int waited_ms = 0;; waited_ms++)
+	HOLD_INTERRUPTS();
+	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), queue_wait_ms);
+	for (;;)
 	{
-		bool		writer_running = false;
+		/* a reader that is exiting neither starts a writer nor waits */
+		bool		may_wait = !(proc_exit_inprogress || ProcDiePending);
+		AccessWriter *w;
+		bool		claimed = false;
 
 		LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-		for (int i = 0; i < ACCESS_SLOTS && slot == NULL; i++)
+		w = find_writer(MyDatabaseId);
+		if (w != NULL && w->state == WRITER_RUNNING && access_shared->free_head >= 0)
 		{
-			if (!access_shared->records[i].used)
-				slot = &access_shared->records[i];
-		}
-		if (slot != NULL || waited_ms >= FULL_WAIT_MS)
-			break;
+			int			i = access_shared->free_head;
+			AccessSlot *s = &access_shared->slots[i];
+			PGPROC	   *wake = NULL;
 
-		/* full: while a writer drains the slots, wait for one (back-pressure) */
-		for (int i = 0; i < ACCESS_WRITERS; i++)
-		{
-			AccessWriter *w = &access_shared->writers[i];
-
-			if (w->dbid != InvalidOid && w->pgprocno >= 0)
-			{
-				writer_running = true;
-				SetLatch(&ProcGlobal->allProcs[w->pgprocno].procLatch);
-			}
-		}
-		if (!writer_running)
-			break;
-		LWLockRelease(access_shared->lock);
-		pg_usleep(1000L);
-	}
-	if (slot)
-	{
-		memcpy(slot, rec, sizeof(AccessRecord));
-		slot->used = true;
-		slot->seq = access_shared->next_seq++;
-	}
-	for (int i = 0; i < ACCESS_WRITERS; i++)
-	{
-		AccessWriter *w = &access_shared->writers[i];
-
-		if (w->dbid == MyDatabaseId)
-		{
-			/* a writer that never started within 10 s is replaced */
-			if (w->pgprocno < 0 && TimestampDifferenceExceeds(w->claimed, now, 10000))
-				claim = w;
+			access_shared->free_head = s->next;
+			memcpy(&s->rec, rec, sizeof(AccessRecord));
+			memcpy(s->at_text, at_text, sizeof(at_text));
+			s->next = -1;
+			pg_write_barrier();
+			pg_atomic_write_u32(&s->state, SLOT_QUEUED);
+			if (w->tail >= 0)
+				access_shared->slots[w->tail].next = i;
 			else
-			{
-				have_writer = true;
-				writer_procno = w->pgprocno;
-			}
+				w->head = i;
+			w->tail = i;
+			if (++w->count == WAKE_AT)
+				wake = w->proc;
+			LWLockRelease(access_shared->lock);
+			if (wake)
+				SetLatch(&wake->procLatch);
 			break;
 		}
-		if (w->dbid == InvalidOid && claim == NULL)
-			claim = w;
-	}
-	if (have_writer)
-		claim = NULL;
-	if (claim)
-	{
-		claim->dbid = MyDatabaseId;
-		claim->pgprocno = -1;
-		claim->claimed = now;
-	}
-	LWLockRelease(access_shared->lock);
-
-	if (slot == NULL)
-		crm_access_log_record(rec, "Recorded in the server log: the crm_privacy read audit's shared memory is full.");
-	if (claim && !start_writer())
-	{
-		/*
-		 * With no writer, a crash would lose what waits in shared memory:
-		 * the server log gets this record now (the table gets it too once
-		 * a writer runs).
-		 */
-		if (slot != NULL)
-			crm_access_log_record(rec, "Recorded in the server log too: no crm_privacy access log writer could be started; the record also waits in shared memory for one.");
-		LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-		if (claim->dbid == MyDatabaseId && claim->pgprocno < 0)
-			claim->dbid = InvalidOid;
+		if (w == NULL || (w->state == WRITER_STARTING &&
+						  TimestampDifferenceExceeds(w->claimed, GetCurrentTimestamp(), WRITER_START_MS + 1000)))
+		{
+			/* no writer, or its starter is gone: claim one */
+			if (w == NULL)
+			{
+				for (int i = 0; i < ACCESS_WRITERS && w == NULL; i++)
+					if (access_shared->writers[i].state == WRITER_FREE)
+						w = &access_shared->writers[i];
+			}
+			if (w != NULL && may_wait)
+			{
+				w->state = WRITER_STARTING;
+				w->dbid = MyDatabaseId;
+				w->starter = MyProcPid;
+				w->claimed = GetCurrentTimestamp();
+				w->proc = NULL;
+				claimed = true;
+			}
+			else if (w == NULL)
+				why = "Recorded in the server log: too many databases have a crm_privacy access log writer.";
+			else
+				why = "Recorded in the server log: the session was ending and could not queue the record at once.";
+		}
+		else if (!may_wait)
+			why = "Recorded in the server log: the session was ending and could not queue the record at once.";
+		else if (GetCurrentTimestamp() >= deadline)
+			why = w->state == WRITER_RUNNING
+				? "Recorded in the server log: the crm_privacy read audit's queue stayed full."
+				: "Recorded in the server log: no crm_privacy access log writer attached in time.";
 		LWLockRelease(access_shared->lock);
+		if (why)
+			break;
+		if (claimed)
+		{
+			if (!start_writer())
+			{
+				LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+				if (w->state == WRITER_STARTING && w->starter == MyProcPid)
+					w->state = WRITER_FREE;
+				LWLockRelease(access_shared->lock);
+				ConditionVariableBroadcast(&access_shared->changed);
+				why = "Recorded in the server log: no crm_privacy access log writer could be started.";
+				break;
+			}
+			continue;
+		}
+		/* full, or a writer is starting: wait for a change */
+		(void) ConditionVariableTimedSleep(&access_shared->changed, 10, PG_WAIT_EXTENSION);
 	}
-	else if (writer_procno >= 0)
-		SetLatch(&ProcGlobal->allProcs[writer_procno].procLatch);
+	ConditionVariableCancelSleep();
+	RESUME_INTERRUPTS();
+	if (why)
+		log_record(rec, at_text, why);
 }
 
-/* Take up to max records of a database out of shared memory, oldest first. */
+/* Take up to max records of the writer's queue, oldest first. */
 static int
-take_records(Oid dbid, AccessRecord *batch, int max)
+take_records(AccessWriter *w, int *batch, int max)
 {
 	int			n = 0;
 
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-	while (n < max)
+	while (n < max && w->head >= 0)
 	{
-		AccessRecord *oldest = NULL;
+		int			i = w->head;
+		AccessSlot *s = &access_shared->slots[i];
 
-		for (int i = 0; i < ACCESS_SLOTS; i++)
-		{
-			AccessRecord *r = &access_shared->records[i];
-
-			if (r->used && r->dbid == dbid && (oldest == NULL || r->seq < oldest->seq))
-				oldest = r;
-		}
-		if (oldest == NULL)
-			break;
-		memcpy(&batch[n++], oldest, sizeof(AccessRecord));
-		oldest->used = false;
+		w->head = s->next;
+		if (w->head < 0)
+			w->tail = -1;
+		w->count--;
+		pg_atomic_write_u32(&s->state, SLOT_TAKEN);
+		batch[n++] = i;
 	}
 	LWLockRelease(access_shared->lock);
 	return n;
 }
 
-/* A one-dimensional array of n datums of type typid. */
-static Datum
-make_array(Datum *elems, bool *nulls, int n, Oid typid)
+/* Free the slots of a batch (written, or logged); wake waiting readers. */
+static void
+free_records(int *batch, int n)
 {
-	int16		typlen;
-	bool		typbyval;
-	char		typalign;
-	int			dims[1] = {n};
-	int			lbs[1] = {1};
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	for (int k = 0; k < n; k++)
+	{
+		AccessSlot *s = &access_shared->slots[batch[k]];
 
-	get_typlenbyvalalign(typid, &typlen, &typbyval, &typalign);
-	return PointerGetDatum(construct_md_array(elems, nulls, 1, dims, lbs, typid, typlen, typbyval,
-											  typalign));
+		pg_atomic_write_u32(&s->state, SLOT_FREE);
+		s->next = access_shared->free_head;
+		access_shared->free_head = batch[k];
+	}
+	LWLockRelease(access_shared->lock);
+	ConditionVariableBroadcast(&access_shared->changed);
 }
 
-/* Insert records into privacy.access_log: one statement, one transaction. */
-static void
-insert_records(AccessRecord *batch, int n)
+/*
+ * The names of a record's relations (a JSON array of strings, as hooks.c
+ * writes it with escape_json) as a text[].  Anything else is an error.
+ */
+static Datum
+relations_array(const char *json)
 {
-	static SPIPlanPtr plan = NULL;	/* kept across transactions */
-	static const Oid coltypes[8] = {TIMESTAMPTZOID, NAMEOID, NAMEOID, TEXTOID, TEXTOID, TEXTOID,
-	TEXTOID, INT8OID};
-	Datum	   *elems[8];
-	bool	   *isnull[8];
-	Datum		args[8];
+	const char *p = json;
+	List	   *names = NIL;
+	Datum	   *elems;
+	int			n = 0;
+	ListCell   *lc;
+
+	if (*p == '\0')
+		p = "[]";
+	if (*p++ != '[')
+		goto bad;
+	while (*p != ']')
+	{
+		StringInfoData name;
+
+		if (n > 0 && *p++ != ',')
+			goto bad;
+		if (*p++ != '"')
+			goto bad;
+		initStringInfo(&name);
+		while (*p != '"')
+		{
+			if (*p == '\0')
+				goto bad;
+			if (*p != '\\')
+			{
+				appendStringInfoChar(&name, *p++);
+				continue;
+			}
+			p++;
+			switch (*p++)
+			{
+				case '"': appendStringInfoChar(&name, '"'); break;
+				case '\\': appendStringInfoChar(&name, '\\'); break;
+				case '/': appendStringInfoChar(&name, '/'); break;
+				case 'b': appendStringInfoChar(&name, '\b'); break;
+				case 'f': appendStringInfoChar(&name, '\f'); break;
+				case 'n': appendStringInfoChar(&name, '\n'); break;
+				case 'r': appendStringInfoChar(&name, '\r'); break;
+				case 't': appendStringInfoChar(&name, '\t'); break;
+				case 'u':
+					{
+						/* escape_json writes \u only for control characters */
+						unsigned int c = 0;
+
+						for (int k = 0; k < 4; k++, p++)
+						{
+							if (!isxdigit((unsigned char) *p))
+								goto bad;
+							c = c * 16 + (isdigit((unsigned char) *p) ? *p - '0' : (tolower((unsigned char) *p) - 'a' + 10));
+						}
+						if (c == 0 || c >= 0x80)
+							goto bad;
+						appendStringInfoChar(&name, (char) c);
+						break;
+					}
+				default:
+					goto bad;
+			}
+		}
+		p++;
+		names = lappend(names, name.data);
+		n++;
+	}
+	if (p[1] != '\0')
+		goto bad;
+	elems = palloc(sizeof(Datum) * (n + 1));
+	n = 0;
+	foreach(lc, names)
+		elems[n++] = CStringGetTextDatum((char *) lfirst(lc));
+	return PointerGetDatum(construct_array(elems, n, TEXTOID, -1, false, TYPALIGN_INT));
+
+bad:
+	ereport(ERROR,
+			(errcode(ERRCODE_INTERNAL_ERROR),
+			 errmsg("a read audit record's relations are not a JSON array of strings")));
+	return (Datum) 0;			/* keep the compiler quiet */
+}
+
+/* The columns of privacy.access_log the writer fills, and their types. */
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			log_columns[] =
+{
+	{"id", INT8OID},
+	{"at", TIMESTAMPTZOID},
+	{"session_user_name", NAMEOID},
+	{"current_user_name", NAMEOID},
+	{"application_name", TEXTOID},
+	{"client_addr", INETOID},
+	{"relations", TEXTARRAYOID},
+	{"query", TEXTOID},
+	{"row_count", INT8OID},
+};
+#define LOG_COLUMNS lengthof(log_columns)
+
+/*
+ * The access log the writer found to be the extension's own, until a
+ * relcache invalidation of it (DROP EXTENSION drops or alters it).
+ */
+static Oid	verified_log_relid = InvalidOid;
+
+static void
+log_relid_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+{
+	if (relid == InvalidOid || relid == verified_log_relid)
+		verified_log_relid = InvalidOid;
+}
+
+/*
+ * Insert records into privacy.access_log, in one transaction, as logical
+ * replication's apply does (ExecSimpleRelationInsert: constraints, indexes,
+ * triggers), with no SQL statement to plan or run.
+ */
+static void
+insert_records(const int *batch, int n)
+{
 	Oid			log_relid;
+	Relation	rel;
+	TupleDesc	tupdesc;
+	AttrNumber	attnums[LOG_COLUMNS];
+	Oid			seqid;
+	EState	   *estate;
+	ResultRelInfo *rri;
+	TupleTableSlot *slot;
+	MemoryContext oldcxt;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
-	SPI_connect();
 	PushActiveSnapshot(GetTransactionSnapshot());
 	pgstat_report_activity(STATE_RUNNING, "crm_privacy: writing privacy.access_log");
 
@@ -362,115 +746,173 @@ insert_records(AccessRecord *batch, int n)
 	log_relid = get_relname_relid("access_log", get_namespace_oid(CRM_SCHEMA, true));
 	if (OidIsValid(log_relid))
 		LockRelationOid(log_relid, RowExclusiveLock);
-	if (!crm_is_extension_member(RelationRelationId, log_relid))
-		ereport(ERROR,
-				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
-	if (plan == NULL)
+	if (!OidIsValid(log_relid) || log_relid != verified_log_relid)
 	{
-		Oid			argtypes[8];
-
-		for (int c = 0; c < 8; c++)
-			argtypes[c] = get_array_type(coltypes[c]);
-		plan = SPI_prepare("INSERT INTO privacy.access_log (at, session_user_name,"
-						   " current_user_name, application_name, client_addr, relations,"
-						   " query, row_count)"
-						   " SELECT u.a, u.s, u.c, u.app, CAST(u.addr AS pg_catalog.inet),"
-						   " ARRAY(SELECT e.v FROM pg_catalog.jsonb_array_elements_text(CAST(u.rel AS pg_catalog.jsonb))"
-						   " WITH ORDINALITY AS e(v, i) ORDER BY e.i), u.q, u.n"
-						   " FROM ROWS FROM (pg_catalog.unnest($1), pg_catalog.unnest($2),"
-						   " pg_catalog.unnest($3), pg_catalog.unnest($4), pg_catalog.unnest($5),"
-						   " pg_catalog.unnest($6), pg_catalog.unnest($7), pg_catalog.unnest($8))"
-						   " WITH ORDINALITY AS u(a, s, c, app, addr, rel, q, n, ord)"
-						   " ORDER BY u.ord",
-						   8, argtypes);
-		if (plan == NULL || SPI_keepplan(plan) != 0)
-			elog(ERROR, "could not prepare the insert into privacy.access_log");
+		if (!crm_is_extension_member(RelationRelationId, log_relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
+		verified_log_relid = log_relid;
 	}
-
-	for (int c = 0; c < 8; c++)
+	rel = table_open(log_relid, NoLock);
+	tupdesc = RelationGetDescr(rel);
+	for (int c = 0; c < (int) LOG_COLUMNS; c++)
 	{
-		elems[c] = palloc(sizeof(Datum) * n);
-		isnull[c] = palloc0(sizeof(bool) * n);
+		attnums[c] = InvalidAttrNumber;
+		for (int a = 0; a < tupdesc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), log_columns[c].name) == 0 &&
+				att->atttypid == log_columns[c].type)
+				attnums[c] = att->attnum;
+		}
+		if (attnums[c] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("privacy.access_log has no column \"%s\" of the expected type", log_columns[c].name)));
 	}
+	seqid = getIdentitySequence(rel, attnums[0], false);
+
+	estate = CreateExecutorState();
+	rri = makeNode(ResultRelInfo);
+	InitResultRelInfo(rri, rel, 1, NULL, 0);
+	estate->es_result_relations = NULL;
+	estate->es_opened_result_relations = list_make1(rri);
+	ExecOpenIndices(rri, false);
+	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+	AfterTriggerBeginQuery();
+
 	for (int i = 0; i < n; i++)
 	{
-		AccessRecord *r = &batch[i];
+		AccessRecord *r = &access_shared->slots[batch[i]].rec;
+		Datum	   *values;
+		bool	   *nulls;
 
-		elems[0][i] = TimestampTzGetDatum(r->at);
-		elems[1][i] = DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name));
-		elems[2][i] = DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name));
-		elems[3][i] = CStringGetTextDatum(r->application_name);
-		isnull[3][i] = (r->application_name[0] == '\0');
-		elems[4][i] = CStringGetTextDatum(r->client_addr);
-		isnull[4][i] = (r->client_addr[0] == '\0');
-		elems[5][i] = CStringGetTextDatum(r->relations);
-		elems[6][i] = CStringGetTextDatum(r->query);
-		isnull[6][i] = (r->query[0] == '\0');
-		elems[7][i] = Int64GetDatum(r->row_count);
-		isnull[7][i] = !r->has_rows;
+		CHECK_FOR_INTERRUPTS();
+		ExecClearTuple(slot);
+		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+		values = slot->tts_values;
+		nulls = slot->tts_isnull;
+		/* columns the writer does not know (none today) are null */
+		for (int a = 0; a < tupdesc->natts; a++)
+			nulls[a] = true;
+#define SET(c, v, isnull) (values[attnums[c] - 1] = (v), nulls[attnums[c] - 1] = (isnull))
+		SET(0, Int64GetDatum(nextval_internal(seqid, false)), false);
+		SET(1, TimestampTzGetDatum(r->at), false);
+		SET(2, DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name)), false);
+		SET(3, DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name)), false);
+		SET(4, CStringGetTextDatum(r->application_name), r->application_name[0] == '\0');
+		SET(5, r->client_addr[0] ? DirectFunctionCall1(inet_in, CStringGetDatum(r->client_addr)) : (Datum) 0,
+			r->client_addr[0] == '\0');
+		SET(6, relations_array(r->relations), false);
+		SET(7, CStringGetTextDatum(r->query), r->query[0] == '\0');
+		SET(8, Int64GetDatum(r->row_count), !r->has_rows);
+#undef SET
+		ExecStoreVirtualTuple(slot);
+		ExecSimpleRelationInsert(rri, estate, slot);
+		MemoryContextSwitchTo(oldcxt);
+		ResetPerTupleExprContext(estate);
 	}
-	for (int c = 0; c < 8; c++)
-		args[c] = make_array(elems[c], isnull[c], n, coltypes[c]);
-	if (SPI_execute_plan(plan, args, NULL, false, 0) != SPI_OK_INSERT || SPI_processed != (uint64) n)
-		elog(ERROR, "could not write to privacy.access_log");
+
+	AfterTriggerEndQuery(estate);
+	ExecCloseIndices(rri);
+	ExecDropSingleTupleTableSlot(slot);
+	FreeExecutorState(estate);
+	table_close(rel, NoLock);
 	PopActiveSnapshot();
-	SPI_finish();
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
+static AccessWriter *my_writer = NULL;	/* in a writer: its entry */
+static int	my_batch[WRITE_BATCH];	/* in a writer: the slots it took */
+static int	my_batch_n = 0;
+static volatile sig_atomic_t got_sigterm = false;
+
 /*
- * Write the waiting records of a database; true if there were any.  Records
- * that cannot be inserted (the extension was dropped, say) go to the server
- * log, and the writer exits.
+ * Write a batch of the writer's queue; true if there was one.  The slots are
+ * freed only once the transaction has committed.  Records that cannot be
+ * inserted (the extension was dropped, say) go to the server log, with the
+ * rest of the queue, and the writer exits.
  */
 static bool
-write_records(Oid dbid)
+write_records(void)
 {
-	AccessRecord *batch = palloc(sizeof(AccessRecord) * WRITE_BATCH);
-	volatile int n = take_records(dbid, batch, WRITE_BATCH);
-
-	if (n == 0)
-	{
-		pfree(batch);
+	my_batch_n = take_records(my_writer, my_batch, WRITE_BATCH);
+	if (my_batch_n == 0)
 		return false;
-	}
 	PG_TRY();
 	{
-		insert_records(batch, n);
+		insert_records(my_batch, my_batch_n);
 	}
 	PG_CATCH();
 	{
 		EmitErrorReport();
 		FlushErrorState();
 		AbortCurrentTransaction();
-		for (int i = 0; i < n; i++)
-			crm_access_log_record(&batch[i], "Recorded in the server log: privacy.access_log could not be written.");
-		proc_exit(1);
+		proc_exit(1);			/* writer_exit logs what it holds */
 	}
 	PG_END_TRY();
-	pfree(batch);
+	HOLD_INTERRUPTS();
+	free_records(my_batch, my_batch_n);
+	my_batch_n = 0;
+	RESUME_INTERRUPTS();
 	return true;
 }
 
-/* Give up this writer's place (and not another writer's). */
+/*
+ * When a writer exits: what it still holds (a batch whose transaction did not
+ * commit, its queue) goes to the server log, and it leaves its entry.
+ */
 static void
-leave_writers(int code pg_attribute_unused(), Datum arg)
+writer_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 {
-	Oid			dbid = DatumGetObjectId(arg);
+	const char *why = "Recorded in the server log: the crm_privacy access log writer could not write privacy.access_log.";
 
-	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-	for (int i = 0; i < ACCESS_WRITERS; i++)
+	if (my_writer == NULL)
+		return;
+	LWLockReleaseAll();
+	for (int k = 0; k < my_batch_n; k++)
 	{
-		if (access_shared->writers[i].dbid == dbid &&
-			access_shared->writers[i].pgprocno == MyProc->pgprocno)
-		{
-			access_shared->writers[i].dbid = InvalidOid;
-			access_shared->writers[i].pgprocno = -1;
-		}
+		AccessSlot *s = &access_shared->slots[my_batch[k]];
+
+		log_record(&s->rec, s->at_text, why);
 	}
+	free_records(my_batch, my_batch_n);
+	my_batch_n = 0;
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	my_writer->state = WRITER_DRAINING;
 	LWLockRelease(access_shared->lock);
+	while ((my_batch_n = take_records(my_writer, my_batch, WRITE_BATCH)) > 0)
+	{
+		for (int k = 0; k < my_batch_n; k++)
+		{
+			AccessSlot *s = &access_shared->slots[my_batch[k]];
+
+			log_record(&s->rec, s->at_text, why);
+		}
+		free_records(my_batch, my_batch_n);
+		my_batch_n = 0;
+	}
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	my_writer->state = WRITER_FREE;
+	my_writer->dbid = InvalidOid;
+	my_writer->proc = NULL;
+	LWLockRelease(access_shared->lock);
+	my_writer = NULL;
+	ConditionVariableBroadcast(&access_shared->changed);
+}
+
+/* SIGTERM (a fast shutdown, pg_terminate_backend): write the queue, then exit. */
+static void
+writer_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	got_sigterm = true;
+	SetLatch(MyLatch);
+	errno = save_errno;
 }
 
 /* Main of the access log writer of one database. */
@@ -480,42 +922,79 @@ crm_access_writer_main(Datum arg)
 	Oid			dbid = DatumGetObjectId(arg);
 	long		idle_ms = 0;
 
-	pqsignal(SIGTERM, die);
+	pqsignal(SIGTERM, writer_sigterm);
+	pqsignal(SIGQUIT, writer_quickdie);
 	BackgroundWorkerUnblockSignals();
+	/* registered first, so that it runs after the transaction is aborted */
+	before_shmem_exit(writer_exit, (Datum) 0);
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
-	before_shmem_exit(leave_writers, arg);
+	CacheRegisterRelcacheCallback(log_relid_invalidate, (Datum) 0);
 
+	/* attach to the entry a reader claimed for us */
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < ACCESS_WRITERS; i++)
 	{
-		if (access_shared->writers[i].dbid == dbid && access_shared->writers[i].pgprocno < 0)
+		AccessWriter *w = &access_shared->writers[i];
+
+		if (w->dbid == dbid && w->state == WRITER_STARTING)
 		{
-			access_shared->writers[i].pgprocno = MyProc->pgprocno;
+			w->state = WRITER_RUNNING;
+			w->proc = MyProc;
+			w->head = w->tail = -1;
+			w->count = 0;
+			my_writer = w;
 			break;
 		}
 	}
 	LWLockRelease(access_shared->lock);
+	if (my_writer == NULL)
+		proc_exit(0);			/* another writer took the entry */
+	ConditionVariableBroadcast(&access_shared->changed);
 
-	while (idle_ms < WRITER_IDLE_MS)
+	while (!got_sigterm)
 	{
+		bool		leave = false;
+
+		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		if (write_records(dbid))
+		if (write_records())
 		{
 			idle_ms = 0;
 			continue;
 		}
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, WRITER_NAP_MS,
-						 PG_WAIT_EXTENSION);
-		ResetLatch(MyLatch);
+		if (idle_ms >= WRITER_IDLE_MS)
+		{
+			/* leave only with an empty queue, decided under the lock */
+			LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+			if (my_writer->count == 0)
+			{
+				my_writer->state = WRITER_FREE;
+				my_writer->dbid = InvalidOid;
+				my_writer->proc = NULL;
+				leave = true;
+			}
+			LWLockRelease(access_shared->lock);
+			if (leave)
+			{
+				my_writer = NULL;
+				ConditionVariableBroadcast(&access_shared->changed);
+				proc_exit(0);
+			}
+			idle_ms = 0;
+			continue;
+		}
+		if (WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_POSTMASTER_DEATH, WRITER_NAP_MS,
+					  PG_WAIT_EXTENSION) & WL_POSTMASTER_DEATH)
+			proc_exit(1);		/* writer_exit logs the queue */
 		idle_ms += WRITER_NAP_MS;
 	}
 
-	/*
-	 * Leave the writers first, then write what came in meanwhile: a record
-	 * queued after this finds no writer and starts a new one.
-	 */
-	leave_writers(0, arg);
-	while (write_records(dbid))
+	/* SIGTERM: take no more records, write the queue, and exit */
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	my_writer->state = WRITER_DRAINING;
+	LWLockRelease(access_shared->lock);
+	ConditionVariableBroadcast(&access_shared->changed);
+	while (write_records())
 		;
-	proc_exit(0);
+	proc_exit(0);				/* writer_exit leaves the entry */
 }

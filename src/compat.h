@@ -103,4 +103,13 @@ typedef RangeTblEntry RTEPermissionInfo;
 #define crm_primary_key_index(rel)	RelationGetPrimaryKeyIndex(rel)
 #endif
 
+/*
+ * 17: getIdentitySequence() takes the Relation, not its OID (include
+ * catalog/dependency.h and utils/rel.h first).
+ */
+#if PG_VERSION_NUM < 170000
+#define getIdentitySequence(rel, attnum, missing_ok) \
+	getIdentitySequence(RelationGetRelid(rel), (attnum), (missing_ok))
+#endif
+
 #endif							/* CRM_COMPAT_H */

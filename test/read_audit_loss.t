@@ -1,0 +1,146 @@
+#!/usr/bin/env bash
+# No read of a full view is lost silently (SPEC section 6): each case counts
+# the reads a client saw answered against the records, in privacy.access_log
+# or as JSON lines in the server log.  Each read carries its own
+# application_name (TAG-i), so a record is matched to its read.
+#  - no background worker can start: max_worker_processes = 0, and a
+#    database that stops accepting connections (the writer is registered but
+#    dies at its start);
+#  - a full queue: the writer is stopped (SIGSTOP) while readers go on;
+#  - a fast shutdown with records waiting for the writer;
+#  - an immediate shutdown with records waiting for the writer, and one in
+#    the middle of a load.
+. "$(dirname "$0")/tap.sh"
+
+[ "$CRM_PRELOAD" = on ] || skip_all "the read audit needs the library preloaded"
+db=crm_read_audit_loss
+data=$CRM_TMP/data
+log=$CRM_TMP/server.log
+plan 15
+
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+q postgres "CREATE DATABASE $db" >/dev/null
+q "$db" "CREATE EXTENSION crm_privacy;
+         CREATE TABLE member (id int PRIMARY KEY, name text);
+         SELECT privacy.label_table('member', 'subject key=id');
+         SELECT privacy.label_column('member', 'id', 'public');
+         SELECT privacy.label_column('member', 'name', 'identifier mask=name');
+         INSERT INTO member VALUES (1, 'member 1');" >/dev/null
+
+# reads TAG FIRST LAST [STREAMS]: reads TAG-FIRST .. TAG-LAST, spread over
+# STREAMS sessions (1 by default) that run at once; prints the tags of the
+# reads that were answered, one a line.
+reads() {
+	local tag=$1 first=$2 last=$3 streams=${4:-1} s i
+	for s in $(seq 0 $((streams - 1))); do
+		for i in $(seq $((first + s)) "$streams" "$last"); do
+			printf "SET application_name = '%s-%d';\nSELECT '%s-%d' FROM privacy_full.member WHERE id = 1;\n" \
+				"$tag" "$i" "$tag" "$i"
+		done >"$CRM_TMP/reads-$tag-$s.sql"
+		psql -X -q -At -d "$db" -f "$CRM_TMP/reads-$tag-$s.sql" 2>/dev/null &
+	done
+	wait
+}
+# records TAG: the tags of the records of TAG's reads, in the table and in the
+# server log, one a line, sorted (a tag recorded twice shows twice).
+records() {
+	{
+		q "$db" "SELECT application_name FROM privacy.access_log WHERE application_name LIKE '$1-%'"
+		grep -o "\"application_name\":\"$1-[0-9]*\"" "$log" | sed 's/.*:"\(.*\)"/\1/'
+	} | sort
+}
+in_log() { grep -c "\"application_name\":\"$1-[0-9]*\"" "$log"; }
+writer_pid() { q "$db" "SELECT pid FROM pg_stat_activity WHERE backend_type = 'crm_privacy access log writer' AND datname = '$db'"; }
+# Start the writer with a read, and print its pid.
+start_writer() {
+	local pid=
+	reads warm 1 1 >/dev/null
+	for _ in $(seq 1 100); do pid=$(writer_pid); [ -n "$pid" ] && break; sleep 0.1; done
+	echo "$pid"
+}
+restart() { as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null; as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null; }
+wait_no_writer() { for _ in $(seq 1 100); do [ -z "$(writer_pid)" ] && return; sleep 0.1; done; }
+expect() { seq -f "$1-%g" "$2" "$3" | sort; }
+
+# 1. No background worker at all.
+q postgres "ALTER SYSTEM SET max_worker_processes = 0" >/dev/null
+restart
+answered=$(reads noworker 1 50 2 | sort)
+is "$answered" "$(expect noworker 1 50)" "with max_worker_processes = 0, 50 reads are answered"
+sleep 1
+is "$(records noworker)" "$answered" "each is recorded once"
+is "$(in_log noworker)" 50 "in the server log"
+q postgres "ALTER SYSTEM RESET max_worker_processes" >/dev/null
+restart
+
+# 2. The writer is registered but dies at its start: its database stopped
+# accepting connections while the reader's session stays.
+wait_no_writer
+answered=$(psql -X -q -At -d "$db" 2>/dev/null <<SQL | grep -v '^$' | sort
+\\! psql -X -q -d postgres -c "ALTER DATABASE $db ALLOW_CONNECTIONS false"
+$(for i in $(seq 1 20); do printf "SET application_name = 'noconn-%d';\nSELECT 'noconn-%d' FROM privacy_full.member WHERE id = 1;\n" $i $i; done)
+\\! psql -X -q -d postgres -c "ALTER DATABASE $db ALLOW_CONNECTIONS true"
+SQL
+)
+is "$answered" "$(expect noconn 1 20)" "while no writer can connect, 20 reads are answered"
+restart
+is "$(records noconn)" "$answered" "each is recorded once, also after a restart"
+
+# 3. A full queue: the writer is stopped; readers wait for room for
+# crm_privacy.access_log_queue_wait, then write to the server log.
+pid=$(start_writer)
+as_pg kill -STOP "$pid"
+answered=$(PGOPTIONS="-c crm_privacy.access_log_queue_wait=100" reads full 1 300 4 | sort)
+as_pg kill -CONT "$pid"
+is "$answered" "$(expect full 1 300)" "with the writer stopped, 300 reads are answered"
+wait_for "$db" "SELECT count(*) >= 256 FROM privacy.access_log WHERE application_name LIKE 'full-%'"
+sleep 1
+is "$(records full)" "$answered" "each is recorded once"
+is "$(in_log full)" 44 "those that found no room (300 - 256 slots) in the server log"
+
+# 4. A fast shutdown while 200 records wait for the writer: it writes them
+# before it exits.
+pid=$(start_writer)
+as_pg kill -STOP "$pid"
+answered=$(reads fast 1 200 4 | sort)
+as_pg pg_ctl -D "$data" -m fast -W stop >/dev/null
+sleep 0.5
+as_pg kill -CONT "$pid"
+for _ in $(seq 1 600); do as_pg pg_ctl -D "$data" status >/dev/null 2>&1 || break; sleep 0.1; done
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+is "$answered" "$(expect fast 1 200)" "200 reads are answered before a fast shutdown"
+is "$(records fast)" "$answered" "after the fast shutdown each is recorded once"
+
+# 5. An immediate shutdown while 200 records wait for the writer: it writes
+# them to the server log as it dies.
+pid=$(start_writer)
+as_pg kill -STOP "$pid"
+answered=$(reads immediate 1 200 4 | sort)
+as_pg pg_ctl -D "$data" -m immediate -W stop >/dev/null
+sleep 0.5
+as_pg kill -CONT "$pid"
+for _ in $(seq 1 600); do as_pg pg_ctl -D "$data" status >/dev/null 2>&1 || break; sleep 0.1; done
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+is "$answered" "$(expect immediate 1 200)" "200 reads are answered before an immediate shutdown"
+is "$(records immediate)" "$answered" "after the immediate shutdown each is recorded once"
+
+# 6. An immediate shutdown in the middle of a load of 4 readers: every
+# answered read is recorded (a read whose answer the crash cut off may be
+# recorded too).
+reads load 1 100000 4 >"$CRM_TMP/load-answered" &
+loader=$!
+sleep 3
+as_pg pg_ctl -D "$data" -m immediate -w stop >/dev/null
+wait $loader
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+sort "$CRM_TMP/load-answered" >"$CRM_TMP/load-answered.sorted"
+n=$(wc -l <"$CRM_TMP/load-answered.sorted")
+[ "$n" -gt 100 ]
+ok $? "$n reads were answered before an immediate shutdown under load"
+records load | uniq >"$CRM_TMP/load-recorded"
+is "$(comm -23 "$CRM_TMP/load-answered.sorted" "$CRM_TMP/load-recorded" | wc -l)" 0 \
+	"every one of them is recorded"
+is "$(records load | uniq -d | wc -l)" 0 "none twice"
+
+q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
+done_testing
