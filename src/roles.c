@@ -49,6 +49,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_shseclabel.h"
+#include "commands/event_trigger.h"
 #include "commands/seclabel.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -445,15 +446,67 @@ is_admin_function(Oid funcid)
 }
 
 /*
+ * A relation is being dropped.  DROP EXTENSION crm_privacy (and DROP SCHEMA
+ * privacy CASCADE, DROP OWNED BY its owner) first moves the logs out of the
+ * extension (src/ddl.c, privacy.archive_logs()).  Any other route that drops
+ * a log while it is still the extension's -- a CASCADE that reaches a
+ * generated view from a user's domain, function or column, or from another
+ * extension, and so drops the whole extension -- would delete the trail:
+ * refuse.
+ */
+static void
+guard_log_drop(Oid relid)
+{
+	Oid			nsp = get_rel_namespace(relid);
+	char	   *name;
+
+	if (!OidIsValid(nsp) || nsp != get_namespace_oid(CRM_SCHEMA, true))
+		return;
+	name = get_rel_name(relid);
+	if (name == NULL ||
+		(strcmp(name, "audit_log") != 0 && strcmp(name, "access_log") != 0 &&
+		 strcmp(name, "audit_seal") != 0) ||
+		!crm_is_extension_member(RelationRelationId, relid))
+		return;
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot drop %s.%s: it holds the crm_privacy audit trail", CRM_SCHEMA, name),
+			 errdetail("The command drops it, directly or by cascading to extension %s.", CRM_PROVIDER),
+			 errhint("Drop without CASCADE and remove the privacy labels of the tables involved first; DROP EXTENSION %s keeps the logs.",
+					 CRM_PROVIDER)));
+}
+
+/*
+ * SQL: privacy.load_guards(), an event trigger on every ddl_command_start:
+ * it does nothing but makes sure this library, and so the object access hook
+ * below, is loaded before any DDL runs, also in a session that has not used
+ * the extension yet.
+ */
+PG_FUNCTION_INFO_V1(crm_load_guards);
+Datum
+crm_load_guards(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_EVENT_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.load_guards must be fired as an event trigger")));
+	PG_RETURN_VOID();
+}
+
+/*
  * Object access hook: when a call of an administrative function is set up,
  * in the caller's context (where PostgreSQL checks EXECUTE), refuse it unless
- * the caller is a privacy administrator.
+ * the caller is a privacy administrator; when the extension is dropped, the
+ * guard above.
  */
 static void
 crm_object_access(ObjectAccessType access, Oid classId, Oid objectId, int subId, void *arg)
 {
 	if (prev_object_access_hook)
 		prev_object_access_hook(access, classId, objectId, subId, arg);
+
+	if (access == OAT_DROP && classId == RelationRelationId && subId == 0)
+		guard_log_drop(objectId);
 
 	if (access == OAT_FUNCTION_EXECUTE && classId == ProcedureRelationId &&
 		is_admin_function(objectId) && !crm_is_privacy_admin(GetUserId()))

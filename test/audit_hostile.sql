@@ -1,7 +1,7 @@
 -- pgTAP: the audit against hostile table owners, hostile names and values,
 -- and readers who try to read a full view unrecorded.
 BEGIN;
-SELECT plan(22);
+SELECT plan(27);
 
 CREATE ROLE tap_owner;
 CREATE SCHEMA hostile AUTHORIZATION tap_owner;
@@ -15,6 +15,12 @@ SECURITY LABEL FOR crm_privacy ON COLUMN public.ha."名字" IS 'identifier mask=
 SECURITY LABEL FOR crm_privacy ON COLUMN public.ha."x"";--" IS 'personal';
 SECURITY LABEL FOR crm_privacy ON COLUMN public.ha.note IS 'quasi_identifier level=public';
 SELECT privacy.enable_audit('public.ha');
+-- (for the cascades at the end)
+CREATE DOMAIN hostile.dd AS text;
+CREATE TABLE hostile.casc (id int PRIMARY KEY, v hostile.dd);
+ALTER TABLE hostile.casc OWNER TO tap_owner;
+ALTER DOMAIN hostile.dd OWNER TO tap_owner;
+SECURITY LABEL FOR crm_privacy ON TABLE hostile.casc IS 'subject key=id';
 SELECT privacy.grant_access('tap_owner', 'full');
 
 -- The table owner shadows what the audit trigger could call, and puts its
@@ -128,6 +134,23 @@ SELECT throws_ok($$ALTER TABLE public.ha DISABLE TRIGGER ALL$$, '42501', NULL,
                  'nor the audit trigger disabled');
 RESET ROLE;
 SELECT is((SELECT count(*)::int FROM privacy.access_log WHERE relations = '{forged}'), 0, 'nothing forged');
+
+-- A cascade that reaches a generated view would drop the whole extension,
+-- and with it the logs: refused, whoever runs it.  (DROP EXTENSION
+-- crm_privacy itself keeps the logs: test/audit_change.t.)
+SET ROLE tap_owner;
+SELECT throws_ok($$DROP DOMAIN hostile.dd CASCADE$$, '2BP01',
+                 'cannot drop privacy.audit_seal: it holds the crm_privacy audit trail',
+                 'a cascade from an owner''s domain does not drop the extension and its logs');
+SELECT lives_ok($$ALTER TABLE hostile.casc DROP COLUMN v CASCADE$$,
+                'an owner''s DROP COLUMN CASCADE rebuilds the views instead of cascading to them');
+RESET ROLE;
+SELECT throws_ok($$DROP EXTENSION plpgsql CASCADE$$, '2BP01', NULL,
+                 'nor a superuser''s DROP EXTENSION of another extension');
+SELECT throws_ok($$DROP TABLE privacy.access_log$$, '2BP01', NULL,
+                 'a log is not dropped on its own');
+SELECT is((SELECT count(*)::int FROM pg_extension WHERE extname = 'crm_privacy'), 1,
+          'the extension is still there');
 
 SELECT * FROM finish();
 ROLLBACK;

@@ -24,9 +24,8 @@ if [ "$CRM_PRELOAD" = on ]; then
 else
 	plan 12
 	is "$(q "$db" "SHOW shared_preload_libraries")" "" "the library is not preloaded"
-	out=$(q "$db" "$raw")
-	like "$out" 'security label provider "crm_privacy" is not loaded' \
-		"a raw SECURITY LABEL in a fresh session needs the library loaded (documented)"
+	q "$db" "$raw" >/dev/null
+	ok $? "a raw SECURITY LABEL works in a fresh session (the DDL event trigger loads the library)"
 	q "$db" "SELECT privacy.label_column('customer', 'email', 'identifier mask=email')" >/dev/null
 	ok $? "the wrappers load the library on demand"
 	q "$db" "LOAD 'crm_privacy'; $raw" >/dev/null

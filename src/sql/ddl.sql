@@ -44,6 +44,18 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
                  'CREATE TABLE', 'CREATE TRIGGER')
     EXECUTE FUNCTION privacy.ddl_command_end();
 
+-- Before any DDL, in any session: load the library, whose object access
+-- hook refuses a CASCADE that would drop the extension with its logs.
+CREATE FUNCTION privacy.load_guards() RETURNS event_trigger
+AS 'MODULE_PATHNAME', 'crm_load_guards'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION privacy.load_guards() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.load_guards() IS
+'event trigger: loads crm_privacy before any DDL, so that its guards are in place';
+CREATE EVENT TRIGGER crm_privacy_load_guards ON ddl_command_start
+    EXECUTE FUNCTION privacy.load_guards();
+ALTER EVENT TRIGGER crm_privacy_load_guards ENABLE ALWAYS;
+
 -- Last, when every function the views call exists: build the views of every
 -- table labelled before the extension was (re)created.
 SELECT privacy.refresh_views();
