@@ -112,6 +112,7 @@ typedef struct ActiveRead
 	dlist_node	node;
 	EState	   *estate;			/* the query's */
 	bool		sent;
+	bool		running;		/* in ExecutorRun */
 	uint64		rows;			/* summed over its ExecutorRun calls */
 	MemoryContextCallback callback;
 	AccessRecord record;		/* filled at ExecutorStart */
@@ -652,8 +653,9 @@ active_read(QueryDesc *queryDesc)
 }
 
 /*
- * The query's memory goes: forget its read, and send it with no row count
- * if the query did not end (it failed, or its transaction aborted).
+ * The query's memory goes: forget its read, and send it if the query did not
+ * end: with the rows of its runs when it was between runs (a cursor whose
+ * transaction rolled back), with no row count when a run failed.
  */
 static void
 active_read_gone(void *arg)
@@ -664,6 +666,8 @@ active_read_gone(void *arg)
 	if (!a->sent)
 	{
 		a->sent = true;
+		a->record.has_rows = !a->running;
+		a->record.row_count = (int64) a->rows;
 		crm_access_queue(&a->record);
 	}
 }
@@ -701,15 +705,19 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 static void
 access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 {
-	ActiveRead *a;
+	ActiveRead *a = active_read(queryDesc);
 
+	if (a)
+		a->running = true;		/* until the run returns: an error leaves it set */
 	if (prev_ExecutorRun)
 		prev_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
 	else
 		standard_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
-	a = active_read(queryDesc);
 	if (a)
+	{
+		a->running = false;
 		a->rows += queryDesc->estate->es_processed;
+	}
 }
 
 /* ExecutorEnd: send the read with the rows of all its runs. */
@@ -721,7 +729,7 @@ access_ExecutorEnd(QueryDesc *queryDesc)
 	if (a && !a->sent)
 	{
 		a->sent = true;
-		a->record.has_rows = true;
+		a->record.has_rows = !a->running;
 		a->record.row_count = (int64) a->rows;
 		crm_access_queue(&a->record);
 	}
