@@ -233,7 +233,8 @@ token_kind(const char *tok, int *param)
  * highest $n it already has), comments dropped and runs of white space made
  * one space, read with the core scanner as pg_stat_statements does.  A text
  * the scanner refuses (standard_conforming_strings changed since a
- * statement was prepared) is not stored.
+ * statement was prepared) is not stored; any other error (a cancel, out of
+ * memory) is raised.
  */
 static char *
 normalize_query(const char *text)
@@ -263,7 +264,6 @@ normalize_query(const char *text)
 				int			param = 0;
 				TokenKind	kind = token_kind(start, &param);
 
-				CHECK_FOR_INTERRUPTS();
 				if (pass == 0)
 				{
 					if (kind == TOKEN_PARAM && param > max_param)
@@ -283,9 +283,18 @@ normalize_query(const char *text)
 	}
 	PG_CATCH();
 	{
-		/* only the scanner ran: nothing to release but the error */
+		ErrorData  *edata;
+		int			category;
+
+		/* only the scanner ran: nothing to release but its own errors */
 		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION &&
+			category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
+			PG_RE_THROW();
 		FlushErrorState();
+		FreeErrorData(edata);
 		resetStringInfo(&out);
 	}
 	PG_END_TRY();
