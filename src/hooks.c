@@ -17,8 +17,9 @@
  * read) and kept in the query's own memory (es_query_cxt); ExecutorRun adds
  * the rows of each run (each FETCH of a cursor, each batch a PL/pgSQL loop
  * takes), ExecutorEnd sends it with that count.  A query that never reaches
- * ExecutorEnd (it failed, or its (sub)transaction aborted) is sent by the
- * memory context callback that runs when its memory goes, with no row count.
+ * ExecutorEnd (it failed, or its (sub)transaction aborted) is sent when its
+ * transaction aborts or, at the latest, by the memory context callback that
+ * runs when its memory goes; with no row count if a run of it failed.
  * A record is not written by the reading transaction: accesslog.c delivers
  * it to privacy.access_log in a transaction of its own, so a ROLLBACK of the
  * reader does not undo it.
@@ -41,6 +42,7 @@
 #include "postgres.h"
 
 #include "access/parallel.h"
+#include "access/xact.h"
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
@@ -662,23 +664,45 @@ active_read(QueryDesc *queryDesc)
 }
 
 /*
- * The query's memory goes: forget its read, and send it if the query did not
- * end: with the rows of its runs when it was between runs (a cursor whose
- * transaction rolled back), with no row count when a run failed.
+ * Send a read, once: with the rows of its runs, or with no row count when a
+ * run failed (for a query that did not end, the rows of a cursor's
+ * completed fetches are still known).
  */
+static void
+send_read(ActiveRead *a)
+{
+	if (a->sent)
+		return;
+	a->sent = true;
+	a->record.has_rows = !a->running;
+	a->record.row_count = (int64) a->rows;
+	crm_access_queue(&a->record);
+}
+
+/* The query's memory goes: forget its read, and send it if not yet sent. */
 static void
 active_read_gone(void *arg)
 {
 	ActiveRead *a = (ActiveRead *) arg;
 
 	dlist_delete(&a->node);
-	if (!a->sent)
-	{
-		a->sent = true;
-		a->record.has_rows = !a->running;
-		a->record.row_count = (int64) a->rows;
-		crm_access_queue(&a->record);
-	}
+	send_read(a);
+}
+
+/*
+ * When a transaction aborts, none of its queries will end: send their reads
+ * now.  (Their memory may live on until the ROLLBACK of a transaction block,
+ * which may never come before a crash.)
+ */
+static void
+access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	dlist_iter	iter;
+
+	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	dlist_foreach(iter, &active_reads)
+		send_read(dlist_container(ActiveRead, node, iter.cur));
 }
 
 /* ExecutorStart: note the queries that make recorded reads. */
@@ -735,13 +759,8 @@ access_ExecutorEnd(QueryDesc *queryDesc)
 {
 	ActiveRead *a = active_read(queryDesc);
 
-	if (a && !a->sent)
-	{
-		a->sent = true;
-		a->record.has_rows = !a->running;
-		a->record.row_count = (int64) a->rows;
-		crm_access_queue(&a->record);
-	}
+	if (a)
+		send_read(a);
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
@@ -776,6 +795,7 @@ crm_read_audit_init(void)
 	ExecutorRun_hook = access_ExecutorRun;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = access_ExecutorEnd;
+	RegisterXactCallback(access_xact_callback, NULL);
 	read_audit_active = true;
 }
 
