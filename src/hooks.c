@@ -1,18 +1,32 @@
 /*-------------------------------------------------------------------------
  *
  * hooks.c
- *	  The read audit (SPEC section 6): every read of a privacy_full view, and
- *	  every call of subject_report and erase_subject, recorded in
- *	  privacy.access_log, durably, even when the reading transaction rolls
- *	  back.
+ *	  The read audit (SPEC section 6): every read of a privacy_full view,
+ *	  every read through a generated view that shows a column at or above
+ *	  crm_privacy.record_clear_level in clear, and every call of
+ *	  subject_report and erase_subject, recorded in privacy.access_log,
+ *	  durably, even when the reading transaction rolls back.
  *
- * With the library in shared_preload_libraries, ExecutorStart and
- * ExecutorEnd hooks (chained to any hook installed before) notice queries
- * that read a privacy_full view and record them with the number of rows
- * returned; a transaction-abort callback records those whose query failed or
- * was rolled back, with no row count.  A record is not written by the reading
- * transaction: accesslog.c delivers it to privacy.access_log in a
- * transaction of its own, so a ROLLBACK of the reader does not undo it.
+ * With the library in shared_preload_libraries, executor hooks (chained to
+ * any hook installed before) find the reads by what the executor checks: the
+ * plan's permission entries (PlannedStmt->permInfos from PostgreSQL 16 on,
+ * the range table's entries with requiredPerms on 15; see compat.h), so a
+ * view read through a function, a wrapping view, a CTE or an inlined SQL
+ * function is found on every version, whatever shape the planner gave the
+ * view.  The record is filled at ExecutorStart (on abort, catalogs cannot be
+ * read) and kept in the query's own memory (es_query_cxt); ExecutorRun adds
+ * the rows of each run (each FETCH of a cursor, each batch a PL/pgSQL loop
+ * takes), ExecutorEnd sends it with that count.  A query that never reaches
+ * ExecutorEnd (it failed, or its (sub)transaction aborted) is sent when its
+ * transaction aborts or, at the latest, by the memory context callback that
+ * runs when its memory goes; with no row count if a run of it failed.
+ * A record is not written by the reading transaction: accesslog.c delivers
+ * it to privacy.access_log in a transaction of its own, so a ROLLBACK of the
+ * reader does not undo it.
+ *
+ * The stored query text is normalized by default: constants become $n and
+ * comments go, with the core scanner (as pg_stat_statements does), so no
+ * literal a reader typed lands in the log (crm_privacy.access_log_query).
  *
  * Without preloading there is no hook: the full views call
  * privacy.read_audit_ready() once per query, which refuses the read while
@@ -27,55 +41,116 @@
  */
 #include "postgres.h"
 
-#include "access/xact.h"
-#include "access/xlog.h"
 #include "access/parallel.h"
+#include "access/xact.h"
+#include "access/relation.h"
+#include "access/sysattr.h"
 #include "catalog/namespace.h"
-#include "catalog/pg_namespace.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "commands/seclabel.h"
+#include "common/keywords.h"
 #include "executor/executor.h"
-#include "executor/spi.h"
 #include "fmgr.h"
+#include "lib/ilist.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
-#include "pgstat.h"
-#include "postmaster/bgworker.h"
-#include "storage/ipc.h"
-#include "storage/latch.h"
-#include "storage/lmgr.h"
-#include "storage/lwlock.h"
-#include "storage/proc.h"
-#include "storage/shmem.h"
+#include "nodes/nodeFuncs.h"
+#include "parser/scanner.h"
+#include "parser/parsetree.h"
+#include "rewrite/rewriteHandler.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/hsearch.h"
+#include "utils/inval.h"
 #include "utils/json.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
-#include "utils/snapmgr.h"
+#include "utils/rel.h"
 #include "utils/timestamp.h"
 
+#include "compat.h"
 #include "crm_privacy.h"
+#include "label.h"
 #include "access.h"
 
-/*
- * A full-view read seen at ExecutorStart, waiting for its end.  The record is
- * filled at the start: on abort, catalogs cannot be read.
- */
-typedef struct PendingRead
+/* crm_privacy.access_log_query: what access_log.query keeps. */
+typedef enum QueryTextMode
 {
-	QueryDesc  *query;
-	SubTransactionId subid;		/* where it started */
-	AccessRecord record;
-} PendingRead;
+	QUERY_TEXT_NORMALIZED,
+	QUERY_TEXT_FULL,
+	QUERY_TEXT_NONE
+} QueryTextMode;
+
+static const struct config_enum_entry query_text_options[] = {
+	{"normalized", QUERY_TEXT_NORMALIZED, false},
+	{"full", QUERY_TEXT_FULL, false},
+	{"none", QUERY_TEXT_NONE, false},
+	{NULL, 0, false}
+};
+
+static const struct config_enum_entry level_options[] = {
+	{"public", CRM_LEVEL_PUBLIC, false},
+	{"internal", CRM_LEVEL_INTERNAL, false},
+	{"confidential", CRM_LEVEL_CONFIDENTIAL, false},
+	{"secret", CRM_LEVEL_SECRET, false},
+	{NULL, 0, false}
+};
 
 bool		crm_require_access_log = true;
+static int	access_log_query = QUERY_TEXT_NORMALIZED;
+static int	record_clear_level = CRM_LEVEL_SECRET;
 static bool read_audit_active = false;
-static List *pending_reads = NIL;	/* in TopMemoryContext */
+
+/*
+ * A recorded read of a running query, in the query's memory (es_query_cxt):
+ * the callback that runs when that memory goes takes it off the list, and
+ * sends it (without a row count) if the query never reached ExecutorEnd.
+ */
+typedef struct ActiveRead
+{
+	dlist_node	node;
+	EState	   *estate;			/* the query's */
+	bool		sent;
+	bool		running;		/* in ExecutorRun */
+	uint64		rows;			/* summed over its ExecutorRun calls */
+	MemoryContextCallback callback;
+	AccessRecord record;		/* filled at ExecutorStart */
+} ActiveRead;
+
+static dlist_head active_reads = DLIST_STATIC_INIT(active_reads);
+
+/*
+ * What a generated view shows of one column: in clear to readers whose
+ * clearance is at least clear_from (NEVER_CLEAR: to no one), and the level
+ * of the base column it shows.
+ */
+#define NEVER_CLEAR			(CRM_LEVEL_SECRET + 1)
+
+typedef struct ViewColumn
+{
+	int			clear_from;
+	int			level;
+} ViewColumn;
+
+/* A view, as the read audit sees it; cached per backend, by OID. */
+typedef struct ViewInfo
+{
+	Oid			relid;			/* hash key */
+	bool		valid;			/* false once invalidated */
+	bool		ours;			/* a view the extension generated */
+	bool		full;			/* in privacy_full */
+	char	   *name;			/* schema.view, quoted */
+	int			natts;
+	ViewColumn *cols;			/* [natts] */
+} ViewInfo;
+
+static HTAB *view_cache = NULL;
 
 static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 
 /* Copy a C string into a fixed buffer, cut at a character boundary. */
@@ -119,13 +194,147 @@ fill_record(AccessRecord *r, const char *relations, const char *query)
 	copy_clipped(r->query, query, QUERY_MAX);
 }
 
+/*
+ * What a token of the core scanner is, from its text (the token numbers of
+ * gram.h are not installed for extensions from PostgreSQL 16 on): a
+ * parameter $n (its number in *param), a constant (a number; a string, bit
+ * string or byte string in any quoting, dollar quotes included), or else.
+ */
+typedef enum TokenKind
+{
+	TOKEN_OTHER,
+	TOKEN_PARAM,
+	TOKEN_CONSTANT
+} TokenKind;
+
+static TokenKind
+token_kind(const char *tok, int *param)
+{
+	char		c = tok[0];
+
+	if (c == '$')
+	{
+		if (isdigit((unsigned char) tok[1]))
+		{
+			*param = atoi(tok + 1);
+			return TOKEN_PARAM;
+		}
+		return TOKEN_CONSTANT;	/* $$...$$, $tag$...$tag$ */
+	}
+	if (isdigit((unsigned char) c) || (c == '.' && isdigit((unsigned char) tok[1])) || c == '\'')
+		return TOKEN_CONSTANT;
+	if (c != '\0' && strchr("eEbBxX", c) && tok[1] == '\'')
+		return TOKEN_CONSTANT;	/* E'...', B'...', X'...' */
+	if ((c == 'u' || c == 'U') && tok[1] == '&' && tok[2] == '\'')
+		return TOKEN_CONSTANT;	/* U&'...' */
+	return TOKEN_OTHER;
+}
+
+/*
+ * A query text with its constants replaced by $n (numbered after the
+ * highest $n it already has), comments dropped and runs of white space made
+ * one space, read with the core scanner as pg_stat_statements does.  A text
+ * the scanner refuses (standard_conforming_strings changed since a
+ * statement was prepared) is not stored; any other error (a cancel, out of
+ * memory) is raised.
+ */
+static char *
+normalize_query(const char *text)
+{
+	MemoryContext cxt = CurrentMemoryContext;
+	StringInfoData out;
+	volatile int max_param = 0;
+
+	initStringInfo(&out);
+	PG_TRY();
+	{
+		for (int pass = 0; pass < 2; pass++)
+		{
+			core_yy_extra_type yyextra;
+			core_YYSTYPE yylval;
+			YYLTYPE		yylloc;
+			core_yyscan_t yyscanner;
+			int			last_end = 0;
+
+			yyscanner = scanner_init(text, &yyextra, &ScanKeywords, ScanKeywordTokens);
+			yyextra.escape_string_warning = false;
+			while (core_yylex(&yylval, &yylloc, yyscanner) != 0)
+			{
+				/* flex ends the current token's text with a zero byte */
+				const char *start = yyextra.scanbuf + yylloc;
+				int			len = strlen(start);
+				int			param = 0;
+				TokenKind	kind = token_kind(start, &param);
+
+				if (pass == 0)
+				{
+					if (kind == TOKEN_PARAM && param > max_param)
+						max_param = param;
+					continue;
+				}
+				if (out.len > 0 && yylloc > last_end)
+					appendStringInfoChar(&out, ' ');
+				if (kind == TOKEN_CONSTANT)
+					appendStringInfo(&out, "$%d", ++max_param);
+				else
+					appendBinaryStringInfo(&out, yyextra.scanbuf + yylloc, len);
+				last_end = yylloc + len;
+			}
+			scanner_finish(yyscanner);
+		}
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		int			category;
+
+		/* only the scanner ran: nothing to release but its own errors */
+		MemoryContextSwitchTo(cxt);
+		edata = CopyErrorData();
+		category = ERRCODE_TO_CATEGORY(edata->sqlerrcode);
+		if (category != ERRCODE_DATA_EXCEPTION &&
+			category != ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION)
+			PG_RE_THROW();
+		FlushErrorState();
+		FreeErrorData(edata);
+		resetStringInfo(&out);
+	}
+	PG_END_TRY();
+	return out.data;
+}
+
+/* The text of the statement a plan runs, as crm_privacy.access_log_query says. */
+static char *
+statement_text(QueryDesc *queryDesc)
+{
+	const char *src = queryDesc->sourceText;
+	int			loc = queryDesc->plannedstmt->stmt_location;
+	int			len = queryDesc->plannedstmt->stmt_len;
+	int			total;
+	char	   *text;
+
+	if (src == NULL || access_log_query == QUERY_TEXT_NONE)
+		return "";
+	/* only this statement of a string of several */
+	total = strlen(src);
+	if (loc < 0 || loc > total)
+		loc = 0;
+	if (len <= 0 || len > total - loc)
+		len = total - loc;
+	text = pnstrdup(src + loc, len);
+	return access_log_query == QUERY_TEXT_FULL ? text : normalize_query(text);
+}
+
 /* Record a read now (a function's privileged read): no row count. */
 static void
 record_read_now(const char *relations)
 {
 	AccessRecord rec;
 
-	fill_record(&rec, relations, debug_query_string);
+	fill_record(&rec, relations,
+				access_log_query == QUERY_TEXT_NONE ? "" :
+				access_log_query == QUERY_TEXT_FULL ? debug_query_string :
+				normalize_query(debug_query_string ? debug_query_string : ""));
 	crm_access_queue(&rec);
 }
 
@@ -162,138 +371,403 @@ relations_json(List *names)
 	return buf.data;
 }
 
-/* The privacy_full views a query reads, as a JSON array of names; or NULL. */
-static char *
-full_views_read(QueryDesc *queryDesc)
+/* A view changed or went: its cache entry is rebuilt when next needed. */
+static void
+view_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 {
-	Oid			full;
-	List	   *names = NIL;
-	List	   *seen = NIL;		/* PostgreSQL 15 lists a view up to 3 times */
-	ListCell   *lc;
+	HASH_SEQ_STATUS status;
+	ViewInfo   *v;
 
-	if (queryDesc->plannedstmt == NULL)
-		return NULL;
-	full = get_namespace_oid("privacy_full", true);
-	if (!OidIsValid(full))
-		return NULL;
-	foreach(lc, queryDesc->plannedstmt->rtable)
+	if (view_cache == NULL)
+		return;
+	if (OidIsValid(relid))
 	{
-		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
-
-		if (rte->rtekind == RTE_RELATION && rte->relkind == RELKIND_VIEW &&
-			!list_member_oid(seen, rte->relid) && get_rel_namespace(rte->relid) == full)
-		{
-			char	   *name = get_rel_name(rte->relid);
-
-			if (name == NULL)
-				continue;
-			seen = lappend_oid(seen, rte->relid);
-			names = lappend(names, psprintf("privacy_full.%s", quote_identifier(name)));
-		}
+		v = hash_search(view_cache, &relid, HASH_FIND, NULL);
+		if (v)
+			v->valid = false;
+		return;
 	}
-	list_free(seen);
-	if (names == NIL)
-		return NULL;
-	/* only the extension's own schema: another privacy_full is not ours */
-	if (!crm_is_extension_member(NamespaceRelationId, full))
-		return NULL;
-	return relations_json(names);
+	hash_seq_init(&status, view_cache);
+	while ((v = hash_seq_search(&status)) != NULL)
+		v->valid = false;
 }
 
-/* ExecutorStart: remember the queries that read full views. */
+/* Is nspname the schema of a kind of generated view (views.c)? */
+static bool
+generated_schema(const char *nspname)
+{
+	return strcmp(nspname, "privacy_standard") == 0 || strcmp(nspname, "privacy_full") == 0 ||
+		strcmp(nspname, "privacy_anon") == 0 ||
+		strncmp(nspname, "privacy_optout_", 15) == 0 ||
+		strncmp(nspname, "privacy_disclose_", 17) == 0;
+}
+
+/* The level a column's label gives it (unlabelled: the default label's). */
+static int
+column_level(Oid relid, AttrNumber attnum)
+{
+	ObjectAddress addr;
+	char	   *label;
+	CrmColumnLabel cl;
+
+	ObjectAddressSubSet(addr, RelationRelationId, relid, attnum);
+	label = GetSecurityLabel(&addr, CRM_PROVIDER);
+	if (label == NULL)
+		crm_default_column_label(&cl);
+	else
+		crm_parse_column_label(label, &cl);
+	return (int) cl.level;
+}
+
+/*
+ * The clearance a condition of a CASE asks of the reader: N for the
+ * generated views' "crm.level >= N", none for any other condition.
+ */
+static int
+condition_clearance(Node *cond)
+{
+	OpExpr	   *op = (OpExpr *) cond;
+	Const	   *c;
+	char	   *opname;
+
+	if (!IsA(cond, OpExpr) || list_length(op->args) != 2 || !IsA(linitial(op->args), Var) ||
+		!IsA(lsecond(op->args), Const))
+		return CRM_LEVEL_PUBLIC;
+	c = (Const *) lsecond(op->args);
+	opname = get_opname(op->opno);
+	if (c->constisnull || c->consttype != INT4OID || opname == NULL || strcmp(opname, ">=") != 0)
+		return CRM_LEVEL_PUBLIC;
+	return Max(CRM_LEVEL_PUBLIC, Min(DatumGetInt32(c->constvalue), NEVER_CLEAR));
+}
+
+/*
+ * Who sees the value of a view's output expression in clear: a plain column
+ * of a table to everyone, through a CASE to the readers its conditions let
+ * through, anything else (a masking function, a NULL) to no one.  Sets
+ * *relid and *attnum to the table column shown.
+ */
+static int
+clear_from(Query *q, Node *expr, Oid *relid, AttrNumber *attnum, int depth)
+{
+	check_stack_depth();
+	if (expr == NULL || depth > 16)
+		return NEVER_CLEAR;
+	if (IsA(expr, RelabelType))
+		return clear_from(q, (Node *) ((RelabelType *) expr)->arg, relid, attnum, depth + 1);
+	if (IsA(expr, Var))
+	{
+		Var		   *var = (Var *) expr;
+		RangeTblEntry *rte;
+
+		if (var->varlevelsup != 0 || var->varattno <= 0 || var->varno < 1 ||
+			var->varno > list_length(q->rtable))
+			return NEVER_CLEAR;
+		rte = rt_fetch(var->varno, q->rtable);
+		if (rte->rtekind == RTE_RELATION)
+		{
+			*relid = rte->relid;
+			*attnum = var->varattno;
+			return CRM_LEVEL_PUBLIC;
+		}
+		if (rte->rtekind == RTE_SUBQUERY)
+		{
+			TargetEntry *tle = get_tle_by_resno(rte->subquery->targetList, var->varattno);
+
+			return tle ? clear_from(rte->subquery, (Node *) tle->expr, relid, attnum, depth + 1)
+				: NEVER_CLEAR;
+		}
+		return NEVER_CLEAR;
+	}
+	if (IsA(expr, CaseExpr) && ((CaseExpr *) expr)->arg == NULL)
+	{
+		CaseExpr   *ce = (CaseExpr *) expr;
+		int			best = clear_from(q, (Node *) ce->defresult, relid, attnum, depth + 1);
+		ListCell   *lc;
+
+		foreach(lc, ce->args)
+		{
+			CaseWhen   *w = (CaseWhen *) lfirst(lc);
+			Oid			r = InvalidOid;
+			AttrNumber	a = 0;
+			int			from = Max(condition_clearance((Node *) w->expr),
+								   clear_from(q, (Node *) w->result, &r, &a, depth + 1));
+
+			if (from < best)
+			{
+				best = from;
+				*relid = r;
+				*attnum = a;
+			}
+		}
+		return best;
+	}
+	return NEVER_CLEAR;
+}
+
+/* Describe a view for the read audit (v->relid set). */
+static void
+describe_view(ViewInfo *v)
+{
+	Oid			nspid = get_rel_namespace(v->relid);
+	char	   *nspname = get_namespace_name(nspid);
+	char	   *relname = get_rel_name(v->relid);
+	Relation	rel;
+	Query	   *q;
+
+	v->ours = v->full = false;
+	v->natts = 0;
+	v->cols = NULL;
+	v->name = NULL;
+	if (nspname == NULL || relname == NULL || !generated_schema(nspname) ||
+		!crm_is_extension_member(RelationRelationId, v->relid))
+		return;
+	v->ours = true;
+	v->full = (strcmp(nspname, "privacy_full") == 0);
+	v->name = MemoryContextStrdup(CacheMemoryContext, quote_qualified_identifier(nspname, relname));
+	if (v->full)
+		return;					/* every read is recorded */
+
+	rel = relation_open(v->relid, AccessShareLock);
+	q = get_view_query(rel);
+	v->natts = RelationGetNumberOfAttributes(rel);
+	v->cols = MemoryContextAllocZero(CacheMemoryContext, sizeof(ViewColumn) * Max(v->natts, 1));
+	for (int i = 0; i < v->natts; i++)
+	{
+		TargetEntry *tle = get_tle_by_resno(q->targetList, i + 1);
+		Oid			relid = InvalidOid;
+		AttrNumber	attnum = 0;
+
+		v->cols[i].clear_from = tle ? clear_from(q, (Node *) tle->expr, &relid, &attnum, 0) : NEVER_CLEAR;
+		v->cols[i].level = (v->cols[i].clear_from < NEVER_CLEAR && OidIsValid(relid))
+			? column_level(relid, attnum) : CRM_LEVEL_PUBLIC;
+	}
+	relation_close(rel, AccessShareLock);
+}
+
+/* The read audit's view of relid (a view), from the cache. */
+static ViewInfo *
+view_info(Oid relid)
+{
+	ViewInfo   *v;
+	bool		found;
+
+	if (view_cache == NULL)
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = sizeof(Oid);
+		ctl.entrysize = sizeof(ViewInfo);
+		ctl.hcxt = CacheMemoryContext;
+		view_cache = hash_create("crm_privacy read audit views", 64, &ctl,
+								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		CacheRegisterRelcacheCallback(view_cache_invalidate, (Datum) 0);
+	}
+	v = hash_search(view_cache, &relid, HASH_ENTER, &found);
+	if (found && v->valid)
+		return v;
+	if (found)
+	{
+		if (v->name)
+			pfree(v->name);
+		if (v->cols)
+			pfree(v->cols);
+	}
+	v->name = NULL;
+	v->cols = NULL;
+	v->ours = false;
+	v->valid = true;			/* an invalidation while describing clears it */
+	PG_TRY();
+	{
+		describe_view(v);
+	}
+	PG_CATCH();
+	{
+		hash_search(view_cache, &relid, HASH_REMOVE, NULL);
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	return v;
+}
+
+/* Does the reader see a selected column of level >= the setting in clear? */
+static bool
+clear_read(ViewInfo *v, Bitmapset *selected, int *reader)
+{
+	bool		whole_row = bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
+										  selected);
+
+	for (int i = 0; i < v->natts; i++)
+	{
+		if (v->cols[i].clear_from == NEVER_CLEAR || v->cols[i].level < record_clear_level ||
+			(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, selected)))
+			continue;
+		if (*reader < 0)
+			*reader = (int) crm_clearance_of(GetUserId());
+		if (*reader >= v->cols[i].clear_from)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * The recorded views a plan reads, as a JSON array of names, or NULL: every
+ * privacy_full view it is checked for SELECT on, and every other generated
+ * view from which it selects a column the reader sees in clear at or above
+ * crm_privacy.record_clear_level.
+ */
+static char *
+recorded_views(PlannedStmt *stmt)
+{
+	List	   *names = NIL;
+	List	   *seen = NIL;
+	int			reader = -1;	/* the reader's clearance, when needed */
+	ListCell   *lc;
+
+	foreach(lc, crm_plan_perm_infos(stmt))
+	{
+		RTEPermissionInfo *perm = (RTEPermissionInfo *) lfirst(lc);
+		ViewInfo   *v;
+
+#if PG_VERSION_NUM < 160000
+		if (perm->rtekind != RTE_RELATION)
+			continue;
+#endif
+		if (!(perm->requiredPerms & ACL_SELECT) || !OidIsValid(perm->relid) ||
+			list_member_oid(seen, perm->relid) || get_rel_relkind(perm->relid) != RELKIND_VIEW)
+			continue;
+		v = view_info(perm->relid);
+		if (!v->ours || !(v->full || clear_read(v, perm->selectedCols, &reader)))
+			continue;
+		seen = lappend_oid(seen, perm->relid);
+		names = lappend(names, pstrdup(v->name));
+	}
+	list_free(seen);
+	return names ? relations_json(names) : NULL;
+}
+
+/* The recorded read of a running query, or NULL. */
+static ActiveRead *
+active_read(QueryDesc *queryDesc)
+{
+	dlist_iter	iter;
+
+	if (queryDesc->estate == NULL)
+		return NULL;
+	dlist_foreach(iter, &active_reads)
+	{
+		ActiveRead *a = dlist_container(ActiveRead, node, iter.cur);
+
+		if (a->estate == queryDesc->estate)
+			return a;
+	}
+	return NULL;
+}
+
+/*
+ * Send a read, once: with the rows of its runs, or with no row count when a
+ * run failed (for a query that did not end, the rows of a cursor's
+ * completed fetches are still known).
+ */
+static void
+send_read(ActiveRead *a)
+{
+	if (a->sent)
+		return;
+	a->sent = true;
+	a->record.has_rows = !a->running;
+	a->record.row_count = (int64) a->rows;
+	crm_access_queue(&a->record);
+}
+
+/* The query's memory goes: forget its read, and send it if not yet sent. */
+static void
+active_read_gone(void *arg)
+{
+	ActiveRead *a = (ActiveRead *) arg;
+
+	dlist_delete(&a->node);
+	send_read(a);
+}
+
+/*
+ * When a transaction aborts, none of its queries will end: send their reads
+ * now.  (Their memory may live on until the ROLLBACK of a transaction block,
+ * which may never come before a crash.)
+ */
+static void
+access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
+{
+	dlist_iter	iter;
+
+	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
+		return;
+	dlist_foreach(iter, &active_reads)
+		send_read(dlist_container(ActiveRead, node, iter.cur));
+}
+
+/* ExecutorStart: note the queries that make recorded reads. */
 static void
 access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
+	char	   *relations;
+
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	/* the leader records parallel queries, once */
-	if (!(eflags & EXEC_FLAG_EXPLAIN_ONLY) && !IsParallelWorker())
+	/* EXPLAIN without ANALYZE reads nothing; the leader records parallel queries, once */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() || queryDesc->estate == NULL)
+		return;
+	relations = recorded_views(queryDesc->plannedstmt);
+	if (relations)
 	{
-		char	   *relations = full_views_read(queryDesc);
+		EState	   *estate = queryDesc->estate;
+		ActiveRead *a = MemoryContextAllocZero(estate->es_query_cxt, sizeof(ActiveRead));
 
-		if (relations)
-		{
-			PendingRead *p = MemoryContextAlloc(TopMemoryContext, sizeof(PendingRead));
-
-			p->query = queryDesc;
-			p->subid = GetCurrentSubTransactionId();
-			fill_record(&p->record, relations, queryDesc->sourceText);
-			pending_reads = lappend(pending_reads, p);
-		}
+		a->estate = estate;
+		fill_record(&a->record, relations, statement_text(queryDesc));
+		a->callback.func = active_read_gone;
+		a->callback.arg = a;
+		MemoryContextRegisterResetCallback(estate->es_query_cxt, &a->callback);
+		dlist_push_head(&active_reads, &a->node);
 	}
 }
 
-/* ExecutorEnd: record the reads with the number of rows returned. */
+/* ExecutorRun: add the rows of this run (a FETCH, a batch of a loop). */
+static void
+access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
+{
+	ActiveRead *a = active_read(queryDesc);
+
+	if (a)
+		a->running = true;		/* until the run returns: an error leaves it set */
+	if (prev_ExecutorRun)
+		prev_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
+	else
+		standard_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
+	if (a)
+	{
+		a->running = false;
+		a->rows += queryDesc->estate->es_processed;
+	}
+}
+
+/* ExecutorEnd: send the read with the rows of all its runs. */
 static void
 access_ExecutorEnd(QueryDesc *queryDesc)
 {
-	ListCell   *lc;
+	ActiveRead *a = active_read(queryDesc);
 
-	foreach(lc, pending_reads)
-	{
-		PendingRead *p = (PendingRead *) lfirst(lc);
-
-		if (p->query == queryDesc)
-		{
-			p->record.has_rows = true;
-			p->record.row_count = queryDesc->estate ? (int64) queryDesc->estate->es_processed : 0;
-			pending_reads = foreach_delete_current(pending_reads, lc);
-			crm_access_queue(&p->record);
-			pfree(p);
-			break;
-		}
-	}
+	if (a)
+		send_read(a);
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else
 		standard_ExecutorEnd(queryDesc);
 }
 
-/*
- * Record, with no row count, the pending reads whose queries will not end:
- * all of them (subid 0), or those started in an aborted subtransaction.
- */
-static void
-flush_pending(SubTransactionId subid)
-{
-	ListCell   *lc;
-
-	foreach(lc, pending_reads)
-	{
-		PendingRead *p = (PendingRead *) lfirst(lc);
-
-		if (subid != InvalidSubTransactionId && p->subid != subid)
-			continue;
-		pending_reads = foreach_delete_current(pending_reads, lc);
-		crm_access_queue(&p->record);
-		pfree(p);
-	}
-}
-
-/* At the end of a transaction: no query of it is still running. */
-static void
-access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
-{
-	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT ||
-		event == XACT_EVENT_COMMIT || event == XACT_EVENT_PARALLEL_COMMIT ||
-		event == XACT_EVENT_PREPARE)
-		flush_pending(InvalidSubTransactionId);
-}
-
-/* When a subtransaction aborts, its queries will not end either. */
-static void
-access_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
-						SubTransactionId parentSubid pg_attribute_unused(),
-						void *arg pg_attribute_unused())
-{
-	if (event == SUBXACT_EVENT_ABORT_SUB)
-		flush_pending(mySubid);
-}
-
-/* Define the setting; install the hooks when the library is preloaded. */
+/* Define the settings; install the hooks when the library is preloaded. */
 void
 crm_read_audit_init(void)
 {
@@ -301,16 +775,27 @@ crm_read_audit_init(void)
 							 "Refuse reads of privacy_full views that cannot be recorded.",
 							 "Without crm_privacy in shared_preload_libraries, reads of the full views cannot be recorded.",
 							 &crm_require_access_log, true, PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("crm_privacy.access_log_query",
+							 "What privacy.access_log keeps of a recorded read's query text.",
+							 "normalized: constants replaced by $n and comments dropped; full: the text as sent; none: nothing.",
+							 &access_log_query, QUERY_TEXT_NORMALIZED, query_text_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
+	DefineCustomEnumVariable("crm_privacy.record_clear_level",
+							 "Record reads through any privacy view that show a column of this level or above in clear.",
+							 NULL,
+							 &record_clear_level, CRM_LEVEL_SECRET, level_options,
+							 PGC_SUSET, 0, NULL, NULL, NULL);
 	if (!process_shared_preload_libraries_in_progress)
 		return;
 
 	crm_access_shmem_install();
 	prev_ExecutorStart = ExecutorStart_hook;
 	ExecutorStart_hook = access_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = access_ExecutorRun;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = access_ExecutorEnd;
 	RegisterXactCallback(access_xact_callback, NULL);
-	RegisterSubXactCallback(access_subxact_callback, NULL);
 	read_audit_active = true;
 }
 

@@ -226,6 +226,13 @@ clearance_of(Oid roleid)
 	return best;
 }
 
+/* The clearance of roleid, for the read audit's clear reads (hooks.c). */
+CrmLevel
+crm_clearance_of(Oid roleid)
+{
+	return clearance_of(roleid);
+}
+
 /*
  * Is roleid a privacy administrator: a superuser, or a role with the
  * privileges of a role labelled privacy_admin?

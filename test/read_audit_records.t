@@ -1,0 +1,77 @@
+#!/usr/bin/env bash
+# The read audit's records where one session cannot show them (SPEC section 6):
+#  - a read that fails inside a transaction block (in a function) is recorded
+#    at once, while the session still sits in the aborted block (not only at
+#    its ROLLBACK);
+#  - a query cancelled while it produces rows is recorded, with no row count;
+#  - a session that ends with an open cursor: the read is recorded with the
+#    rows fetched;
+#  - the standard view read by a reader with clearance secret, from a fresh
+#    session each time (the per-backend cache of view columns starts empty).
+. "$(dirname "$0")/tap.sh"
+
+[ "$CRM_PRELOAD" = on ] || skip_all "the read audit needs the library preloaded"
+db=crm_read_records
+plan 5
+
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+q postgres "DROP ROLE IF EXISTS crm_records_secret" >/dev/null
+q postgres "CREATE DATABASE $db" >/dev/null
+q "$db" "CREATE EXTENSION crm_privacy;
+         CREATE TABLE member (id int PRIMARY KEY, name text, religion text);
+         SELECT privacy.label_table('member', 'subject key=id');
+         SELECT privacy.label_column('member', 'id', 'public');
+         SELECT privacy.label_column('member', 'name', 'identifier mask=name');
+         SELECT privacy.label_column('member', 'religion', 'sensitive');
+         INSERT INTO member SELECT g, 'member ' || g, 'r' || g FROM generate_series(1, 100) g;
+         CREATE ROLE crm_records_secret;
+         SELECT privacy.set_clearance('crm_records_secret', 'secret');
+         SELECT privacy.grant_access('crm_records_secret', 'standard');" >/dev/null
+seen() { q "$db" "SELECT coalesce(string_agg(coalesce(row_count::text, 'null'), ',' ORDER BY id), '')
+                    FROM privacy.access_log WHERE query LIKE '%$1%'"; }
+
+# 1. A failing read in a transaction block, the session left in the block.
+PGAPPNAME='aborted block' psql -X -q -d "$db" >/dev/null 2>&1 <<'SQL' &
+BEGIN;
+SELECT count(*) FROM privacy_full.member WHERE id > 0 /* block read */;
+DO $$ BEGIN PERFORM 1 / (id - 50) FROM privacy_full.member; END $$;
+\! sleep 30
+ROLLBACK;
+SQL
+block=$!
+wait_for "$db" "SELECT count(*) = 2 FROM privacy.access_log WHERE query LIKE 'SELECT count(*) FROM privacy_full.member WHERE id > \$1' OR query LIKE 'SELECT \$1 / (id - \$2)%'"
+is "$(seen 'SELECT count(*) FROM privacy_full.member WHERE id > $1'),$(seen 'SELECT $1 / (id - $2)'),$(q "$db" "SELECT state FROM pg_stat_activity WHERE application_name = 'aborted block'")" \
+	"1,null,idle in transaction (aborted)" \
+	"reads of a transaction block that failed are recorded while the session sits in the aborted block"
+q "$db" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aborted block'" >/dev/null
+kill $block 2>/dev/null
+
+# 2. A query cancelled while it produces rows.
+psql -X -q -d "$db" -c "SELECT pg_sleep(0.05), id FROM privacy_full.member /* slow */" >/dev/null 2>&1 &
+slow=$!
+sleep 1
+q "$db" "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%/* slow */%' AND pid <> pg_backend_pid()" >/dev/null
+wait $slow
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE query LIKE '%pg_sleep%'"
+is "$(seen 'pg_sleep')" "null" "a cancelled read is recorded, with no row count"
+
+# 3. A session that ends with a cursor open after two fetches.
+q "$db" "BEGIN; DECLARE c CURSOR FOR SELECT name FROM privacy_full.member ORDER BY id;
+         FETCH 7 FROM c; FETCH 3 FROM c;" >/dev/null
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE query LIKE 'DECLARE c%'"
+is "$(seen 'DECLARE c')" "10" "a cursor left open when the session ends is recorded with the rows fetched"
+
+# 4, 5. The standard view: a secret column in clear is recorded, a public one not.
+PGOPTIONS="-c role=crm_records_secret" q "$db" "SELECT religion FROM privacy_standard.member WHERE id = 3" >/dev/null
+PGOPTIONS="-c role=crm_records_secret" q "$db" "SELECT id FROM privacy_standard.member WHERE id < 4" >/dev/null
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE relations = '{privacy_standard.member}'"
+is "$(q "$db" "SELECT current_user_name || ' ' || query FROM privacy.access_log WHERE relations = '{privacy_standard.member}'")" \
+	'crm_records_secret SELECT religion FROM privacy_standard.member WHERE id = $1' \
+	"a secret column read in clear through the standard view is recorded, normalized"
+sleep 1
+is "$(seen 'SELECT id FROM privacy_standard.member WHERE id < $1')" "" "a public column through the standard view is not"
+
+q "$db" "SELECT privacy.revoke_access('crm_records_secret', 'standard'); SELECT privacy.set_clearance('crm_records_secret', NULL)" >/dev/null
+q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
+q postgres "DROP ROLE crm_records_secret" >/dev/null
+done_testing
