@@ -130,7 +130,7 @@ ensure_tools() {
 	[ "$(id -u)" -eq 0 ] || die "mmdebstrap is missing: apt-get install mmdebstrap uidmap (as root)"
 	say "installing mmdebstrap"
 	DEBIAN_FRONTEND=noninteractive apt-get update -qq
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap uidmap >/dev/null
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends mmdebstrap uidmap arch-test gpg debian-archive-keyring >/dev/null
 }
 
 # ready VERSION: make sure VERSION's chroot exists, works and is no more than

@@ -355,7 +355,9 @@ SELECT is((SELECT rolsuper FROM pg_roles WHERE rolname = 'tap_owner'), false,
 CREATE FUNCTION pg_temp.plan_of(q text) RETURNS text LANGUAGE plpgsql AS $$
 DECLARE r text; result text := '';
 BEGIN
-    FOR r IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF) ' || q LOOP
+    -- (BUFFERS OFF: on by default from PostgreSQL 18 on, and the planning
+    -- buffers depend on what the catalog caches already hold.)
+    FOR r IN EXECUTE 'EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF, SUMMARY OFF, BUFFERS OFF) ' || q LOOP
         result := result || regexp_replace(r, '\d+', 'N', 'g') || E'\n';
     END LOOP;
     RETURN result;
