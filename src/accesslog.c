@@ -709,8 +709,9 @@ static const struct
  */
 static Oid	verified_log_relid = InvalidOid;
 
-static void
-log_relid_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+/* A relcache invalidation (from crm_privacy.c's callback). */
+void
+crm_access_log_relcache(Oid relid)
 {
 	if (relid == InvalidOid || relid == verified_log_relid)
 		verified_log_relid = InvalidOid;
@@ -928,7 +929,6 @@ crm_access_writer_main(Datum arg)
 	/* registered first, so that it runs after the transaction is aborted */
 	before_shmem_exit(writer_exit, (Datum) 0);
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
-	CacheRegisterRelcacheCallback(log_relid_invalidate, (Datum) 0);
 
 	/* attach to the entry a reader claimed for us */
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);

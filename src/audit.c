@@ -78,12 +78,12 @@ typedef struct AuditTable
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
-static void log_invalidate(Datum arg, Oid relid);
+static void log_invalidate(Oid relid);
 static SPIPlanPtr insert_plan = NULL;
 
 /* Forget cached tables when their relcache entries are invalidated. */
 static void
-audit_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+audit_invalidate(Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	AuditTable *t;
@@ -98,12 +98,12 @@ audit_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 	}
 }
 
-/* Register the cache invalidation callback; called from _PG_init. */
+/* A relcache invalidation (from crm_privacy.c's callback). */
 void
-crm_audit_init(void)
+crm_audit_relcache(Oid relid)
 {
-	CacheRegisterRelcacheCallback(audit_invalidate, (Datum) 0);
-	CacheRegisterRelcacheCallback(log_invalidate, (Datum) 0);
+	audit_invalidate(relid);
+	log_invalidate(relid);
 }
 
 /* Schema-qualified, quoted name of a relation. */
@@ -303,7 +303,7 @@ static Oid	checked_relid = InvalidOid;	/* the log whose shape was checked */
 
 /* Forget the check when the log's relcache entry is invalidated. */
 static void
-log_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+log_invalidate(Oid relid)
 {
 	if (relid == InvalidOid || relid == checked_relid)
 	{

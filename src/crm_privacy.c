@@ -38,17 +38,18 @@
 PG_MODULE_MAGIC;
 
 void		_PG_init(void);
-static void owner_invalidate(Datum arg, Oid relid);
+static void crm_relcache_callback(Datum arg, Oid relid);
 
-/* Register the label provider and the key cache; reserve crm_privacy. settings. */
+/*
+ * Register the label provider, the hooks and the one relcache callback that
+ * serves every cache of the library; reserve crm_privacy. settings.
+ */
 void
 _PG_init(void)
 {
 	crm_label_init();
-	crm_pseudonym_init();
-	crm_audit_init();
 	crm_read_audit_init();
-	CacheRegisterRelcacheCallback(owner_invalidate, (Datum) 0);
+	CacheRegisterRelcacheCallback(crm_relcache_callback, (Datum) 0);
 
 #if PG_VERSION_NUM >= 150000
 	MarkGUCPrefixReserved(CRM_PROVIDER);
@@ -95,15 +96,26 @@ crm_is_extension_member(Oid classid, Oid objid)
 static Oid	cached_owner = InvalidOid;
 static Oid	cached_log_relid = InvalidOid;
 
-/* Forget the cached owner when the audit log's relcache entry is invalidated. */
+/*
+ * The library's relcache callback: relid's entry (or, InvalidOid, every
+ * entry) was invalidated.  Each cache forgets what depends on it: the
+ * extension's owner here, audited tables and the log (audit.c), the views of
+ * the read audit (hooks.c), the writer's log (accesslog.c), the pseudonym key
+ * (pseudonym.c) and the role labels (roles.c).
+ */
 static void
-owner_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+crm_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 {
 	if (relid == InvalidOid || relid == cached_log_relid)
 	{
 		cached_owner = InvalidOid;
 		cached_log_relid = InvalidOid;
 	}
+	crm_audit_relcache(relid);
+	crm_read_audit_relcache(relid);
+	crm_access_log_relcache(relid);
+	crm_pseudonym_relcache(relid);
+	crm_roles_relcache(relid);
 }
 
 /* The owner of the extension. */

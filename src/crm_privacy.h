@@ -43,7 +43,7 @@ extern void crm_end_owner(CrmOwnerContext *ctx);
 extern void crm_label_init(void);
 
 /* pseudonym.c */
-extern void crm_pseudonym_init(void);
+extern void crm_pseudonym_relcache(Oid relid);
 extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
 extern float8 crm_keyed_unit(FunctionCallInfo fcinfo, int keyarg, bool value_varlena);
 extern bytea *crm_pseudonym_key(void);
@@ -51,7 +51,7 @@ extern bytea *crm_pseudonym_key(void);
 /* audit.c: the triggers privacy.enable_audit() puts on a table */
 #define CRM_AUDIT_TRIGGER			"crm_privacy_audit"
 #define CRM_AUDIT_TRUNCATE_TRIGGER	"crm_privacy_audit_truncate"
-extern void crm_audit_init(void);
+extern void crm_audit_relcache(Oid relid);
 extern bool crm_is_audit_function(Oid funcoid);
 extern bool crm_is_audited(Oid relid);
 extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
@@ -61,10 +61,15 @@ extern void crm_audit_uncover_partition(Oid partid);
 /* hooks.c */
 extern bool crm_require_access_log;
 extern void crm_read_audit_init(void);
+extern void crm_read_audit_relcache(Oid relid);
+
+/* accesslog.c */
+extern void crm_access_log_relcache(Oid relid);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);
 extern void crm_require_privacy_admin(void);
+extern void crm_roles_relcache(Oid relid);
 
 /* trust.c */
 extern bool crm_domain_trusted(Oid typid);

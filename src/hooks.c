@@ -371,9 +371,12 @@ relations_json(List *names)
 	return buf.data;
 }
 
-/* A view changed or went: its cache entry is rebuilt when next needed. */
-static void
-view_cache_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+/*
+ * A view changed or went: its cache entry is rebuilt when next needed
+ * (called by crm_privacy.c's relcache callback).
+ */
+void
+crm_read_audit_relcache(Oid relid)
 {
 	HASH_SEQ_STATUS status;
 	ViewInfo   *v;
@@ -560,7 +563,6 @@ view_info(Oid relid)
 		ctl.hcxt = CacheMemoryContext;
 		view_cache = hash_create("crm_privacy read audit views", 64, &ctl,
 								 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-		CacheRegisterRelcacheCallback(view_cache_invalidate, (Datum) 0);
 	}
 	v = hash_search(view_cache, &relid, HASH_ENTER, &found);
 	if (found && v->valid)

@@ -121,9 +121,12 @@ siphash24(const uint64 k[2], const void *data, size_t len)
 	return v0 ^ v1 ^ v2 ^ v3;
 }
 
-/* Forget the cached key when privacy.pseudonym_key changes. */
-static void
-key_invalidate(Datum arg pg_attribute_unused(), Oid relid)
+/*
+ * Forget the cached key when privacy.pseudonym_key changes (called by
+ * crm_privacy.c's relcache callback).
+ */
+void
+crm_pseudonym_relcache(Oid relid)
 {
 	if (relid == InvalidOid || relid == key_relid)
 	{
@@ -135,13 +138,6 @@ key_invalidate(Datum arg pg_attribute_unused(), Oid relid)
 			pfree(subkey_context);
 		subkey_context = NULL;
 	}
-}
-
-/* Register the cache invalidation callback; called from _PG_init. */
-void
-crm_pseudonym_init(void)
-{
-	CacheRegisterRelcacheCallback(key_invalidate, (Datum) 0);
 }
 
 /* The OID of privacy.pseudonym_key. */

@@ -128,8 +128,9 @@ invalidate_role_cache(void)
 	role_cache_invals++;
 }
 
-static void
-role_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
+/* A relcache invalidation (from crm_privacy.c's callback). */
+void
+crm_roles_relcache(Oid relid)
 {
 	if (relid == InvalidOid || relid == SharedSecLabelRelationId)
 		invalidate_role_cache();
@@ -539,7 +540,6 @@ crm_roles_init(void)
 {
 	loaded_in_this_xact = IsTransactionState();
 	RegisterXactCallback(roles_xact_callback, NULL);
-	CacheRegisterRelcacheCallback(role_relcache_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, role_syscache_callback, (Datum) 0);
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = crm_object_access;
