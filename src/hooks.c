@@ -117,10 +117,30 @@ typedef struct ActiveRead
 	bool		running;		/* in ExecutorRun */
 	uint64		rows;			/* summed over its ExecutorRun calls */
 	MemoryContextCallback callback;
-	AccessRecord record;		/* filled at ExecutorStart */
+
+	/*
+	 * A possible clear read: the query selects columns a generated view shows
+	 * in clear to a higher clearance than the reader's when it started.  The
+	 * view asks for the clearance when it runs, so after each run the reader
+	 * (a SET ROLE, a changed clearance) is checked again; the read is
+	 * recorded once it is one.
+	 */
+	bool		pending;
+	Oid			userid;			/* the reader last checked */
+	uint64		generation;		/* of the role labels then */
+	List	   *more;			/* further relations arrays, a record each */
+	AccessRecord record;		/* filled when it is known to be a read */
 } ActiveRead;
 
 static dlist_head active_reads = DLIST_STATIC_INIT(active_reads);
+
+/*
+ * ExecutorRun calls in progress in this process.  In a parallel worker the
+ * query started at depth 0 is the leader's plan (the leader records it);
+ * queries started deeper are the worker's own (a function it calls reads a
+ * view) and are recorded like any other.
+ */
+static int	run_depth = 0;
 
 /*
  * What a generated view shows of one column: in clear to readers whose
@@ -325,27 +345,17 @@ statement_text(QueryDesc *queryDesc)
 	return access_log_query == QUERY_TEXT_FULL ? text : normalize_query(text);
 }
 
-/* Record a read now (a function's privileged read): no row count. */
-static void
-record_read_now(const char *relations)
-{
-	AccessRecord rec;
-
-	fill_record(&rec, relations,
-				access_log_query == QUERY_TEXT_NONE ? "" :
-				access_log_query == QUERY_TEXT_FULL ? debug_query_string :
-				normalize_query(debug_query_string ? debug_query_string : ""));
-	crm_access_queue(&rec);
-}
-
 /*
- * Names as a JSON array of at most RELATIONS_MAX bytes: names that do not
- * fit are left out, and a last element "..." says so.  JSON escaping keeps a
- * name with a newline, a quote or a comma one element.
+ * Names as JSON arrays of at most RELATIONS_MAX bytes each: as many arrays as
+ * it takes, so that no name is ever left out (a record is written for each).
+ * JSON escaping keeps a name with a newline, a quote or a comma one element;
+ * a single name too long for a record (only function reads can give one) is
+ * cut at a character boundary and ends in "...".
  */
-static char *
-relations_json(List *names)
+static List *
+relations_arrays(List *names)
 {
+	List	   *arrays = NIL;
 	StringInfoData buf;
 	ListCell   *lc;
 
@@ -353,22 +363,65 @@ relations_json(List *names)
 	appendStringInfoChar(&buf, '[');
 	foreach(lc, names)
 	{
-		int			start = buf.len;
+		const char *name = (const char *) lfirst(lc);
+		StringInfoData one;
 
-		if (start > 1)
-			appendStringInfoChar(&buf, ',');
-		escape_json(&buf, (const char *) lfirst(lc));
-		/* room for ',"..."]' and the terminating zero */
-		if (buf.len + 8 > RELATIONS_MAX)
+		initStringInfo(&one);
+		escape_json(&one, name);
+		if (one.len + 3 > RELATIONS_MAX)
 		{
-			buf.len = start;
-			buf.data[start] = '\0';
-			appendStringInfoString(&buf, start > 1 ? ",\"...\"" : "\"...\"");
-			break;
+			int			keep = pg_mbcliplen(name, strlen(name), RELATIONS_MAX / 8);
+
+			resetStringInfo(&one);
+			escape_json(&one, psprintf("%.*s...", keep, name));
 		}
+		/* the separator, the closing bracket and the terminating zero */
+		if (buf.len > 1 && buf.len + one.len + 3 > RELATIONS_MAX)
+		{
+			appendStringInfoChar(&buf, ']');
+			arrays = lappend(arrays, buf.data);
+			initStringInfo(&buf);
+			appendStringInfoChar(&buf, '[');
+		}
+		if (buf.len > 1)
+			appendStringInfoChar(&buf, ',');
+		appendStringInfoString(&buf, one.data);
+		pfree(one.data);
 	}
 	appendStringInfoChar(&buf, ']');
-	return buf.data;
+	return lappend(arrays, buf.data);
+}
+
+/* Queue a record, and a copy of it for each further relations array. */
+static void
+queue_records(AccessRecord *rec, List *more)
+{
+	ListCell   *lc;
+
+	crm_access_queue(rec);
+	foreach(lc, more)
+	{
+		AccessRecord *copy = palloc(sizeof(AccessRecord));
+
+		memcpy(copy, rec, sizeof(AccessRecord));
+		copy_clipped(copy->relations, (const char *) lfirst(lc), RELATIONS_MAX);
+		crm_access_queue(copy);
+		pfree(copy);
+	}
+}
+
+/* Record a read now (a function's privileged read): no row count. */
+static void
+record_read_now(List *names)
+{
+	AccessRecord rec;
+	List	   *arrays = relations_arrays(names);
+
+	fill_record(&rec, (const char *) linitial(arrays),
+				access_log_query == QUERY_TEXT_NONE ? "" :
+				access_log_query == QUERY_TEXT_FULL ? debug_query_string :
+				normalize_query(debug_query_string ? debug_query_string : ""));
+	queue_records(&rec, list_delete_first(arrays));
 }
 
 /*
@@ -591,9 +644,12 @@ view_info(Oid relid)
 	return v;
 }
 
-/* Does the reader see a selected column of level >= the setting in clear? */
+/*
+ * Does the reader see a selected column of level >= the setting in clear?
+ * *potential is set when some reader could (a higher clearance).
+ */
 static bool
-clear_read(ViewInfo *v, Bitmapset *selected, int *reader)
+clear_read(ViewInfo *v, Bitmapset *selected, int *reader, bool *potential)
 {
 	bool		whole_row = bms_is_member(InvalidAttrNumber - FirstLowInvalidHeapAttributeNumber,
 										  selected);
@@ -603,6 +659,7 @@ clear_read(ViewInfo *v, Bitmapset *selected, int *reader)
 		if (v->cols[i].clear_from == NEVER_CLEAR || v->cols[i].level < record_clear_level ||
 			(!whole_row && !bms_is_member(i + 1 - FirstLowInvalidHeapAttributeNumber, selected)))
 			continue;
+		*potential = true;
 		if (*reader < 0)
 			*reader = (int) crm_clearance_of(GetUserId());
 		if (*reader >= v->cols[i].clear_from)
@@ -612,13 +669,14 @@ clear_read(ViewInfo *v, Bitmapset *selected, int *reader)
 }
 
 /*
- * The recorded views a plan reads, as a JSON array of names, or NULL: every
+ * The recorded views a plan reads, as a list of names, or NIL: every
  * privacy_full view it is checked for SELECT on, and every other generated
  * view from which it selects a column the reader sees in clear at or above
- * crm_privacy.record_clear_level.
+ * crm_privacy.record_clear_level.  *potential: a reader of higher clearance
+ * would see such a column in clear.
  */
-static char *
-recorded_views(PlannedStmt *stmt)
+static List *
+recorded_views(PlannedStmt *stmt, bool *potential)
 {
 	List	   *names = NIL;
 	List	   *seen = NIL;
@@ -638,13 +696,13 @@ recorded_views(PlannedStmt *stmt)
 			list_member_oid(seen, perm->relid) || get_rel_relkind(perm->relid) != RELKIND_VIEW)
 			continue;
 		v = view_info(perm->relid);
-		if (!v->ours || !(v->full || clear_read(v, perm->selectedCols, &reader)))
+		if (!v->ours || !(v->full || clear_read(v, perm->selectedCols, &reader, potential)))
 			continue;
 		seen = lappend_oid(seen, perm->relid);
 		names = lappend(names, pstrdup(v->name));
 	}
 	list_free(seen);
-	return names ? relations_json(names) : NULL;
+	return names;
 }
 
 /* The recorded read of a running query, or NULL. */
@@ -676,9 +734,42 @@ send_read(ActiveRead *a)
 	if (a->sent)
 		return;
 	a->sent = true;
+	if (a->pending)
+		return;					/* it never became a read */
 	a->record.has_rows = !a->running;
 	a->record.row_count = (int64) a->rows;
-	crm_access_queue(&a->record);
+	queue_records(&a->record, a->more);
+}
+
+/* Fill the record of a read of these views (catalogs must be readable). */
+static void
+start_read(ActiveRead *a, QueryDesc *queryDesc, List *names)
+{
+	List	   *arrays = relations_arrays(names);
+	MemoryContext old = MemoryContextSwitchTo(a->estate->es_query_cxt);
+
+	a->more = NIL;
+	for (ListCell *lc = lnext(arrays, list_head(arrays)); lc; lc = lnext(arrays, lc))
+		a->more = lappend(a->more, pstrdup((const char *) lfirst(lc)));
+	MemoryContextSwitchTo(old);
+	fill_record(&a->record, (const char *) linitial(arrays), statement_text(queryDesc));
+	a->pending = false;
+}
+
+/* After a run of a possible clear read: has the reader changed, is it one now? */
+static void
+recheck_read(ActiveRead *a, QueryDesc *queryDesc)
+{
+	bool		potential = false;
+	List	   *names;
+
+	if (GetUserId() == a->userid && crm_role_labels_generation() == a->generation)
+		return;
+	a->userid = GetUserId();
+	a->generation = crm_role_labels_generation();
+	names = recorded_views(queryDesc->plannedstmt, &potential);
+	if (names != NIL)
+		start_read(a, queryDesc, names);
 }
 
 /* The query's memory goes: forget its read, and send it if not yet sent. */
@@ -711,24 +802,33 @@ access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 static void
 access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
-	char	   *relations;
+	List	   *names;
+	bool		potential = false;
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
 	else
 		standard_ExecutorStart(queryDesc, eflags);
 
-	/* EXPLAIN without ANALYZE reads nothing; the leader records parallel queries, once */
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || IsParallelWorker() || queryDesc->estate == NULL)
+	/*
+	 * EXPLAIN without ANALYZE reads nothing; the leader records a parallel
+	 * query, once (its workers' own queries are recorded by them).
+	 */
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || (IsParallelWorker() && run_depth == 0) ||
+		queryDesc->estate == NULL)
 		return;
-	relations = recorded_views(queryDesc->plannedstmt);
-	if (relations)
+	names = recorded_views(queryDesc->plannedstmt, &potential);
+	if (names != NIL || potential)
 	{
 		EState	   *estate = queryDesc->estate;
 		ActiveRead *a = MemoryContextAllocZero(estate->es_query_cxt, sizeof(ActiveRead));
 
 		a->estate = estate;
-		fill_record(&a->record, relations, statement_text(queryDesc));
+		a->pending = true;
+		a->userid = GetUserId();
+		a->generation = crm_role_labels_generation();
+		if (names != NIL)
+			start_read(a, queryDesc, names);
 		a->callback.func = active_read_gone;
 		a->callback.arg = a;
 		MemoryContextRegisterResetCallback(estate->es_query_cxt, &a->callback);
@@ -744,14 +844,25 @@ access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 
 	if (a)
 		a->running = true;		/* until the run returns: an error leaves it set */
-	if (prev_ExecutorRun)
-		prev_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
-	else
-		standard_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
+	run_depth++;
+	PG_TRY();
+	{
+		if (prev_ExecutorRun)
+			prev_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
+		else
+			standard_ExecutorRun(CRM_EXECUTOR_RUN_ARGS);
+	}
+	PG_FINALLY();
+	{
+		run_depth--;
+	}
+	PG_END_TRY();
 	if (a)
 	{
 		a->running = false;
 		a->rows += queryDesc->estate->es_processed;
+		if (a->pending)
+			recheck_read(a, queryDesc);
 	}
 }
 
@@ -852,6 +963,6 @@ crm_record_access(PG_FUNCTION_ARGS)
 	}
 	require_read_audit();
 	if (read_audit_active)
-		record_read_now(relations_json(names));
+		record_read_now(names);
 	PG_RETURN_VOID();
 }

@@ -135,6 +135,7 @@ extern char *crm_table_label_to_string(const CrmTableLabel *tl);
 extern void crm_check_role_relabel(Oid roleid, const char *seclabel);
 extern void crm_roles_init(void);
 extern CrmLevel crm_clearance_of(Oid roleid);
+extern uint64 crm_role_labels_generation(void);
 
 /* views.c: the SQL of a rule applied to a column reference. */
 extern void crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col,

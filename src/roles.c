@@ -136,6 +136,16 @@ crm_roles_relcache(Oid relid)
 		invalidate_role_cache();
 }
 
+/*
+ * A number that changes whenever the role labels (clearances, privacy
+ * administrators) may have changed: the read audit checks a reader again.
+ */
+uint64
+crm_role_labels_generation(void)
+{
+	return role_cache_invals;
+}
+
 static void
 role_syscache_callback(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
 					   uint32 hashvalue pg_attribute_unused())

@@ -7,15 +7,23 @@
 #  - a session that ends with an open cursor: the read is recorded with the
 #    rows fetched;
 #  - the standard view read by a reader with clearance secret, from a fresh
-#    session each time (the per-backend cache of view columns starts empty).
+#    session each time (the per-backend cache of view columns starts empty);
+#  - reads made inside parallel workers (a parallel-safe function reading a
+#    full view for each row) are recorded, every one;
+#  - a cursor declared by a reader without clearance and fetched after SET
+#    ROLE to a reader with it is recorded (the view asks for the clearance
+#    when it runs, not when the cursor is declared);
+#  - a statement reading more views than one record's relations can hold
+#    gets as many records as it takes: no view name is left out.
 . "$(dirname "$0")/tap.sh"
 
 [ "$CRM_PRELOAD" = on ] || skip_all "the read audit needs the library preloaded"
 db=crm_read_records
-plan 5
+plan 8
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "DROP ROLE IF EXISTS crm_records_secret" >/dev/null
+q postgres "DROP ROLE IF EXISTS crm_records_switch" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
 q "$db" "CREATE EXTENSION crm_privacy;
          CREATE TABLE member (id int PRIMARY KEY, name text, religion text);
@@ -71,7 +79,42 @@ is "$(q "$db" "SELECT current_user_name || ' ' || query FROM privacy.access_log 
 sleep 1
 is "$(seen 'SELECT id FROM privacy_standard.member WHERE id < $1')" "" "a public column through the standard view is not"
 
-q "$db" "SELECT privacy.revoke_access('crm_records_secret', 'standard'); SELECT privacy.set_clearance('crm_records_secret', NULL)" >/dev/null
+# 6. Reads inside parallel workers: the whole query runs in one.
+force=$(q "$db" "SELECT CASE WHEN current_setting('server_version_num')::int >= 160000
+                             THEN 'debug_parallel_query' ELSE 'force_parallel_mode' END")
+out=$(PGAPPNAME='in workers' PGOPTIONS="-c $force=on" q "$db" "CREATE FUNCTION pg_temp.nm(i int) RETURNS text LANGUAGE plpgsql STABLE PARALLEL SAFE
+             AS \$\$ BEGIN RETURN (SELECT name FROM privacy_full.member WHERE id = i); END \$\$;
+         SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+         SET parallel_leader_participation = off; SET max_parallel_workers_per_gather = 2;
+         SELECT count(pg_temp.nm(m.id)) FROM member m")
+wait_for "$db" "SELECT count(*) >= $out FROM privacy.access_log WHERE application_name = 'in workers'"
+is "$(q "$db" "SELECT count(*) FROM privacy.access_log WHERE application_name = 'in workers' AND query LIKE '%WHERE id = i%'")" \
+	"$out" "every read made inside a parallel worker is recorded ($out)"
+
+# 7. A cursor fetched after SET ROLE to a reader with clearance.
+q "$db" "CREATE ROLE crm_records_switch NOINHERIT IN ROLE crm_records_secret;
+         SELECT privacy.grant_access('crm_records_switch', 'standard')" >/dev/null
+PGAPPNAME='switched' PGOPTIONS="-c role=crm_records_switch" q "$db" "BEGIN;
+         DECLARE s CURSOR FOR SELECT religion FROM privacy_standard.member ORDER BY id;
+         SET ROLE crm_records_secret; FETCH 4 FROM s; COMMIT" >/dev/null
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE application_name = 'switched'"
+is "$(q "$db" "SELECT row_count || ' ' || relations::text FROM privacy.access_log WHERE application_name = 'switched'")" \
+	"4 {privacy_standard.member}" "a cursor fetched in clear after SET ROLE is recorded"
+
+# 8. One statement reading 40 views with long names.
+q "$db" "DO \$\$ BEGIN FOR i IN 1..40 LOOP
+           EXECUTE format('CREATE TABLE %I (id int PRIMARY KEY)', 'contact_history_archive_partition_region_' || i);
+           PERFORM privacy.label_table(format('%I', 'contact_history_archive_partition_region_' || i)::regclass, 'subject key=id');
+         END LOOP; END \$\$" >/dev/null
+PGAPPNAME='forty' q "$db" "SELECT count(*) FROM $(for i in $(seq 1 40); do printf 'privacy_full.contact_history_archive_partition_region_%s t%s,' $i $i; done | sed 's/,$//')" >/dev/null
+wait_for "$db" "SELECT count(*) >= 2 FROM privacy.access_log WHERE application_name = 'forty'"
+is "$(q "$db" "SELECT count(DISTINCT r) || ' in ' || count(DISTINCT id) || ' records' FROM privacy.access_log, unnest(relations) r
+              WHERE application_name = 'forty' AND r LIKE 'privacy_full.contact_history_archive_partition_region_%'")" \
+	"40 in 2 records" "a statement reading 40 views is recorded with every name, in as many records as needed"
+
+q "$db" "SELECT privacy.revoke_access('crm_records_switch', 'standard');
+         SELECT privacy.revoke_access('crm_records_secret', 'standard'); SELECT privacy.set_clearance('crm_records_secret', NULL)" >/dev/null
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
+q postgres "DROP ROLE crm_records_switch" >/dev/null
 q postgres "DROP ROLE crm_records_secret" >/dev/null
 done_testing
