@@ -405,12 +405,22 @@ before_drop(DropStmt *stmt)
 	}
 }
 
-/* Is this the name of one of the audit triggers privacy.enable_audit() makes? */
+/*
+ * Is the trigger named name of the table rv (a name list when rv is NULL: the
+ * table's name, then the trigger's) one of the audit triggers
+ * privacy.enable_audit() makes?  A look-alike of the owner's is not.
+ */
 static bool
-is_audit_trigger(const char *name)
+is_audit_trigger(RangeVar *rv, List *names, const char *name)
 {
-	return strcmp(name, CRM_AUDIT_TRIGGER) == 0 ||
-		strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0;
+	if (rv == NULL)
+	{
+		if (list_length(names) < 2)
+			return false;
+		rv = makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1));
+		name = strVal(llast(names));
+	}
+	return crm_is_audit_trigger(RangeVarGetRelid(rv, NoLock, true), name);
 }
 
 /* Only superusers (and privacy.disable_audit()) may touch the audit triggers. */
@@ -455,15 +465,20 @@ guard_alter_table(AlterTableStmt *stmt)
 
 		switch (cmd->subtype)
 		{
+			/* an audit trigger fires always, also in replica mode */
 			case AT_DisableTrig:
+			case AT_EnableTrig:
+			case AT_EnableAlwaysTrig:
 			case AT_EnableReplicaTrig:
-				if (is_audit_trigger(cmd->name))
-					refuse_audit_change("disable");
+				if (crm_is_audit_trigger(relid, cmd->name))
+					refuse_audit_change("enable or disable");
 				break;
 			case AT_DisableTrigAll:
 			case AT_DisableTrigUser:
-				if (audited)
-					refuse_audit_change("disable");
+			case AT_EnableTrigAll:
+			case AT_EnableTrigUser:
+				if (audited || crm_is_audit_trigger(relid, CRM_AUDIT_TRUNCATE_TRIGGER))
+					refuse_audit_change("enable or disable");
 				break;
 			case AT_AlterColumnType:
 				if (audited)
@@ -518,22 +533,24 @@ guard_audit_triggers(Node *tree)
 
 		foreach(lc, ((DropStmt *) tree)->objects)
 		{
-			if (is_audit_trigger(strVal(llast(castNode(List, lfirst(lc))))))
+			if (is_audit_trigger(NULL, castNode(List, lfirst(lc)), NULL))
 				refuse_audit_change("drop");
 		}
 	}
 	else if (IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_TRIGGER &&
-			 is_audit_trigger(((RenameStmt *) tree)->subname))
+			 is_audit_trigger(((RenameStmt *) tree)->relation, NIL, ((RenameStmt *) tree)->subname))
 		refuse_audit_change("rename");
 	else if (IsA(tree, AlterObjectDependsStmt) &&
 			 ((AlterObjectDependsStmt *) tree)->objectType == OBJECT_TRIGGER &&
-			 is_audit_trigger(strVal(llast(castNode(List, ((AlterObjectDependsStmt *) tree)->object)))))
+			 is_audit_trigger(((AlterObjectDependsStmt *) tree)->relation,
+							  castNode(List, ((AlterObjectDependsStmt *) tree)->object),
+							  strVal(llast(castNode(List, ((AlterObjectDependsStmt *) tree)->object)))))
 		refuse_audit_change("make an extension own");
 	else if (IsA(tree, CreateTrigStmt))
 	{
 		CreateTrigStmt *stmt = (CreateTrigStmt *) tree;
 
-		if (stmt->replace && is_audit_trigger(stmt->trigname))
+		if (stmt->replace && is_audit_trigger(stmt->relation, NIL, stmt->trigname))
 			refuse_audit_change("replace");
 		/* privacy.audit_trigger() is executable by PUBLIC for partitions' clones */
 		if (runs_audit_trigger(stmt))
@@ -862,6 +879,37 @@ labelled_tables_exist(void)
 }
 
 /*
+ * After CREATE SCHEMA: refuse its CREATE TRIGGER subcommands that run
+ * privacy.audit_trigger(), as guard_audit_triggers() refuses a CREATE
+ * TRIGGER.  (Its tables can be new only: none has an audit trigger to
+ * replace.)
+ */
+static void
+check_schema_triggers(void)
+{
+	bool		found = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT t.tgfoid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+					" JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid"
+					" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the triggers of the command");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		found |= crm_is_audit_function(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	  SPI_tuptable->tupdesc, 1,
+																	  &isnull)));
+	}
+	SPI_finish();
+	if (found)
+		refuse_audit_change("create");
+}
+
+/*
  * SQL: event trigger on ddl_command_end.  After ALTER TABLE, the labels of
  * the altered tables, and related labels that point at them, must still
  * hold; after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must.
@@ -942,6 +990,13 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/*
+	 * The commands nested in CREATE SCHEMA fire no ddl_command_start of
+	 * their own: check here what ddl_command_start checks of a CREATE TRIGGER.
+	 */
+	if (trigdata->tag == CMDTAG_CREATE_SCHEMA)
+		check_schema_triggers();
+
+	/*
 	 * New tables, triggers, partitions and inheritance, new labels: no
 	 * inheritance child under a labelled or audited table; the TRUNCATE
 	 * trigger on every partition of an audited partitioned table.
@@ -951,7 +1006,8 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 		check_inheritance(lfirst_oid(lc));
 		crm_audit_cover_partitions(lfirst_oid(lc));
 	}
-	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER)
+	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER ||
+		trigdata->tag == CMDTAG_CREATE_SCHEMA)
 		PG_RETURN_NULL();
 
 	if (altered == NIL && !functions_changed)

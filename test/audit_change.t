@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 57
+plan 77
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -175,6 +175,66 @@ is "$(state "CREATE TABLE crm.child (id bigint); ALTER TABLE crm.child INHERIT c
 is "$(su_state "SECURITY LABEL FOR crm_privacy ON TABLE crm.plain IS 'subject key=id'")" "0A000" \
 	"labelling a table that has inheritance children is refused"
 is "$(su_state "SELECT privacy.enable_audit('crm.plain')")" "0A000" "auditing a table that has inheritance children is refused"
+
+# --- commands nested in CREATE SCHEMA are checked like the others ---
+q "$db" "GRANT CREATE ON DATABASE $db TO crm_chg_owner;
+CREATE FUNCTION crm.noop() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$;
+ALTER FUNCTION crm.noop() OWNER TO crm_chg_owner" >/dev/null
+is "$(state "CREATE SCHEMA s_forge CREATE TABLE cust (id int)
+             CREATE TRIGGER x AFTER INSERT ON cust FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()")" "42501" \
+	"CREATE SCHEMA ... CREATE TRIGGER with privacy.audit_trigger() is refused"
+is "$(state "CREATE SCHEMA s_inh CREATE TABLE ch () INHERITS (crm.parent)")" "0A000" \
+	"CREATE SCHEMA ... CREATE TABLE ... INHERITS a labelled table is refused"
+is "$(state "CREATE SCHEMA s_part CREATE TABLE pz PARTITION OF crm.pc FOR VALUES IN ('z')")" "" \
+	"CREATE SCHEMA ... CREATE TABLE ... PARTITION OF an audited table is allowed"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "TRUNCATE s_part.pz" >/dev/null
+is "$(log "SELECT op || ' ' || table_name || ' ' || (new_values->>'partition') FROM privacy.audit_log WHERE id > $n")" \
+	"TRUNCATE crm.pc s_part.pz" "... and that partition gets its TRUNCATE trigger: TRUNCATE of it is recorded"
+is "$(state "CREATE SCHEMA s_sq CREATE TABLE py PARTITION OF crm.pc FOR VALUES IN ('y')
+             CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON py FOR EACH STATEMENT EXECUTE FUNCTION crm.noop()")" \
+	"42710" "a new partition with the owner's own trigger named crm_privacy_audit_truncate is refused"
+is "$(state "CREATE TABLE crm.pq (id bigint, name text, mobile text, region text);
+             CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON crm.pq FOR EACH STATEMENT EXECUTE FUNCTION crm.noop();
+             ALTER TABLE crm.pc ATTACH PARTITION crm.pq FOR VALUES IN ('q')")" \
+	"42710" "attaching a partition that has its own trigger named crm_privacy_audit_truncate is refused"
+
+# --- enable_audit and check_setup know the audit trigger by what it is ---
+q "$db" "CREATE TABLE crm.sq (id bigint, name text); ALTER TABLE crm.sq OWNER TO crm_chg_owner" >/dev/null
+as_owner "CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON crm.sq FOR EACH ROW EXECUTE FUNCTION crm.noop();
+          CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON crm.sq FOR EACH STATEMENT EXECUTE FUNCTION crm.noop()" >/dev/null
+q "$db" "SECURITY LABEL FOR crm_privacy ON TABLE crm.sq IS 'subject key=id'" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "42710" \
+	"enable_audit refuses a table with the owner's own triggers named like the audit triggers"
+is "$(log "SELECT ok || ' ' || (detail LIKE '%crm.sq%')::text FROM privacy.check_setup() WHERE \"check\" = 'subject tables audited'")" \
+	"false true" "check_setup reports that table as not audited"
+as_owner "DROP TRIGGER crm_privacy_audit ON crm.sq; DROP TRIGGER crm_privacy_audit_truncate ON crm.sq" >/dev/null
+q "$db" "CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON crm.sq FOR EACH ROW WHEN (false)
+         EXECUTE FUNCTION privacy.audit_trigger()" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "42710" \
+	"enable_audit refuses a look-alike on privacy.audit_trigger() with a WHEN clause"
+is "$(state "DROP TRIGGER crm_privacy_audit ON crm.sq")" "" "the owner may drop such a look-alike: it is not the audit trigger"
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "" "then enable_audit adds the real triggers"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "INSERT INTO crm.sq VALUES (1, 'Sam Squat')" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name, ',') FROM privacy.audit_log WHERE id > $n")" "INSERT crm.sq" \
+	"... which record the owner's changes"
+
+# --- the audit triggers fire always, also in replica mode ---
+is "$(log "SELECT string_agg(DISTINCT tgenabled::text, ',') FROM pg_trigger WHERE tgfoid = 'privacy.audit_trigger'::regproc")" "A" \
+	"every audit trigger, of roots, partitions and plain tables, is ENABLE ALWAYS"
+is "$(state "ALTER TABLE crm.pc ENABLE TRIGGER crm_privacy_audit")" "42501" "ENABLE TRIGGER (back to origin only) is refused"
+is "$(state "ALTER TABLE crm.sq ENABLE TRIGGER ALL")" "42501" "ENABLE TRIGGER ALL is refused"
+is "$(state "ALTER TABLE crm.pc_n ENABLE TRIGGER USER")" "42501" "ENABLE TRIGGER USER on a partition is refused"
+is "$(state "ALTER TABLE crm.pc_n ENABLE TRIGGER crm_privacy_audit_truncate")" "42501" \
+	"ENABLE TRIGGER on a partition's TRUNCATE trigger is refused"
+q "$db" "GRANT SET ON PARAMETER session_replication_role TO crm_chg_owner" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+out=$(as_owner "SET session_replication_role = replica; INSERT INTO crm.sq VALUES (2, 'Rita Replica'); TRUNCATE crm.pc_n" 2>&1)
+q "$db" "REVOKE SET ON PARAMETER session_replication_role FROM crm_chg_owner" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name, ',' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	"INSERT crm.sq,TRUNCATE crm.pc" "an owner granted SET on session_replication_role is still audited in replica mode"
+q "$db" "REVOKE CREATE ON DATABASE $db FROM crm_chg_owner" >/dev/null
 
 # --- disable_audit of a partitioned table removes every trigger ---
 q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null

@@ -41,8 +41,10 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL',
                  'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
-                 'CREATE TABLE', 'CREATE TRIGGER')
+                 'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA')
     EXECUTE FUNCTION privacy.ddl_command_end();
+-- The checks of new tables and triggers hold in replica mode too.
+ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;
 
 -- Last, when every function the views call exists: build the views of every
 -- table labelled before the extension was (re)created.
