@@ -882,6 +882,33 @@ crm_audit_table_action(Oid relid, const char *op, const char *column)
 }
 
 /*
+ * Before ALTER TABLE parentid ATTACH PARTITION partid, parentid audited:
+ * record the rows the new partition brings, if any, as a privacy action on
+ * the root naming the partition.
+ */
+void
+crm_audit_attach_partition(Oid parentid, Oid partid)
+{
+	int64		rows = audit_count_rows(partid);
+	Relation	rel;
+	AuditTable *t;
+	JsonbParseState *state;
+
+	if (rows == 0)
+		return;
+	rel = relation_open(parentid, AccessShareLock);
+	t = audit_table(rel);
+	begin_json(&state);
+	append_json_field(&state, "partition", qualified_name(partid));
+	if (rows >= 0)
+		append_json_number(&state, "rows", rows);
+	else
+		append_json_field(&state, "rows", NULL);	/* not a table */
+	insert_audit_row(t->name, "ATTACH PARTITION", NULL, NIL, (Datum) 0, true, finish_json(&state), false);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
  * Give every partition under an audited partitioned table (relid: the
  * table, one of its partitions, or any table, which is then left alone) its
  * own TRUNCATE trigger: PostgreSQL clones row triggers to partitions, not

@@ -40,6 +40,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
@@ -444,6 +445,33 @@ runs_audit_trigger(CreateTrigStmt *stmt)
 	return OidIsValid(funcoid) && crm_is_audit_function(funcoid);
 }
 
+static bool labelled_or_audited(Oid relid);
+
+/*
+ * A labelled or audited table, or a table with such partitions, may not
+ * become a partition: the change audit and the views would name and label
+ * its rows by the new root, the owner's table.  (Under an audited root its
+ * audit trigger would clash with the root's anyway.)
+ */
+static void
+refuse_attach(Oid partid, Oid parentid)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(partid))
+		return;
+	foreach(lc, find_all_inheritors(partid, NoLock, NULL))
+	{
+		if (labelled_or_audited(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot attach the labelled or audited table \"%s\" as a partition of \"%s\"",
+							get_rel_name(lfirst_oid(lc)), get_rel_name(parentid)),
+					 errdetail("A partition is labelled, audited and named in the audit log by its root."),
+					 errhint("Label and audit the partitioned table, then attach a table without labels or audit.")));
+	}
+}
+
 /*
  * ALTER TABLE on an audited table: refuse what would disable its audit
  * triggers, and detaching a partition (which loses them) to anyone but a
@@ -494,6 +522,18 @@ guard_alter_table(AlterTableStmt *stmt)
 					crm_audit_table_action(relid, "SET EXPRESSION", cmd->name);
 				break;
 #endif
+			case AT_AttachPartition:
+				if (stmt->objtype == OBJECT_TABLE)
+				{
+					PartitionCmd *part = castNode(PartitionCmd, cmd->def);
+					Oid			partid = RangeVarGetRelid(part->name, NoLock, true);
+
+					refuse_attach(partid, relid);
+					/* the rows it brings into the audited table */
+					if (audited && OidIsValid(partid))
+						crm_audit_attach_partition(relid, partid);
+				}
+				break;
 			case AT_DetachPartition:
 				if (audited)
 				{
@@ -654,6 +694,14 @@ check_inheritance(Oid relid)
 	{
 		Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
 
+		/* DDL on the parent (ALTER COLUMN TYPE, DROP COLUMN) would change its values */
+		if (labelled_or_audited(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("labelled or audited table \"%s\" cannot inherit from table \"%s\"",
+							get_rel_name(relid), get_rel_name(parent)),
+					 errdetail("DDL on the parent would change the values of the labelled or audited table unrecorded."),
+					 errhint("Remove the inheritance (ALTER TABLE ... NO INHERIT) first.")));
 		if (labelled_or_audited(parent))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -664,6 +712,38 @@ check_inheritance(Oid relid)
 	}
 	systable_endscan(scan);
 	table_close(inh, AccessShareLock);
+}
+
+/*
+ * Before ALTER EXTENSION ... ADD TABLE: a labelled or audited table, a
+ * partition of one or a table with such partitions joins no extension, whose
+ * DROP would drop it with no record.
+ */
+static void
+guard_extension_member(AlterExtensionContentsStmt *stmt)
+{
+	Oid			relid;
+	List	   *tables;
+	ListCell   *lc;
+
+	if (stmt->action <= 0 ||
+		(stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_FOREIGN_TABLE))
+		return;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, stmt->object)), NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	tables = find_all_inheritors(relid, NoLock, NULL);
+	if (get_rel_relispartition(relid))
+		tables = list_concat(tables, get_partition_ancestors(relid));
+	foreach(lc, tables)
+	{
+		if (labelled_or_audited(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot add table \"%s\" to extension \"%s\": it is labelled or audited, or a partition of such a table",
+							get_rel_name(relid), stmt->extname),
+					 errdetail("DROP EXTENSION would drop the table with no record in the audit log.")));
+	}
 }
 
 /* SQL: event trigger on ddl_command_start. */
@@ -694,6 +774,8 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		before_drop((DropStmt *) tree);
 	else if (IsA(tree, DropOwnedStmt))
 		before_drop_owned((DropOwnedStmt *) tree);
+	else if (IsA(tree, AlterExtensionContentsStmt))
+		guard_extension_member((AlterExtensionContentsStmt *) tree);
 	PG_RETURN_NULL();
 }
 

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 77
+plan 89
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -235,6 +235,37 @@ q "$db" "REVOKE SET ON PARAMETER session_replication_role FROM crm_chg_owner" >/
 is "$(log "SELECT string_agg(op || ' ' || table_name, ',' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
 	"INSERT crm.sq,TRUNCATE crm.pc" "an owner granted SET on session_replication_role is still audited in replica mode"
 q "$db" "REVOKE CREATE ON DATABASE $db FROM crm_chg_owner" >/dev/null
+
+# --- a labelled or audited table never goes under the owner's own parent ---
+as_owner "CREATE TABLE crm.top (id bigint, name text) PARTITION BY RANGE (id);
+          CREATE TABLE crm.top2 (id bigint, name text, mobile text, region text) PARTITION BY LIST (region)" >/dev/null
+is "$(state "ALTER TABLE crm.top ATTACH PARTITION crm.sq FOR VALUES FROM (0) TO (100)")" "0A000" \
+	"attaching an audited table under the owner's partitioned table is refused"
+is "$(state "ALTER TABLE crm.top2 ATTACH PARTITION crm.pc DEFAULT")" "0A000" \
+	"attaching an audited partitioned table under the owner's partitioned table is refused"
+is "$(state "ALTER TABLE crm.top ATTACH PARTITION crm.parent FOR VALUES FROM (200) TO (300)")" "0A000" \
+	"attaching a labelled table under the owner's partitioned table is refused"
+is "$(state "CREATE TABLE crm.plain2 (id bigint, name text); ALTER TABLE crm.top ATTACH PARTITION crm.plain2 FOR VALUES FROM (100) TO (200)")" "" \
+	"attaching a plain table is still allowed"
+is "$(state "CREATE TABLE crm.inh (id bigint, name text); ALTER TABLE crm.sq INHERIT crm.inh")" "0A000" \
+	"an audited table cannot inherit from the owner's table (its DDL would change the audited columns)"
+q "$db" "CREATE TABLE crm.inh_child () INHERITS (crm.plain); ALTER TABLE crm.inh_child OWNER TO crm_chg_owner" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.inh_child')")" "0A000" "auditing an inheritance child is refused"
+
+# --- ATTACH PARTITION of a table that has rows is recorded ---
+as_owner "CREATE TABLE crm.pv (id bigint, name text, mobile text, region text);
+          INSERT INTO crm.pv VALUES (8, 'Vic Vale', '0788888888', 'v'), (9, 'Val Vine', '0799999999', 'v')" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+is "$(state "ALTER TABLE crm.pc ATTACH PARTITION crm.pv FOR VALUES IN ('v')")" "" "the owner attaches a partition that has rows"
+is "$(log "SELECT op || ' ' || table_name || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n")" \
+	'ATTACH PARTITION crm.pc {"rows": 2, "partition": "crm.pv"}' "... recorded as a change of the root with the rows it brings"
+
+# --- an audited or labelled table joins no other extension ---
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.sq")" "0A000" \
+	"ALTER EXTENSION ... ADD TABLE of an audited table is refused (DROP EXTENSION would drop it unrecorded)"
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.pc_n")" "0A000" "... also of a partition of an audited table"
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.parent")" "0A000" "... also of a labelled table"
+is "$(su_state "ALTER EXTENSION crm_privacy ADD TABLE crm.sq")" "0A000" "... also to crm_privacy itself"
 
 # --- disable_audit of a partitioned table removes every trigger ---
 q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
