@@ -60,6 +60,10 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
+#include "catalog/pg_type.h"
+#include "utils/syscache.h"
+#include "parser/parse_type.h"
+#include "catalog/pg_attribute.h"
 #include "crm_privacy.h"
 #include "label.h"
 
@@ -312,6 +316,7 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 }
 
 static void archive_logs(void);
+static void record_type_change(Oid target, const char *op, const char *attribute);
 
 /* Does relid carry a crm_privacy table label (and so, privacy views)? */
 static bool
@@ -382,6 +387,10 @@ before_drop(DropStmt *stmt)
 		else if (stmt->removeType == OBJECT_EXTENSION &&
 				 strcmp(strVal(lfirst(lc)), CRM_PROVIDER) == 0)
 			archive_logs();
+		else if ((stmt->removeType == OBJECT_TYPE || stmt->removeType == OBJECT_DOMAIN) &&
+				 stmt->behavior == DROP_CASCADE)
+			record_type_change(LookupTypeNameOid(NULL, castNode(TypeName, lfirst(lc)), true),
+							   "DROP TYPE", NULL);
 		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_ROUTINE)
 			before_drop_function(LookupFuncWithArgs(stmt->removeType,
 													castNode(ObjectWithArgs, lfirst(lc)), true));
@@ -447,6 +456,131 @@ runs_audit_trigger(CreateTrigStmt *stmt)
 
 static bool labelled_or_audited(Oid relid);
 
+/* Does a value of type typid hold a value of type target? */
+static bool
+type_uses(Oid typid, Oid target)
+{
+	HeapTuple	tup;
+	Form_pg_type typ;
+	Oid			next = InvalidOid;
+	Oid			composite = InvalidOid;
+	bool		result = false;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (typid == target)
+		return true;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	typ = (Form_pg_type) GETSTRUCT(tup);
+	if (typ->typtype == TYPTYPE_DOMAIN)
+		next = typ->typbasetype;
+	else if (IsTrueArrayType(typ))
+		next = typ->typelem;
+	else if (typ->typtype == TYPTYPE_RANGE)
+		next = get_range_subtype(typid);
+	else if (typ->typtype == TYPTYPE_MULTIRANGE)
+		next = get_multirange_range(typid);
+	else if (typ->typtype == TYPTYPE_COMPOSITE)
+		composite = typ->typrelid;
+	ReleaseSysCache(tup);
+	if (OidIsValid(next))
+		return type_uses(next, target);
+	if (OidIsValid(composite))
+	{
+		HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(composite));
+		int			natts = 0;
+
+		if (HeapTupleIsValid(ctup))
+		{
+			natts = ((Form_pg_class) GETSTRUCT(ctup))->relnatts;
+			ReleaseSysCache(ctup);
+		}
+		for (AttrNumber a = 1; a <= natts && !result; a++)
+		{
+			HeapTuple	atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(composite), Int16GetDatum(a));
+
+			if (!HeapTupleIsValid(atup))
+				continue;
+			if (!((Form_pg_attribute) GETSTRUCT(atup))->attisdropped)
+				result = type_uses(((Form_pg_attribute) GETSTRUCT(atup))->atttypid, target);
+			ReleaseSysCache(atup);
+		}
+	}
+	return result;
+}
+
+/*
+ * Before DDL that changes or removes the values of type target wherever they
+ * are stored (ALTER TYPE ... RENAME VALUE, DROP ATTRIBUTE or ALTER ATTRIBUTE
+ * TYPE; DROP TYPE or DOMAIN ... CASCADE): record it as a privacy action on
+ * each audited table, for each column that holds such values, with its rows.
+ * A typed table (OF target) loses or changes the attribute the command names,
+ * or, when it names none (DROP TYPE), goes.
+ */
+static void
+record_type_change(Oid target, const char *op, const char *attribute)
+{
+	List	   *tables = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	if (!OidIsValid(target))
+		return;
+	/* the audited tables: roots of partition trees, not their clones */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
+					" WHERE t.tgname OPERATOR(pg_catalog.=) '" CRM_AUDIT_TRIGGER "'"
+					"   AND t.tgparentid OPERATOR(pg_catalog.=) 0", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the audited tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+		HeapTuple	tup;
+		Oid			oftype;
+		int			natts;
+
+		if (!crm_is_audited(relid))
+			continue;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		oftype = ((Form_pg_class) GETSTRUCT(tup))->reloftype;
+		natts = ((Form_pg_class) GETSTRUCT(tup))->relnatts;
+		ReleaseSysCache(tup);
+		if (oftype == target)
+		{
+			crm_audit_table_action(relid, attribute ? op : "DROP TABLE", attribute);
+			continue;
+		}
+		for (AttrNumber a = 1; a <= natts; a++)
+		{
+			HeapTuple	atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(a));
+			Form_pg_attribute att;
+
+			if (!HeapTupleIsValid(atup))
+				continue;
+			att = (Form_pg_attribute) GETSTRUCT(atup);
+			if (!att->attisdropped && type_uses(att->atttypid, target))
+				crm_audit_table_action(relid, op, pstrdup(NameStr(att->attname)));
+			ReleaseSysCache(atup);
+		}
+	}
+}
+
 /*
  * A labelled or audited table, or a table with such partitions, may not
  * become a partition: the change audit and the views would name and label
@@ -491,6 +625,14 @@ guard_alter_table(AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
+		/* ALTER TYPE of a composite type: its values in audited tables */
+		if (stmt->objtype == OBJECT_TYPE)
+		{
+			if (OidIsValid(relid) &&
+				(cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType))
+				record_type_change(get_rel_type_id(relid), "ALTER TYPE", cmd->name);
+			continue;
+		}
 		switch (cmd->subtype)
 		{
 			/* an audit trigger fires always, also in replica mode */
@@ -746,6 +888,27 @@ guard_extension_member(AlterExtensionContentsStmt *stmt)
 	}
 }
 
+/*
+ * An audited table, and every partition of one, stays logged: a crash
+ * empties an unlogged table with no record.
+ */
+static void
+check_logged(Oid relid)
+{
+	ListCell   *lc;
+
+	if (!crm_is_audited(relid))
+		return;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_persistence(lfirst_oid(lc)) == RELPERSISTENCE_UNLOGGED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("audited table \"%s\" cannot be unlogged", get_rel_name(lfirst_oid(lc))),
+					 errdetail("A crash would empty an unlogged table with no record in the audit log.")));
+	}
+}
+
 /* SQL: event trigger on ddl_command_start. */
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
@@ -776,6 +939,13 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		before_drop_owned((DropOwnedStmt *) tree);
 	else if (IsA(tree, AlterExtensionContentsStmt))
 		guard_extension_member((AlterExtensionContentsStmt *) tree);
+	else if (IsA(tree, AlterEnumStmt) && ((AlterEnumStmt *) tree)->oldVal != NULL)
+	{
+		/* RENAME VALUE changes the value of every row that holds it */
+		TypeName   *name = makeTypeNameFromNameList(((AlterEnumStmt *) tree)->typeName);
+
+		record_type_change(LookupTypeNameOid(NULL, name, true), "ALTER TYPE", NULL);
+	}
 	PG_RETURN_NULL();
 }
 
@@ -1086,6 +1256,7 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	foreach(lc, altered)
 	{
 		check_inheritance(lfirst_oid(lc));
+		check_logged(lfirst_oid(lc));
 		crm_audit_cover_partitions(lfirst_oid(lc));
 	}
 	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER ||

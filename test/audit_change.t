@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 89
+plan 95
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -266,6 +266,31 @@ is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.sq")" "0A000" \
 is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.pc_n")" "0A000" "... also of a partition of an audited table"
 is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.parent")" "0A000" "... also of a labelled table"
 is "$(su_state "ALTER EXTENSION crm_privacy ADD TABLE crm.sq")" "0A000" "... also to crm_privacy itself"
+
+# --- type changes that rewrite audited values are recorded; audited tables stay logged ---
+q "$db" "CREATE TYPE crm.mood AS ENUM ('happy', 'sad'); ALTER TYPE crm.mood OWNER TO crm_chg_owner;
+         CREATE TYPE crm.addr AS (street text, city text); ALTER TYPE crm.addr OWNER TO crm_chg_owner;
+         CREATE DOMAIN crm.dmood AS crm.mood; ALTER DOMAIN crm.dmood OWNER TO crm_chg_owner" >/dev/null
+as_owner "ALTER TABLE crm.audited ADD COLUMN mood crm.mood, ADD COLUMN moods crm.dmood[], ADD COLUMN addr crm.addr;
+          INSERT INTO crm.audited VALUES (1, 'happy', '{happy}', ROW('Main St', 'Springfield')), (2, 'sad', '{sad}', NULL)" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "ALTER TYPE crm.mood RENAME VALUE 'happy' TO 'furious'" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'ALTER TYPE crm.audited {"rows": 2, "column": "mood"}, ALTER TYPE crm.audited {"rows": 2, "column": "moods"}' \
+	"ALTER TYPE ... RENAME VALUE is recorded for each audited column using the type (also through a domain array)"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "ALTER TYPE crm.addr DROP ATTRIBUTE city CASCADE" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'ALTER TYPE crm.audited {"rows": 2, "column": "addr"}' "ALTER TYPE ... DROP ATTRIBUTE is recorded"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "DROP DOMAIN crm.dmood CASCADE" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'DROP TYPE crm.audited {"rows": 2, "column": "moods"}' "DROP DOMAIN ... CASCADE, which drops an audited column, is recorded"
+is "$(state "ALTER TABLE crm.audited SET UNLOGGED")" "0A000" "SET UNLOGGED of an audited table is refused (a crash would empty it unrecorded)"
+is "$(state "CREATE UNLOGGED TABLE crm.pu PARTITION OF crm.pc FOR VALUES IN ('u')")" "0A000" \
+	"an unlogged partition of an audited table is refused"
+q "$db" "CREATE UNLOGGED TABLE crm.unl (id bigint)" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.unl')")" "0A000" "auditing an unlogged table is refused"
 
 # --- disable_audit of a partitioned table removes every trigger ---
 q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
