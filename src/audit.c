@@ -909,6 +909,46 @@ crm_audit_attach_partition(Oid parentid, Oid partid)
 }
 
 /*
+ * SQL: privacy.record_audit_change(tbl regclass, enabled bool): record that
+ * privacy.enable_audit() started (or privacy.disable_audit() stopped) the
+ * audit of tbl, as a privacy action naming it (its root, and the partition
+ * when it is one).  EXECUTE is revoked from PUBLIC: only those two call it.
+ */
+PG_FUNCTION_INFO_V1(crm_record_audit_change);
+Datum
+crm_record_audit_change(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	bool		enabled = PG_GETARG_BOOL(1);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	AuditTable *t;
+	Datum		details = (Datum) 0;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+	t = audit_table(rel);
+	if (t->partition)
+	{
+		JsonbParseState *state;
+
+		begin_json(&state);
+		append_json_field(&state, "partition", t->partition);
+		details = finish_json(&state);
+	}
+	insert_audit_row(t->name, enabled ? "ENABLE AUDIT" : "DISABLE AUDIT", NULL, NIL,
+					 (Datum) 0, true, details, t->partition == NULL);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}
+
+/*
  * Give every partition under an audited partitioned table (relid: the
  * table, one of its partitions, or any table, which is then left alone) its
  * own TRUNCATE trigger: PostgreSQL clones row triggers to partitions, not

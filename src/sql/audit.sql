@@ -253,6 +253,15 @@ REVOKE ALL ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) FROM PUBLIC
 COMMENT ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) IS
 'true when both crm_privacy audit triggers fire always on the table and on each of its partitions';
 
+-- The start and the end of a table's audit, recorded in the log.
+CREATE FUNCTION privacy.record_audit_change(tbl pg_catalog.regclass, enabled pg_catalog.bool)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_record_audit_change'
+LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.record_audit_change(pg_catalog.regclass, pg_catalog.bool) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.record_audit_change(pg_catalog.regclass, pg_catalog.bool) IS
+'record in privacy.audit_log that the audit of a table started (ENABLE AUDIT) or stopped (DISABLE AUDIT)';
+
 CREATE FUNCTION privacy.enable_audit(tbl pg_catalog.regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -288,6 +297,9 @@ BEGIN
                 HINT = 'Drop or rename that trigger, then call privacy.enable_audit() again.';
         END IF;
     END LOOP;
+    IF NOT privacy.is_fully_audited(tbl) THEN
+        PERFORM privacy.record_audit_change(tbl, true);
+    END IF;
     IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'absent' THEN
         EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
                                   ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
@@ -324,6 +336,10 @@ BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike'])
+       OR privacy.audit_trigger_state(tbl, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike']) THEN
+        PERFORM privacy.record_audit_change(tbl, false);
     END IF;
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);
