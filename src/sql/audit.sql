@@ -244,10 +244,9 @@ CREATE FUNCTION privacy.is_fully_audited(tbl pg_catalog.regclass) RETURNS pg_cat
 LANGUAGE sql STABLE STRICT
 SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT pg_catalog.count(*) OPERATOR(pg_catalog.>) 0
-           AND pg_catalog.bool_and(privacy.audit_trigger_state(p.relid, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'always'
-                                   AND privacy.audit_trigger_state(p.relid, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.=) 'always')
-      FROM pg_catalog.pg_partition_tree(tbl) p
+    SELECT pg_catalog.bool_and(privacy.audit_trigger_state(p.relid, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'always'
+                               AND privacy.audit_trigger_state(p.relid, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.=) 'always')
+      FROM (SELECT tbl AS relid UNION SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t) p
 $$;
 REVOKE ALL ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) FROM PUBLIC;
 COMMENT ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) IS
