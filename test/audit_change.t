@@ -203,7 +203,7 @@ is "$(state "CREATE TABLE crm.pq (id bigint, name text, mobile text, region text
 q "$db" "CREATE TABLE crm.sq (id bigint, name text); ALTER TABLE crm.sq OWNER TO crm_chg_owner" >/dev/null
 as_owner "CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON crm.sq FOR EACH ROW EXECUTE FUNCTION crm.noop();
           CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON crm.sq FOR EACH STATEMENT EXECUTE FUNCTION crm.noop()" >/dev/null
-q "$db" "SECURITY LABEL FOR crm_privacy ON TABLE crm.sq IS 'subject key=id'" >/dev/null
+q "$db" "LOAD 'crm_privacy'; SECURITY LABEL FOR crm_privacy ON TABLE crm.sq IS 'subject key=id'" >/dev/null
 is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "42710" \
 	"enable_audit refuses a table with the owner's own triggers named like the audit triggers"
 is "$(log "SELECT ok || ' ' || (detail LIKE '%crm.sq%')::text FROM privacy.check_setup() WHERE \"check\" = 'subject tables audited'")" \
