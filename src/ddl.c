@@ -817,6 +817,23 @@ check_inheritance(Oid relid)
 	HeapTuple	tup;
 	char		relkind = get_rel_relkind(relid);
 
+	/*
+	 * A partition is audited through its root only: audited by itself, under
+	 * an unaudited root, its rows would be logged under the root's name and
+	 * labels, in clear.
+	 */
+	if (get_rel_relispartition(relid) && crm_is_audited(relid))
+	{
+		Oid			root = llast_oid(get_partition_ancestors(relid));
+
+		if (!crm_is_audited(root))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" cannot be audited apart from its partitioned table \"%s\"",
+							get_rel_name(relid), get_rel_name(root)),
+					 errdetail("The audit records a partition's changes as its root's, by the root's labels."),
+					 errhint("Label and audit the partitioned table: that covers every partition.")));
+	}
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_FOREIGN_TABLE)
 		return;
 	if (labelled_or_audited(relid) && find_inheritance_children(relid, NoLock) != NIL)

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 94
+plan 95
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -247,6 +247,8 @@ is "$(state "ALTER TABLE crm.top ATTACH PARTITION crm.parent FOR VALUES FROM (20
 	"attaching a labelled table under the owner's partitioned table is refused"
 is "$(state "CREATE TABLE crm.plain2 (id bigint, name text); ALTER TABLE crm.top ATTACH PARTITION crm.plain2 FOR VALUES FROM (100) TO (200)")" "" \
 	"attaching a plain table is still allowed"
+is "$(su_state "SELECT privacy.enable_audit('crm.plain2')")" "0A000" \
+	"auditing a partition of the owner's unaudited partitioned table is refused (it would be logged as that table, in clear)"
 is "$(state "CREATE TABLE crm.inh (id bigint, name text); ALTER TABLE crm.sq INHERIT crm.inh")" "0A000" \
 	"an audited table cannot inherit from the owner's table (its DDL would change the audited columns)"
 q "$db" "CREATE TABLE crm.inh_child () INHERITS (crm.plain); ALTER TABLE crm.inh_child OWNER TO crm_chg_owner" >/dev/null
