@@ -59,6 +59,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 
 #include "crm_privacy.h"
 #include "label.h"
@@ -701,34 +702,114 @@ crm_is_audit_function(Oid funcoid)
 }
 
 /*
- * The trigger of relid named name if it runs privacy.audit_trigger(), else
- * InvalidOid: a table owner may give its own triggers these names.
+ * Look up the trigger of relid named name.  It is the audit trigger only if it
+ * is exactly what privacy.enable_audit() makes (or PostgreSQL's clone of it on
+ * a partition, or a partition's TRUNCATE trigger): privacy.audit_trigger(),
+ * AFTER, FOR EACH ROW on INSERT OR UPDATE OR DELETE (CRM_AUDIT_TRIGGER) or FOR
+ * EACH STATEMENT on TRUNCATE (CRM_AUDIT_TRUNCATE_TRIGGER), no WHEN clause, no
+ * column list, no arguments, not a constraint trigger.  A table owner may give
+ * its own triggers these names, and a superuser may have made a look-alike:
+ * those are not the audit trigger.  Returns the audit trigger's OID, or
+ * InvalidOid; *exists says whether any trigger of that name exists, *enabled
+ * is its tgenabled.
  */
 static Oid
-audit_trigger_oid(Oid relid, const char *name)
+audit_trigger_lookup(Oid relid, const char *name, bool *exists, char *enabled)
 {
-	Oid			trigoid = get_trigger_oid(relid, name, true);
+	int16		expected = strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0 ?
+		TRIGGER_TYPE_TRUNCATE :
+		(TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE);
 	Relation	rel;
-	ScanKeyData key;
+	ScanKeyData key[2];
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			result = InvalidOid;
 
-	if (!OidIsValid(trigoid))
+	*exists = false;
+	*enabled = TRIGGER_DISABLED;
+	if (!OidIsValid(relid))
 		return InvalidOid;
 	rel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key, Anum_pg_trigger_oid, BTEqualStrategyNumber, F_OIDEQ,
-				ObjectIdGetDatum(trigoid));
-	scan = systable_beginscan(rel, TriggerOidIndexId, true, NULL, 1, &key);
+	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+				ObjectIdGetDatum(relid));
+	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
+				CStringGetDatum(name));
+	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, key);
 	tup = systable_getnext(scan);
 	if (HeapTupleIsValid(tup))
 	{
-		if (crm_is_audit_function(((Form_pg_trigger) GETSTRUCT(tup))->tgfoid))
-			result = trigoid;
+		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+		*exists = true;
+		*enabled = trig->tgenabled;
+		if (crm_is_audit_function(trig->tgfoid) && trig->tgtype == expected &&
+			trig->tgattr.dim1 == 0 && trig->tgnargs == 0 &&
+			!OidIsValid(trig->tgconstraint) &&
+			heap_attisnull(tup, Anum_pg_trigger_tgqual, RelationGetDescr(rel)))
+			result = trig->oid;
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
+}
+
+/* The audit trigger of relid named name (see above), or InvalidOid. */
+static Oid
+audit_trigger_oid(Oid relid, const char *name)
+{
+	bool		exists;
+	char		enabled;
+
+	return audit_trigger_lookup(relid, name, &exists, &enabled);
+}
+
+/* Is the trigger of relid named name one of the audit triggers? */
+bool
+crm_is_audit_trigger(Oid relid, const char *name)
+{
+	return (strcmp(name, CRM_AUDIT_TRIGGER) == 0 ||
+			strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0) &&
+		OidIsValid(audit_trigger_oid(relid, name));
+}
+
+/*
+ * SQL: privacy.audit_trigger_state(tbl regclass, name text): 'absent', when
+ * tbl has no trigger of that name; 'look-alike', when it has one that is not
+ * the audit trigger; else when the audit trigger fires: 'always' (as
+ * privacy.enable_audit() makes it), 'origin', 'replica' or 'disabled'.
+ */
+PG_FUNCTION_INFO_V1(crm_audit_trigger_state);
+Datum
+crm_audit_trigger_state(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	char	   *name = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	bool		exists = false;
+	char		enabled = TRIGGER_DISABLED;
+	Oid			trigoid = InvalidOid;
+	const char *state;
+
+	if (strcmp(name, CRM_AUDIT_TRIGGER) != 0 && strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not the name of a crm_privacy audit trigger", name),
+				 errhint("The audit triggers are named %s and %s.",
+						 CRM_AUDIT_TRIGGER, CRM_AUDIT_TRUNCATE_TRIGGER)));
+	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		trigoid = audit_trigger_lookup(relid, name, &exists, &enabled);
+	if (!exists)
+		state = "absent";
+	else if (!OidIsValid(trigoid))
+		state = "look-alike";
+	else if (enabled == TRIGGER_FIRES_ALWAYS)
+		state = "always";
+	else if (enabled == TRIGGER_FIRES_ON_ORIGIN)
+		state = "origin";
+	else if (enabled == TRIGGER_FIRES_ON_REPLICA)
+		state = "replica";
+	else
+		state = "disabled";
+	PG_RETURN_TEXT_P(cstring_to_text(state));
 }
 
 /* Does relid carry the audit trigger of privacy.enable_audit() (or its clone)? */
@@ -801,6 +882,73 @@ crm_audit_table_action(Oid relid, const char *op, const char *column)
 }
 
 /*
+ * Before ALTER TABLE parentid ATTACH PARTITION partid, parentid audited:
+ * record the rows the new partition brings, if any, as a privacy action on
+ * the root naming the partition.
+ */
+void
+crm_audit_attach_partition(Oid parentid, Oid partid)
+{
+	int64		rows = audit_count_rows(partid);
+	Relation	rel;
+	AuditTable *t;
+	JsonbParseState *state;
+
+	if (rows == 0)
+		return;
+	rel = relation_open(parentid, AccessShareLock);
+	t = audit_table(rel);
+	begin_json(&state);
+	append_json_field(&state, "partition", qualified_name(partid));
+	if (rows >= 0)
+		append_json_number(&state, "rows", rows);
+	else
+		append_json_field(&state, "rows", NULL);	/* not a table */
+	insert_audit_row(t->name, "ATTACH PARTITION", NULL, NIL, (Datum) 0, true, finish_json(&state), false);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * SQL: privacy.record_audit_change(tbl regclass, enabled bool): record that
+ * privacy.enable_audit() started (or privacy.disable_audit() stopped) the
+ * audit of tbl, as a privacy action naming it (its root, and the partition
+ * when it is one).  EXECUTE is revoked from PUBLIC: only those two call it.
+ */
+PG_FUNCTION_INFO_V1(crm_record_audit_change);
+Datum
+crm_record_audit_change(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_GETARG_OID(0);
+	bool		enabled = PG_GETARG_BOOL(1);
+	Relation	rel = try_relation_open(relid, AccessShareLock);
+	AuditTable *t;
+	Datum		details = (Datum) 0;
+
+	if (rel == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid)));
+	if (rel->rd_rel->relkind != RELKIND_RELATION &&
+		rel->rd_rel->relkind != RELKIND_PARTITIONED_TABLE)
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
+	t = audit_table(rel);
+	if (t->partition)
+	{
+		JsonbParseState *state;
+
+		begin_json(&state);
+		append_json_field(&state, "partition", t->partition);
+		details = finish_json(&state);
+	}
+	insert_audit_row(t->name, enabled ? "ENABLE AUDIT" : "DISABLE AUDIT", NULL, NIL,
+					 (Datum) 0, true, details, t->partition == NULL);
+	relation_close(rel, AccessShareLock);
+	PG_RETURN_VOID();
+}
+
+/*
  * Give every partition under an audited partitioned table (relid: the
  * table, one of its partitions, or any table, which is then left alone) its
  * own TRUNCATE trigger: PostgreSQL clones row triggers to partitions, not
@@ -830,8 +978,14 @@ crm_audit_cover_partitions(Oid relid)
 		Oid			part = lfirst_oid(lc);
 		CreateTrigStmt *stmt;
 
-		if (part == rootid || OidIsValid(get_trigger_oid(part, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+		if (part == rootid || OidIsValid(audit_trigger_oid(part, CRM_AUDIT_TRUNCATE_TRIGGER)))
 			continue;
+		if (OidIsValid(get_trigger_oid(part, CRM_AUDIT_TRUNCATE_TRIGGER, true)))
+			ereport(ERROR,
+					(errcode(ERRCODE_DUPLICATE_OBJECT),
+					 errmsg("partition \"%s\" of the audited table \"%s\" has a trigger named %s that is not the crm_privacy audit trigger",
+							get_rel_name(part), get_rel_name(rootid), CRM_AUDIT_TRUNCATE_TRIGGER),
+					 errhint("Drop or rename that trigger first.")));
 		stmt = makeNode(CreateTrigStmt);
 		stmt->trigname = CRM_AUDIT_TRUNCATE_TRIGGER;
 		stmt->relation = makeRangeVar(get_namespace_name(get_rel_namespace(part)),
@@ -840,8 +994,9 @@ crm_audit_cover_partitions(Oid relid)
 		stmt->row = false;
 		stmt->timing = TRIGGER_TYPE_AFTER;
 		stmt->events = TRIGGER_TYPE_TRUNCATE;
-		CreateTrigger(stmt, NULL, part, InvalidOid, InvalidOid, InvalidOid, funcoid,
-					  InvalidOid, NULL, false, false);
+		/* fires also with session_replication_role = replica */
+		CreateTriggerFiringOn(stmt, NULL, part, InvalidOid, InvalidOid, InvalidOid, funcoid,
+							  InvalidOid, NULL, false, false, TRIGGER_FIRES_ALWAYS);
 		CommandCounterIncrement();
 	}
 	crm_end_owner(&ctx);

@@ -54,7 +54,9 @@ extern bytea *crm_pseudonym_key(void);
 extern void crm_audit_relcache(Oid relid);
 extern bool crm_is_audit_function(Oid funcoid);
 extern bool crm_is_audited(Oid relid);
+extern bool crm_is_audit_trigger(Oid relid, const char *name);
 extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
+extern void crm_audit_attach_partition(Oid parentid, Oid partid);
 extern void crm_audit_cover_partitions(Oid relid);
 extern void crm_audit_uncover_partition(Oid partid);
 

@@ -40,6 +40,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_inherits.h"
 #include "catalog/pg_proc.h"
@@ -59,6 +60,10 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
+#include "catalog/pg_type.h"
+#include "utils/syscache.h"
+#include "parser/parse_type.h"
+#include "catalog/pg_attribute.h"
 #include "crm_privacy.h"
 #include "label.h"
 
@@ -311,6 +316,7 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 }
 
 static void archive_logs(void);
+static void record_type_change(Oid target, const char *op, const char *attribute);
 
 /* Does relid carry a crm_privacy table label (and so, privacy views)? */
 static bool
@@ -381,6 +387,10 @@ before_drop(DropStmt *stmt)
 		else if (stmt->removeType == OBJECT_EXTENSION &&
 				 strcmp(strVal(lfirst(lc)), CRM_PROVIDER) == 0)
 			archive_logs();
+		else if ((stmt->removeType == OBJECT_TYPE || stmt->removeType == OBJECT_DOMAIN) &&
+				 stmt->behavior == DROP_CASCADE)
+			record_type_change(LookupTypeNameOid(NULL, castNode(TypeName, lfirst(lc)), true),
+							   "DROP TYPE", NULL);
 		else if (stmt->removeType == OBJECT_FUNCTION || stmt->removeType == OBJECT_ROUTINE)
 			before_drop_function(LookupFuncWithArgs(stmt->removeType,
 													castNode(ObjectWithArgs, lfirst(lc)), true));
@@ -405,12 +415,22 @@ before_drop(DropStmt *stmt)
 	}
 }
 
-/* Is this the name of one of the audit triggers privacy.enable_audit() makes? */
+/*
+ * Is the trigger named name of the table rv (a name list when rv is NULL: the
+ * table's name, then the trigger's) one of the audit triggers
+ * privacy.enable_audit() makes?  A look-alike of the owner's is not.
+ */
 static bool
-is_audit_trigger(const char *name)
+is_audit_trigger(RangeVar *rv, List *names, const char *name)
 {
-	return strcmp(name, CRM_AUDIT_TRIGGER) == 0 ||
-		strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0;
+	if (rv == NULL)
+	{
+		if (list_length(names) < 2)
+			return false;
+		rv = makeRangeVarFromNameList(list_truncate(list_copy(names), list_length(names) - 1));
+		name = strVal(llast(names));
+	}
+	return crm_is_audit_trigger(RangeVarGetRelid(rv, NoLock, true), name);
 }
 
 /* Only superusers (and privacy.disable_audit()) may touch the audit triggers. */
@@ -434,6 +454,158 @@ runs_audit_trigger(CreateTrigStmt *stmt)
 	return OidIsValid(funcoid) && crm_is_audit_function(funcoid);
 }
 
+static bool labelled_or_audited(Oid relid);
+
+/* Does a value of type typid hold a value of type target? */
+static bool
+type_uses(Oid typid, Oid target)
+{
+	HeapTuple	tup;
+	Form_pg_type typ;
+	Oid			next = InvalidOid;
+	Oid			composite = InvalidOid;
+	bool		result = false;
+
+	check_stack_depth();
+	CHECK_FOR_INTERRUPTS();
+	if (typid == target)
+		return true;
+	tup = SearchSysCache1(TYPEOID, ObjectIdGetDatum(typid));
+	if (!HeapTupleIsValid(tup))
+		return false;
+	typ = (Form_pg_type) GETSTRUCT(tup);
+	if (typ->typtype == TYPTYPE_DOMAIN)
+		next = typ->typbasetype;
+	else if (IsTrueArrayType(typ))
+		next = typ->typelem;
+	else if (typ->typtype == TYPTYPE_RANGE)
+		next = get_range_subtype(typid);
+	else if (typ->typtype == TYPTYPE_MULTIRANGE)
+		next = get_multirange_range(typid);
+	else if (typ->typtype == TYPTYPE_COMPOSITE)
+		composite = typ->typrelid;
+	ReleaseSysCache(tup);
+	if (OidIsValid(next))
+		return type_uses(next, target);
+	if (OidIsValid(composite))
+	{
+		HeapTuple	ctup = SearchSysCache1(RELOID, ObjectIdGetDatum(composite));
+		int			natts = 0;
+
+		if (HeapTupleIsValid(ctup))
+		{
+			natts = ((Form_pg_class) GETSTRUCT(ctup))->relnatts;
+			ReleaseSysCache(ctup);
+		}
+		for (AttrNumber a = 1; a <= natts && !result; a++)
+		{
+			HeapTuple	atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(composite), Int16GetDatum(a));
+
+			if (!HeapTupleIsValid(atup))
+				continue;
+			if (!((Form_pg_attribute) GETSTRUCT(atup))->attisdropped)
+				result = type_uses(((Form_pg_attribute) GETSTRUCT(atup))->atttypid, target);
+			ReleaseSysCache(atup);
+		}
+	}
+	return result;
+}
+
+/*
+ * Before DDL that changes or removes the values of type target wherever they
+ * are stored (ALTER TYPE ... RENAME VALUE, DROP ATTRIBUTE or ALTER ATTRIBUTE
+ * TYPE; DROP TYPE or DOMAIN ... CASCADE): record it as a privacy action on
+ * each audited table, for each column that holds such values, with its rows.
+ * A typed table (OF target) loses or changes the attribute the command names,
+ * or, when it names none (DROP TYPE), goes.
+ */
+static void
+record_type_change(Oid target, const char *op, const char *attribute)
+{
+	List	   *tables = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ListCell   *lc;
+
+	if (!OidIsValid(target))
+		return;
+	/* the audited tables: roots of partition trees, not their clones */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
+					" WHERE t.tgname OPERATOR(pg_catalog.=) '" CRM_AUDIT_TRIGGER "'"
+					"   AND t.tgparentid OPERATOR(pg_catalog.=) 0", true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the audited tables");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	 SPI_tuptable->tupdesc, 1, &isnull)));
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+		HeapTuple	tup;
+		Oid			oftype;
+		int			natts;
+
+		if (!crm_is_audited(relid))
+			continue;
+		tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+		if (!HeapTupleIsValid(tup))
+			continue;
+		oftype = ((Form_pg_class) GETSTRUCT(tup))->reloftype;
+		natts = ((Form_pg_class) GETSTRUCT(tup))->relnatts;
+		ReleaseSysCache(tup);
+		if (oftype == target)
+		{
+			crm_audit_table_action(relid, attribute ? op : "DROP TABLE", attribute);
+			continue;
+		}
+		for (AttrNumber a = 1; a <= natts; a++)
+		{
+			HeapTuple	atup = SearchSysCache2(ATTNUM, ObjectIdGetDatum(relid), Int16GetDatum(a));
+			Form_pg_attribute att;
+
+			if (!HeapTupleIsValid(atup))
+				continue;
+			att = (Form_pg_attribute) GETSTRUCT(atup);
+			if (!att->attisdropped && type_uses(att->atttypid, target))
+				crm_audit_table_action(relid, op, pstrdup(NameStr(att->attname)));
+			ReleaseSysCache(atup);
+		}
+	}
+}
+
+/*
+ * A labelled or audited table, or a table with such partitions, may not
+ * become a partition: the change audit and the views would name and label
+ * its rows by the new root, the owner's table.  (Under an audited root its
+ * audit trigger would clash with the root's anyway.)
+ */
+static void
+refuse_attach(Oid partid, Oid parentid)
+{
+	ListCell   *lc;
+
+	if (!OidIsValid(partid))
+		return;
+	foreach(lc, find_all_inheritors(partid, NoLock, NULL))
+	{
+		if (labelled_or_audited(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot attach the labelled or audited table \"%s\" as a partition of \"%s\"",
+							get_rel_name(lfirst_oid(lc)), get_rel_name(parentid)),
+					 errdetail("A partition is labelled, audited and named in the audit log by its root."),
+					 errhint("Label and audit the partitioned table, then attach a table without labels or audit.")));
+	}
+}
+
 /*
  * ALTER TABLE on an audited table: refuse what would disable its audit
  * triggers, and detaching a partition (which loses them) to anyone but a
@@ -453,17 +625,30 @@ guard_alter_table(AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
+		/* ALTER TYPE of a composite type: its values in audited tables */
+		if (stmt->objtype == OBJECT_TYPE)
+		{
+			if (OidIsValid(relid) &&
+				(cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType))
+				record_type_change(get_rel_type_id(relid), "ALTER TYPE", cmd->name);
+			continue;
+		}
 		switch (cmd->subtype)
 		{
+			/* an audit trigger fires always, also in replica mode */
 			case AT_DisableTrig:
+			case AT_EnableTrig:
+			case AT_EnableAlwaysTrig:
 			case AT_EnableReplicaTrig:
-				if (is_audit_trigger(cmd->name))
-					refuse_audit_change("disable");
+				if (crm_is_audit_trigger(relid, cmd->name))
+					refuse_audit_change("enable or disable");
 				break;
 			case AT_DisableTrigAll:
 			case AT_DisableTrigUser:
-				if (audited)
-					refuse_audit_change("disable");
+			case AT_EnableTrigAll:
+			case AT_EnableTrigUser:
+				if (audited || crm_is_audit_trigger(relid, CRM_AUDIT_TRUNCATE_TRIGGER))
+					refuse_audit_change("enable or disable");
 				break;
 			case AT_AlterColumnType:
 				if (audited)
@@ -479,6 +664,18 @@ guard_alter_table(AlterTableStmt *stmt)
 					crm_audit_table_action(relid, "SET EXPRESSION", cmd->name);
 				break;
 #endif
+			case AT_AttachPartition:
+				if (stmt->objtype == OBJECT_TABLE)
+				{
+					PartitionCmd *part = castNode(PartitionCmd, cmd->def);
+					Oid			partid = RangeVarGetRelid(part->name, NoLock, true);
+
+					refuse_attach(partid, relid);
+					/* the rows it brings into the audited table */
+					if (audited && OidIsValid(partid))
+						crm_audit_attach_partition(relid, partid);
+				}
+				break;
 			case AT_DetachPartition:
 				if (audited)
 				{
@@ -518,22 +715,24 @@ guard_audit_triggers(Node *tree)
 
 		foreach(lc, ((DropStmt *) tree)->objects)
 		{
-			if (is_audit_trigger(strVal(llast(castNode(List, lfirst(lc))))))
+			if (is_audit_trigger(NULL, castNode(List, lfirst(lc)), NULL))
 				refuse_audit_change("drop");
 		}
 	}
 	else if (IsA(tree, RenameStmt) && ((RenameStmt *) tree)->renameType == OBJECT_TRIGGER &&
-			 is_audit_trigger(((RenameStmt *) tree)->subname))
+			 is_audit_trigger(((RenameStmt *) tree)->relation, NIL, ((RenameStmt *) tree)->subname))
 		refuse_audit_change("rename");
 	else if (IsA(tree, AlterObjectDependsStmt) &&
 			 ((AlterObjectDependsStmt *) tree)->objectType == OBJECT_TRIGGER &&
-			 is_audit_trigger(strVal(llast(castNode(List, ((AlterObjectDependsStmt *) tree)->object)))))
+			 is_audit_trigger(((AlterObjectDependsStmt *) tree)->relation,
+							  castNode(List, ((AlterObjectDependsStmt *) tree)->object),
+							  strVal(llast(castNode(List, ((AlterObjectDependsStmt *) tree)->object)))))
 		refuse_audit_change("make an extension own");
 	else if (IsA(tree, CreateTrigStmt))
 	{
 		CreateTrigStmt *stmt = (CreateTrigStmt *) tree;
 
-		if (stmt->replace && is_audit_trigger(stmt->trigname))
+		if (stmt->replace && is_audit_trigger(stmt->relation, NIL, stmt->trigname))
 			refuse_audit_change("replace");
 		/* privacy.audit_trigger() is executable by PUBLIC for partitions' clones */
 		if (runs_audit_trigger(stmt))
@@ -618,6 +817,23 @@ check_inheritance(Oid relid)
 	HeapTuple	tup;
 	char		relkind = get_rel_relkind(relid);
 
+	/*
+	 * A partition is audited through its root only: audited by itself, under
+	 * an unaudited root, its rows would be logged under the root's name and
+	 * labels, in clear.
+	 */
+	if (get_rel_relispartition(relid) && crm_is_audited(relid))
+	{
+		Oid			root = llast_oid(get_partition_ancestors(relid));
+
+		if (!crm_is_audited(root))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("partition \"%s\" cannot be audited apart from its partitioned table \"%s\"",
+							get_rel_name(relid), get_rel_name(root)),
+					 errdetail("The audit records a partition's changes as its root's, by the root's labels."),
+					 errhint("Label and audit the partitioned table: that covers every partition.")));
+	}
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_FOREIGN_TABLE)
 		return;
 	if (labelled_or_audited(relid) && find_inheritance_children(relid, NoLock) != NIL)
@@ -637,6 +853,14 @@ check_inheritance(Oid relid)
 	{
 		Oid			parent = ((Form_pg_inherits) GETSTRUCT(tup))->inhparent;
 
+		/* DDL on the parent (ALTER COLUMN TYPE, DROP COLUMN) would change its values */
+		if (labelled_or_audited(relid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("labelled or audited table \"%s\" cannot inherit from table \"%s\"",
+							get_rel_name(relid), get_rel_name(parent)),
+					 errdetail("DDL on the parent would change the values of the labelled or audited table unrecorded."),
+					 errhint("Remove the inheritance (ALTER TABLE ... NO INHERIT) first.")));
 		if (labelled_or_audited(parent))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -647,6 +871,59 @@ check_inheritance(Oid relid)
 	}
 	systable_endscan(scan);
 	table_close(inh, AccessShareLock);
+}
+
+/*
+ * Before ALTER EXTENSION ... ADD TABLE: a labelled or audited table, a
+ * partition of one or a table with such partitions joins no extension, whose
+ * DROP would drop it with no record.
+ */
+static void
+guard_extension_member(AlterExtensionContentsStmt *stmt)
+{
+	Oid			relid;
+	List	   *tables;
+	ListCell   *lc;
+
+	if (stmt->action <= 0 ||
+		(stmt->objtype != OBJECT_TABLE && stmt->objtype != OBJECT_FOREIGN_TABLE))
+		return;
+	relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, stmt->object)), NoLock, true);
+	if (!OidIsValid(relid))
+		return;
+	tables = find_all_inheritors(relid, NoLock, NULL);
+	if (get_rel_relispartition(relid))
+		tables = list_concat(tables, get_partition_ancestors(relid));
+	foreach(lc, tables)
+	{
+		if (labelled_or_audited(lfirst_oid(lc)))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot add table \"%s\" to extension \"%s\": it is labelled or audited, or a partition of such a table",
+							get_rel_name(relid), stmt->extname),
+					 errdetail("DROP EXTENSION would drop the table with no record in the audit log.")));
+	}
+}
+
+/*
+ * An audited table, and every partition of one, stays logged: a crash
+ * empties an unlogged table with no record.
+ */
+static void
+check_logged(Oid relid)
+{
+	ListCell   *lc;
+
+	if (!crm_is_audited(relid))
+		return;
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		if (get_rel_persistence(lfirst_oid(lc)) == RELPERSISTENCE_UNLOGGED)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("audited table \"%s\" cannot be unlogged", get_rel_name(lfirst_oid(lc))),
+					 errdetail("A crash would empty an unlogged table with no record in the audit log.")));
+	}
 }
 
 /* SQL: event trigger on ddl_command_start. */
@@ -677,6 +954,15 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		before_drop((DropStmt *) tree);
 	else if (IsA(tree, DropOwnedStmt))
 		before_drop_owned((DropOwnedStmt *) tree);
+	else if (IsA(tree, AlterExtensionContentsStmt))
+		guard_extension_member((AlterExtensionContentsStmt *) tree);
+	else if (IsA(tree, AlterEnumStmt) && ((AlterEnumStmt *) tree)->oldVal != NULL)
+	{
+		/* RENAME VALUE changes the value of every row that holds it */
+		TypeName   *name = makeTypeNameFromNameList(((AlterEnumStmt *) tree)->typeName);
+
+		record_type_change(LookupTypeNameOid(NULL, name, true), "ALTER TYPE", NULL);
+	}
 	PG_RETURN_NULL();
 }
 
@@ -862,6 +1148,37 @@ labelled_tables_exist(void)
 }
 
 /*
+ * After CREATE SCHEMA: refuse its CREATE TRIGGER subcommands that run
+ * privacy.audit_trigger(), as guard_audit_triggers() refuses a CREATE
+ * TRIGGER.  (Its tables can be new only: none has an audit trigger to
+ * replace.)
+ */
+static void
+check_schema_triggers(void)
+{
+	bool		found = false;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT t.tgfoid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+					" JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid"
+					" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass",
+					false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the triggers of the command");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+
+		found |= crm_is_audit_function(DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																	  SPI_tuptable->tupdesc, 1,
+																	  &isnull)));
+	}
+	SPI_finish();
+	if (found)
+		refuse_audit_change("create");
+}
+
+/*
  * SQL: event trigger on ddl_command_end.  After ALTER TABLE, the labels of
  * the altered tables, and related labels that point at them, must still
  * hold; after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must.
@@ -942,6 +1259,13 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	SPI_finish();
 
 	/*
+	 * The commands nested in CREATE SCHEMA fire no ddl_command_start of
+	 * their own: check here what ddl_command_start checks of a CREATE TRIGGER.
+	 */
+	if (trigdata->tag == CMDTAG_CREATE_SCHEMA)
+		check_schema_triggers();
+
+	/*
 	 * New tables, triggers, partitions and inheritance, new labels: no
 	 * inheritance child under a labelled or audited table; the TRUNCATE
 	 * trigger on every partition of an audited partitioned table.
@@ -949,9 +1273,11 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	foreach(lc, altered)
 	{
 		check_inheritance(lfirst_oid(lc));
+		check_logged(lfirst_oid(lc));
 		crm_audit_cover_partitions(lfirst_oid(lc));
 	}
-	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER)
+	if (trigdata->tag == CMDTAG_CREATE_TABLE || trigdata->tag == CMDTAG_CREATE_TRIGGER ||
+		trigdata->tag == CMDTAG_CREATE_SCHEMA)
 		PG_RETURN_NULL();
 
 	if (altered == NIL && !functions_changed)

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 57
+plan 95
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -69,17 +69,17 @@ UPDATE crm.pc_w SET mobile = '0744444444' WHERE id = 4;
 DELETE FROM crm.pc WHERE id = 2;" 2>&1)
 is "$out" "" "the owner creates and attaches partitions, and changes rows through the root and the partitions"
 is "$(log "SELECT string_agg(op || ':' || table_name, ' ' ORDER BY id) FROM privacy.audit_log")" \
-	"INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc UPDATE:crm.pc DELETE:crm.pc" \
-	"every change of every partition is recorded once, as a change of the root"
+	"ENABLE AUDIT:crm.pc INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc INSERT:crm.pc UPDATE:crm.pc DELETE:crm.pc" \
+	"enable_audit is recorded; every change of every partition is recorded once, as a change of the root"
 is "$(log "SELECT string_agg((subject_key = privacy.pseudonym(k, 'audit'))::text, ',' ORDER BY l.id)
-             FROM privacy.audit_log l JOIN (VALUES (1, '1'), (2, '2'), (3, '3'), (4, '4'), (5, '4'), (6, '2')) v(n, k)
+             FROM privacy.audit_log l JOIN (VALUES (2, '1'), (3, '2'), (4, '3'), (5, '4'), (6, '4'), (7, '2')) v(n, k)
                ON v.n = l.id")" "true,true,true,true,true,true" \
 	"the subject key is filled and pseudonymized (the key column is not public)"
 is "$(log "SELECT new_values->>'name' = privacy.pseudonym('Dan Brown', 'audit')
                   AND new_values->>'mobile' = privacy.pseudonym('0733333333', 'audit')
                   AND new_values->>'email' = privacy.pseudonym('dan@example.com', 'audit')
                   AND new_values->>'region' = 'w'
-             FROM privacy.audit_log WHERE id = 4")" "t" \
+             FROM privacy.audit_log WHERE id = 5")" "t" \
 	"a partition with its columns in another order: each value by the root's label of its column"
 is "$(log "SELECT changed_columns::text || ' ' || (old_values->>'mobile' = privacy.pseudonym('0733333333', 'audit'))::text
                   || ' ' || (new_values->>'mobile' = privacy.pseudonym('0744444444', 'audit'))::text
@@ -176,10 +176,130 @@ is "$(su_state "SECURITY LABEL FOR crm_privacy ON TABLE crm.plain IS 'subject ke
 	"labelling a table that has inheritance children is refused"
 is "$(su_state "SELECT privacy.enable_audit('crm.plain')")" "0A000" "auditing a table that has inheritance children is refused"
 
+# --- commands nested in CREATE SCHEMA are checked like the others ---
+q "$db" "GRANT CREATE ON DATABASE $db TO crm_chg_owner;
+CREATE FUNCTION crm.noop() RETURNS trigger LANGUAGE plpgsql AS \$\$BEGIN RETURN NULL; END\$\$;
+ALTER FUNCTION crm.noop() OWNER TO crm_chg_owner" >/dev/null
+is "$(state "CREATE SCHEMA s_forge CREATE TABLE cust (id int)
+             CREATE TRIGGER x AFTER INSERT ON cust FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()")" "42501" \
+	"CREATE SCHEMA ... CREATE TRIGGER with privacy.audit_trigger() is refused"
+is "$(state "CREATE SCHEMA s_inh CREATE TABLE ch () INHERITS (crm.parent)")" "0A000" \
+	"CREATE SCHEMA ... CREATE TABLE ... INHERITS a labelled table is refused"
+is "$(state "CREATE SCHEMA s_part CREATE TABLE pz PARTITION OF crm.pc FOR VALUES IN ('z')")" "" \
+	"CREATE SCHEMA ... CREATE TABLE ... PARTITION OF an audited table is allowed"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "TRUNCATE s_part.pz" >/dev/null
+is "$(log "SELECT op || ' ' || table_name || ' ' || (new_values->>'partition') FROM privacy.audit_log WHERE id > $n")" \
+	"TRUNCATE crm.pc s_part.pz" "... and that partition gets its TRUNCATE trigger: TRUNCATE of it is recorded"
+is "$(state "CREATE SCHEMA s_sq CREATE TABLE py PARTITION OF crm.pc FOR VALUES IN ('y')
+             CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON py FOR EACH STATEMENT EXECUTE FUNCTION crm.noop()")" \
+	"42710" "a new partition with the owner's own trigger named crm_privacy_audit_truncate is refused"
+is "$(state "CREATE TABLE crm.pq (id bigint, name text, mobile text, region text);
+             CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON crm.pq FOR EACH STATEMENT EXECUTE FUNCTION crm.noop();
+             ALTER TABLE crm.pc ATTACH PARTITION crm.pq FOR VALUES IN ('q')")" \
+	"42710" "attaching a partition that has its own trigger named crm_privacy_audit_truncate is refused"
+
+# --- enable_audit and check_setup know the audit trigger by what it is ---
+q "$db" "CREATE TABLE crm.sq (id bigint, name text); ALTER TABLE crm.sq OWNER TO crm_chg_owner" >/dev/null
+as_owner "CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON crm.sq FOR EACH ROW EXECUTE FUNCTION crm.noop();
+          CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON crm.sq FOR EACH STATEMENT EXECUTE FUNCTION crm.noop()" >/dev/null
+q "$db" "LOAD 'crm_privacy'; SECURITY LABEL FOR crm_privacy ON TABLE crm.sq IS 'subject key=id'" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "42710" \
+	"enable_audit refuses a table with the owner's own triggers named like the audit triggers"
+is "$(log "SELECT ok || ' ' || (detail LIKE '%crm.sq%')::text FROM privacy.check_setup() WHERE \"check\" = 'subject tables audited'")" \
+	"false true" "check_setup reports that table as not audited"
+as_owner "DROP TRIGGER crm_privacy_audit ON crm.sq; DROP TRIGGER crm_privacy_audit_truncate ON crm.sq" >/dev/null
+q "$db" "CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON crm.sq FOR EACH ROW WHEN (false)
+         EXECUTE FUNCTION privacy.audit_trigger()" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "42710" \
+	"enable_audit refuses a look-alike on privacy.audit_trigger() with a WHEN clause"
+is "$(state "DROP TRIGGER crm_privacy_audit ON crm.sq")" "" "the owner may drop such a look-alike: it is not the audit trigger"
+is "$(su_state "SELECT privacy.enable_audit('crm.sq')")" "" "then enable_audit adds the real triggers"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "INSERT INTO crm.sq VALUES (1, 'Sam Squat')" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name, ',') FROM privacy.audit_log WHERE id > $n")" "INSERT crm.sq" \
+	"... which record the owner's changes"
+
+# --- the audit triggers fire always, also in replica mode ---
+is "$(log "SELECT string_agg(DISTINCT tgenabled::text, ',') FROM pg_trigger WHERE tgfoid = 'privacy.audit_trigger'::regproc")" "A" \
+	"every audit trigger, of roots, partitions and plain tables, is ENABLE ALWAYS"
+is "$(state "ALTER TABLE crm.pc ENABLE TRIGGER crm_privacy_audit")" "42501" "ENABLE TRIGGER (back to origin only) is refused"
+is "$(state "ALTER TABLE crm.sq ENABLE TRIGGER ALL")" "42501" "ENABLE TRIGGER ALL is refused"
+is "$(state "ALTER TABLE crm.pc_n ENABLE TRIGGER USER")" "42501" "ENABLE TRIGGER USER on a partition is refused"
+is "$(state "ALTER TABLE crm.pc_n ENABLE TRIGGER crm_privacy_audit_truncate")" "42501" \
+	"ENABLE TRIGGER on a partition's TRUNCATE trigger is refused"
+q "$db" "GRANT SET ON PARAMETER session_replication_role TO crm_chg_owner" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+out=$(as_owner "SET session_replication_role = replica; INSERT INTO crm.sq VALUES (2, 'Rita Replica'); TRUNCATE crm.pc_n" 2>&1)
+q "$db" "REVOKE SET ON PARAMETER session_replication_role FROM crm_chg_owner" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name, ',' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	"INSERT crm.sq,TRUNCATE crm.pc" "an owner granted SET on session_replication_role is still audited in replica mode"
+q "$db" "REVOKE CREATE ON DATABASE $db FROM crm_chg_owner" >/dev/null
+
+# --- a labelled or audited table never goes under the owner's own parent ---
+as_owner "CREATE TABLE crm.top (id bigint, name text) PARTITION BY RANGE (id);
+          CREATE TABLE crm.top2 (id bigint, name text, mobile text, region text) PARTITION BY LIST (region)" >/dev/null
+is "$(state "ALTER TABLE crm.top ATTACH PARTITION crm.sq FOR VALUES FROM (0) TO (100)")" "0A000" \
+	"attaching an audited table under the owner's partitioned table is refused"
+is "$(state "ALTER TABLE crm.top2 ATTACH PARTITION crm.pc DEFAULT")" "0A000" \
+	"attaching an audited partitioned table under the owner's partitioned table is refused"
+is "$(state "ALTER TABLE crm.top ATTACH PARTITION crm.parent FOR VALUES FROM (200) TO (300)")" "0A000" \
+	"attaching a labelled table under the owner's partitioned table is refused"
+is "$(state "CREATE TABLE crm.plain2 (id bigint, name text); ALTER TABLE crm.top ATTACH PARTITION crm.plain2 FOR VALUES FROM (100) TO (200)")" "" \
+	"attaching a plain table is still allowed"
+is "$(su_state "SELECT privacy.enable_audit('crm.plain2')")" "0A000" \
+	"auditing a partition of the owner's unaudited partitioned table is refused (it would be logged as that table, in clear)"
+is "$(state "CREATE TABLE crm.inh (id bigint, name text); ALTER TABLE crm.sq INHERIT crm.inh")" "0A000" \
+	"an audited table cannot inherit from the owner's table (its DDL would change the audited columns)"
+q "$db" "CREATE TABLE crm.inh_child () INHERITS (crm.plain); ALTER TABLE crm.inh_child OWNER TO crm_chg_owner" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.inh_child')")" "0A000" "auditing an inheritance child is refused"
+
+# --- ATTACH PARTITION of a table that has rows is recorded ---
+as_owner "CREATE TABLE crm.pv (id bigint, name text, mobile text, region text);
+          INSERT INTO crm.pv VALUES (8, 'Vic Vale', '0788888888', 'v'), (9, 'Val Vine', '0799999999', 'v')" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+is "$(state "ALTER TABLE crm.pc ATTACH PARTITION crm.pv FOR VALUES IN ('v')")" "" "the owner attaches a partition that has rows"
+is "$(log "SELECT op || ' ' || table_name || ' ' || new_values::text FROM privacy.audit_log WHERE id > $n")" \
+	'ATTACH PARTITION crm.pc {"rows": 2, "partition": "crm.pv"}' "... recorded as a change of the root with the rows it brings"
+
+# --- an audited or labelled table joins no other extension ---
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.sq")" "0A000" \
+	"ALTER EXTENSION ... ADD TABLE of an audited table is refused (DROP EXTENSION would drop it unrecorded)"
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.pc_n")" "0A000" "... also of a partition of an audited table"
+is "$(su_state "ALTER EXTENSION plpgsql ADD TABLE crm.parent")" "0A000" "... also of a labelled table"
+is "$(su_state "ALTER EXTENSION crm_privacy ADD TABLE crm.sq")" "0A000" "... also to crm_privacy itself"
+
+# --- type changes that rewrite audited values are recorded; audited tables stay logged ---
+q "$db" "CREATE TYPE crm.mood AS ENUM ('happy', 'sad'); ALTER TYPE crm.mood OWNER TO crm_chg_owner;
+         CREATE TYPE crm.addr AS (street text, city text); ALTER TYPE crm.addr OWNER TO crm_chg_owner;
+         CREATE DOMAIN crm.dmood AS crm.mood; ALTER DOMAIN crm.dmood OWNER TO crm_chg_owner" >/dev/null
+as_owner "ALTER TABLE crm.audited ADD COLUMN mood crm.mood, ADD COLUMN moods crm.dmood[], ADD COLUMN addr crm.addr;
+          INSERT INTO crm.audited VALUES (1, 'happy', '{happy}', ROW('Main St', 'Springfield')), (2, 'sad', '{sad}', NULL)" >/dev/null
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "ALTER TYPE crm.mood RENAME VALUE 'happy' TO 'furious'" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'ALTER TYPE crm.audited {"rows": 2, "column": "mood"}, ALTER TYPE crm.audited {"rows": 2, "column": "moods"}' \
+	"ALTER TYPE ... RENAME VALUE is recorded for each audited column using the type (also through a domain array)"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "ALTER TYPE crm.addr DROP ATTRIBUTE city CASCADE" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'ALTER TYPE crm.audited {"rows": 2, "column": "addr"}' "ALTER TYPE ... DROP ATTRIBUTE is recorded"
+n=$(log "SELECT max(id) FROM privacy.audit_log")
+as_owner "DROP DOMAIN crm.dmood CASCADE" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || table_name || ' ' || new_values::text, ', ' ORDER BY id) FROM privacy.audit_log WHERE id > $n")" \
+	'DROP TYPE crm.audited {"rows": 2, "column": "moods"}' "DROP DOMAIN ... CASCADE, which drops an audited column, is recorded"
+is "$(state "ALTER TABLE crm.audited SET UNLOGGED")" "0A000" "SET UNLOGGED of an audited table is refused (a crash would empty it unrecorded)"
+is "$(state "CREATE UNLOGGED TABLE crm.pu PARTITION OF crm.pc FOR VALUES IN ('u')")" "0A000" \
+	"an unlogged partition of an audited table is refused"
+q "$db" "CREATE UNLOGGED TABLE crm.unl (id bigint)" >/dev/null
+is "$(su_state "SELECT privacy.enable_audit('crm.unl')")" "0A000" "auditing an unlogged table is refused"
+
 # --- disable_audit of a partitioned table removes every trigger ---
 q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
 is "$(log "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'crm_privacy_audit%' AND tgrelid::regclass::text LIKE 'crm.pc%'")" \
 	"0" "disable_audit removes the triggers of the root and of every partition"
+is "$(log "SELECT op || ' ' || table_name || ' ' || (session_user_name = session_user)::text FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" \
+	"DISABLE AUDIT crm.pc true" "... and is recorded, with who called it"
 
 # --- the logs outlive the extension ---
 q "$db" "SELECT privacy.enable_audit('crm.pc'); SELECT privacy.seal_audit();
@@ -213,9 +333,8 @@ is "$(state "SELECT count(*) FROM privacy.audit_log")" "42501" "and readable by 
 # without CASCADE, new rows after adoption, a second round trip
 q "$db" "SELECT privacy.disable_audit('crm.audited'); SELECT privacy.enable_audit('crm.pc');" >/dev/null
 as_owner "INSERT INTO crm.pc VALUES (6, 'Fay Wray', '0766666666', 'n')" >/dev/null
-q "$db" "SELECT privacy.seal_audit()" >/dev/null
+q "$db" "SELECT privacy.disable_audit('crm.pc'); SELECT privacy.seal_audit()" >/dev/null
 before=$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")
-q "$db" "SELECT privacy.disable_audit('crm.pc')" >/dev/null
 out=$(q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy; CREATE EXTENSION crm_privacy" 2>&1)
 is "$out" "" "DROP EXTENSION without CASCADE, then CREATE EXTENSION"
 is "$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")" "$before" "every row is kept"

@@ -45,7 +45,8 @@ RESET ROLE;
 SELECT is((SELECT count(*)::int FROM public.leak_log), 0,
           'no shadowing function or operator of the table owner ran');
 SELECT is((SELECT count(*)::int FROM hostile.audit_log), 0, 'the shadowing log got nothing');
-SELECT is((SELECT count(*)::int FROM privacy.audit_log WHERE table_name = 'public.ha'), 3,
+SELECT is((SELECT count(*)::int FROM privacy.audit_log
+            WHERE table_name = 'public.ha' AND op IN ('INSERT', 'UPDATE', 'DELETE')), 3,
           'the real log got every change');
 SELECT is((SELECT new_values->>'名字' FROM privacy.audit_log WHERE table_name = 'public.ha' AND op = 'UPDATE'),
           privacy.pseudonym('李四', 'audit'), 'a multibyte column name, its value a pseudonym');

@@ -227,6 +227,40 @@ AS 'MODULE_PATHNAME', 'crm_audit_trigger'
 LANGUAGE C;
 GRANT EXECUTE ON FUNCTION privacy.audit_trigger() TO PUBLIC;
 
+-- What a table's trigger of an audit trigger's name is: 'absent',
+-- 'look-alike' (not exactly the trigger enable_audit() makes), or, for the
+-- audit trigger, when it fires: 'always', 'origin', 'replica', 'disabled'.
+CREATE FUNCTION privacy.audit_trigger_state(tbl pg_catalog.regclass, name pg_catalog.text)
+RETURNS pg_catalog.text
+AS 'MODULE_PATHNAME', 'crm_audit_trigger_state'
+LANGUAGE C STABLE STRICT SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.audit_trigger_state(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.audit_trigger_state(pg_catalog.regclass, pg_catalog.text) IS
+'absent, look-alike, or when the crm_privacy audit trigger of that name fires (always, origin, replica, disabled)';
+
+-- Is tbl audited as privacy.enable_audit() makes it: both audit triggers,
+-- firing always, on it and on each of its partitions?
+CREATE FUNCTION privacy.is_fully_audited(tbl pg_catalog.regclass) RETURNS pg_catalog.bool
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT pg_catalog.bool_and(privacy.audit_trigger_state(p.relid, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'always'
+                               AND privacy.audit_trigger_state(p.relid, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.=) 'always')
+      FROM (SELECT tbl AS relid UNION SELECT t.relid FROM pg_catalog.pg_partition_tree(tbl) t) p
+$$;
+REVOKE ALL ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.is_fully_audited(pg_catalog.regclass) IS
+'true when both crm_privacy audit triggers fire always on the table and on each of its partitions';
+
+-- The start and the end of a table's audit, recorded in the log.
+CREATE FUNCTION privacy.record_audit_change(tbl pg_catalog.regclass, enabled pg_catalog.bool)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_record_audit_change'
+LANGUAGE C STRICT SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.record_audit_change(pg_catalog.regclass, pg_catalog.bool) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.record_audit_change(pg_catalog.regclass, pg_catalog.bool) IS
+'record in privacy.audit_log that the audit of a table started (ENABLE AUDIT) or stopped (DISABLE AUDIT)';
+
 CREATE FUNCTION privacy.enable_audit(tbl pg_catalog.regclass) RETURNS void
 LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
@@ -234,6 +268,8 @@ AS $$
 DECLARE
     -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
     target text := tbl::pg_catalog.text;
+    trig text;
+    part pg_catalog.regclass;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
@@ -249,14 +285,42 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = 'the crm_privacy logs cannot be audited themselves';
     END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_trigger t WHERE t.tgrelid OPERATOR(pg_catalog.=) tbl
-                  AND t.tgname OPERATOR(pg_catalog.=) 'crm_privacy_audit') THEN
-        RETURN;
+    -- A trigger of that name that is not the audit trigger (the owner's, or a
+    -- look-alike with a WHEN clause) is refused, never trusted: nothing of it runs.
+    FOREACH trig IN ARRAY ARRAY['crm_privacy_audit', 'crm_privacy_audit_truncate'] LOOP
+        IF privacy.audit_trigger_state(tbl, trig) OPERATOR(pg_catalog.=) 'look-alike' THEN
+            RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+                MESSAGE = pg_catalog.format('table %s has a trigger named %s that is not the crm_privacy audit trigger',
+                                            tbl, trig),
+                DETAIL = 'The audit trigger runs privacy.audit_trigger() on every row (or TRUNCATE), with no WHEN clause and no column list.',
+                HINT = 'Drop or rename that trigger, then call privacy.enable_audit() again.';
+        END IF;
+    END LOOP;
+    IF NOT privacy.is_fully_audited(tbl) THEN
+        PERFORM privacy.record_audit_change(tbl, true);
     END IF;
-    EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
-                              ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
-    EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON %s'
-                              ' FOR EACH STATEMENT EXECUTE FUNCTION privacy.audit_trigger()', target);
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'absent' THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                                  ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.=) 'absent' THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON %s'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION privacy.audit_trigger()', target);
+    END IF;
+    -- They fire always, also with session_replication_role = replica (which a
+    -- superuser can let a role set): the row trigger's clones on partitions
+    -- follow it; a partition's TRUNCATE trigger is made so (src/audit.c).
+    FOREACH trig IN ARRAY ARRAY['crm_privacy_audit', 'crm_privacy_audit_truncate'] LOOP
+        IF privacy.audit_trigger_state(tbl, trig) OPERATOR(pg_catalog.<>) 'always' THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', target, trig);
+        END IF;
+    END LOOP;
+    FOR part IN SELECT p.relid FROM pg_catalog.pg_partition_tree(tbl) p
+                 WHERE p.relid OPERATOR(pg_catalog.<>) tbl
+                   AND privacy.audit_trigger_state(p.relid, 'crm_privacy_audit_truncate')
+                       OPERATOR(pg_catalog.<>) 'always' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER crm_privacy_audit_truncate', part);
+    END LOOP;
 END $$;
 
 CREATE FUNCTION privacy.disable_audit(tbl pg_catalog.regclass) RETURNS void
@@ -271,6 +335,10 @@ BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike'])
+       OR privacy.audit_trigger_state(tbl, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike']) THEN
+        PERFORM privacy.record_audit_change(tbl, false);
     END IF;
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
     EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);

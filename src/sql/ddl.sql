@@ -30,7 +30,8 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'DROP TABLE',
                  'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE',
-                 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP EXTENSION', 'DROP OWNED')
+                 'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP EXTENSION', 'DROP OWNED',
+                 'ALTER EXTENSION', 'ALTER TYPE', 'DROP TYPE', 'DROP DOMAIN')
     EXECUTE FUNCTION privacy.ddl_command_start();
 -- Also with session_replication_role = replica: the guard of the audit
 -- triggers and the archive of the logs on DROP EXTENSION.
@@ -41,8 +42,10 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL',
                  'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
-                 'CREATE TABLE', 'CREATE TRIGGER')
+                 'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA')
     EXECUTE FUNCTION privacy.ddl_command_end();
+-- The checks of new tables and triggers hold in replica mode too.
+ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;
 
 -- Before any DDL, in any session: load the library, whose object access
 -- hook refuses a CASCADE that would drop the extension with its logs.

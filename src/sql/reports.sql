@@ -346,9 +346,7 @@ BEGIN
     SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
       FROM privacy.labels l
      WHERE l."column" IS NULL AND l.class OPERATOR(pg_catalog.=) ANY (ARRAY['subject', 'related'])
-       AND NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
-                        WHERE t.tgrelid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(pg_catalog.format('%I.%I', l.schema, l."table"))
-                          AND t.tgname OPERATOR(pg_catalog.=) 'crm_privacy_audit');
+       AND NOT privacy.is_fully_audited(pg_catalog.to_regclass(pg_catalog.format('%I.%I', l.schema, l."table")));
     ok := names IS NULL;
     detail := COALESCE('not audited: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (privacy.enable_audit())',
                        'every labelled table is audited');
