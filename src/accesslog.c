@@ -862,6 +862,20 @@ write_records(void)
 	return true;
 }
 
+/* Write the writer's batch in hand to the server log, and free its slots. */
+static void
+log_batch(const char *why)
+{
+	for (int k = 0; k < my_batch_n; k++)
+	{
+		AccessSlot *s = &access_shared->slots[my_batch[k]];
+
+		log_record(&s->rec, s->at_text, why);
+	}
+	free_records(my_batch, my_batch_n);
+	my_batch_n = 0;
+}
+
 /*
  * When a writer exits: what it still holds (a batch whose transaction did not
  * commit, its queue) goes to the server log, and it leaves its entry.
@@ -874,28 +888,12 @@ writer_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	if (my_writer == NULL)
 		return;
 	LWLockReleaseAll();
-	for (int k = 0; k < my_batch_n; k++)
-	{
-		AccessSlot *s = &access_shared->slots[my_batch[k]];
-
-		log_record(&s->rec, s->at_text, why);
-	}
-	free_records(my_batch, my_batch_n);
-	my_batch_n = 0;
+	log_batch(why);
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	my_writer->state = WRITER_DRAINING;
 	LWLockRelease(access_shared->lock);
 	while ((my_batch_n = take_records(my_writer, my_batch, WRITE_BATCH)) > 0)
-	{
-		for (int k = 0; k < my_batch_n; k++)
-		{
-			AccessSlot *s = &access_shared->slots[my_batch[k]];
-
-			log_record(&s->rec, s->at_text, why);
-		}
-		free_records(my_batch, my_batch_n);
-		my_batch_n = 0;
-	}
+		log_batch(why);
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	my_writer->state = WRITER_FREE;
 	my_writer->dbid = InvalidOid;

@@ -98,31 +98,24 @@ sleep 1
 is "$(records full)" "$answered" "each is recorded once"
 is "$(in_log full)" 44 "those that found no room (300 - 256 slots) in the server log"
 
-# 4. A fast shutdown while 200 records wait for the writer: it writes them
-# before it exits.
-pid=$(start_writer)
-as_pg kill -STOP "$pid"
-answered=$(reads fast 1 200 4 | sort)
-as_pg pg_ctl -D "$data" -m fast -W stop >/dev/null
-sleep 0.5
-as_pg kill -CONT "$pid"
-for _ in $(seq 1 600); do as_pg pg_ctl -D "$data" status >/dev/null 2>&1 || break; sleep 0.1; done
-as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
-is "$answered" "$(expect fast 1 200)" "200 reads are answered before a fast shutdown"
-is "$(records fast)" "$answered" "after the fast shutdown each is recorded once"
-
-# 5. An immediate shutdown while 200 records wait for the writer: it writes
-# them to the server log as it dies.
-pid=$(start_writer)
-as_pg kill -STOP "$pid"
-answered=$(reads immediate 1 200 4 | sort)
-as_pg pg_ctl -D "$data" -m immediate -W stop >/dev/null
-sleep 0.5
-as_pg kill -CONT "$pid"
-for _ in $(seq 1 600); do as_pg pg_ctl -D "$data" status >/dev/null 2>&1 || break; sleep 0.1; done
-as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
-is "$answered" "$(expect immediate 1 200)" "200 reads are answered before an immediate shutdown"
-is "$(records immediate)" "$answered" "after the immediate shutdown each is recorded once"
+# 4, 5. A fast, then an immediate, shutdown while 200 records wait for a
+# stopped writer: at a fast shutdown it writes them to the table before it
+# exits; at an immediate one, to the server log as it dies.
+shutdown_with_queue() {
+	local mode=$1 pid
+	pid=$(start_writer)
+	as_pg kill -STOP "$pid"
+	answered=$(reads "$mode" 1 200 4 | sort)
+	as_pg pg_ctl -D "$data" -m "$mode" -W stop >/dev/null
+	sleep 0.5
+	as_pg kill -CONT "$pid"
+	for _ in $(seq 1 600); do as_pg pg_ctl -D "$data" status >/dev/null 2>&1 || break; sleep 0.1; done
+	as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+	is "$answered" "$(expect "$mode" 1 200)" "200 reads are answered before the $mode shutdown"
+	is "$(records "$mode")" "$answered" "after the $mode shutdown each is recorded once"
+}
+shutdown_with_queue fast
+shutdown_with_queue immediate
 
 # 6. An immediate shutdown in the middle of a load of 4 readers: every
 # answered read is recorded (a read whose answer the crash cut off may be
