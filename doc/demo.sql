@@ -182,7 +182,7 @@ DELETE FROM privacy.audit_log;
 \set ON_ERROR_STOP on
 
 \echo
-\echo '== 12. The read audit: every read of a full view is in privacy.access_log, even when rolled back'
+\echo '== 12. The read audit: every read of a full view, and every secret column read in clear, is in privacy.access_log (literals replaced by $n), even when rolled back'
 SET ROLE crm_officer;
 \set ECHO queries
 BEGIN;
