@@ -244,8 +244,32 @@ SET crm_privacy.record_clear_level = public;
 RESET ROLE;
 SHOW crm_privacy.access_log_query;
 SHOW crm_privacy.record_clear_level;
+-- l. row_count is the rows the view produced, whatever the statement
+--    returned (each of these recorded 1 before): count(*) over the view;
+--    only the rows a WHERE lets through the view; the view read twice in one
+--    statement (2 + 3 rows); a writable CTE
+--    copying rows; a parallel scan whose rows all come from workers; not
+--    the rows of a view the record does not name (a superuser's standard
+--    view).
+SELECT count(*) FROM privacy_full.crowd;
+SELECT count(*) FROM privacy_full.crowd WHERE id <= 3;
+SELECT (SELECT count(*) FROM privacy_full.crowd WHERE id <= 2)
+     + (SELECT count(*) FROM privacy_full.crowd WHERE id <= 3) AS both;
+CREATE TEMP TABLE copied (id int);
+WITH w AS (INSERT INTO copied SELECT id FROM privacy_full.crowd WHERE id <= 40 RETURNING 1)
+SELECT count(*) FROM w;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET parallel_leader_participation = off;
+SELECT count(*) FROM privacy_full.crowd WHERE name IS NOT NULL;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET parallel_leader_participation;
+SELECT count(*) FROM privacy_full.crowd f JOIN privacy_standard.crowd s USING (id) WHERE f.id <= 6;
 
-SELECT regress_wait_reads((SELECT id FROM start2)::int + 18) - (SELECT id FROM start2) AS written;
+SELECT regress_wait_reads((SELECT id FROM start2)::int + 24) - (SELECT id FROM start2) AS written;
 SELECT current_user_name, relations, left(query, 100) AS query, row_count
   FROM privacy.access_log WHERE id > (SELECT id FROM start2) ORDER BY id;
 SELECT count(*) AS literals_stored FROM privacy.access_log

@@ -24,7 +24,7 @@ SELECT pg_describe_object(classid, objid, objsubid) AS object
 -- Every function runs with a fixed search_path, but the event trigger
 -- functions, which must resolve names as the command does (src/sql/ddl.sql),
 -- and the C functions that run no SQL and look up no names, called once per
--- row in the privacy views (src/sql/mask.sql).
+-- row or per query in the privacy views (src/sql/mask.sql, src/sql/audit.sql).
 SELECT p.oid::regprocedure::text AS function, p.proconfig, p.prosecdef, p.provolatile
   FROM pg_proc p
  WHERE p.pronamespace = 'privacy'::regnamespace

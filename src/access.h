@@ -38,5 +38,7 @@ typedef struct AccessRecord
 extern void crm_access_shmem_install(void);
 extern void crm_access_queue(const AccessRecord *rec);
 extern void crm_access_log_record(const AccessRecord *r, const char *why);
+extern void crm_access_worker_rows_add(uint64 rows);
+extern uint64 crm_access_worker_rows_take(void);
 
 #endif							/* CRM_ACCESS_H */

@@ -39,7 +39,9 @@
 
 #include <unistd.h>
 
+#include "access/heapam.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/parallel.h"
@@ -80,13 +82,13 @@
 #include "access.h"
 #include "compat.h"
 
-#define ACCESS_SLOTS		256		/* records waiting for a writer */
+#define ACCESS_SLOTS		512		/* records waiting for a writer */
 #define ACCESS_WRITERS		16		/* databases with a writer at once */
 #define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
 										/* DROP DATABASE waits 5 s for it */
 #define WRITER_NAP_MS		10		/* a writer looks for records this often */
 #define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
-#define WRITE_BATCH			128		/* records per transaction of a writer */
+#define WRITE_BATCH			256		/* records per transaction of a writer */
 #define WAKE_AT				(WRITE_BATCH / 2)	/* queued records that wake a writer early */
 
 /* The JSON of a record: every string escaped at most 6-fold, and the keys. */
@@ -106,7 +108,6 @@ typedef struct AccessSlot
 {
 	pg_atomic_uint32 state;
 	int			next;			/* next slot of the queue or the free list; -1 */
-	char		at_text[MAXDATELEN + 1];	/* rec.at as text */
 	AccessRecord rec;
 } AccessSlot;
 
@@ -139,6 +140,12 @@ typedef struct AccessShared
 
 static AccessShared *access_shared = NULL;
 
+/*
+ * Rows of generated views that parallel workers produced for their leader
+ * (hooks.c), by the leader's process number: a worker adds, its leader takes.
+ */
+static pg_atomic_uint64 *worker_rows = NULL;	/* [MaxBackends] */
+
 /* crm_privacy.access_log_queue_wait: how long a reader waits for room */
 static int	queue_wait_ms = 10000;
 
@@ -154,6 +161,7 @@ access_shmem_request(void)
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
 	RequestAddinShmemSpace(MAXALIGN(sizeof(AccessShared)));
+	RequestAddinShmemSpace(MAXALIGN(mul_size(MaxBackends, sizeof(pg_atomic_uint64))));
 	RequestNamedLWLockTranche("crm_privacy", 1);
 }
 
@@ -180,6 +188,13 @@ access_shmem_startup(void)
 		access_shared->free_head = 0;
 		for (int i = 0; i < ACCESS_WRITERS; i++)
 			access_shared->writers[i].head = access_shared->writers[i].tail = -1;
+	}
+	worker_rows = ShmemInitStruct("crm_privacy view rows of parallel workers",
+								  mul_size(MaxBackends, sizeof(pg_atomic_uint64)), &found);
+	if (!found)
+	{
+		for (int i = 0; i < MaxBackends; i++)
+			pg_atomic_init_u64(&worker_rows[i], 0);
 	}
 	LWLockRelease(AddinShmemInitLock);
 }
@@ -282,11 +297,23 @@ json_int(JsonBuf *b, int64 v)
 	json_raw(b, &digits[i]);
 }
 
-/* The record as one line of JSON (at: its time as text), into buf[JSON_MAX]. */
+/*
+ * The record as one line of JSON, into buf[JSON_MAX].  Its time is written in
+ * UTC, with arithmetic only (no time zone to look up), so that a dying writer
+ * can write records from its signal handler.
+ */
 static void
-record_json(char *buf, const AccessRecord *r, const char *at)
+record_json(char *buf, const AccessRecord *r)
 {
 	JsonBuf		b = {buf, 0};
+	char		at[MAXDATELEN + 1];
+	struct pg_tm tm;
+	fsec_t		fsec;
+
+	if (timestamp2tm(r->at, NULL, &tm, &fsec, NULL, NULL) == 0)
+		EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, at);
+	else
+		strlcpy(at, "invalid", sizeof(at));
 
 	json_raw(&b, "{\"crm_privacy_access\":{\"at\":");
 	json_str(&b, at);
@@ -314,11 +341,11 @@ record_json(char *buf, const AccessRecord *r, const char *at)
 
 /* Write a record to the server log, with why it is there. */
 static void
-log_record(const AccessRecord *r, const char *at, const char *why)
+log_record(const AccessRecord *r, const char *why)
 {
 	char	   *buf = palloc(JSON_MAX);
 
-	record_json(buf, r, at);
+	record_json(buf, r);
 	ereport(LOG,
 			(errmsg("%s", buf),
 			 errdetail_internal("%s", why),
@@ -329,7 +356,30 @@ log_record(const AccessRecord *r, const char *at, const char *why)
 void
 crm_access_log_record(const AccessRecord *r, const char *why)
 {
-	log_record(r, timestamptz_to_str(r->at), why);
+	log_record(r, why);
+}
+
+/* In a parallel worker: add rows of views to the leader's count. */
+void
+crm_access_worker_rows_add(uint64 rows)
+{
+	PGPROC	   *leader = MyProc->lockGroupLeader;
+	int			i;
+
+	if (worker_rows == NULL || leader == NULL)
+		return;
+	i = GetNumberFromPGProc(leader);
+	if (i >= 0 && i < MaxBackends)
+		pg_atomic_fetch_add_u64(&worker_rows[i], rows);
+}
+
+/* In a parallel leader: take the rows its workers added since last taken. */
+uint64
+crm_access_worker_rows_take(void)
+{
+	if (worker_rows == NULL || MyProcNumber < 0 || MyProcNumber >= MaxBackends)
+		return 0;
+	return pg_atomic_exchange_u64(&worker_rows[MyProcNumber], 0);
 }
 
 /*
@@ -356,7 +406,7 @@ writer_quickdie(SIGNAL_ARGS)
 		{
 			const char *parts[3] = {prefix, buf, detail};
 
-			record_json(buf, &s->rec, s->at_text);
+			record_json(buf, &s->rec);
 			for (int p = 0; p < 3; p++)
 			{
 				const char *c = parts[p];
@@ -448,6 +498,25 @@ start_writer(void)
 }
 
 /*
+ * Copy a record: its fixed fields, and only the bytes of its strings in use
+ * (most of a record is room for a long query).
+ */
+static void
+copy_record(AccessRecord *dst, const AccessRecord *src)
+{
+	dst->dbid = src->dbid;
+	dst->at = src->at;
+	strlcpy(dst->session_user_name, src->session_user_name, sizeof(dst->session_user_name));
+	strlcpy(dst->current_user_name, src->current_user_name, sizeof(dst->current_user_name));
+	strlcpy(dst->application_name, src->application_name, sizeof(dst->application_name));
+	strlcpy(dst->client_addr, src->client_addr, sizeof(dst->client_addr));
+	strlcpy(dst->relations, src->relations, sizeof(dst->relations));
+	strlcpy(dst->query, src->query, sizeof(dst->query));
+	dst->has_rows = src->has_rows;
+	dst->row_count = src->row_count;
+}
+
+/*
  * Queue a finished record for the database's writer, starting one if needed.
  * A record enters shared memory only while a writer of its database is
  * attached; when none can be, on a hot standby, or when the queue stays full
@@ -457,14 +526,12 @@ start_writer(void)
 void
 crm_access_queue(const AccessRecord *rec)
 {
-	char		at_text[MAXDATELEN + 1];
 	const char *why = NULL;
 	TimestampTz deadline;
 
-	strlcpy(at_text, timestamptz_to_str(rec->at), sizeof(at_text));
 	if (RecoveryInProgress() || access_shared == NULL)
 	{
-		log_record(rec, at_text, "Recorded in the server log: a hot standby cannot write privacy.access_log.");
+		log_record(rec, "Recorded in the server log: a hot standby cannot write privacy.access_log.");
 		return;
 	}
 
@@ -486,8 +553,7 @@ crm_access_queue(const AccessRecord *rec)
 			PGPROC	   *wake = NULL;
 
 			access_shared->free_head = s->next;
-			memcpy(&s->rec, rec, sizeof(AccessRecord));
-			memcpy(s->at_text, at_text, sizeof(at_text));
+			copy_record(&s->rec, rec);
 			s->next = -1;
 			pg_write_barrier();
 			pg_atomic_write_u32(&s->state, SLOT_QUEUED);
@@ -556,7 +622,7 @@ crm_access_queue(const AccessRecord *rec)
 	ConditionVariableCancelSleep();
 	RESUME_INTERRUPTS();
 	if (why)
-		log_record(rec, at_text, why);
+		log_record(rec, why);
 }
 
 /* Take up to max records of the writer's queue, oldest first. */
@@ -578,6 +644,18 @@ take_records(AccessWriter *w, int *batch, int max)
 		pg_atomic_write_u32(&s->state, SLOT_TAKEN);
 		batch[n++] = i;
 	}
+	LWLockRelease(access_shared->lock);
+	return n;
+}
+
+/* How many records wait in writer w's queue. */
+static int
+queued_records(AccessWriter *w)
+{
+	int			n;
+
+	LWLockAcquire(access_shared->lock, LW_SHARED);
+	n = w->count;
 	LWLockRelease(access_shared->lock);
 	return n;
 }
@@ -704,10 +782,13 @@ static const struct
 #define LOG_COLUMNS lengthof(log_columns)
 
 /*
- * The access log the writer found to be the extension's own, until a
- * relcache invalidation of it (DROP EXTENSION drops or alters it).
+ * The access log the writer found to be the extension's own, the columns it
+ * fills and the identity sequence, until a relcache invalidation of the log
+ * (DROP EXTENSION drops or alters it; ALTER TABLE changes its columns).
  */
 static Oid	verified_log_relid = InvalidOid;
+static AttrNumber verified_attnums[LOG_COLUMNS];
+static Oid	verified_seqid = InvalidOid;
 
 /* A relcache invalidation (from crm_privacy.c's callback). */
 void
@@ -718,9 +799,73 @@ crm_access_log_relcache(Oid relid)
 }
 
 /*
- * Insert records into privacy.access_log, in one transaction, as logical
- * replication's apply does (ExecSimpleRelationInsert: constraints, indexes,
- * triggers), with no SQL statement to plan or run.
+ * Check that rel (locked) is the extension's access log with the columns the
+ * writer fills, and remember them.
+ */
+static void
+verify_log(Relation rel)
+{
+	TupleDesc	tupdesc = RelationGetDescr(rel);
+
+	if (!crm_is_extension_member(RelationRelationId, RelationGetRelid(rel)))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
+	for (int c = 0; c < (int) LOG_COLUMNS; c++)
+	{
+		verified_attnums[c] = InvalidAttrNumber;
+		for (int a = 0; a < tupdesc->natts; a++)
+		{
+			Form_pg_attribute att = TupleDescAttr(tupdesc, a);
+
+			if (!att->attisdropped && strcmp(NameStr(att->attname), log_columns[c].name) == 0 &&
+				att->atttypid == log_columns[c].type)
+				verified_attnums[c] = att->attnum;
+		}
+		if (verified_attnums[c] == InvalidAttrNumber)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("privacy.access_log has no column \"%s\" of the expected type", log_columns[c].name)));
+	}
+	verified_seqid = getIdentitySequence(rel, verified_attnums[0], false);
+	verified_log_relid = RelationGetRelid(rel);
+}
+
+/* Fill slot with record r as a row of the log (tupdesc), in the current context. */
+static void
+fill_row(TupleTableSlot *slot, TupleDesc tupdesc, const AccessRecord *r)
+{
+	const AttrNumber *attnums = verified_attnums;
+	Datum	   *values = slot->tts_values;
+	bool	   *nulls = slot->tts_isnull;
+
+	ExecClearTuple(slot);
+	/* columns the writer does not know (none today) are null */
+	for (int a = 0; a < tupdesc->natts; a++)
+		nulls[a] = true;
+#define SET(c, v, isnull) (values[attnums[c] - 1] = (v), nulls[attnums[c] - 1] = (isnull))
+	SET(0, Int64GetDatum(nextval_internal(verified_seqid, false)), false);
+	SET(1, TimestampTzGetDatum(r->at), false);
+	SET(2, DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name)), false);
+	SET(3, DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name)), false);
+	SET(4, CStringGetTextDatum(r->application_name), r->application_name[0] == '\0');
+	SET(5, r->client_addr[0] ? DirectFunctionCall1(inet_in, CStringGetDatum(r->client_addr)) : (Datum) 0,
+		r->client_addr[0] == '\0');
+	SET(6, relations_array(r->relations), false);
+	SET(7, CStringGetTextDatum(r->query), r->query[0] == '\0');
+	SET(8, Int64GetDatum(r->row_count), !r->has_rows);
+#undef SET
+	ExecStoreVirtualTuple(slot);
+}
+
+/*
+ * Insert records into privacy.access_log, in one transaction, with no SQL
+ * statement to plan or run.  As COPY does, the rows go into the heap
+ * together (table_multi_insert: one WAL record per page), then into the
+ * indexes, with the constraints checked first.  Should someone (a superuser)
+ * have put row triggers or generated columns on the log, each row goes in
+ * as logical replication's apply inserts one (ExecSimpleRelationInsert),
+ * which fires them.
  */
 static void
 insert_records(const int *batch, int n)
@@ -728,12 +873,10 @@ insert_records(const int *batch, int n)
 	Oid			log_relid;
 	Relation	rel;
 	TupleDesc	tupdesc;
-	AttrNumber	attnums[LOG_COLUMNS];
-	Oid			seqid;
 	EState	   *estate;
 	ResultRelInfo *rri;
-	TupleTableSlot *slot;
-	MemoryContext oldcxt;
+	TriggerDesc *trig;
+	bool		together;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -745,35 +888,14 @@ insert_records(const int *batch, int n)
 	 * log, never into a table someone else named privacy.access_log.
 	 */
 	log_relid = get_relname_relid("access_log", get_namespace_oid(CRM_SCHEMA, true));
-	if (OidIsValid(log_relid))
-		LockRelationOid(log_relid, RowExclusiveLock);
-	if (!OidIsValid(log_relid) || log_relid != verified_log_relid)
-	{
-		if (!crm_is_extension_member(RelationRelationId, log_relid))
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
-		verified_log_relid = log_relid;
-	}
-	rel = table_open(log_relid, NoLock);
+	if (!OidIsValid(log_relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("privacy.access_log of the crm_privacy extension does not exist in this database")));
+	rel = table_open(log_relid, RowExclusiveLock);
+	if (log_relid != verified_log_relid)
+		verify_log(rel);
 	tupdesc = RelationGetDescr(rel);
-	for (int c = 0; c < (int) LOG_COLUMNS; c++)
-	{
-		attnums[c] = InvalidAttrNumber;
-		for (int a = 0; a < tupdesc->natts; a++)
-		{
-			Form_pg_attribute att = TupleDescAttr(tupdesc, a);
-
-			if (!att->attisdropped && strcmp(NameStr(att->attname), log_columns[c].name) == 0 &&
-				att->atttypid == log_columns[c].type)
-				attnums[c] = att->attnum;
-		}
-		if (attnums[c] == InvalidAttrNumber)
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("privacy.access_log has no column \"%s\" of the expected type", log_columns[c].name)));
-	}
-	seqid = getIdentitySequence(rel, attnums[0], false);
 
 	estate = CreateExecutorState();
 	rri = makeNode(ResultRelInfo);
@@ -781,44 +903,58 @@ insert_records(const int *batch, int n)
 	estate->es_result_relations = NULL;
 	estate->es_opened_result_relations = list_make1(rri);
 	ExecOpenIndices(rri, false);
-	slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
 	AfterTriggerBeginQuery();
+	trig = rri->ri_TrigDesc;
+	together = !(trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
+						  trig->trig_insert_instead_row || trig->trig_insert_new_table)) &&
+		!(tupdesc->constr && tupdesc->constr->has_generated_stored);
 
-	for (int i = 0; i < n; i++)
+	if (together)
 	{
-		AccessRecord *r = &access_shared->slots[batch[i]].rec;
-		Datum	   *values;
-		bool	   *nulls;
+		TupleTableSlot **slots = palloc(n * sizeof(TupleTableSlot *));
+		BulkInsertState bistate = GetBulkInsertState();
+		MemoryContext oldcxt;
 
-		CHECK_FOR_INTERRUPTS();
-		ExecClearTuple(slot);
+		for (int i = 0; i < n; i++)
+			slots[i] = ExecAllocTableSlot(&estate->es_tupleTable, tupdesc, table_slot_callbacks(rel));
 		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-		values = slot->tts_values;
-		nulls = slot->tts_isnull;
-		/* columns the writer does not know (none today) are null */
-		for (int a = 0; a < tupdesc->natts; a++)
-			nulls[a] = true;
-#define SET(c, v, isnull) (values[attnums[c] - 1] = (v), nulls[attnums[c] - 1] = (isnull))
-		SET(0, Int64GetDatum(nextval_internal(seqid, false)), false);
-		SET(1, TimestampTzGetDatum(r->at), false);
-		SET(2, DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name)), false);
-		SET(3, DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name)), false);
-		SET(4, CStringGetTextDatum(r->application_name), r->application_name[0] == '\0');
-		SET(5, r->client_addr[0] ? DirectFunctionCall1(inet_in, CStringGetDatum(r->client_addr)) : (Datum) 0,
-			r->client_addr[0] == '\0');
-		SET(6, relations_array(r->relations), false);
-		SET(7, CStringGetTextDatum(r->query), r->query[0] == '\0');
-		SET(8, Int64GetDatum(r->row_count), !r->has_rows);
-#undef SET
-		ExecStoreVirtualTuple(slot);
-		ExecSimpleRelationInsert(rri, estate, slot);
+		for (int i = 0; i < n; i++)
+		{
+			CHECK_FOR_INTERRUPTS();
+			fill_row(slots[i], tupdesc, &access_shared->slots[batch[i]].rec);
+			if (tupdesc->constr)
+				ExecConstraints(rri, slots[i], estate);
+		}
+		table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, bistate);
+		for (int i = 0; i < n; i++)
+		{
+			if (rri->ri_NumIndices > 0)
+				list_free(CRM_EXEC_INSERT_INDEX_TUPLES(rri, slots[i], estate));
+		}
 		MemoryContextSwitchTo(oldcxt);
-		ResetPerTupleExprContext(estate);
+		ExecResetTupleTable(estate->es_tupleTable, false);
+		FreeBulkInsertState(bistate);
+	}
+	else
+	{
+		TupleTableSlot *slot = MakeSingleTupleTableSlot(tupdesc, &TTSOpsVirtual);
+
+		for (int i = 0; i < n; i++)
+		{
+			MemoryContext oldcxt;
+
+			CHECK_FOR_INTERRUPTS();
+			oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+			fill_row(slot, tupdesc, &access_shared->slots[batch[i]].rec);
+			ExecSimpleRelationInsert(rri, estate, slot);
+			MemoryContextSwitchTo(oldcxt);
+			ResetPerTupleExprContext(estate);
+		}
+		ExecDropSingleTupleTableSlot(slot);
 	}
 
 	AfterTriggerEndQuery(estate);
 	ExecCloseIndices(rri);
-	ExecDropSingleTupleTableSlot(slot);
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
 	PopActiveSnapshot();
@@ -870,7 +1006,7 @@ log_batch(const char *why)
 	{
 		AccessSlot *s = &access_shared->slots[my_batch[k]];
 
-		log_record(&s->rec, s->at_text, why);
+		log_record(&s->rec, why);
 	}
 	free_records(my_batch, my_batch_n);
 	my_batch_n = 0;
@@ -957,10 +1093,16 @@ crm_access_writer_main(Datum arg)
 		CHECK_FOR_INTERRUPTS();
 		if (write_records())
 		{
+			/*
+			 * Group commit: unless WAKE_AT records wait already, let more
+			 * come (a reader that queues the WAKE_AT-th sets the latch), so
+			 * that one commit and one WAL flush serve many records.
+			 */
 			idle_ms = 0;
-			continue;
+			if (queued_records(my_writer) >= WAKE_AT)
+				continue;
 		}
-		if (idle_ms >= WRITER_IDLE_MS)
+		else if (idle_ms >= WRITER_IDLE_MS)
 		{
 			/* leave only with an empty queue, decided under the lock */
 			LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);

@@ -112,4 +112,16 @@ typedef RangeTblEntry RTEPermissionInfo;
 	getIdentitySequence(RelationGetRelid(rel), (attnum), (missing_ok))
 #endif
 
+/*
+ * 16: ExecInsertIndexTuples() takes onlySummarizing (false: every index).
+ * Inserts slot, not an update, into every index of rri.
+ */
+#if PG_VERSION_NUM >= 160000
+#define CRM_EXEC_INSERT_INDEX_TUPLES(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL, false)
+#else
+#define CRM_EXEC_INSERT_INDEX_TUPLES(rri, slot, estate) \
+	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
+#endif
+
 #endif							/* CRM_COMPAT_H */

@@ -47,6 +47,7 @@
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "common/keywords.h"
@@ -56,6 +57,7 @@
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
+#include "parser/parser.h"
 #include "parser/scanner.h"
 #include "parser/parsetree.h"
 #include "rewrite/rewriteHandler.h"
@@ -69,6 +71,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "compat.h"
@@ -115,7 +118,7 @@ typedef struct ActiveRead
 	EState	   *estate;			/* the query's */
 	bool		sent;
 	bool		running;		/* in ExecutorRun */
-	uint64		rows;			/* summed over its ExecutorRun calls */
+	uint64		rows;			/* rows its parallel workers' views produced */
 	MemoryContextCallback callback;
 
 	/*
@@ -129,6 +132,8 @@ typedef struct ActiveRead
 	Oid			userid;			/* the reader last checked */
 	uint64		generation;		/* of the role labels then */
 	List	   *more;			/* further relations arrays, a record each */
+	List	   *names;			/* the recorded views, once it is a read */
+	List	   *tops;			/* ViewTop: where its generated views end */
 	AccessRecord record;		/* filled when it is known to be a read */
 } ActiveRead;
 
@@ -203,7 +208,9 @@ fill_record(AccessRecord *r, const char *relations, const char *query)
 {
 	const char *appname = GetConfigOption("application_name", true, false);
 
-	memset(r, 0, sizeof(AccessRecord));
+	/* every field is set: the strings' room beyond their ends is never read */
+	r->has_rows = false;
+	r->row_count = 0;
 	r->dbid = MyDatabaseId;
 	r->at = GetCurrentTimestamp();
 	copy_clipped(r->session_user_name, GetUserNameFromId(GetSessionUserId(), false), NAMEDATALEN);
@@ -323,6 +330,63 @@ normalize_query(const char *text)
 	return out.data;
 }
 
+/*
+ * The last texts normalized, and their normalized forms, in this backend: an
+ * application runs the same statements again and again (a prepared one, a
+ * function's), and scanning each time would cost more than the record.  The
+ * scanner reads quotes as standard_conforming_strings says, so that is part
+ * of the key.
+ */
+#define NORMALIZED_CACHE	16
+#define NORMALIZED_CACHE_MAX 1024	/* longer texts are normalized each time */
+
+typedef struct NormalizedText
+{
+	char	   *text;			/* NULL: unused */
+	int			len;
+	bool		standard_strings;
+	char	   *normalized;
+} NormalizedText;
+
+static NormalizedText normalized_cache[NORMALIZED_CACHE];
+static int	normalized_next = 0;
+
+/* text (len bytes) normalized, from the cache if it was lately. */
+static char *
+normalized_text(const char *text, int len)
+{
+	NormalizedText *e;
+	char	   *normalized;
+
+	if (len <= NORMALIZED_CACHE_MAX)
+	{
+		for (int i = 0; i < NORMALIZED_CACHE; i++)
+		{
+			e = &normalized_cache[i];
+			if (e->text && e->len == len && e->standard_strings == standard_conforming_strings &&
+				memcmp(e->text, text, len) == 0)
+				return pstrdup(e->normalized);
+		}
+	}
+	normalized = normalize_query(text);
+	if (len <= NORMALIZED_CACHE_MAX)
+	{
+		e = &normalized_cache[normalized_next];
+		normalized_next = (normalized_next + 1) % NORMALIZED_CACHE;
+		if (e->text)
+		{
+			pfree(e->text);
+			pfree(e->normalized);
+			e->text = NULL;
+		}
+		e->normalized = MemoryContextStrdup(TopMemoryContext, normalized);
+		e->text = MemoryContextStrdup(TopMemoryContext, text);
+		e->len = len;
+		e->standard_strings = standard_conforming_strings;
+	}
+	return normalized;
+}
+
 /* The text of the statement a plan runs, as crm_privacy.access_log_query says. */
 static char *
 statement_text(QueryDesc *queryDesc)
@@ -342,7 +406,7 @@ statement_text(QueryDesc *queryDesc)
 	if (len <= 0 || len > total - loc)
 		len = total - loc;
 	text = pnstrdup(src + loc, len);
-	return access_log_query == QUERY_TEXT_FULL ? text : normalize_query(text);
+	return access_log_query == QUERY_TEXT_FULL ? text : normalized_text(text, strlen(text));
 }
 
 /*
@@ -705,22 +769,199 @@ recorded_views(PlannedStmt *stmt, bool *potential)
 	return names;
 }
 
-/* The recorded read of a running query, or NULL. */
+/* The recorded read of the query whose executor state is estate, if any. */
 static ActiveRead *
-active_read(QueryDesc *queryDesc)
+active_read_of(EState *estate)
 {
 	dlist_iter	iter;
 
-	if (queryDesc->estate == NULL)
-		return NULL;
 	dlist_foreach(iter, &active_reads)
 	{
 		ActiveRead *a = dlist_container(ActiveRead, node, iter.cur);
 
-		if (a->estate == queryDesc->estate)
+		if (a->estate == estate)
 			return a;
 	}
 	return NULL;
+}
+
+/*
+ * The rows a generated view produces are counted where it ends: each view's
+ * WHERE ends in privacy.view_rows('schema.view'), which has no column and is
+ * not volatile, so the planner makes it a one-time filter of a Result node
+ * at the top of the view's plan (above its joins; views.c).  At
+ * ExecutorStart of a query that is or may be a recorded read, those Result
+ * nodes get count_view_rows as their ExecProcNodeReal (EXPLAIN ANALYZE's
+ * instrumentation still wraps it), which counts each row they return for
+ * their view.  The record's row_count is the sum over the views it records
+ * (not over the other views of the statement).  A parallel worker running
+ * its part of the leader's plan counts the rows of the views the leader
+ * records (it finds them as the leader does, with the same user) and adds
+ * them to its leader's count (accesslog.c) when its run ends; the leader
+ * takes that count when its own run ends (its workers have finished).  So
+ * row_count is the rows the views produced, summed over every run, whatever
+ * the statement did with them: count(*) counts every row, a cursor every
+ * row its FETCHes pulled through the view, a PL/pgSQL loop every row it
+ * took, a writable CTE every row it copied.
+ */
+typedef struct ViewTop
+{
+	PlanState  *ps;				/* the Result node */
+	const char *name;			/* its view, schema.view quoted */
+	uint64		rows;
+} ViewTop;
+
+static ExecProcNodeMtd result_exec = NULL;	/* the Result node's own */
+static List *worker_names = NIL;	/* in a parallel worker: the views to count */
+static uint64 worker_view_rows = 0; /* in a parallel worker: not yet added */
+
+static TupleTableSlot *
+count_view_rows(PlanState *ps)
+{
+	TupleTableSlot *slot = result_exec(ps);
+
+	if (!TupIsNull(slot))
+	{
+		ActiveRead *a = active_read_of(ps->state);
+		ListCell   *lc;
+
+		if (a == NULL)
+			worker_view_rows++;	/* only a worker's part of a plan has none */
+		else
+		{
+			foreach(lc, a->tops)
+			{
+				ViewTop    *top = (ViewTop *) lfirst(lc);
+
+				if (top->ps == ps)
+				{
+					top->rows++;
+					break;
+				}
+			}
+		}
+	}
+	return slot;
+}
+
+/* Is name in names (C strings)? */
+static bool
+name_in(const char *name, List *names)
+{
+	ListCell   *lc;
+
+	foreach(lc, names)
+		if (strcmp((const char *) lfirst(lc), name) == 0)
+			return true;
+	return false;
+}
+
+/* The rows the views of a's record produced. */
+static uint64
+read_rows(ActiveRead *a)
+{
+	uint64		rows = a->rows;
+	ListCell   *lc;
+
+	foreach(lc, a->tops)
+	{
+		ViewTop    *top = (ViewTop *) lfirst(lc);
+
+		if (name_in(top->name, a->names))
+			rows += top->rows;
+	}
+	return rows;
+}
+
+/* The OID of privacy.view_rows(text), or InvalidOid. */
+static Oid
+view_rows_function(void)
+{
+	Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
+	Oid			argtype = TEXTOID;
+
+	if (!OidIsValid(nsp))
+		return InvalidOid;
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("view_rows"),
+						   PointerGetDatum(buildoidvector(&argtype, 1)), ObjectIdGetDatum(nsp));
+}
+
+typedef struct CountContext
+{
+	Oid			fn;				/* privacy.view_rows(text) */
+	ActiveRead *a;				/* the leader's read, or NULL in a worker */
+} CountContext;
+
+/*
+ * planstate_tree_walker: make the Result nodes of view_rows() count, in a
+ * worker only those of the views the leader records.
+ */
+static bool
+count_view_tops(PlanState *ps, void *context)
+{
+	CountContext *cx = (CountContext *) context;
+
+	if (ps == NULL)
+		return false;
+	if (IsA(ps, ResultState))
+	{
+		ListCell   *lc;
+
+		foreach(lc, (List *) ((Result *) ps->plan)->resconstantqual)
+		{
+			FuncExpr   *f = (FuncExpr *) lfirst(lc);
+			Const	   *arg;
+			char	   *name;
+
+			if (!IsA(f, FuncExpr) || f->funcid != cx->fn || list_length(f->args) != 1 ||
+				!IsA(linitial(f->args), Const) || ((Const *) linitial(f->args))->constisnull)
+				continue;
+			arg = (Const *) linitial(f->args);
+			name = TextDatumGetCString(arg->constvalue);
+			if (result_exec == NULL)
+				result_exec = ps->ExecProcNodeReal;
+			if (ps->ExecProcNodeReal != result_exec)
+				break;
+			if (cx->a)
+			{
+				ViewTop    *top = MemoryContextAllocZero(cx->a->estate->es_query_cxt, sizeof(ViewTop));
+
+				top->ps = ps;
+				top->name = MemoryContextStrdup(cx->a->estate->es_query_cxt, name);
+				cx->a->tops = lappend(cx->a->tops, top);
+			}
+			else if (!name_in(name, worker_names))
+				break;
+			ExecSetExecProcNode(ps, count_view_rows);
+			break;
+		}
+	}
+	return planstate_tree_walker(ps, count_view_tops, context);
+}
+
+/* Make the ends of the generated views of a query count their rows. */
+static void
+count_view_rows_of(QueryDesc *queryDesc, ActiveRead *a)
+{
+	CountContext cx;
+
+	cx.fn = view_rows_function();
+	cx.a = a;
+	if (OidIsValid(cx.fn) && queryDesc->planstate)
+	{
+		MemoryContext old = a ? MemoryContextSwitchTo(a->estate->es_query_cxt) : NULL;
+
+		(void) count_view_tops(queryDesc->planstate, &cx);
+		if (old)
+			MemoryContextSwitchTo(old);
+	}
+}
+
+/* The recorded read of a running query, or NULL. */
+static ActiveRead *
+active_read(QueryDesc *queryDesc)
+{
+	return queryDesc->estate ? active_read_of(queryDesc->estate) : NULL;
 }
 
 /*
@@ -737,7 +978,7 @@ send_read(ActiveRead *a)
 	if (a->pending)
 		return;					/* it never became a read */
 	a->record.has_rows = !a->running;
-	a->record.row_count = (int64) a->rows;
+	a->record.row_count = (int64) read_rows(a);
 	queue_records(&a->record, a->more);
 }
 
@@ -747,10 +988,14 @@ start_read(ActiveRead *a, QueryDesc *queryDesc, List *names)
 {
 	List	   *arrays = relations_arrays(names);
 	MemoryContext old = MemoryContextSwitchTo(a->estate->es_query_cxt);
+	ListCell   *lc;
 
 	a->more = NIL;
 	for (ListCell *lc = lnext(arrays, list_head(arrays)); lc; lc = lnext(arrays, lc))
 		a->more = lappend(a->more, pstrdup((const char *) lfirst(lc)));
+	a->names = NIL;
+	foreach(lc, names)
+		a->names = lappend(a->names, pstrdup((const char *) lfirst(lc)));
 	MemoryContextSwitchTo(old);
 	fill_record(&a->record, (const char *) linitial(arrays), statement_text(queryDesc));
 	a->pending = false;
@@ -812,16 +1057,28 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 	/*
 	 * EXPLAIN without ANALYZE reads nothing; the leader records a parallel
-	 * query, once (its workers' own queries are recorded by them).
+	 * query, once (its workers' own queries are recorded by them), and the
+	 * workers count the rows of the views in their part of its plan.
 	 */
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || (IsParallelWorker() && run_depth == 0) ||
-		queryDesc->estate == NULL)
+	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->estate == NULL)
 		return;
+	if (IsParallelWorker() && run_depth == 0)
+	{
+		bool		potential = false;
+
+		worker_names = recorded_views(queryDesc->plannedstmt, &potential);
+		if (worker_names != NIL)
+			count_view_rows_of(queryDesc, NULL);
+		return;
+	}
 	names = recorded_views(queryDesc->plannedstmt, &potential);
 	if (names != NIL || potential)
 	{
 		EState	   *estate = queryDesc->estate;
-		ActiveRead *a = MemoryContextAllocZero(estate->es_query_cxt, sizeof(ActiveRead));
+		ActiveRead *a = MemoryContextAlloc(estate->es_query_cxt, sizeof(ActiveRead));
+
+		/* all but the record, which start_read fills (most of it is room) */
+		memset(a, 0, offsetof(ActiveRead, record));
 
 		a->estate = estate;
 		a->pending = true;
@@ -829,6 +1086,7 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		a->generation = crm_role_labels_generation();
 		if (names != NIL)
 			start_read(a, queryDesc, names);
+		count_view_rows_of(queryDesc, a);
 		a->callback.func = active_read_gone;
 		a->callback.arg = a;
 		MemoryContextRegisterResetCallback(estate->es_query_cxt, &a->callback);
@@ -836,14 +1094,10 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 }
 
-/* ExecutorRun: add the rows of this run (a FETCH, a batch of a loop). */
+/* Run the executor one level deeper (run_depth). */
 static void
-access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
+run_nested(CRM_EXECUTOR_RUN_PARAMS)
 {
-	ActiveRead *a = active_read(queryDesc);
-
-	if (a)
-		a->running = true;		/* until the run returns: an error leaves it set */
 	run_depth++;
 	PG_TRY();
 	{
@@ -857,10 +1111,31 @@ access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 		run_depth--;
 	}
 	PG_END_TRY();
+}
+
+/* ExecutorRun: add the rows of this run (a FETCH, a batch of a loop). */
+static void
+access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
+{
+	ActiveRead *a = active_read(queryDesc);
+	bool		worker_part = IsParallelWorker() && run_depth == 0;
+	bool		leader = a && queryDesc->plannedstmt->parallelModeNeeded;
+
+	if (a)
+		a->running = true;		/* until the run returns: an error leaves it set */
+	if (leader)
+		(void) crm_access_worker_rows_take();	/* none of this run's yet */
+	run_nested(CRM_EXECUTOR_RUN_ARGS);
+	if (worker_part && worker_view_rows > 0)
+	{
+		crm_access_worker_rows_add(worker_view_rows);
+		worker_view_rows = 0;
+	}
 	if (a)
 	{
 		a->running = false;
-		a->rows += queryDesc->estate->es_processed;
+		if (leader)
+			a->rows += crm_access_worker_rows_take();
 		if (a->pending)
 			recheck_read(a, queryDesc);
 	}
@@ -930,6 +1205,17 @@ Datum
 crm_read_audit_ready(PG_FUNCTION_ARGS)
 {
 	require_read_audit();
+	PG_RETURN_BOOL(true);
+}
+
+/*
+ * SQL: privacy.view_rows(), the one-time filter that ends every generated
+ * view (see count_view_rows): true.
+ */
+PG_FUNCTION_INFO_V1(crm_view_rows);
+Datum
+crm_view_rows(PG_FUNCTION_ARGS)
+{
 	PG_RETURN_BOOL(true);
 }
 

@@ -669,15 +669,23 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 							 " ORDER BY k.id DESC LIMIT 1) AS key", needs.level ? ", " : "");
 		appendStringInfoString(buf, " OFFSET 0) crm");
 	}
-	/* a full view refuses to be read unrecorded (hooks.c) */
+	/*
+	 * privacy.view_rows('schema.view') has no column and is not volatile: the
+	 * planner makes it a one-time filter of a Result node at the top of the
+	 * view's plan, whose rows are the rows the view produces.  The read audit
+	 * counts them there (hooks.c).  A full view also refuses to be read
+	 * unrecorded.
+	 */
+	appendStringInfoString(buf, " WHERE ");
 	if (v->kind == VIEW_FULL)
-		appendStringInfoString(buf, " WHERE (SELECT privacy.read_audit_ready())");
+		appendStringInfoString(buf, "(SELECT privacy.read_audit_ready()) AND ");
 	if (v->row_purpose)
-		appendStringInfo(buf, " WHERE NOT %s", opted_out(t, v->row_purpose));
-
+		appendStringInfo(buf, "NOT %s AND ", opted_out(t, v->row_purpose));
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
-		appendStringInfo(buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",
+		appendStringInfo(buf, "true) a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d AND ",
 						 t->tl.k);
+	appendStringInfo(buf, "privacy.view_rows(%s)",
+					 quote_literal_cstr(quote_qualified_identifier(v->schema, t->relname)));
 }
 
 /* Make obj (class classid) a member of the extension, unless it is already. */

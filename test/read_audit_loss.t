@@ -90,13 +90,13 @@ is "$(records noconn)" "$answered" "each is recorded once, also after a restart"
 # crm_privacy.access_log_queue_wait, then write to the server log.
 pid=$(start_writer)
 as_pg kill -STOP "$pid"
-answered=$(PGOPTIONS="-c crm_privacy.access_log_queue_wait=100" reads full 1 300 4 | sort)
+answered=$(PGOPTIONS="-c crm_privacy.access_log_queue_wait=100" reads full 1 600 4 | sort)
 as_pg kill -CONT "$pid"
-is "$answered" "$(expect full 1 300)" "with the writer stopped, 300 reads are answered"
-wait_for "$db" "SELECT count(*) >= 256 FROM privacy.access_log WHERE application_name LIKE 'full-%'"
+is "$answered" "$(expect full 1 600)" "with the writer stopped, 600 reads are answered"
+wait_for "$db" "SELECT count(*) >= 512 FROM privacy.access_log WHERE application_name LIKE 'full-%'"
 sleep 1
 is "$(records full)" "$answered" "each is recorded once"
-is "$(in_log full)" 44 "those that found no room (300 - 256 slots) in the server log"
+is "$(in_log full)" 88 "those that found no room (600 - 512 slots) in the server log"
 
 # 4, 5. A fast, then an immediate, shutdown while 200 records wait for a
 # stopped writer: at a fast shutdown it writes them to the table before it

@@ -61,12 +61,23 @@ CREATE POLICY privacy_admins_read ON privacy.audit_log FOR SELECT USING (privacy
 CREATE POLICY privacy_admins_read ON privacy.access_log FOR SELECT USING (privacy.require_privacy_admin());
 
 -- The read audit (src/hooks.c).  The full views call read_audit_ready() once
--- per query: it refuses the read when it cannot be recorded.
+-- per query: it refuses the read when it cannot be recorded.  It and
+-- view_rows() run no SQL and look up no names, so they have no search_path
+-- of their own (which would cost a configuration change at each call).
 CREATE FUNCTION privacy.read_audit_ready() RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'crm_read_audit_ready'
-LANGUAGE C STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.read_audit_ready() IS
 'true when reads of the privacy_full views are recorded; otherwise an error saying how to fix the setup';
+
+-- Every generated view's WHERE ends in view_rows('schema.view'): a one-time
+-- filter at the top of the view's plan, where the read audit counts the rows
+-- the view produces (row_count).  It only returns true.
+CREATE FUNCTION privacy.view_rows(view pg_catalog.text) RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_view_rows'
+LANGUAGE C STABLE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.view_rows(pg_catalog.text) IS
+'true; marks the top of a generated view''s plan, where the read audit counts the rows the view produces';
 
 -- A privileged read done by a function: the relations it read.
 CREATE FUNCTION privacy.record_access(relations pg_catalog.text[]) RETURNS void
