@@ -82,14 +82,13 @@
 #include "access.h"
 #include "compat.h"
 
-#define ACCESS_SLOTS		512		/* records waiting for a writer */
 #define ACCESS_WRITERS		16		/* databases with a writer at once */
 #define WRITER_IDLE_MS		2000	/* a writer exits after this long idle: */
 										/* DROP DATABASE waits 5 s for it */
 #define WRITER_NAP_MS		10		/* a writer looks for records this often */
 #define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
-#define WRITE_BATCH			256		/* records per transaction of a writer */
-#define WAKE_AT				(WRITE_BATCH / 2)	/* queued records that wake a writer early */
+#define WAKE_AT				256		/* queued records that wake a writer early */
+#define INSERT_CHUNK		64		/* rows a writer inserts together */
 
 /* The JSON of a record: every string escaped at most 6-fold, and the keys. */
 #define JSON_MAX	(6 * (QUERY_MAX + 3 * NAMEDATALEN + 64 + MAXDATELEN) + RELATIONS_MAX + 512)
@@ -135,7 +134,7 @@ typedef struct AccessShared
 	ConditionVariable changed;	/* slots were freed; a writer attached or left */
 	int			free_head;		/* free slots; -1: none */
 	AccessWriter writers[ACCESS_WRITERS];
-	AccessSlot	slots[ACCESS_SLOTS];
+	AccessSlot	slots[FLEXIBLE_ARRAY_MEMBER];	/* [queue_size] */
 } AccessShared;
 
 static AccessShared *access_shared = NULL;
@@ -149,6 +148,17 @@ static pg_atomic_uint64 *worker_rows = NULL;	/* [MaxBackends] */
 /* crm_privacy.access_log_queue_wait: how long a reader waits for room */
 static int	queue_wait_ms = 10000;
 
+/*
+ * crm_privacy.access_log_queue_size: records waiting for a writer, in all
+ * databases (a slot takes about 6.5 kB of shared memory).  The default holds
+ * about 50 ms of reads at 40,000 a second: a writer's commit that waits that
+ * long for its WAL flush makes readers wait for room.
+ */
+static int	queue_size = 2048;
+
+#define ACCESS_SHARED_SIZE \
+	add_size(offsetof(AccessShared, slots), mul_size(queue_size, sizeof(AccessSlot)))
+
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
@@ -160,7 +170,7 @@ access_shmem_request(void)
 {
 	if (prev_shmem_request_hook)
 		prev_shmem_request_hook();
-	RequestAddinShmemSpace(MAXALIGN(sizeof(AccessShared)));
+	RequestAddinShmemSpace(MAXALIGN(ACCESS_SHARED_SIZE));
 	RequestAddinShmemSpace(MAXALIGN(mul_size(MaxBackends, sizeof(pg_atomic_uint64))));
 	RequestNamedLWLockTranche("crm_privacy", 1);
 }
@@ -174,16 +184,16 @@ access_shmem_startup(void)
 	if (prev_shmem_startup_hook)
 		prev_shmem_startup_hook();
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
-	access_shared = ShmemInitStruct("crm_privacy read audit", sizeof(AccessShared), &found);
+	access_shared = ShmemInitStruct("crm_privacy read audit", ACCESS_SHARED_SIZE, &found);
 	if (!found)
 	{
-		memset(access_shared, 0, sizeof(AccessShared));
+		memset(access_shared, 0, ACCESS_SHARED_SIZE);
 		access_shared->lock = &(GetNamedLWLockTranche("crm_privacy"))->lock;
 		ConditionVariableInit(&access_shared->changed);
-		for (int i = 0; i < ACCESS_SLOTS; i++)
+		for (int i = 0; i < queue_size; i++)
 		{
 			pg_atomic_init_u32(&access_shared->slots[i].state, SLOT_FREE);
-			access_shared->slots[i].next = (i + 1 < ACCESS_SLOTS) ? i + 1 : -1;
+			access_shared->slots[i].next = (i + 1 < queue_size) ? i + 1 : -1;
 		}
 		access_shared->free_head = 0;
 		for (int i = 0; i < ACCESS_WRITERS; i++)
@@ -210,6 +220,11 @@ crm_access_shmem_install(void)
 							"How long a reader waits for room in the read audit's queue.",
 							"When the queue stays full this long, the read is recorded in the server log instead.",
 							&queue_wait_ms, 10000, 0, 600000, PGC_SUSET, GUC_UNIT_MS,
+							NULL, NULL, NULL);
+	DefineCustomIntVariable("crm_privacy.access_log_queue_size",
+							"How many read audit records can wait for a writer, in all databases.",
+							"Each takes about 6.5 kB of shared memory. Raise it when readers wait for room while writers wait for their WAL flush.",
+							&queue_size, 2048, 16, 65536, PGC_POSTMASTER, 0,
 							NULL, NULL, NULL);
 	prev_shmem_request_hook = shmem_request_hook;
 	shmem_request_hook = access_shmem_request;
@@ -396,7 +411,7 @@ writer_quickdie(SIGNAL_ARGS)
 	static const char prefix[] = "LOG:  ";
 	static const char detail[] = "\nDETAIL:  Recorded in the server log by a crm_privacy access log writer at an immediate shutdown or crash.\n";
 
-	for (int i = 0; access_shared != NULL && i < ACCESS_SLOTS; i++)
+	for (int i = 0; access_shared != NULL && i < queue_size; i++)
 	{
 		AccessSlot *s = &access_shared->slots[i];
 		uint32		st = pg_atomic_read_u32(&s->state);
@@ -625,26 +640,28 @@ crm_access_queue(const AccessRecord *rec)
 		log_record(rec, why);
 }
 
-/* Take up to max records of the writer's queue, oldest first. */
+/*
+ * Take every record of the writer's queue, oldest first, into batch[] (room
+ * for queue_size).  The queue is detached under the lock at once; its
+ * slots are walked after, when no reader can reach them any more (readers
+ * append to the queue's tail only).
+ */
 static int
-take_records(AccessWriter *w, int *batch, int max)
+take_records(AccessWriter *w, int *batch)
 {
 	int			n = 0;
+	int			i;
 
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-	while (n < max && w->head >= 0)
+	i = w->head;
+	w->head = w->tail = -1;
+	w->count = 0;
+	LWLockRelease(access_shared->lock);
+	for (; i >= 0; i = access_shared->slots[i].next)
 	{
-		int			i = w->head;
-		AccessSlot *s = &access_shared->slots[i];
-
-		w->head = s->next;
-		if (w->head < 0)
-			w->tail = -1;
-		w->count--;
-		pg_atomic_write_u32(&s->state, SLOT_TAKEN);
+		pg_atomic_write_u32(&access_shared->slots[i].state, SLOT_TAKEN);
 		batch[n++] = i;
 	}
-	LWLockRelease(access_shared->lock);
 	return n;
 }
 
@@ -660,19 +677,25 @@ queued_records(AccessWriter *w)
 	return n;
 }
 
-/* Free the slots of a batch (written, or logged); wake waiting readers. */
+/*
+ * Free the slots of a batch (written, or logged); wake waiting readers.  The
+ * slots are the writer's alone until they are on the free list: they are
+ * chained first, and the chain is put on the list under the lock at once.
+ */
 static void
 free_records(int *batch, int n)
 {
-	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	if (n == 0)
+		return;
 	for (int k = 0; k < n; k++)
 	{
-		AccessSlot *s = &access_shared->slots[batch[k]];
-
-		pg_atomic_write_u32(&s->state, SLOT_FREE);
-		s->next = access_shared->free_head;
-		access_shared->free_head = batch[k];
+		pg_atomic_write_u32(&access_shared->slots[batch[k]].state, SLOT_FREE);
+		if (k + 1 < n)
+			access_shared->slots[batch[k]].next = batch[k + 1];
 	}
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	access_shared->slots[batch[n - 1]].next = access_shared->free_head;
+	access_shared->free_head = batch[0];
 	LWLockRelease(access_shared->lock);
 	ConditionVariableBroadcast(&access_shared->changed);
 }
@@ -911,27 +934,34 @@ insert_records(const int *batch, int n)
 
 	if (together)
 	{
-		TupleTableSlot **slots = palloc(n * sizeof(TupleTableSlot *));
+		TupleTableSlot *slots[INSERT_CHUNK];
 		BulkInsertState bistate = GetBulkInsertState();
-		MemoryContext oldcxt;
+		int			nslots = Min(n, INSERT_CHUNK);
 
-		for (int i = 0; i < n; i++)
+		for (int i = 0; i < nslots; i++)
 			slots[i] = ExecAllocTableSlot(&estate->es_tupleTable, tupdesc, table_slot_callbacks(rel));
-		oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-		for (int i = 0; i < n; i++)
+		for (int done = 0; done < n; done += INSERT_CHUNK)
 		{
+			int			m = Min(n - done, INSERT_CHUNK);
+			MemoryContext oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
+
 			CHECK_FOR_INTERRUPTS();
-			fill_row(slots[i], tupdesc, &access_shared->slots[batch[i]].rec);
-			if (tupdesc->constr)
-				ExecConstraints(rri, slots[i], estate);
+			for (int i = 0; i < m; i++)
+			{
+				fill_row(slots[i], tupdesc, &access_shared->slots[batch[done + i]].rec);
+				if (tupdesc->constr)
+					ExecConstraints(rri, slots[i], estate);
+			}
+			table_multi_insert(rel, slots, m, GetCurrentCommandId(true), 0, bistate);
+			for (int i = 0; i < m; i++)
+			{
+				if (rri->ri_NumIndices > 0)
+					list_free(CRM_EXEC_INSERT_INDEX_TUPLES(rri, slots[i], estate));
+				ExecClearTuple(slots[i]);
+			}
+			MemoryContextSwitchTo(oldcxt);
+			ResetPerTupleExprContext(estate);
 		}
-		table_multi_insert(rel, slots, n, GetCurrentCommandId(true), 0, bistate);
-		for (int i = 0; i < n; i++)
-		{
-			if (rri->ri_NumIndices > 0)
-				list_free(CRM_EXEC_INSERT_INDEX_TUPLES(rri, slots[i], estate));
-		}
-		MemoryContextSwitchTo(oldcxt);
 		ExecResetTupleTable(estate->es_tupleTable, false);
 		FreeBulkInsertState(bistate);
 	}
@@ -963,7 +993,7 @@ insert_records(const int *batch, int n)
 }
 
 static AccessWriter *my_writer = NULL;	/* in a writer: its entry */
-static int	my_batch[WRITE_BATCH];	/* in a writer: the slots it took */
+static int *my_batch = NULL;	/* in a writer: the slots it took [queue_size] */
 static int	my_batch_n = 0;
 static volatile sig_atomic_t got_sigterm = false;
 
@@ -976,7 +1006,7 @@ static volatile sig_atomic_t got_sigterm = false;
 static bool
 write_records(void)
 {
-	my_batch_n = take_records(my_writer, my_batch, WRITE_BATCH);
+	my_batch_n = take_records(my_writer, my_batch);
 	if (my_batch_n == 0)
 		return false;
 	PG_TRY();
@@ -1028,7 +1058,7 @@ writer_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	my_writer->state = WRITER_DRAINING;
 	LWLockRelease(access_shared->lock);
-	while ((my_batch_n = take_records(my_writer, my_batch, WRITE_BATCH)) > 0)
+	while ((my_batch_n = take_records(my_writer, my_batch)) > 0)
 		log_batch(why);
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	my_writer->state = WRITER_FREE;
@@ -1057,6 +1087,7 @@ crm_access_writer_main(Datum arg)
 	Oid			dbid = DatumGetObjectId(arg);
 	long		idle_ms = 0;
 
+	my_batch = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(int));
 	pqsignal(SIGTERM, writer_sigterm);
 	pqsignal(SIGQUIT, writer_quickdie);
 	BackgroundWorkerUnblockSignals();

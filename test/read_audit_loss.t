@@ -16,7 +16,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 15
+plan 16
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -86,8 +86,12 @@ is "$answered" "$(expect noconn 1 20)" "while no writer can connect, 20 reads ar
 restart
 is "$(records noconn)" "$answered" "each is recorded once, also after a restart"
 
-# 3. A full queue: the writer is stopped; readers wait for room for
-# crm_privacy.access_log_queue_wait, then write to the server log.
+# 3. A full queue (crm_privacy.access_log_queue_size = 512 here): the writer
+# is stopped; readers wait for room for crm_privacy.access_log_queue_wait,
+# then write to the server log.
+q postgres "ALTER SYSTEM SET crm_privacy.access_log_queue_size = 512" >/dev/null
+restart
+is "$(q postgres "SHOW crm_privacy.access_log_queue_size")" 512 "the queue's size is set at server start"
 pid=$(start_writer)
 as_pg kill -STOP "$pid"
 answered=$(PGOPTIONS="-c crm_privacy.access_log_queue_wait=100" reads full 1 600 4 | sort)
@@ -97,6 +101,8 @@ wait_for "$db" "SELECT count(*) >= 512 FROM privacy.access_log WHERE application
 sleep 1
 is "$(records full)" "$answered" "each is recorded once"
 is "$(in_log full)" 88 "those that found no room (600 - 512 slots) in the server log"
+q postgres "ALTER SYSTEM RESET crm_privacy.access_log_queue_size" >/dev/null
+restart
 
 # 4, 5. A fast, then an immediate, shutdown while 200 records wait for a
 # stopped writer: at a fast shutdown it writes them to the table before it
