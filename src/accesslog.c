@@ -326,7 +326,10 @@ record_json(char *buf, const AccessRecord *r)
 	fsec_t		fsec;
 
 	if (timestamp2tm(r->at, NULL, &tm, &fsec, NULL, NULL) == 0)
+	{
+		tm.tm_isdst = 0;		/* UTC: print the offset, +00 */
 		EncodeDateTime(&tm, fsec, true, 0, NULL, USE_ISO_DATES, at);
+	}
 	else
 		strlcpy(at, "invalid", sizeof(at));
 

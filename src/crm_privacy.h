@@ -64,6 +64,7 @@ extern void crm_audit_uncover_partition(Oid partid);
 extern bool crm_require_access_log;
 extern void crm_read_audit_init(void);
 extern void crm_read_audit_relcache(Oid relid);
+extern void crm_read_audit_clearance_seen(int level);
 
 /* accesslog.c */
 extern void crm_access_log_relcache(Oid relid);

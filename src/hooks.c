@@ -131,6 +131,8 @@ typedef struct ActiveRead
 	bool		pending;
 	Oid			userid;			/* the reader last checked */
 	uint64		generation;		/* of the role labels then */
+	int			seen_level;		/* the highest clearance its views ran with */
+	QueryDesc  *query;			/* the query, while it runs */
 	List	   *more;			/* further relations arrays, a record each */
 	List	   *names;			/* the recorded views, once it is a read */
 	List	   *tops;			/* ViewTop: where its generated views end */
@@ -146,6 +148,7 @@ static dlist_head active_reads = DLIST_STATIC_INIT(active_reads);
  * view) and are recorded like any other.
  */
 static int	run_depth = 0;
+static EState *running_estate = NULL;	/* the innermost ExecutorRun's */
 
 /*
  * What a generated view shows of one column: in clear to readers whose
@@ -204,7 +207,7 @@ client_addr_text(char *buf, int size)
 
 /* Fill a record with the reader and the query; the row count comes later. */
 static void
-fill_record(AccessRecord *r, const char *relations, const char *query)
+fill_record(AccessRecord *r, const char *relations, const char *query, Oid user)
 {
 	const char *appname = GetConfigOption("application_name", true, false);
 
@@ -214,7 +217,7 @@ fill_record(AccessRecord *r, const char *relations, const char *query)
 	r->dbid = MyDatabaseId;
 	r->at = GetCurrentTimestamp();
 	copy_clipped(r->session_user_name, GetUserNameFromId(GetSessionUserId(), false), NAMEDATALEN);
-	copy_clipped(r->current_user_name, GetUserNameFromId(GetUserId(), false), NAMEDATALEN);
+	copy_clipped(r->current_user_name, GetUserNameFromId(user, false), NAMEDATALEN);
 	copy_clipped(r->application_name, appname, NAMEDATALEN);
 	client_addr_text(r->client_addr, sizeof(r->client_addr));
 	copy_clipped(r->relations, relations, RELATIONS_MAX);	/* a JSON array that fits */
@@ -484,7 +487,8 @@ record_read_now(List *names)
 	fill_record(&rec, (const char *) linitial(arrays),
 				access_log_query == QUERY_TEXT_NONE ? "" :
 				access_log_query == QUERY_TEXT_FULL ? debug_query_string :
-				normalize_query(debug_query_string ? debug_query_string : ""));
+				normalize_query(debug_query_string ? debug_query_string : ""),
+				GetUserId());
 	queue_records(&rec, list_delete_first(arrays));
 }
 
@@ -737,14 +741,14 @@ clear_read(ViewInfo *v, Bitmapset *selected, int *reader, bool *potential)
  * privacy_full view it is checked for SELECT on, and every other generated
  * view from which it selects a column the reader sees in clear at or above
  * crm_privacy.record_clear_level.  *potential: a reader of higher clearance
- * would see such a column in clear.
+ * would see such a column in clear.  reader: the clearance to assume, or
+ * -1 for the current user's.
  */
 static List *
-recorded_views(PlannedStmt *stmt, bool *potential)
+recorded_views(PlannedStmt *stmt, bool *potential, int reader)
 {
 	List	   *names = NIL;
 	List	   *seen = NIL;
-	int			reader = -1;	/* the reader's clearance, when needed */
 	ListCell   *lc;
 
 	foreach(lc, crm_plan_perm_infos(stmt))
@@ -873,17 +877,34 @@ read_rows(ActiveRead *a)
 	return rows;
 }
 
-/* The OID of privacy.view_rows(text), or InvalidOid. */
+/*
+ * The OID of privacy.view_rows(text), or InvalidOid; looked up once, again
+ * after any change to pg_proc (CREATE or DROP EXTENSION).
+ */
+static Oid	view_rows_oid = InvalidOid;
+static bool view_rows_known = false;
+
+static void
+view_rows_syscache(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+				   uint32 hashvalue pg_attribute_unused())
+{
+	view_rows_known = false;
+}
+
 static Oid
 view_rows_function(void)
 {
-	Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
-	Oid			argtype = TEXTOID;
+	if (!view_rows_known)
+	{
+		Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
+		Oid			argtype = TEXTOID;
 
-	if (!OidIsValid(nsp))
-		return InvalidOid;
-	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("view_rows"),
-						   PointerGetDatum(buildoidvector(&argtype, 1)), ObjectIdGetDatum(nsp));
+		view_rows_oid = !OidIsValid(nsp) ? InvalidOid :
+			GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("view_rows"),
+							PointerGetDatum(buildoidvector(&argtype, 1)), ObjectIdGetDatum(nsp));
+		view_rows_known = true;
+	}
+	return view_rows_oid;
 }
 
 typedef struct CountContext
@@ -977,14 +998,15 @@ send_read(ActiveRead *a)
 	a->sent = true;
 	if (a->pending)
 		return;					/* it never became a read */
-	a->record.has_rows = !a->running;
+	/* counted where the views produce them: also those of a failed run */
+	a->record.has_rows = true;
 	a->record.row_count = (int64) read_rows(a);
 	queue_records(&a->record, a->more);
 }
 
 /* Fill the record of a read of these views (catalogs must be readable). */
 static void
-start_read(ActiveRead *a, QueryDesc *queryDesc, List *names)
+start_read(ActiveRead *a, QueryDesc *queryDesc, List *names, Oid user)
 {
 	List	   *arrays = relations_arrays(names);
 	MemoryContext old = MemoryContextSwitchTo(a->estate->es_query_cxt);
@@ -997,7 +1019,7 @@ start_read(ActiveRead *a, QueryDesc *queryDesc, List *names)
 	foreach(lc, names)
 		a->names = lappend(a->names, pstrdup((const char *) lfirst(lc)));
 	MemoryContextSwitchTo(old);
-	fill_record(&a->record, (const char *) linitial(arrays), statement_text(queryDesc));
+	fill_record(&a->record, (const char *) linitial(arrays), statement_text(queryDesc), user);
 	a->pending = false;
 }
 
@@ -1012,9 +1034,32 @@ recheck_read(ActiveRead *a, QueryDesc *queryDesc)
 		return;
 	a->userid = GetUserId();
 	a->generation = crm_role_labels_generation();
-	names = recorded_views(queryDesc->plannedstmt, &potential);
+	names = recorded_views(queryDesc->plannedstmt, &potential, -1);
 	if (names != NIL)
-		start_read(a, queryDesc, names);
+		start_read(a, queryDesc, names, GetUserId());
+}
+
+/*
+ * privacy.clearance_level() ran: a generated view of the innermost running
+ * query (its plan holds the view) is about to show columns as this
+ * clearance allows.  If that query may be a clear read, it is checked now,
+ * with that clearance and the current role, inside the run.  So a statement
+ * that takes a clearance (set_config('role', ...)) before the view asks and
+ * drops it again, or fails, before its run ends is still recorded.
+ */
+void
+crm_read_audit_clearance_seen(int level)
+{
+	ActiveRead *a = running_estate ? active_read_of(running_estate) : NULL;
+	bool		potential = false;
+	List	   *names;
+
+	if (a == NULL || !a->pending || a->query == NULL || level <= a->seen_level)
+		return;
+	a->seen_level = level;
+	names = recorded_views(a->query->plannedstmt, &potential, level);
+	if (names != NIL)
+		start_read(a, a->query, names, GetUserId());
 }
 
 /* The query's memory goes: forget its read, and send it if not yet sent. */
@@ -1066,12 +1111,12 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		bool		potential = false;
 
-		worker_names = recorded_views(queryDesc->plannedstmt, &potential);
+		worker_names = recorded_views(queryDesc->plannedstmt, &potential, -1);
 		if (worker_names != NIL)
 			count_view_rows_of(queryDesc, NULL);
 		return;
 	}
-	names = recorded_views(queryDesc->plannedstmt, &potential);
+	names = recorded_views(queryDesc->plannedstmt, &potential, -1);
 	if (names != NIL || potential)
 	{
 		EState	   *estate = queryDesc->estate;
@@ -1084,8 +1129,10 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		a->pending = true;
 		a->userid = GetUserId();
 		a->generation = crm_role_labels_generation();
+		a->seen_level = -1;
+		a->query = queryDesc;
 		if (names != NIL)
-			start_read(a, queryDesc, names);
+			start_read(a, queryDesc, names, GetUserId());
 		count_view_rows_of(queryDesc, a);
 		a->callback.func = active_read_gone;
 		a->callback.arg = a;
@@ -1094,11 +1141,14 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	}
 }
 
-/* Run the executor one level deeper (run_depth). */
+/* Run the executor one level deeper (run_depth, running_estate). */
 static void
 run_nested(CRM_EXECUTOR_RUN_PARAMS)
 {
+	EState	   *volatile outer = running_estate;
+
 	run_depth++;
+	running_estate = queryDesc->estate;
 	PG_TRY();
 	{
 		if (prev_ExecutorRun)
@@ -1109,6 +1159,7 @@ run_nested(CRM_EXECUTOR_RUN_PARAMS)
 	PG_FINALLY();
 	{
 		run_depth--;
+		running_estate = outer;
 	}
 	PG_END_TRY();
 }
@@ -1184,6 +1235,7 @@ crm_read_audit_init(void)
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = access_ExecutorEnd;
 	RegisterXactCallback(access_xact_callback, NULL);
+	CacheRegisterSyscacheCallback(PROCOID, view_rows_syscache, (Datum) 0);
 	read_audit_active = true;
 }
 

@@ -322,7 +322,10 @@ PG_FUNCTION_INFO_V1(crm_clearance_level);
 Datum
 crm_clearance_level(PG_FUNCTION_ARGS)
 {
-	PG_RETURN_INT32((int32) clearance_of(GetUserId()));
+	int32		level = (int32) clearance_of(GetUserId());
+
+	crm_read_audit_clearance_seen(level);	/* the read audit checks it */
+	PG_RETURN_INT32(level);
 }
 
 /* SQL: privacy.clearance(role regrole): a role's clearance by name. */

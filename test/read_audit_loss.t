@@ -16,7 +16,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 16
+plan 17
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -70,6 +70,8 @@ is "$answered" "$(expect noworker 1 50)" "with max_worker_processes = 0, 50 read
 sleep 1
 is "$(records noworker)" "$answered" "each is recorded once"
 is "$(in_log noworker)" 50 "in the server log"
+like "$(grep -o '"at":"[^"]*","database_oid":[0-9]*,"session_user":"[^"]*","current_user":"[^"]*","application_name":"noworker-1"' "$log")" \
+	'^"at":"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\+00"' "each line has the time of the read in UTC, with its offset"
 q postgres "ALTER SYSTEM RESET max_worker_processes" >/dev/null
 restart
 

@@ -19,11 +19,12 @@
 
 [ "$CRM_PRELOAD" = on ] || skip_all "the read audit needs the library preloaded"
 db=crm_read_records
-plan 8
+plan 10
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "DROP ROLE IF EXISTS crm_records_secret" >/dev/null
 q postgres "DROP ROLE IF EXISTS crm_records_switch" >/dev/null
+q postgres "DROP ROLE IF EXISTS crm_records_low" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
 q "$db" "CREATE EXTENSION crm_privacy;
          CREATE TABLE member (id int PRIMARY KEY, name text, religion text);
@@ -49,8 +50,8 @@ SQL
 block=$!
 wait_for "$db" "SELECT count(*) = 2 FROM privacy.access_log WHERE query LIKE 'SELECT count(*) FROM privacy_full.member WHERE id > \$1' OR query LIKE 'SELECT \$1 / (id - \$2)%'"
 is "$(seen 'SELECT count(*) FROM privacy_full.member WHERE id > $1'),$(seen 'SELECT $1 / (id - $2)'),$(q "$db" "SELECT state FROM pg_stat_activity WHERE application_name = 'aborted block'")" \
-	"100,null,idle in transaction (aborted)" \
-	"reads of a transaction block that failed are recorded while the session sits in the aborted block"
+	"100,50,idle in transaction (aborted)" \
+	"reads of a transaction block that failed are recorded while the session sits in the aborted block, with the rows the view produced before the error"
 q "$db" "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'aborted block'" >/dev/null
 kill $block 2>/dev/null
 
@@ -61,7 +62,7 @@ sleep 1
 q "$db" "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE '%/* slow */%' AND pid <> pg_backend_pid()" >/dev/null
 wait $slow
 wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE query LIKE '%pg_sleep%'"
-is "$(seen 'pg_sleep')" "null" "a cancelled read is recorded, with no row count"
+like "$(seen 'pg_sleep')" '^[1-9][0-9]?$' "a cancelled read is recorded, with the rows produced before the cancel"
 
 # 3. A session that ends with a cursor open after two fetches.
 q "$db" "BEGIN; DECLARE c CURSOR FOR SELECT name FROM privacy_full.member;
@@ -112,9 +113,38 @@ is "$(q "$db" "SELECT count(DISTINCT r) || ' in ' || count(DISTINCT id) || ' rec
               WHERE application_name = 'forty' AND r LIKE 'privacy_full.contact_history_archive_partition_region_%'")" \
 	"40 in 2 records" "a statement reading 40 views is recorded with every name, in as many records as needed"
 
-q "$db" "SELECT privacy.revoke_access('crm_records_switch', 'standard');
+# 9, 10. A clearance taken inside the statement, before the view asks for it,
+# and dropped before the run ends (set_config('role', ...) in a subquery):
+# the view ran with the clearance, so the read is recorded, as that role's.
+q "$db" "CREATE ROLE crm_records_low NOINHERIT IN ROLE crm_records_secret;
+         SELECT privacy.grant_access('crm_records_low', 'standard')" >/dev/null
+PGAPPNAME='inside' PGOPTIONS="-c role=crm_records_low" q "$db" "SELECT count(x.religion), set_config('role', 'crm_records_low', false) AS back
+    FROM (SELECT set_config('role', 'crm_records_secret', false) AS s OFFSET 0) a
+    CROSS JOIN LATERAL (SELECT * FROM privacy_standard.member WHERE a.s IS NOT NULL) x" >/dev/null
+PGAPPNAME='inside cursor' PGOPTIONS="-c role=crm_records_low" q "$db" "BEGIN;
+    DECLARE i CURSOR FOR SELECT x.religion, CASE WHEN x.id = 3 THEN set_config('role', 'crm_records_low', false) END
+    FROM (SELECT set_config('role', 'crm_records_secret', false) AS s OFFSET 0) a
+    CROSS JOIN LATERAL (SELECT * FROM privacy_standard.member WHERE a.s IS NOT NULL) x;
+    FETCH 5 FROM i; COMMIT" >/dev/null
+wait_for "$db" "SELECT count(*) = 2 FROM privacy.access_log WHERE application_name LIKE 'inside%'"
+is "$(q "$db" "SELECT string_agg(application_name || ': ' || current_user_name || ' ' || row_count || ' ' || relations::text, '; ' ORDER BY id)
+              FROM privacy.access_log WHERE application_name LIKE 'inside%'")" \
+	"inside: crm_records_secret 100 {privacy_standard.member}; inside cursor: crm_records_secret 5 {privacy_standard.member}" \
+	"a clearance taken and dropped inside one statement is recorded, as the role that had it"
+
+# 11. A cursor whose last FETCH fails: the rows of the completed fetches,
+# and those produced before the error, are counted.
+PGAPPNAME='failing fetch' q "$db" "BEGIN; DECLARE f CURSOR FOR SELECT id, 1 / (id - 60) FROM privacy_full.member;
+    FETCH 40 FROM f; FETCH 40 FROM f; COMMIT" >/dev/null
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE application_name = 'failing fetch'"
+is "$(q "$db" "SELECT row_count FROM privacy.access_log WHERE application_name = 'failing fetch'")" "60" \
+	"a cursor whose last FETCH fails records the rows produced (40 fetched, 20 more until the error)"
+
+q "$db" "SELECT privacy.revoke_access('crm_records_low', 'standard');
+         SELECT privacy.revoke_access('crm_records_switch', 'standard');
          SELECT privacy.revoke_access('crm_records_secret', 'standard'); SELECT privacy.set_clearance('crm_records_secret', NULL)" >/dev/null
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 q postgres "DROP ROLE crm_records_switch" >/dev/null
+q postgres "DROP ROLE crm_records_low" >/dev/null
 q postgres "DROP ROLE crm_records_secret" >/dev/null
 done_testing

@@ -26,7 +26,7 @@ COMMENT ON TABLE privacy.audit_log IS
 
 -- Every privileged read (written by the read audit).
 CREATE TABLE privacy.access_log (
-    id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY (CACHE 64) PRIMARY KEY,
+    id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at                pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     session_user_name pg_catalog.name,
     current_user_name pg_catalog.name,
