@@ -119,6 +119,7 @@ typedef struct ActiveRead
 	bool		sent;
 	bool		running;		/* in ExecutorRun */
 	uint64		rows;			/* rows its parallel workers' views produced */
+	bool		parallel;		/* a parallel plan: its workers count too */
 	MemoryContextCallback callback;
 
 	/*
@@ -801,8 +802,9 @@ active_read_of(EState *estate)
  * (not over the other views of the statement).  A parallel worker running
  * its part of the leader's plan counts the rows of the views the leader
  * records (it finds them as the leader does, with the same user) and adds
- * them to its leader's count (accesslog.c) when its run ends; the leader
- * takes that count when its own run ends (its workers have finished).  So
+ * each to its leader's count at once (accesslog.c); the leader takes that
+ * count when its run ends (its workers have finished), or when it sends the
+ * record of a run that failed (the workers were stopped before).  So
  * row_count is the rows the views produced, summed over every run, whatever
  * the statement did with them: count(*) counts every row, a cursor every
  * row its FETCHes pulled through the view, a PL/pgSQL loop every row it
@@ -817,7 +819,6 @@ typedef struct ViewTop
 
 static ExecProcNodeMtd result_exec = NULL;	/* the Result node's own */
 static List *worker_names = NIL;	/* in a parallel worker: the views to count */
-static uint64 worker_view_rows = 0; /* in a parallel worker: not yet added */
 
 static TupleTableSlot *
 count_view_rows(PlanState *ps)
@@ -830,7 +831,7 @@ count_view_rows(PlanState *ps)
 		ListCell   *lc;
 
 		if (a == NULL)
-			worker_view_rows++;	/* only a worker's part of a plan has none */
+			crm_access_worker_rows_add(1);	/* only a worker's part of a plan has none */
 		else
 		{
 			foreach(lc, a->tops)
@@ -999,6 +1000,8 @@ send_read(ActiveRead *a)
 	if (a->pending)
 		return;					/* it never became a read */
 	/* counted where the views produce them: also those of a failed run */
+	if (a->parallel)
+		a->rows += crm_access_worker_rows_take();
 	a->record.has_rows = true;
 	a->record.row_count = (int64) read_rows(a);
 	queue_records(&a->record, a->more);
@@ -1013,7 +1016,7 @@ start_read(ActiveRead *a, QueryDesc *queryDesc, List *names, Oid user)
 	ListCell   *lc;
 
 	a->more = NIL;
-	for (ListCell *lc = lnext(arrays, list_head(arrays)); lc; lc = lnext(arrays, lc))
+	for (lc = lnext(arrays, list_head(arrays)); lc; lc = lnext(arrays, lc))
 		a->more = lappend(a->more, pstrdup((const char *) lfirst(lc)));
 	a->names = NIL;
 	foreach(lc, names)
@@ -1109,8 +1112,6 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		return;
 	if (IsParallelWorker() && run_depth == 0)
 	{
-		bool		potential = false;
-
 		worker_names = recorded_views(queryDesc->plannedstmt, &potential, -1);
 		if (worker_names != NIL)
 			count_view_rows_of(queryDesc, NULL);
@@ -1131,6 +1132,7 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		a->generation = crm_role_labels_generation();
 		a->seen_level = -1;
 		a->query = queryDesc;
+		a->parallel = queryDesc->plannedstmt->parallelModeNeeded;
 		if (names != NIL)
 			start_read(a, queryDesc, names, GetUserId());
 		count_view_rows_of(queryDesc, a);
@@ -1169,7 +1171,6 @@ static void
 access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 {
 	ActiveRead *a = active_read(queryDesc);
-	bool		worker_part = IsParallelWorker() && run_depth == 0;
 	bool		leader = a && queryDesc->plannedstmt->parallelModeNeeded;
 
 	if (a)
@@ -1177,11 +1178,6 @@ access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 	if (leader)
 		(void) crm_access_worker_rows_take();	/* none of this run's yet */
 	run_nested(CRM_EXECUTOR_RUN_ARGS);
-	if (worker_part && worker_view_rows > 0)
-	{
-		crm_access_worker_rows_add(worker_view_rows);
-		worker_view_rows = 0;
-	}
 	if (a)
 	{
 		a->running = false;

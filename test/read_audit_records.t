@@ -19,7 +19,7 @@
 
 [ "$CRM_PRELOAD" = on ] || skip_all "the read audit needs the library preloaded"
 db=crm_read_records
-plan 10
+plan 11
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "DROP ROLE IF EXISTS crm_records_secret" >/dev/null
@@ -139,6 +139,16 @@ PGAPPNAME='failing fetch' q "$db" "BEGIN; DECLARE f CURSOR FOR SELECT id, 1 / (i
 wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE application_name = 'failing fetch'"
 is "$(q "$db" "SELECT row_count FROM privacy.access_log WHERE application_name = 'failing fetch'")" "60" \
 	"a cursor whose last FETCH fails records the rows produced (40 fetched, 20 more until the error)"
+
+# 12. A parallel read that fails after its workers produced rows: their rows
+# are counted (the workers add each at once; the leader takes them when it
+# sends the record of the failed statement).
+PGAPPNAME='failing parallel' q "$db" "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
+    SET min_parallel_table_scan_size = 0; SET parallel_leader_participation = off;
+    COPY (SELECT id, name, 1 / (id - 90) FROM privacy_full.member) TO STDOUT" >/dev/null
+wait_for "$db" "SELECT count(*) = 1 FROM privacy.access_log WHERE application_name = 'failing parallel'"
+is "$(q "$db" "SELECT row_count >= 89 FROM privacy.access_log WHERE application_name = 'failing parallel'")" "t" \
+	"a parallel read that fails counts the rows its workers produced before the error (89 sent)"
 
 q "$db" "SELECT privacy.revoke_access('crm_records_low', 'standard');
          SELECT privacy.revoke_access('crm_records_switch', 'standard');
