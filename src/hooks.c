@@ -14,12 +14,12 @@
  * view read through a function, a wrapping view, a CTE or an inlined SQL
  * function is found on every version, whatever shape the planner gave the
  * view.  The record is filled at ExecutorStart (on abort, catalogs cannot be
- * read) and kept in the query's own memory (es_query_cxt); ExecutorRun adds
- * the rows of each run (each FETCH of a cursor, each batch a PL/pgSQL loop
- * takes), ExecutorEnd sends it with that count.  A query that never reaches
- * ExecutorEnd (it failed, or its (sub)transaction aborted) is sent when its
- * transaction aborts or, at the latest, by the memory context callback that
- * runs when its memory goes; with no row count if a run of it failed.
+ * read) and kept in the query's own memory (es_query_cxt); the rows its
+ * views produce are counted at the top of each view's plan (see
+ * count_view_rows), and ExecutorEnd sends it with that count.  A query that
+ * never reaches ExecutorEnd (it failed, or its (sub)transaction aborted) is
+ * sent when its transaction aborts or, at the latest, by the memory context
+ * callback that runs when its memory goes, with the rows produced until then.
  * A record is not written by the reading transaction: accesslog.c delivers
  * it to privacy.access_log in a transaction of its own, so a ROLLBACK of the
  * reader does not undo it.
@@ -117,7 +117,6 @@ typedef struct ActiveRead
 	dlist_node	node;
 	EState	   *estate;			/* the query's */
 	bool		sent;
-	bool		running;		/* in ExecutorRun */
 	uint64		rows;			/* rows its parallel workers' views produced */
 	bool		parallel;		/* a parallel plan: its workers count too */
 	MemoryContextCallback callback;
@@ -987,9 +986,8 @@ active_read(QueryDesc *queryDesc)
 }
 
 /*
- * Send a read, once: with the rows of its runs, or with no row count when a
- * run failed (for a query that did not end, the rows of a cursor's
- * completed fetches are still known).
+ * Send a read, once, with the rows its views produced (for a query that
+ * failed, those produced until then).
  */
 static void
 send_read(ActiveRead *a)
@@ -1166,21 +1164,21 @@ run_nested(CRM_EXECUTOR_RUN_PARAMS)
 	PG_END_TRY();
 }
 
-/* ExecutorRun: add the rows of this run (a FETCH, a batch of a loop). */
+/*
+ * ExecutorRun: run one level deeper; a parallel leader takes its workers'
+ * rows; a possible clear read is checked again.
+ */
 static void
 access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 {
 	ActiveRead *a = active_read(queryDesc);
 	bool		leader = a && queryDesc->plannedstmt->parallelModeNeeded;
 
-	if (a)
-		a->running = true;		/* until the run returns: an error leaves it set */
 	if (leader)
 		(void) crm_access_worker_rows_take();	/* none of this run's yet */
 	run_nested(CRM_EXECUTOR_RUN_ARGS);
 	if (a)
 	{
-		a->running = false;
 		if (leader)
 			a->rows += crm_access_worker_rows_take();
 		if (a->pending)
@@ -1188,7 +1186,7 @@ access_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
 	}
 }
 
-/* ExecutorEnd: send the read with the rows of all its runs. */
+/* ExecutorEnd: send the read with the rows its views produced. */
 static void
 access_ExecutorEnd(QueryDesc *queryDesc)
 {
