@@ -417,6 +417,7 @@ insert_direct(Datum *values, char *nulls)
 		(void) index_insert(idx, ivalues, inulls, &tup->t_self, rel,
 							idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
 							false, info);
+		index_insert_cleanup(idx, info);
 		index_close(idx, NoLock);
 	}
 	ExecDropSingleTupleTableSlot(slot);

@@ -124,4 +124,13 @@ typedef RangeTblEntry RTEPermissionInfo;
 	ExecInsertIndexTuples((rri), (slot), (estate), false, false, NULL, NIL)
 #endif
 
+/*
+ * 17: an index AM may keep state across index_insert() calls of one
+ * IndexInfo (BRIN keeps its range map pinned); index_insert_cleanup()
+ * releases it.  Before 17 there is nothing to release.
+ */
+#if PG_VERSION_NUM < 170000
+#define index_insert_cleanup(index, info)	((void) 0)
+#endif
+
 #endif							/* CRM_COMPAT_H */

@@ -16,11 +16,17 @@ CREATE TABLE privacy.audit_log (
     old_values        pg_catalog.jsonb,
     new_values        pg_catalog.jsonb
 );
--- A subject's rows (subject_report) are found by their key.  Every audited
--- change inserts into this index: a hash index costs a hash and a bucket, a
--- B-tree on (table_name, subject_key) a descent comparing names that are
--- nearly all the same.  Names and keys compare byte-wise ("C").
-CREATE INDEX audit_log_subject ON privacy.audit_log USING hash (subject_key);
+-- A subject's rows (subject_report) are found by their key through a BRIN
+-- bloom index: one small filter per block range of 64 pages.  The log only
+-- grows, so every audited change inserts into its last range, which is not
+-- summarized yet: an insert costs a look at the range map, where a hash or
+-- B-tree index would cost a random page of an index that soon outgrows
+-- memory.  A lookup reads the filters and the ranges that may hold the key
+-- (1% false positives), and the ranges not summarized yet: seal_audit() and
+-- VACUUM summarize them.  Keys compare byte-wise ("C").
+CREATE INDEX audit_log_subject ON privacy.audit_log
+    USING brin (subject_key pg_catalog.text_bloom_ops (n_distinct_per_range = 2000, false_positive_rate = 0.01))
+    WITH (pages_per_range = 64, autosummarize = off);
 COMMENT ON TABLE privacy.audit_log IS
 'crm_privacy change audit: one row per changed row of an audited table; append-only';
 
@@ -38,6 +44,26 @@ CREATE TABLE privacy.access_log (
 );
 COMMENT ON TABLE privacy.access_log IS
 'crm_privacy read audit: one row per privileged read; append-only';
+
+-- The audit rows of a subject (subject_report): through the BRIN index
+-- above.  The planner costs a BRIN scan of keys that are not in insertion
+-- order as a read of the whole table, so it is told not to scan it whole;
+-- JIT would only add its start-up cost to a small result.
+CREATE FUNCTION privacy.subject_audit_rows(tables pg_catalog.text[], keys pg_catalog.text[])
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET jit = off
+AS $$
+    SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
+      FROM privacy.audit_log a
+     WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
+       AND a.subject_key OPERATOR(pg_catalog.=) ANY (keys)
+$$;
+REVOKE ALL ON FUNCTION privacy.subject_audit_rows(pg_catalog.text[], pg_catalog.text[]) FROM PUBLIC;
+COMMENT ON FUNCTION privacy.subject_audit_rows(pg_catalog.text[], pg_catalog.text[]) IS
+'the change audit rows of one subject, for subject_report';
 
 -- The SHA-256 chain over both logs: one link per sealed row, in id order.
 CREATE TABLE privacy.audit_seal (
@@ -402,6 +428,15 @@ BEGIN
             n := n OPERATOR(pg_catalog.+) 1;
         END LOOP;
     END LOOP;
+    -- and summarize the block ranges the logs' BRIN indexes do not cover yet
+    -- (subject_report reads those ranges whole)
+    PERFORM pg_catalog.brin_summarize_new_values(i.indexrelid)
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+       JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam
+      WHERE i.indrelid OPERATOR(pg_catalog.=) ANY (ARRAY['privacy.audit_log'::pg_catalog.regclass,
+                                                        'privacy.access_log'::pg_catalog.regclass])
+        AND a.amname OPERATOR(pg_catalog.=) 'brin' AND i.indisvalid;
     RETURN n;
 END $$;
 

@@ -252,10 +252,7 @@ BEGIN
                               FROM privacy.change_requests r
                              WHERE r.subject OPERATOR(pg_catalog.=) subject_report.subject
                                AND r.key OPERATOR(pg_catalog.=) canonical),
-        'audit', (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
-                    FROM privacy.audit_log a
-                   WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
-                     AND a.subject_key OPERATOR(pg_catalog.=) ANY (audit_keys)));
+        'audit', privacy.subject_audit_rows(tables, audit_keys));
 END $$;
 
 -- The administrative functions are executable by PUBLIC but refused to
