@@ -797,8 +797,8 @@ static const struct
 {
 	{"id", INT8OID},
 	{"at", TIMESTAMPTZOID},
-	{"session_user_name", TEXTOID},
-	{"current_user_name", TEXTOID},
+	{"session_user_name", NAMEOID},
+	{"current_user_name", NAMEOID},
 	{"application_name", TEXTOID},
 	{"client_addr", INETOID},
 	{"relations", TEXTARRAYOID},
@@ -872,8 +872,8 @@ fill_row(TupleTableSlot *slot, TupleDesc tupdesc, const AccessRecord *r)
 #define SET(c, v, isnull) (values[attnums[c] - 1] = (v), nulls[attnums[c] - 1] = (isnull))
 	SET(0, Int64GetDatum(nextval_internal(verified_seqid, false)), false);
 	SET(1, TimestampTzGetDatum(r->at), false);
-	SET(2, CStringGetTextDatum(r->session_user_name), false);
-	SET(3, CStringGetTextDatum(r->current_user_name), false);
+	SET(2, DirectFunctionCall1(namein, CStringGetDatum(r->session_user_name)), false);
+	SET(3, DirectFunctionCall1(namein, CStringGetDatum(r->current_user_name)), false);
 	SET(4, CStringGetTextDatum(r->application_name), r->application_name[0] == '\0');
 	SET(5, r->client_addr[0] ? DirectFunctionCall1(inet_in, CStringGetDatum(r->client_addr)) : (Datum) 0,
 		r->client_addr[0] == '\0');

@@ -291,25 +291,10 @@ finish_json(JsonbParseState **state)
  * inserts, as PostgreSQL writes its catalogs), without the executor; a log
  * a superuser changed is written through SPI, with whatever he added.
  */
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			log_columns[] =
-{
-	{"id", INT8OID},
-	{"at", TIMESTAMPTZOID},
-	{"txid", INT8OID},
-	{"session_user_name", TEXTOID},
-	{"current_user_name", TEXTOID},
-	{"application_name", TEXTOID},
-	{"client_addr", INETOID},
-	{"table_name", TEXTOID},
-	{"op", TEXTOID},
-	{"subject_key", TEXTOID},
-	{"changed_columns", TEXTARRAYOID},
-	{"old_values", JSONBOID},
-	{"new_values", JSONBOID},
+static const char *const log_columns[] = {
+	"id", "at", "txid", "session_user_name", "current_user_name", "application_name",
+	"client_addr", "table_name", "op", "subject_key", "changed_columns",
+	"old_values", "new_values"
 };
 #define LOG_NATTS ((int) lengthof(log_columns))
 
@@ -344,8 +329,8 @@ log_shape_ok(Relation rel)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i].name) != 0 ||
-			att->atttypid != log_columns[i].type || att->attgenerated)
+		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i]) != 0 ||
+			att->attgenerated)
 			return false;
 	}
 	if (trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
@@ -456,8 +441,10 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 
 	memset(nulls, ' ', sizeof(nulls));
 	values[0] = Int64GetDatum((int64) U64FromFullTransactionId(GetTopFullTransactionId()));
-	values[1] = CStringGetTextDatum(GetUserNameFromId(GetSessionUserId(), false));
-	values[2] = CStringGetTextDatum(GetUserNameFromId(GetUserId(), false));
+	values[1] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetSessionUserId(), false)));
+	values[2] = DirectFunctionCall1(namein,
+									CStringGetDatum(GetUserNameFromId(GetUserId(), false)));
 	if (appname && appname[0])
 		values[3] = CStringGetTextDatum(appname);
 	else
@@ -496,7 +483,7 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 			elog(ERROR, "SPI_connect failed");
 		if (insert_plan == NULL)
 		{
-			Oid			types[11] = {INT8OID, TEXTOID, TEXTOID, TEXTOID, INETOID, TEXTOID,
+			Oid			types[11] = {INT8OID, NAMEOID, NAMEOID, TEXTOID, INETOID, TEXTOID,
 			TEXTOID, TEXTOID, TEXTARRAYOID, JSONBOID, JSONBOID};
 			SPIPlanPtr	plan = SPI_prepare("INSERT INTO privacy.audit_log (txid, session_user_name,"
 										   " current_user_name, application_name, client_addr,"

@@ -1,13 +1,12 @@
 -- Part 9: the audit trail (src/audit.c), SPEC sections 5 and 6.
 
--- Every change of an audited table.  Role names are text, not name: a name
--- takes 64 bytes in every row, and the logs only grow.
+-- Every change of an audited table.
 CREATE TABLE privacy.audit_log (
     id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at                pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     txid              pg_catalog.int8 NOT NULL,
-    session_user_name pg_catalog.text NOT NULL,
-    current_user_name pg_catalog.text NOT NULL,
+    session_user_name pg_catalog.name NOT NULL,
+    current_user_name pg_catalog.name NOT NULL,
     application_name  pg_catalog.text,
     client_addr       pg_catalog.inet,
     table_name        pg_catalog.text COLLATE "C" NOT NULL,
@@ -35,8 +34,8 @@ COMMENT ON TABLE privacy.audit_log IS
 CREATE TABLE privacy.access_log (
     id                pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     at                pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    session_user_name pg_catalog.text,
-    current_user_name pg_catalog.text,
+    session_user_name pg_catalog.name,
+    current_user_name pg_catalog.name,
     application_name  pg_catalog.text,
     client_addr       pg_catalog.inet,
     relations         pg_catalog.text[],

@@ -249,8 +249,8 @@ COMMENT ON FUNCTION privacy.report_views() IS
 
 -- Privileged reads recorded since a time.
 CREATE FUNCTION privacy.report_access(since pg_catalog.timestamptz DEFAULT pg_catalog.now() OPERATOR(pg_catalog.-) '30 days'::pg_catalog.interval)
-RETURNS TABLE (at pg_catalog.timestamptz, session_user_name pg_catalog.text,
-               current_user_name pg_catalog.text, application_name pg_catalog.text,
+RETURNS TABLE (at pg_catalog.timestamptz, session_user_name pg_catalog.name,
+               current_user_name pg_catalog.name, application_name pg_catalog.text,
                client_addr pg_catalog.inet, relations pg_catalog.text[],
                row_count pg_catalog.int8, query pg_catalog.text)
 LANGUAGE sql STABLE SECURITY DEFINER
