@@ -291,10 +291,17 @@ finish_json(JsonbParseState **state)
  * inserts, as PostgreSQL writes its catalogs), without the executor; a log
  * a superuser changed is written through SPI, with whatever he added.
  */
-static const char *const log_columns[] = {
-	"id", "at", "txid", "session_user_name", "current_user_name", "application_name",
-	"client_addr", "table_name", "op", "subject_key", "changed_columns",
-	"old_values", "new_values"
+static const struct
+{
+	const char *name;
+	Oid			type;
+}			log_columns[] =
+{
+	{"id", INT8OID}, {"at", TIMESTAMPTZOID}, {"txid", INT8OID},
+	{"session_user_name", NAMEOID}, {"current_user_name", NAMEOID},
+	{"application_name", TEXTOID}, {"client_addr", INETOID}, {"table_name", TEXTOID},
+	{"op", TEXTOID}, {"subject_key", TEXTOID}, {"changed_columns", TEXTARRAYOID},
+	{"old_values", JSONBOID}, {"new_values", JSONBOID},
 };
 #define LOG_NATTS ((int) lengthof(log_columns))
 
@@ -329,8 +336,8 @@ log_shape_ok(Relation rel)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
-		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i]) != 0 ||
-			att->attgenerated)
+		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i].name) != 0 ||
+			att->atttypid != log_columns[i].type || att->attgenerated)
 			return false;
 	}
 	if (trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
