@@ -789,11 +789,7 @@ bad:
 }
 
 /* The columns of privacy.access_log the writer fills, and their types. */
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			log_columns[] =
+static const CrmLogColumn log_columns[] =
 {
 	{"id", INT8OID},
 	{"at", TIMESTAMPTZOID},

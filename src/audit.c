@@ -291,11 +291,7 @@ finish_json(JsonbParseState **state)
  * inserts, as PostgreSQL writes its catalogs), without the executor; a log
  * a superuser changed is written through SPI, with whatever he added.
  */
-static const struct
-{
-	const char *name;
-	Oid			type;
-}			log_columns[] =
+static const CrmLogColumn log_columns[] =
 {
 	{"id", INT8OID}, {"at", TIMESTAMPTZOID}, {"txid", INT8OID},
 	{"session_user_name", NAMEOID}, {"current_user_name", NAMEOID},

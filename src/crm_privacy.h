@@ -33,6 +33,13 @@ typedef struct CrmOwnerContext
 	int			save_nestlevel;
 } CrmOwnerContext;
 
+/* A column of one of the logs, as the extension creates it (audit.c, accesslog.c). */
+typedef struct CrmLogColumn
+{
+	const char *name;
+	Oid			type;
+} CrmLogColumn;
+
 extern Oid	crm_extension_oid(void);
 extern bool crm_is_extension_member(Oid classid, Oid objid);
 extern bool crm_client_addr(Datum *result);

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 95
+plan 97
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -106,6 +106,17 @@ is "$(log "SELECT (SELECT count(*) FROM privacy.audit_log) - $n || ' ' || (SELEC
 q "$db" "DROP TRIGGER seen ON privacy.audit_log; DROP TABLE public.seen; DROP FUNCTION public.seen()" >/dev/null
 as_owner "DELETE FROM crm.pc WHERE id = 7" >/dev/null
 is "$(log "SELECT count(*) FROM privacy.audit_log") " "$((n + 2)) " "and without it the log is written directly again"
+
+# A log whose column types a superuser changed is written through SQL too:
+# the direct insert would put a name where a text now is.
+q "$db" "ALTER TABLE privacy.audit_log ALTER COLUMN session_user_name TYPE text" >/dev/null
+as_owner "INSERT INTO crm.pc VALUES (8, 'Hal Iver', '0788888888', 'hal@example.com', 'w')" >/dev/null
+is "$(log "SELECT session_user_name || ' ' || op FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" \
+	"$(log "SELECT session_user") INSERT" "a log with a column of another type gets a correct row (written through SQL)"
+q "$db" "ALTER TABLE privacy.audit_log ALTER COLUMN session_user_name TYPE name" >/dev/null
+as_owner "DELETE FROM crm.pc WHERE id = 8" >/dev/null
+is "$(log "SELECT session_user_name || ' ' || op FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" \
+	"$(log "SELECT session_user") DELETE" "and with its own types again, directly"
 
 # --- no route to drop or disable the audit triggers ---
 is "$(state "ALTER TRIGGER crm_privacy_audit ON crm.pc DEPENDS ON EXTENSION crm_privacy")" "42501" \
