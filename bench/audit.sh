@@ -5,11 +5,12 @@
 #
 # DBNAME holds the labelled CRM of bench/views.sh.  Measures, with pgbench
 # (2 clients, prepared statements, SECONDS each, 30 by default):
-#   - UPDATE of one customer (two labelled columns change), alternated three
-#     times (each pass: no audit, the C trigger, the PL/pgSQL trigger): with no audit, with
-#     crm_privacy's change audit (a C trigger), with the same audit written as
-#     a PL/pgSQL trigger, and with pgaudit logging the statements (when pgaudit
-#     is preloaded: it logs statement text, not values);
+#   - UPDATE of one customer (two labelled columns change) with no audit,
+#     with crm_privacy's change audit (a C trigger) and with the same audit
+#     written as a PL/pgSQL trigger, alternated ROUNDS times (3 by default;
+#     each round runs the three), each round's ratios and their medians; then
+#     with pgaudit logging the statements (when pgaudit is preloaded: it logs
+#     statement text, not values);
 #   - point lookups in privacy_full.customer, each recorded in
 #     privacy.access_log by the read audit, against the same view definition
 #     outside privacy_full (not recorded), and the base table; with 1 and 2
@@ -17,7 +18,8 @@
 #     goal is at least 0.8).
 # With "reads" as third argument, only the 2-client recorded/unrecorded
 # comparison runs (privacy_full.customer against the same view definition
-# outside privacy_full), each SECONDS, and the ratio is printed.
+# outside privacy_full), each SECONDS, and the ratio is printed; with
+# "updates", only the UPDATE rounds.
 set -euo pipefail
 db=$1
 seconds=${2:-30}
@@ -25,7 +27,7 @@ only=${3:-}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 chmod 755 "$tmp"
-sql() { psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
+sql() { PGOPTIONS="${PGOPTIONS:-} -c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -d "$db" "$@"; }
 
 sql <<'EOF' >/dev/null
 SET client_min_messages = warning;
@@ -79,48 +81,66 @@ END $$;
 EOF
 
 n=$(psql -X -At -d "$db" -c "SELECT max(customer_id) FROM public.customer")
+# A customer earns points and gives a new mobile number: rows keep their size
+# (a growing value would make every run slower than the one before).
 cat >"$tmp/update.sql" <<EOF
 \\set id random(1, $n)
-UPDATE public.customer SET loyalty_points = loyalty_points + 1, mobile = mobile || '0' WHERE customer_id = :id;
+\\set m random(13000000000, 19999999999)
+UPDATE public.customer SET loyalty_points = loyalty_points + 1, mobile = :m WHERE customer_id = :id;
 EOF
 run() { pgbench -n -M prepared -c "${2:-2}" -j "${2:-2}" -T "$seconds" -f "$1" "$db" 2>/dev/null | sed -n 's/^tps = \([0-9.]*\) .*/\1/p'; }
 row() { awk -v r="$1" -v t="$2" -v b="$3" 'BEGIN { printf "%-58s %10.0f %10.2f\n", r, t, b / t }'; }
 # a variant's TPS as a fraction of the unaudited TPS
 rowf() { awk -v r="$1" -v t="$2" -v b="$3" 'BEGIN { printf "%-58s %10.0f %10.2f\n", r, t, t / b }'; }
 
-# The UPDATE variants, alternated three times (none, C trigger, PL/pgSQL
-# trigger in each pass) so that a change in the machine's load hits all.
+# The UPDATE variants, alternated ROUNDS times (3 unless set in the
+# environment): each round runs no audit, the C trigger and the PL/pgSQL
+# trigger, so that a change in the machine's speed hits all three.  Before
+# each run the tables the last run wrote are vacuumed and a checkpoint is
+# taken (as pgbench does for its own tables unless told -n), so that no run
+# pays for the vacuum or the checkpoint its predecessor caused.
 audit_none() { sql -c "SELECT privacy.disable_audit('public.customer')
                        WHERE EXISTS (SELECT FROM pg_trigger WHERE tgrelid = 'public.customer'::regclass AND tgname = 'crm_privacy_audit')" \
                    -c "DROP TRIGGER IF EXISTS bench_plpgsql_audit ON public.customer" >/dev/null; }
 audit_c() { audit_none; sql -c "SELECT privacy.enable_audit('public.customer')" >/dev/null; }
 audit_plpgsql() { audit_none; sql -c "CREATE TRIGGER bench_plpgsql_audit AFTER UPDATE ON public.customer
                                        FOR EACH ROW EXECUTE FUNCTION public.bench_plpgsql_audit()" >/dev/null; }
+settle() { sql -c "VACUUM public.customer, privacy.audit_log, public.bench_audit_log" -c "CHECKPOINT" >/dev/null; }
+# median of the numbers on stdin
+median() { sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 if [ "$only" != reads ]; then
+rounds=${ROUNDS:-3}
 echo
-echo "UPDATE of one customer, two labelled columns changed (pgbench, 3 x ${seconds} s each, alternated, 2 clients):"
-printf '%-58s %10s %10s\n' variant tps "x none"
-none=0 c=0 plpgsql=0
-for _ in 1 2 3; do
-	audit_none; none=$(awk -v a="$none" -v b="$(run "$tmp/update.sql")" 'BEGIN { print a + b }')
-	audit_c; c=$(awk -v a="$c" -v b="$(run "$tmp/update.sql")" 'BEGIN { print a + b }')
-	audit_plpgsql; plpgsql=$(awk -v a="$plpgsql" -v b="$(run "$tmp/update.sql")" 'BEGIN { print a + b }')
+echo "UPDATE of one customer, two labelled columns changed (pgbench, $rounds x ${seconds} s each, alternated, 2 clients):"
+printf '%-10s %10s %10s %10s %10s %10s\n' round "no audit" "C trigger" "PL/pgSQL" "C / none" "C / PL"
+: >"$tmp/rounds"
+for r in $(seq 1 "$rounds"); do
+	audit_none; settle; none=$(run "$tmp/update.sql")
+	audit_c; settle; c=$(run "$tmp/update.sql")
+	audit_plpgsql; settle; plpgsql=$(run "$tmp/update.sql")
+	echo "$none $c $plpgsql" >>"$tmp/rounds"
+	awk -v r="$r" -v n="$none" -v c="$c" -v p="$plpgsql" \
+		'BEGIN { printf "%-10s %10.0f %10.0f %10.0f %10.2f %10.2f\n", r, n, c, p, c / n, c / p }'
 done
 audit_none
-rowf "no audit" "$(awk -v t="$none" 'BEGIN { print t / 3 }')" "$(awk -v t="$none" 'BEGIN { print t / 3 }')"
-rowf "crm_privacy change audit (C trigger)" "$(awk -v t="$c" 'BEGIN { print t / 3 }')" "$(awk -v t="$none" 'BEGIN { print t / 3 }')"
-rowf "the same audit as a PL/pgSQL trigger" "$(awk -v t="$plpgsql" 'BEGIN { print t / 3 }')" "$(awk -v t="$none" 'BEGIN { print t / 3 }')"
-awk -v n="$none" -v c="$c" -v p="$plpgsql" 'BEGIN {
-	printf "audited / unaudited: %.2f (goal >= 0.75); C trigger / PL/pgSQL trigger: %.2f (goal >= 1.5)\n", c / n, c / p }'
+awk '{ n += $1; c += $2; p += $3 } END {
+	printf "%-10s %10.0f %10.0f %10.0f %10.2f %10.2f\n", "mean", n / NR, c / NR, p / NR, c / n, c / p }' "$tmp/rounds"
+cn=$(awk '{ print $2 / $1 }' "$tmp/rounds" | median)
+cp=$(awk '{ print $2 / $3 }' "$tmp/rounds" | median)
+awk -v a="$cn" -v b="$cp" 'BEGIN {
+	printf "audited / unaudited: median of the rounds %.2f (goal >= 0.75); C trigger / PL/pgSQL trigger: %.2f (goal >= 1.5)\n", a, b }'
 if [ "$(psql -X -At -d "$db" -c "SELECT current_setting('shared_preload_libraries') ~ 'pgaudit'")" = t ]; then
+	settle
 	t=$(PGOPTIONS="-c pgaudit.log=write" run "$tmp/update.sql")
-	rowf "pgaudit, pgaudit.log = write (statement text only, 1 run)" "$t" "$(awk -v t="$none" 'BEGIN { print t / 3 }')"
+	rowf "pgaudit, pgaudit.log = write (statement text only, 1 run)" "$t" "$(awk '{ n += $1 } END { print n / NR }' "$tmp/rounds")"
 else
 	echo "pgaudit: not preloaded, skipped"
 fi
 audit_c
 
 fi
+
+[ "$only" = updates ] && exit 0
 
 lookup() { printf '\\set id random(1, %s)\nSELECT * FROM %s WHERE customer_id = :id;\n' "$n" "$1" >"$tmp/lookup.sql"; }
 if [ "$only" != reads ]; then
@@ -144,19 +164,22 @@ fi
 # unless set in the environment) so that a change in the machine's load hits
 # both.
 before=$(psql -X -At -d "$db" -c "SELECT count(*) FROM privacy.access_log WHERE relations = '{privacy_full.customer}'")
-unrec=0 rec=0
 rounds=${ROUNDS:-3}
+: >"$tmp/reads"
 for _ in $(seq 1 "$rounds"); do
+	sql -c "VACUUM privacy.access_log" -c "CHECKPOINT" >/dev/null
 	lookup public.bench_full_unrecorded
-	unrec=$(awk -v a="$unrec" -v b="$(run "$tmp/lookup.sql" 2)" 'BEGIN { print a + b }')
+	u=$(run "$tmp/lookup.sql" 2)
+	sql -c "VACUUM privacy.access_log" -c "CHECKPOINT" >/dev/null
 	lookup privacy_full.customer
-	rec=$(awk -v a="$rec" -v b="$(run "$tmp/lookup.sql" 2)" 'BEGIN { print a + b }')
+	echo "$u $(run "$tmp/lookup.sql" 2)" >>"$tmp/reads"
 done
 echo
 echo "Recorded full-view point lookups, 2 clients (pgbench, $rounds x ${seconds} s each, alternated, as a superuser):"
-awk -v u="$unrec" -v r="$rec" -v n="$rounds" 'BEGIN {
-	printf "%-58s %10.0f\n", "same view definition outside privacy_full (not recorded)", u / n
-	printf "%-58s %10.0f\n", "privacy_full.customer (each read recorded)", r / n
-	printf "recorded / unrecorded: %.2f (goal >= 0.80)\n", r / u }'
+printf '%-10s %12s %12s %10s\n' round unrecorded recorded ratio
+awk '{ printf "%-10s %12.0f %12.0f %10.2f\n", NR, $1, $2, $2 / $1; u += $1; r += $2 }
+     END { printf "%-10s %12.0f %12.0f %10.2f\n", "mean", u / NR, r / NR, r / u }' "$tmp/reads"
+awk -v m="$(awk '{ print $2 / $1 }' "$tmp/reads" | median)" 'BEGIN {
+	printf "recorded / unrecorded: median of the rounds %.2f (goal >= 0.80)\n", m }'
 sleep 3
 echo "access_log rows of the recorded reads: $(psql -X -At -d "$db" -c "SELECT count(*) - $before FROM privacy.access_log WHERE relations = '{privacy_full.customer}'")"

@@ -305,6 +305,21 @@ static Oid	direct_relid = InvalidOid;	/* the log, when it can be written directl
 static Oid	direct_seqid = InvalidOid;	/* its identity sequence */
 static Oid	checked_relid = InvalidOid;	/* the log whose shape was checked */
 
+/*
+ * The log's indexes as the check found them, each with the IndexInfo that
+ * BuildIndexInfo made then: an insert copies it instead of building it again.
+ * Kept in log_index_cxt until the next check (an invalidation only clears
+ * checked_relid, since it can arrive while an insert walks this array).
+ */
+typedef struct LogIndex
+{
+	Oid			indexoid;
+	IndexInfo  *info;
+} LogIndex;
+static MemoryContext log_index_cxt = NULL;
+static LogIndex *log_indexes = NULL;
+static int	log_nindexes = 0;
+
 /* Forget the check when the log's relcache entry is invalidated. */
 static void
 log_invalidate(Oid relid)
@@ -316,14 +331,19 @@ log_invalidate(Oid relid)
 	}
 }
 
-/* Has the open log rel the shape the direct insert writes? */
+/*
+ * Has the open log rel the shape the direct insert writes?  If so, remember
+ * its indexes and identity sequence.
+ */
 static bool
 log_shape_ok(Relation rel)
 {
 	TupleDesc	desc = RelationGetDescr(rel);
 	TriggerDesc *trig = rel->trigdesc;
+	List	   *indexes;
 	List	   *owned;
 	ListCell   *lc;
+	MemoryContext old;
 
 	if (rel->rd_rel->relkind != RELKIND_RELATION || desc->natts != LOG_NATTS ||
 		(desc->constr && desc->constr->num_check > 0))
@@ -340,19 +360,39 @@ log_shape_ok(Relation rel)
 				 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
 				 trig->trig_insert_after_statement || trig->trig_insert_new_table))
 		return false;
-	foreach(lc, RelationGetIndexList(rel))
+	owned = getOwnedSequences(RelationGetRelid(rel));
+	if (list_length(owned) != 1)
+		return false;
+
+	if (log_index_cxt == NULL)
+		log_index_cxt = AllocSetContextCreate(CacheMemoryContext, "crm_privacy audit log indexes",
+											  ALLOCSET_SMALL_SIZES);
+	MemoryContextReset(log_index_cxt);
+	log_indexes = NULL;
+	log_nindexes = 0;
+	indexes = RelationGetIndexList(rel);
+	old = MemoryContextSwitchTo(log_index_cxt);
+	log_indexes = palloc0(sizeof(LogIndex) * Max(list_length(indexes), 1));
+	MemoryContextSwitchTo(old);
+	foreach(lc, indexes)
 	{
 		Relation	idx = index_open(lfirst_oid(lc), AccessShareLock);
 		bool		plain = RelationGetIndexExpressions(idx) == NIL &&
-			RelationGetIndexPredicate(idx) == NIL && idx->rd_index->indimmediate;
+			RelationGetIndexPredicate(idx) == NIL && idx->rd_index->indimmediate &&
+			!idx->rd_index->indisexclusion;
 
+		if (plain)
+		{
+			old = MemoryContextSwitchTo(log_index_cxt);
+			log_indexes[log_nindexes].indexoid = RelationGetRelid(idx);
+			log_indexes[log_nindexes].info = BuildIndexInfo(idx);
+			log_nindexes++;
+			MemoryContextSwitchTo(old);
+		}
 		index_close(idx, AccessShareLock);
 		if (!plain)
 			return false;
 	}
-	owned = getOwnedSequences(RelationGetRelid(rel));
-	if (list_length(owned) != 1)
-		return false;
 	direct_seqid = linitial_oid(owned);
 	return true;
 }
@@ -371,7 +411,6 @@ insert_direct(Datum *values, char *nulls)
 	bool		rownulls[LOG_NATTS];
 	HeapTuple	tup;
 	TupleTableSlot *slot;
-	ListCell   *lc;
 
 	if (!OidIsValid(relid))
 		return false;
@@ -409,18 +448,26 @@ insert_direct(Datum *values, char *nulls)
 
 	slot = MakeSingleTupleTableSlot(RelationGetDescr(rel), &TTSOpsHeapTuple);
 	ExecStoreHeapTuple(tup, slot, false);
-	foreach(lc, RelationGetIndexList(rel))
+	for (int i = 0; i < log_nindexes; i++)
 	{
-		Relation	idx = index_open(lfirst_oid(lc), RowExclusiveLock);
-		IndexInfo  *info = BuildIndexInfo(idx);
+		Relation	idx = index_open(log_indexes[i].indexoid, RowExclusiveLock);
+		IndexInfo  *info = palloc(sizeof(IndexInfo));
 		Datum		ivalues[INDEX_MAX_KEYS];
 		bool		inulls[INDEX_MAX_KEYS];
 
-		FormIndexDatum(info, slot, NULL, ivalues, inulls);
-		(void) index_insert(idx, ivalues, inulls, &tup->t_self, rel,
-							idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
-							false, info);
-		index_insert_cleanup(idx, info);
+		/* a fresh copy, as BuildIndexInfo would make it now */
+		memcpy(info, log_indexes[i].info, sizeof(IndexInfo));
+		info->ii_Context = CurrentMemoryContext;
+		info->ii_AmCache = NULL;
+		/* an index being built concurrently gets rows once it is ready, as the executor does */
+		if (idx->rd_index->indisready)
+		{
+			FormIndexDatum(info, slot, NULL, ivalues, inulls);
+			(void) index_insert(idx, ivalues, inulls, &tup->t_self, rel,
+								idx->rd_index->indisunique ? UNIQUE_CHECK_YES : UNIQUE_CHECK_NO,
+								false, info);
+			index_insert_cleanup(idx, info);
+		}
 		index_close(idx, NoLock);
 	}
 	ExecDropSingleTupleTableSlot(slot);
@@ -438,7 +485,7 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 {
 	Datum		values[11];
 	char		nulls[11];
-	const char *appname = GetConfigOption("application_name", true, false);
+	const char *appname = application_name;
 	CrmOwnerContext ctx;
 	Datum		addr;
 
