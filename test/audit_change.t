@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 97
+plan 99
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -379,6 +379,21 @@ out=$(q "$db" "SET client_min_messages = warning; SET ROLE crm_chg_su; DROP EXTE
 is "$out" "" "DROP OWNED BY the extension's owner, then CREATE EXTENSION"
 is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
 q postgres "DROP ROLE crm_chg_su" >/dev/null
+
+# A log a superuser gave an exclusion constraint is written through SQL,
+# which checks it (the direct insert would not).
+q postgres "DROP DATABASE IF EXISTS ${db}_x" >/dev/null
+q postgres "CREATE DATABASE ${db}_x" >/dev/null
+q "${db}_x" "SET client_min_messages = warning; CREATE EXTENSION crm_privacy;
+             CREATE TABLE public.x (id int PRIMARY KEY, phone text);
+             SECURITY LABEL FOR crm_privacy ON TABLE public.x IS 'subject key=id';
+             SELECT privacy.enable_audit('public.x');
+             ALTER TABLE privacy.audit_log ADD CONSTRAINT one_row_per_table EXCLUDE USING btree (table_name WITH =)" >/dev/null
+is "$(psql -X -q -At -d "${db}_x" -v VERBOSITY=sqlstate -c "INSERT INTO public.x VALUES (1, '0711111111')" 2>&1)" \
+	"ERROR:  23P01" "an exclusion constraint a superuser put on the log is enforced"
+is "$(q "${db}_x" "SELECT count(*) FROM privacy.audit_log WHERE table_name = 'public.x'") $(q "${db}_x" "SELECT count(*) FROM public.x")" \
+	"1 0" "and the change it refused is not made"
+q postgres "DROP DATABASE ${db}_x" >/dev/null
 
 q postgres "DROP DATABASE $db" >/dev/null
 q postgres "DROP ROLE crm_chg_owner" >/dev/null
