@@ -67,6 +67,7 @@
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
+#include "utils/numeric.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
 
@@ -199,6 +200,16 @@ crm_subject_key(PG_FUNCTION_ARGS)
 
 	getTypeInputInfo(basetype, &infunc, &ioparam);
 	value = OidInputFunctionCall(infunc, text_to_cstring(PG_GETARG_TEXT_PP(1)), ioparam, -1);
+	if (basetype == NUMERICOID)
+	{
+		/* a number is one key however many zeros follow its point: 1002.0 is 1002 */
+		if (numeric_is_nan(DatumGetNumeric(value)) || numeric_is_inf(DatumGetNumeric(value)))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+					 errmsg("key \"%s\" of table %s is not a finite number",
+							text_to_cstring(PG_GETARG_TEXT_PP(1)), get_rel_name(relid))));
+		value = DirectFunctionCall1(numeric_trim_scale, value);
+	}
 	getTypeOutputInfo(basetype, &outfunc, &isvarlena);
 	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(outfunc, value)));
 }
@@ -582,14 +593,24 @@ opted_out(const TableSpec *t, const char *purpose)
 {
 	const char *keycol = psprintf("t.%s", quote_identifier(t->tl.key));
 	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
-	bool		integer = (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID);
+	const char *choicecol = "key";
 
+	/*
+	 * Numbers compare as numbers, in the column's own type against the
+	 * choice's key_int or key_num (an int4 column of a related table against
+	 * a bigint subject key, numeric(12,2) against numeric(12,0)); any other
+	 * key as the text of its type, which subject_key() made canonical.
+	 */
+	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
+		choicecol = "key_int";
+	else if (keytype == NUMERICOID)
+		choicecol = "key_num";
 	return psprintf("EXISTS (SELECT FROM privacy.subject_choices c"
 					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
 					" AND c.%s OPERATOR(pg_catalog.=) %s)",
-					t->subject, quote_literal_cstr(purpose), integer ? "key_int" : "key",
-					integer ? keycol : key_text(keycol, keytype));
+					t->subject, quote_literal_cstr(purpose), choicecol,
+					strcmp(choicecol, "key") == 0 ? key_text(keycol, keytype) : keycol);
 }
 
 /* Append the SELECT of one view of a table. */

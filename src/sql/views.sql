@@ -62,16 +62,26 @@ CREATE TABLE privacy.subject_choices (
     changed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     source     pg_catalog.text,
     changed_by pg_catalog.name NOT NULL DEFAULT SESSION_USER,
-    -- the key as a number, when it is one: views of integer-keyed tables
-    -- compare it natively, with no text conversion per row
+    -- the key as a number, when it is one: views compare it with a number
+    -- column in that column's own type, with no text conversion per row
+    -- (key_int: every bigint, all 19 digits; key_num: any number)
     key_int    pg_catalog.int8 GENERATED ALWAYS AS (
                    CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
+                        THEN CAST(key AS pg_catalog.int8)
+                        WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{19}$'
+                         AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) -9223372036854775808
+                         AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) 9223372036854775807
                         THEN CAST(key AS pg_catalog.int8) END) STORED,
+    key_num    pg_catalog.numeric GENERATED ALWAYS AS (
+                   CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]+([.][0-9]+)?$'
+                        THEN CAST(key AS pg_catalog.numeric) END) STORED,
     PRIMARY KEY (subject, purpose, key)
 );
 -- The views look up opt-outs only: partial indexes hold nothing else, so a
 -- lookup (and EXPLAIN ANALYZE of it) never touches a subject's opt-in.
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int)
+    WHERE opted_out;
+CREATE INDEX subject_choices_key_num ON privacy.subject_choices (subject, purpose, key_num)
     WHERE opted_out;
 CREATE INDEX subject_choices_opted_out ON privacy.subject_choices (subject, purpose, key)
     WHERE opted_out;

@@ -1,0 +1,90 @@
+--
+-- keys: a subject's choices hold whatever the key column's type: integers
+-- of every width (all 19 digits of a bigint), numeric of any scale (1002.0
+-- is 1002), uuid (in any case), text; and across a subject's key and a
+-- related table's column of another, comparable type.  A key that does not
+-- read as the key column's type is refused and nothing is written.
+--
+SET client_min_messages = warning;
+CREATE TABLE k_big (id bigint PRIMARY KEY, name text);
+INSERT INTO k_big VALUES (1234567890123456789, 'Snow Flake'), (9223372036854775807, 'Max Int'),
+                         (-9223372036854775808, 'Min Int'), (7, 'Seven');
+CREATE TABLE k_big_orders (order_id int PRIMARY KEY, customer bigint REFERENCES k_big, item text);
+INSERT INTO k_big_orders VALUES (1, 1234567890123456789, 'skis'), (2, 7, 'tea'),
+                                (3, 9223372036854775807, 'pen');
+CREATE TABLE k_small (id smallint PRIMARY KEY, name text);
+INSERT INTO k_small VALUES (32767, 'Top'), (1, 'One');
+CREATE TABLE k_num (id numeric(12,0) PRIMARY KEY, name text);
+INSERT INTO k_num VALUES (1002, 'Num Two'), (1003, 'Num Three');
+CREATE TABLE k_num_orders (order_id int PRIMARY KEY, customer numeric(12,2), item text);
+INSERT INTO k_num_orders VALUES (1, 1002.00, 'lamp'), (2, 1003, 'desk');
+CREATE TABLE k_free (id numeric PRIMARY KEY, name text);
+INSERT INTO k_free VALUES (1002.00, 'Free Two'), (1002.5, 'Free Half'), (3, 'Free Three');
+CREATE TABLE k_uuid (id uuid PRIMARY KEY, name text);
+INSERT INTO k_uuid VALUES ('a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11', 'Uu One'),
+                          ('b0eebc99-9c0b-4ef8-bb6d-6bb9bd380a12', 'Uu Two');
+CREATE TABLE k_text (id varchar(20) PRIMARY KEY, name text);
+INSERT INTO k_text VALUES ('C-001', 'Tx Upper'), ('c-001', 'Tx Lower');
+SECURITY LABEL FOR crm_privacy ON TABLE k_big IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE k_big_orders IS 'related subject=public.k_big key=customer';
+SECURITY LABEL FOR crm_privacy ON TABLE k_small IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE k_num IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE k_num_orders IS 'related subject=public.k_num key=customer';
+SECURITY LABEL FOR crm_privacy ON TABLE k_free IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE k_uuid IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE k_text IS 'subject key=id';
+-- keys in clear, the rest private by default
+SECURITY LABEL FOR crm_privacy ON COLUMN k_big.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_big_orders.order_id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_big_orders.customer IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_small.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_num.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_num_orders.order_id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_num_orders.customer IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_free.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_uuid.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_text.id IS 'public';
+RESET client_min_messages;
+
+SELECT privacy.opt_out('k_big', '1234567890123456789', 'direct_marketing');
+SELECT privacy.opt_out('k_big', '+9223372036854775807', 'direct_marketing');
+SELECT privacy.opt_out('k_big', '-9223372036854775808', 'direct_marketing');
+SELECT privacy.opt_out('k_small', '32767', 'direct_marketing');
+SELECT privacy.opt_out('k_num', '1002.0', 'direct_marketing');
+SELECT privacy.opt_out('k_free', '1002.000', 'direct_marketing');
+SELECT privacy.opt_out('k_uuid', 'A0EEBC99-9C0B-4EF8-BB6D-6BB9BD380A11', 'direct_marketing');
+SELECT privacy.opt_out('k_text', 'C-001', 'direct_marketing');
+-- Each choice is kept under the key's canonical spelling.
+SELECT subject, key FROM privacy.choices WHERE subject::text LIKE 'k\_%' ORDER BY 1, 2;
+
+-- The opted-out subjects and their related rows are gone from the purpose's views.
+SELECT id FROM privacy_optout_direct_marketing.k_big ORDER BY id;
+SELECT order_id FROM privacy_optout_direct_marketing.k_big_orders ORDER BY order_id;
+SELECT id FROM privacy_optout_direct_marketing.k_small ORDER BY id;
+SELECT id FROM privacy_optout_direct_marketing.k_num ORDER BY id;
+SELECT order_id FROM privacy_optout_direct_marketing.k_num_orders ORDER BY order_id;
+SELECT id FROM privacy_optout_direct_marketing.k_free ORDER BY id;
+SELECT id FROM privacy_optout_direct_marketing.k_uuid ORDER BY id;
+SELECT id FROM privacy_optout_direct_marketing.k_text ORDER BY id;
+
+-- Opting in under another spelling of the same key undoes the opt-out.
+SELECT privacy.opt_in('k_num', '1002.00', 'direct_marketing');
+SELECT privacy.opt_in('k_big', '01234567890123456789', 'direct_marketing');
+SELECT id FROM privacy_optout_direct_marketing.k_num ORDER BY id;
+SELECT id FROM privacy_optout_direct_marketing.k_big ORDER BY id;
+SELECT count(*) AS choices FROM privacy.choices WHERE subject::text LIKE 'k\_%';
+
+-- Spellings that are not a key of the column's type: refused, nothing written.
+\set VERBOSITY sqlstate
+SELECT privacy.opt_out('k_big', '1002.0', 'direct_marketing');
+SELECT privacy.opt_out('k_big', '9223372036854775808', 'direct_marketing');
+SELECT privacy.opt_out('k_small', '32768', 'direct_marketing');
+SELECT privacy.opt_out('k_uuid', 'not-a-uuid', 'direct_marketing');
+SELECT privacy.opt_out('k_free', 'NaN', 'direct_marketing');
+SELECT privacy.opt_out('k_free', 'Infinity', 'direct_marketing');
+\set VERBOSITY default
+SELECT count(*) AS choices FROM privacy.choices WHERE subject::text LIKE 'k\_%';
+
+SET client_min_messages = warning;
+DELETE FROM privacy.subject_choices WHERE subject::text LIKE 'k\_%';
+DROP TABLE k_big_orders, k_big, k_small, k_num_orders, k_num, k_free, k_uuid, k_text;
