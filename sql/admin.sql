@@ -229,6 +229,7 @@ SELECT p.oid::regprocedure AS function,
                               WHEN 'timestamp with time zone' THEN 'now'
                               WHEN 'bigint' THEN '0' WHEN 'integer' THEN '0'
                               WHEN 'text[]' THEN '{x}'
+                              WHEN 'bytea[]' THEN '{}'
                               ELSE 'x' END, format_type(t, NULL)), ', ' ORDER BY n)
                  FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n))) AS call,
        format('SELECT privacy.%I(%s)', p.proname,

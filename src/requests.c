@@ -22,12 +22,14 @@
  */
 #include "postgres.h"
 
+#include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/pg_constraint.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "funcapi.h"
 #include "miscadmin.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -107,33 +109,38 @@ user_column(Oid relid, const char *col)
  * the caller's (*isnull when there is no row or the value is NULL).
  */
 static uint64 run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+										Datum done, List **rows,
 										bool read_only, Datum *result, bool *isnull);
 
 static uint64
 run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only,
 				   Datum *result, bool *isnull)
 {
-	return run_as_table_owner_keyed(relid, sql, param, NULL, read_only, result, isnull);
+	return run_as_table_owner_keyed(relid, sql, param, NULL, (Datum) 0, NULL, read_only, result, isnull);
 }
 
 /*
  * The same, with the pseudonym key as bytea parameter $2 (erasure): the key
  * is no text of the statement, so no error context, log line or code of the
- * table's owner sees it.
+ * table's owner sees it; and with the bytea[] done as parameter $3 and, when
+ * rows is given, the first column (bytea) of every row returned appended to
+ * *rows, copied into the caller's memory.
  */
 static uint64
 run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+						 Datum done, List **rows,
 						 bool read_only, Datum *result, bool *isnull)
 {
 	Oid			owner = table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Oid			argtypes[2] = {TEXTOID, BYTEAOID};
-	Datum		args[2];
-	int			nargs = key ? 2 : (param ? 1 : 0);
-	char		nulls[2] = {' ', ' '};
+	Oid			argtypes[3] = {TEXTOID, BYTEAOID, BYTEAARRAYOID};
+	Datum		args[3];
+	int			nargs = done ? 3 : key ? 2 : (param ? 1 : 0);
+	char		nulls[3] = {' ', ' ', ' '};
 	uint64		n;
+	MemoryContext caller;
 
 	GetUserIdAndSecContext(&save_userid, &save_sec_context);
 	SetUserIdAndSecContext(owner,
@@ -147,12 +154,35 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 		nulls[0] = 'n';
 	if (key)
 		args[1] = PointerGetDatum(key);
+	else
+		nulls[1] = 'n';
+	args[2] = done;
+	caller = CurrentMemoryContext;
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* any result but an error: a rule of the owner's may turn an UPDATE into nothing */
 	if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, 0) < 0)
 		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
 	n = SPI_processed;
+	if (rows && SPI_tuptable != NULL)
+	{
+		for (uint64 i = 0; i < n; i++)
+		{
+			bool		null;
+			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &null);
+
+			CHECK_FOR_INTERRUPTS();
+			if (!null)
+			{
+				/* value and list cell in the caller's memory, which SPI_finish leaves */
+				Datum		copy = SPI_datumTransfer(d, false, -1);
+				MemoryContext spi = MemoryContextSwitchTo(caller);
+
+				*rows = lappend(*rows, DatumGetPointer(copy));
+				MemoryContextSwitchTo(spi);
+			}
+		}
+	}
 	if (result)
 	{
 		*isnull = true;
@@ -305,11 +335,79 @@ is_key_column(Oid relid, AttrNumber attnum)
 }
 
 /*
+ * A value of base type typid that reveals nothing, as SQL of type type, for
+ * a NOT NULL column with nothing else to put there; NULL for a type that has
+ * none (an enum, a composite, a range: the caller reports the column).
+ */
+static char *
+neutral_value(Oid base, const char *type)
+{
+	const char *v;
+
+	switch (base)
+	{
+		case INT2OID:
+		case INT4OID:
+		case INT8OID:
+		case NUMERICOID:
+		case FLOAT4OID:
+		case FLOAT8OID:
+		case CASHOID:
+		case OIDOID:
+			v = "0";
+			break;
+		case BOOLOID:
+			v = "false";
+			break;
+		case DATEOID:
+			v = "1970-01-01";
+			break;
+		case TIMESTAMPOID:
+		case TIMESTAMPTZOID:
+			v = "1970-01-01 00:00:00+00";
+			break;
+		case TIMEOID:
+		case TIMETZOID:
+			v = "00:00:00+00";
+			break;
+		case INTERVALOID:
+			v = "0";
+			break;
+		case UUIDOID:
+			v = "00000000-0000-0000-0000-000000000000";
+			break;
+		case BYTEAOID:
+			v = "\\x";
+			break;
+		case JSONOID:
+		case JSONBOID:
+			v = "{}";
+			break;
+		case INETOID:
+		case CIDROID:
+			v = "0.0.0.0/32";
+			break;
+		case MACADDROID:
+			v = "00:00:00:00:00:00";
+			break;
+		default:
+			if (OidIsValid(get_element_type(base)))
+				v = "{}";		/* an empty array */
+			else
+				return NULL;
+	}
+	return psprintf("CAST(%s AS %s)", quote_literal_cstr(v), type);
+}
+
+/*
  * Append "col = <erased value>" for one column to an UPDATE's SET list, or
- * nothing when the column is public, a key, or cannot change.
+ * nothing when the column is public, a key, or cannot change.  A NOT NULL
+ * column whose rules give NULL gets stars (text) or a value of its type that
+ * reveals nothing; when its type has none, its name goes to *not_erased.
  */
 static bool
-append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber keyatt)
+append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber keyatt,
+			   List **not_erased)
 {
 	ObjectAddress addr;
 	char	   *label;
@@ -340,12 +438,23 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	if (att->attnotnull && rule->kind == CRM_RULE_NULL)
 	{
 		Oid			base = getBaseType(att->atttypid);
+		char	   *type = format_type_extended(att->atttypid, att->atttypmod,
+												FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
 
-		if (base != TEXTOID && base != VARCHAROID && base != BPCHAROID)
-			return false;		/* nothing erasable fits: left as it is */
-		appendStringInfo(&expr, "CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col,
-						 format_type_extended(att->atttypid, att->atttypmod,
-											  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+			appendStringInfo(&expr, "CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col, type);
+		else
+		{
+			char	   *neutral = neutral_value(base, type);
+
+			if (neutral == NULL)
+			{
+				*not_erased = lappend(*not_erased,
+									  psprintf("%s.%s", qualified_name(RelationGetRelid(rel)), col));
+				return false;
+			}
+			appendStringInfoString(&expr, neutral);
+		}
 	}
 	else
 		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "erasure", "$2", NULL);
@@ -353,14 +462,24 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	return true;
 }
 
-/* Erase the labelled non-public values of the rows of relid whose key is key. */
+/*
+ * Erase the labelled non-public values of the rows of relid whose key is key,
+ * but not the rows whose erasable values are as an earlier erasure left them
+ * (their fingerprints are in done, a bytea[]): erasing twice changes nothing
+ * more, while rows that arrived or changed since are erased.  The fingerprint
+ * of each row erased now (sha256 of the table's OID and the erased values'
+ * text) is appended to *fingerprints; columns that cannot be erased to
+ * *not_erased.  Returns the rows changed.
+ */
 static uint64
-erase_rows(Oid relid, const char *keycol, const char *key)
+erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
+		   List **fingerprints, List **not_erased)
 {
 	Relation	rel;
 	TupleDesc	desc;
 	AttrNumber	keyatt = user_column(relid, keycol);
 	StringInfoData set;
+	StringInfoData cols;
 	uint64		n = 0;
 
 	(void) table_owner(relid);
@@ -368,45 +487,75 @@ erase_rows(Oid relid, const char *keycol, const char *key)
 	desc = RelationGetDescr(rel);
 
 	initStringInfo(&set);
+	initStringInfo(&cols);
 	for (int i = 0; i < desc->natts; i++)
-		append_erasure(&set, rel, TupleDescAttr(desc, i), keyatt);
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+
+		if (append_erasure(&set, rel, att, keyatt, not_erased))
+			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
+							 quote_identifier(NameStr(att->attname)));
+	}
 	relation_close(rel, AccessShareLock);
 	if (set.len > 0)
 	{
 		/* pseudonyms under the key, passed as $2, in a context of their own */
 		bytea	   *pkey = crm_pseudonym_key();
+		char	   *fingerprint = psprintf("pg_catalog.sha256(pg_catalog.convert_to("
+										   "CAST(%u AS pg_catalog.text) OPERATOR(pg_catalog.||) "
+										   "CAST(ROW(%s) AS pg_catalog.text), 'UTF8'))",
+										   relid, cols.data);
 
 		n = run_as_table_owner_keyed(relid,
-									 psprintf("UPDATE %s SET %s WHERE %s", qualified_name(relid),
-											  set.data, key_condition(relid, keycol)),
-									 key, pkey, false, NULL, NULL);
+									 psprintf("UPDATE %s SET %s WHERE %s AND %s OPERATOR(pg_catalog.<>) ALL ($3)"
+											  " RETURNING %s",
+											  qualified_name(relid), set.data, key_condition(relid, keycol),
+											  fingerprint, fingerprint),
+									 key, pkey, done, fingerprints, false, NULL, NULL);
 		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
 	}
 	return n;
 }
 
 /*
- * SQL: privacy.erase_rows(subject regclass, key text): erase a subject and
- * its related rows; returns the rows changed.  Called by
- * privacy.erase_subject(), which records the erasure; EXECUTE revoked from
- * PUBLIC.
+ * SQL: privacy.erase_rows(subject regclass, key text, done bytea[],
+ * OUT fingerprints bytea[], OUT not_erased text[]): erase a subject and its
+ * related rows, but not the rows erased before (done); returns the
+ * fingerprints of the rows changed (one each) and the columns that could
+ * not be erased.  Called by privacy.erase_subject(), which records them;
+ * EXECUTE revoked from PUBLIC.
  */
 PG_FUNCTION_INFO_V1(crm_erase_rows);
 Datum
 crm_erase_rows(PG_FUNCTION_ARGS)
 {
-	Oid			subject = PG_GETARG_OID(0);
-	char	   *key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	Oid			subject;
+	char	   *key;
+	Datum		done;
 	CrmTableLabel tl;
-	uint64		n;
+	List	   *fingerprints = NIL;
+	List	   *not_erased = NIL;
 	ListCell   *lc;
+	TupleDesc	desc;
+	Datum		result[2];
+	bool		nulls[2] = {false, false};
+	Datum	   *elems;
+	int			i;
 
+	require_arg(fcinfo, 0, "subject");
+	require_arg(fcinfo, 1, "key");
+	require_arg(fcinfo, 2, "done");
+	subject = PG_GETARG_OID(0);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	done = PG_GETARG_DATUM(2);
+	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
 	(void) table_owner(subject);
 	if (!crm_get_table_label(subject, &tl) || tl.related)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("table %s is not labelled as a subject table", get_rel_name(subject))));
-	n = erase_rows(subject, tl.key, key);
+	(void) erase_rows(subject, tl.key, key, done, &fingerprints, &not_erased);
 	foreach(lc, crm_relation_labels())
 	{
 		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
@@ -416,7 +565,18 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 			continue;
 		crm_parse_table_label(entry->label, &rtl);
 		if (rtl.related && crm_subject_relid(&rtl) == subject)
-			n += erase_rows(entry->relid, rtl.key, key);
+			(void) erase_rows(entry->relid, rtl.key, key, done, &fingerprints, &not_erased);
 	}
-	PG_RETURN_INT64((int64) n);
+
+	elems = palloc(sizeof(Datum) * (list_length(fingerprints) + 1));
+	i = 0;
+	foreach(lc, fingerprints)
+		elems[i++] = PointerGetDatum(lfirst(lc));
+	result[0] = PointerGetDatum(construct_array(elems, i, BYTEAOID, -1, false, TYPALIGN_INT));
+	elems = palloc(sizeof(Datum) * (list_length(not_erased) + 1));
+	i = 0;
+	foreach(lc, not_erased)
+		elems[i++] = CStringGetTextDatum((char *) lfirst(lc));
+	result[1] = PointerGetDatum(construct_array(elems, i, TEXTOID, -1, false, TYPALIGN_INT));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(desc), result, nulls)));
 }

@@ -36,13 +36,20 @@ SELECT id, subject, key, col, new_value, requested_by, requested_at, status, dec
 GRANT SELECT ON privacy.change_requests TO PUBLIC;
 COMMENT ON VIEW privacy.change_requests IS 'data subjects'' requests to correct their data, and their decisions';
 
--- Erasures done, so that erasing twice changes nothing more.
+-- Erasures done: one row per erased subject.  fingerprints holds one
+-- sha256 per row erased (of the table and the erased values, which reveal
+-- nothing), so that erasing again skips the rows left as they were and
+-- erases those that arrived or changed since; not_erased names the columns
+-- the last run could not erase.
 CREATE TABLE privacy.erasures (
     subject      pg_catalog.regclass NOT NULL,
     key          pg_catalog.text NOT NULL,
     erased_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     erased_by    pg_catalog.name NOT NULL DEFAULT SESSION_USER,
     rows_changed pg_catalog.int8 NOT NULL,
+    runs         pg_catalog.int4 NOT NULL DEFAULT 1,
+    not_erased   pg_catalog.text[] NOT NULL DEFAULT '{}',
+    fingerprints pg_catalog.bytea[] NOT NULL DEFAULT '{}',
     PRIMARY KEY (subject, key)
 );
 REVOKE ALL ON privacy.erasures FROM PUBLIC;
@@ -54,14 +61,15 @@ RETURNS pg_catalog.int8
 AS 'MODULE_PATHNAME', 'crm_apply_change'
 LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
-CREATE FUNCTION privacy.erase_rows(subject pg_catalog.regclass, key pg_catalog.text)
-RETURNS pg_catalog.int8
+CREATE FUNCTION privacy.erase_rows(subject pg_catalog.regclass, key pg_catalog.text,
+                                   done pg_catalog.bytea[],
+                                   OUT fingerprints pg_catalog.bytea[], OUT not_erased pg_catalog.text[])
 AS 'MODULE_PATHNAME', 'crm_erase_rows'
 LANGUAGE C VOLATILE STRICT
 SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION privacy.apply_change(pg_catalog.regclass, pg_catalog.name, pg_catalog.name,
                                             pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-REVOKE ALL ON FUNCTION privacy.erase_rows(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.erase_rows(pg_catalog.regclass, pg_catalog.text, pg_catalog.bytea[]) FROM PUBLIC;
 
 -- What touches a subject's table reads it as the table's owner (src/requests.c):
 -- the check of a requested value, and the subject's rows for subject_report.
@@ -125,7 +133,8 @@ BEGIN
     RETURNING id INTO request_id;
     PERFORM privacy.audit_action(subject, canonical, 'request_change',
         pg_catalog.jsonb_build_object('request', request_id, 'column', col,
-                                      'requested_by', requested_by,
+                                      -- who asked may be the subject's own address: kept keyed
+                                      'requested_by', privacy.pseudonym(requested_by, 'audit'),
                                       'new_value', privacy.pseudonym(COALESCE(new_value, ''), 'audit')));
     RETURN request_id;
 END $$;
@@ -173,23 +182,53 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     canonical text := privacy.subject_key(subject, key);
+    done pg_catalog.bytea[];
+    r record;
     n pg_catalog.int8;
     p text;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
-    IF EXISTS (SELECT FROM privacy.erasures e
-                WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject
-                  AND e.key OPERATOR(pg_catalog.=) canonical) THEN
-        RETURN 0;
-    END IF;
     PERFORM privacy.record_access(ARRAY[subject::pg_catalog.text]);
-    n := privacy.erase_rows(subject, canonical);
-    INSERT INTO privacy.erasures (subject, key, rows_changed) VALUES (subject, canonical, n);
-    FOR p IN SELECT u.name FROM privacy.purposes u ORDER BY u.name LOOP
+    -- the rows an earlier erasure left are skipped (a second erasure waits for a first)
+    SELECT e.fingerprints INTO done FROM privacy.erasures e
+     WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject AND e.key OPERATOR(pg_catalog.=) canonical
+       FOR UPDATE;
+    r := privacy.erase_rows(subject, canonical, COALESCE(done, '{}'));
+    n := pg_catalog.cardinality(r.fingerprints);
+    INSERT INTO privacy.erasures AS e (subject, key, rows_changed, not_erased, fingerprints)
+    VALUES (subject, canonical, n, r.not_erased, r.fingerprints)
+    ON CONFLICT ON CONSTRAINT erasures_pkey DO UPDATE
+       SET erased_at = pg_catalog.now(), erased_by = SESSION_USER,
+           rows_changed = e.rows_changed OPERATOR(pg_catalog.+) excluded.rows_changed,
+           runs = e.runs OPERATOR(pg_catalog.+) 1, not_erased = excluded.not_erased,
+           fingerprints = e.fingerprints OPERATOR(pg_catalog.||) excluded.fingerprints;
+    -- the values the subject asked for go too; a pending request is closed
+    UPDATE privacy.change_request_data c
+       SET new_value = NULL, requested_by = NULL,
+           note = CASE WHEN c.status OPERATOR(pg_catalog.=) 'pending' THEN 'closed: the subject was erased' END,
+           decided_by = COALESCE(c.decided_by, SESSION_USER),
+           decided_at = COALESCE(c.decided_at, pg_catalog.now()),
+           status = CASE WHEN c.status OPERATOR(pg_catalog.=) 'pending' THEN 'rejected' ELSE c.status END
+     WHERE c.subject OPERATOR(pg_catalog.=) erase_subject.subject AND c.key OPERATOR(pg_catalog.=) canonical;
+    -- opted out of every purpose (those not yet: erasing again records nothing twice)
+    FOR p IN SELECT u.name FROM privacy.purposes u
+              WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c
+                                 WHERE c.subject OPERATOR(pg_catalog.=) erase_subject.subject
+                                   AND c.key OPERATOR(pg_catalog.=) canonical
+                                   AND c.purpose OPERATOR(pg_catalog.=) u.name AND c.opted_out)
+              ORDER BY u.name LOOP
         PERFORM privacy.record_choice(subject, canonical, p, true, 'erase_subject');
     END LOOP;
     PERFORM privacy.audit_action(subject, canonical, 'erase_subject',
-                                 pg_catalog.jsonb_build_object('rows_changed', n));
+                                 pg_catalog.jsonb_build_object('rows_changed', n, 'not_erased', r.not_erased));
+    IF pg_catalog.cardinality(r.not_erased) OPERATOR(pg_catalog.>) 0 THEN
+        RAISE WARNING USING ERRCODE = '01000',
+            MESSAGE = format('%s column(s) of subject %s in %s could not be erased: %s',
+                             pg_catalog.cardinality(r.not_erased), canonical, subject,
+                             pg_catalog.array_to_string(r.not_erased, ', ')),
+            DETAIL = 'They are NOT NULL, their anon and mask rules give NULL, and their type has no value that reveals nothing.',
+            HINT = 'Give each an anon or mask rule that fits its type, then erase the subject again; privacy.erasures lists them meanwhile.';
+    END IF;
     RETURN n;
 END $$;
 
