@@ -183,6 +183,48 @@ SELECT count(*) AS subjects, sum(scanned) AS rows_scanned,
 SELECT privacy.disable_audit('bulk_member');
 DROP TABLE bulk_member, bulk_keys;
 
+--
+-- What a writer controls cannot break the log or its pseudonyms.
+--
+CREATE TABLE memo_subject (id int PRIMARY KEY, memo text, born date, seen timestamptz, blob bytea);
+CREATE TABLE memo_line (line int PRIMARY KEY, subject numeric(12,2), code char(6));
+SECURITY LABEL FOR crm_privacy ON TABLE memo_subject IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON TABLE memo_line IS 'related subject=public.memo_subject key=subject';
+SECURITY LABEL FOR crm_privacy ON COLUMN memo_subject.memo IS 'personal level=public';
+SELECT privacy.enable_audit('memo_subject'), privacy.enable_audit('memo_line');
+-- A value kept in clear is cut after 16 kB, with its length and SHA-256: one
+-- huge value (here 200 MB of control characters, over 1 GB as JSON text)
+-- can no longer stop seal_audit() for good.
+INSERT INTO memo_subject (id, memo) VALUES (1, repeat(chr(1), 200000000));
+SELECT length(new_values->>'memo') AS stored_length,
+       substr(new_values->>'memo', 16385) ~ '^\.\.\. \[200000000 bytes, sha256 [0-9a-f]{64}\]$' AS clipped
+  FROM privacy.audit_log WHERE table_name = 'public.memo_subject' AND op = 'INSERT';
+SELECT privacy.seal_audit() > 0 AS sealed;
+SELECT count(*) AS memo_row_sealed FROM privacy.audit_seal s JOIN privacy.audit_log a ON a.id = s.id
+ WHERE s.log = 'audit_log' AND a.table_name = 'public.memo_subject';
+-- One value, one pseudonym, whatever the writing session's settings.
+SET DateStyle = 'German'; SET TimeZone = 'Asia/Shanghai'; SET bytea_output = 'escape';
+SET IntervalStyle = 'sql_standard'; SET extra_float_digits = -3;
+INSERT INTO memo_subject (id, born, seen, blob) VALUES (2, '1980-05-06', '2020-01-01 00:00+00', '\x41');
+RESET DateStyle; RESET TimeZone; RESET bytea_output; RESET IntervalStyle; RESET extra_float_digits;
+INSERT INTO memo_subject (id, born, seen, blob) VALUES (3, '1980-05-06', '2020-01-01 00:00+00', '\x41');
+SELECT count(DISTINCT new_values->>'born') AS born, count(DISTINCT new_values->>'seen') AS seen,
+       count(DISTINCT new_values->>'blob') AS blob, current_setting('DateStyle') AS datestyle_back
+  FROM privacy.audit_log WHERE table_name = 'public.memo_subject'
+   AND subject_key IN (privacy.pseudonym('2', 'audit'), privacy.pseudonym('3', 'audit'));
+SELECT new_values->>'born' = privacy.pseudonym('1980-05-06', 'audit') AS iso_date,
+       new_values->>'seen' = privacy.pseudonym('2020-01-01 00:00:00+00', 'audit') AS utc_time,
+       new_values->>'blob' = privacy.pseudonym('\x41', 'audit') AS hex_bytes
+  FROM privacy.audit_log WHERE table_name = 'public.memo_subject' AND subject_key = privacy.pseudonym('2', 'audit');
+-- A related table's key is kept in the subject key's canonical form: the
+-- numeric(12,2) 2.00 under the integer key 2 is found by the subject's report.
+INSERT INTO memo_line VALUES (1, 2.00, 'A1'), (2, 2, 'B2');
+SELECT count(*) AS line_rows_of_subject_2
+  FROM jsonb_array_elements(privacy.subject_report('memo_subject', '2')->'audit') a
+ WHERE a->>'table_name' = 'public.memo_line';
+SELECT privacy.disable_audit('memo_subject'), privacy.disable_audit('memo_line');
+DROP TABLE memo_line, memo_subject;
+
 DROP TABLE member, plain_log, owned;
 DROP FUNCTION regress_noop();
 DROP ROLE regress_crm_writer;

@@ -791,15 +791,15 @@ bad:
 /* The columns of privacy.access_log the writer fills, and their types. */
 static const CrmLogColumn log_columns[] =
 {
-	{"id", INT8OID},
-	{"at", TIMESTAMPTZOID},
-	{"session_user_name", NAMEOID},
-	{"current_user_name", NAMEOID},
-	{"application_name", TEXTOID},
-	{"client_addr", INETOID},
-	{"relations", TEXTARRAYOID},
-	{"query", TEXTOID},
-	{"row_count", INT8OID},
+	{"id", INT8OID, true},
+	{"at", TIMESTAMPTZOID, true},
+	{"session_user_name", NAMEOID, false},
+	{"current_user_name", NAMEOID, false},
+	{"application_name", TEXTOID, false},
+	{"client_addr", INETOID, false},
+	{"relations", TEXTARRAYOID, false},
+	{"query", TEXTOID, false},
+	{"row_count", INT8OID, false},
 };
 #define LOG_COLUMNS lengthof(log_columns)
 

@@ -39,17 +39,23 @@
 #include "catalog/pg_trigger.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
+#include "common/sha2.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "executor/spi.h"
 #include "fmgr.h"
+#include "mb/pg_wchar.h"
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
+#include "pgtime.h"
+#include "rewrite/rewriteHandler.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
+#include "utils/bytea.h"
 #include "utils/datum.h"
+#include "utils/float.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/hsearch.h"
@@ -74,6 +80,7 @@ typedef struct AuditTable
 	bool	   *hide;			/* store pseudonym(value, 'audit') */
 	FmgrInfo   *output;			/* output functions */
 	AttrNumber	keyatt;			/* subject key column, or 0 */
+	Oid			keybase;		/* its base type */
 	char	   *name;			/* schema-qualified name of the root */
 	char	   *partition;		/* schema-qualified name of a partition, or NULL */
 } AuditTable;
@@ -180,6 +187,7 @@ audit_table(Relation rel)
 	t->keyatt = labelled ? get_attnum(relid, tl.key) : 0;
 	if (t->keyatt == InvalidAttrNumber)
 		t->keyatt = 0;
+	t->keybase = t->keyatt > 0 ? getBaseType(TupleDescAttr(desc, t->keyatt - 1)->atttypid) : InvalidOid;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
@@ -215,13 +223,107 @@ audit_table(Relation rel)
 	return t;
 }
 
-/* The text stored for column i: its value, or its audit pseudonym. */
+/*
+ * A value kept in clear is cut after this many bytes, with its length and
+ * SHA-256 after it: a row of the log stays far below what row_to_json (the
+ * seal) and jsonb can hold, whatever a writer puts in an audited column.
+ */
+#define AUDIT_CLEAR_LIMIT 16384
+
+static char *
+clip_clear(char *text)
+{
+	size_t		len = strlen(text);
+	bytea	   *whole;
+	bytea	   *digest;
+	char		hex[PG_SHA256_DIGEST_LENGTH * 2 + 1];
+
+	if (len <= AUDIT_CLEAR_LIMIT)
+		return text;
+	whole = palloc(VARHDRSZ + len);
+	SET_VARSIZE(whole, VARHDRSZ + len);
+	memcpy(VARDATA(whole), text, len);
+	digest = DatumGetByteaPP(DirectFunctionCall1(sha256_bytea, PointerGetDatum(whole)));
+	hex[hex_encode(VARDATA_ANY(digest), VARSIZE_ANY_EXHDR(digest), hex)] = '\0';
+	return psprintf("%.*s... [%zu bytes, sha256 %s]",
+					pg_mbcliplen(text, (int) Min(len, (size_t) INT_MAX), AUDIT_CLEAR_LIMIT), text, len, hex);
+}
+
+/*
+ * The text stored for column i: its value (clipped), or its audit pseudonym.
+ * The key column's text is the subject key's canonical form, as
+ * privacy.subject_key() makes it (so that subject_report finds the row): a
+ * number without the zeros after its point (a related numeric(12,2) column
+ * under an integer key), a char(n) without its padding.
+ */
 static char *
 stored_value(AuditTable *t, int i, Datum value)
 {
-	char	   *text = OutputFunctionCall(&t->output[i], value);
+	char	   *text;
 
-	return t->hide[i] ? crm_pseudonym_cstring(text, strlen(text), "audit") : text;
+	if (i == t->keyatt - 1 && t->keybase == NUMERICOID &&
+		!numeric_is_nan(DatumGetNumeric(value)) && !numeric_is_inf(DatumGetNumeric(value)))
+		value = DirectFunctionCall1(numeric_trim_scale, value);
+	text = OutputFunctionCall(&t->output[i], value);
+	if (i == t->keyatt - 1 && t->keybase == BPCHAROID)
+	{
+		int			len = strlen(text);
+
+		while (len > 0 && text[len - 1] == ' ')
+			text[--len] = '\0';
+	}
+	return t->hide[i] ? crm_pseudonym_cstring(text, strlen(text), "audit") : clip_clear(text);
+}
+
+/*
+ * The settings that change the text of a value (DateStyle, TimeZone,
+ * IntervalStyle, bytea_output, extra_float_digits) are any session's to
+ * set; while the audit reads values they are fixed, as the seal fixes them,
+ * so that one value always gives one pseudonym.  The output functions read
+ * these variables directly; they are set back however the reading ends.
+ */
+typedef struct OutputSettings
+{
+	int			datestyle;
+	int			intervalstyle;
+	int			byteaoutput;
+	int			floatdigits;
+	pg_tz	   *tz;
+} OutputSettings;
+
+static bool
+fix_output_settings(OutputSettings *saved)
+{
+	static pg_tz *utc = NULL;
+
+	if (utc == NULL)
+		utc = pg_tzset("UTC");
+	if (DateStyle == USE_ISO_DATES && IntervalStyle == INTSTYLE_POSTGRES &&
+		bytea_output == BYTEA_OUTPUT_HEX && extra_float_digits == 1 &&
+		(session_timezone == utc || utc == NULL))
+		return false;
+	saved->datestyle = DateStyle;
+	saved->intervalstyle = IntervalStyle;
+	saved->byteaoutput = bytea_output;
+	saved->floatdigits = extra_float_digits;
+	saved->tz = session_timezone;
+	DateStyle = USE_ISO_DATES;
+	IntervalStyle = INTSTYLE_POSTGRES;
+	bytea_output = BYTEA_OUTPUT_HEX;
+	extra_float_digits = 1;
+	if (utc != NULL)
+		session_timezone = utc;
+	return true;
+}
+
+static void
+restore_output_settings(const OutputSettings *saved)
+{
+	DateStyle = saved->datestyle;
+	IntervalStyle = saved->intervalstyle;
+	bytea_output = saved->byteaoutput;
+	extra_float_digits = saved->floatdigits;
+	session_timezone = saved->tz;
 }
 
 /*
@@ -293,11 +395,12 @@ finish_json(JsonbParseState **state)
  */
 static const CrmLogColumn log_columns[] =
 {
-	{"id", INT8OID}, {"at", TIMESTAMPTZOID}, {"txid", INT8OID},
-	{"session_user_name", NAMEOID}, {"current_user_name", NAMEOID},
-	{"application_name", TEXTOID}, {"client_addr", INETOID}, {"table_name", TEXTOID},
-	{"op", TEXTOID}, {"subject_key", TEXTOID}, {"changed_columns", TEXTARRAYOID},
-	{"old_values", JSONBOID}, {"new_values", JSONBOID},
+	{"id", INT8OID, true}, {"at", TIMESTAMPTZOID, true}, {"txid", INT8OID, true},
+	{"session_user_name", NAMEOID, true}, {"current_user_name", NAMEOID, true},
+	{"application_name", TEXTOID, false}, {"client_addr", INETOID, false},
+	{"table_name", TEXTOID, true}, {"op", TEXTOID, true}, {"subject_key", TEXTOID, false},
+	{"changed_columns", TEXTARRAYOID, false}, {"old_values", JSONBOID, false},
+	{"new_values", JSONBOID, false},
 };
 #define LOG_NATTS ((int) lengthof(log_columns))
 
@@ -353,8 +456,18 @@ log_shape_ok(Relation rel)
 		Form_pg_attribute att = TupleDescAttr(desc, i);
 
 		if (att->attisdropped || strcmp(NameStr(att->attname), log_columns[i].name) != 0 ||
-			att->atttypid != log_columns[i].type || att->attgenerated)
+			att->atttypid != log_columns[i].type || att->attgenerated ||
+			att->attnotnull != log_columns[i].notnull)
 			return false;
+		/* no default but "at"'s now(), which the direct insert computes itself */
+		if (att->atthasdef)
+		{
+			Node	   *def = build_column_default(rel, att->attnum);
+
+			if (i != 1 || def == NULL || !IsA(def, FuncExpr) ||
+				((FuncExpr *) def)->funcid != F_NOW)
+				return false;
+		}
 	}
 	if (trig && (trig->trig_insert_before_row || trig->trig_insert_after_row ||
 				 trig->trig_insert_instead_row || trig->trig_insert_before_statement ||
@@ -554,6 +667,104 @@ insert_audit_row(const char *table_name, const char *op, const char *subject_key
 }
 
 /*
+ * The old and new values of a changed row as the log keeps them (every
+ * column of an INSERT or DELETE, the changed ones of an UPDATE), the names
+ * of the changed columns, and the row's subject key.
+ */
+static void
+read_row(AuditTable *t, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
+		 JsonbParseState **oldjson_p, JsonbParseState **newjson_p, List **changed_p, char **key_p)
+{
+	Datum	   *oldvals = NULL;
+	bool	   *oldnulls = NULL;
+	Datum	   *newvals = NULL;
+	bool	   *newnulls = NULL;
+	List	   *changed = NIL;
+	char	   *key = NULL;
+
+	/* every column at once: heap_getattr one by one walks the tuple again */
+	if (oldtup)
+	{
+		begin_json(oldjson_p);
+		oldvals = palloc(sizeof(Datum) * desc->natts);
+		oldnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
+	}
+	if (newtup)
+	{
+		begin_json(newjson_p);
+		newvals = palloc(sizeof(Datum) * desc->natts);
+		newnulls = palloc(sizeof(bool) * desc->natts);
+		heap_deform_tuple(newtup, desc, newvals, newnulls);
+	}
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		bool		oldnull = oldtup ? oldnulls[i] : true;
+		bool		newnull = newtup ? newnulls[i] : true;
+		Datum		oldval = oldtup ? oldvals[i] : (Datum) 0;
+		Datum		newval = newtup ? newvals[i] : (Datum) 0;
+		const char *name = NameStr(att->attname);
+
+		if (att->attisdropped)
+			continue;
+
+		/* on UPDATE, only the columns whose value changed */
+		if (oldtup && newtup)
+		{
+			if (oldnull == newnull &&
+				(oldnull || datum_image_eq(oldval, newval, att->attbyval, att->attlen)))
+				continue;
+			changed = lappend(changed, pstrdup(name));
+		}
+		if (oldtup)
+			append_json_field(oldjson_p, name, oldnull ? NULL : stored_value(t, i, oldval));
+		if (newtup)
+			append_json_field(newjson_p, name, newnull ? NULL : stored_value(t, i, newval));
+
+		if (att->attnum == t->keyatt)
+		{
+			bool		isnull = newtup ? newnull : oldnull;
+
+			if (!isnull)
+				key = stored_value(t, i, newtup ? newval : oldval);
+		}
+	}
+
+	/* the key of the row, even when an UPDATE left it unchanged */
+	if (key == NULL && t->keyatt > 0)
+	{
+		int			k = t->keyatt - 1;
+
+		if (!(newtup ? newnulls[k] : oldnulls[k]))
+			key = stored_value(t, k, newtup ? newvals[k] : oldvals[k]);
+	}
+
+	*changed_p = changed;
+	*key_p = key;
+}
+
+/* read_row() under the fixed output settings, set back however it ends. */
+static void
+read_row_fixed(AuditTable *t, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup,
+			   JsonbParseState **oldjson_p, JsonbParseState **newjson_p, List **changed_p, char **key_p)
+{
+	OutputSettings saved;
+	bool		fixed = fix_output_settings(&saved);
+
+	PG_TRY();
+	{
+		read_row(t, desc, oldtup, newtup, oldjson_p, newjson_p, changed_p, key_p);
+	}
+	PG_FINALLY();
+	{
+		if (fixed)
+			restore_output_settings(&saved);
+	}
+	PG_END_TRY();
+}
+
+/*
  * SQL: privacy.audit_trigger(), AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
  * and AFTER TRUNCATE FOR EACH STATEMENT on an audited table.
  */
@@ -563,15 +774,10 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 {
 	TriggerData *td = (TriggerData *) fcinfo->context;
 	AuditTable *t;
-	TupleDesc	desc;
 	HeapTuple	oldtup = NULL;
 	HeapTuple	newtup = NULL;
 	JsonbParseState *oldjson = NULL;
 	JsonbParseState *newjson = NULL;
-	Datum	   *oldvals = NULL;
-	bool	   *oldnulls = NULL;
-	Datum	   *newvals = NULL;
-	bool	   *newnulls = NULL;
 	List	   *changed = NIL;
 	char	   *key = NULL;
 	const char *op;
@@ -621,64 +827,8 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 		oldtup = td->tg_trigtuple;
 	}
 
-	desc = RelationGetDescr(td->tg_relation);
-	/* every column at once: heap_getattr one by one walks the tuple again */
-	if (oldtup)
-	{
-		begin_json(&oldjson);
-		oldvals = palloc(sizeof(Datum) * desc->natts);
-		oldnulls = palloc(sizeof(bool) * desc->natts);
-		heap_deform_tuple(oldtup, desc, oldvals, oldnulls);
-	}
-	if (newtup)
-	{
-		begin_json(&newjson);
-		newvals = palloc(sizeof(Datum) * desc->natts);
-		newnulls = palloc(sizeof(bool) * desc->natts);
-		heap_deform_tuple(newtup, desc, newvals, newnulls);
-	}
-	for (int i = 0; i < desc->natts; i++)
-	{
-		Form_pg_attribute att = TupleDescAttr(desc, i);
-		bool		oldnull = oldtup ? oldnulls[i] : true;
-		bool		newnull = newtup ? newnulls[i] : true;
-		Datum		oldval = oldtup ? oldvals[i] : (Datum) 0;
-		Datum		newval = newtup ? newvals[i] : (Datum) 0;
-		const char *name = NameStr(att->attname);
-
-		if (att->attisdropped)
-			continue;
-
-		/* on UPDATE, only the columns whose value changed */
-		if (oldtup && newtup)
-		{
-			if (oldnull == newnull &&
-				(oldnull || datum_image_eq(oldval, newval, att->attbyval, att->attlen)))
-				continue;
-			changed = lappend(changed, pstrdup(name));
-		}
-		if (oldtup)
-			append_json_field(&oldjson, name, oldnull ? NULL : stored_value(t, i, oldval));
-		if (newtup)
-			append_json_field(&newjson, name, newnull ? NULL : stored_value(t, i, newval));
-
-		if (att->attnum == t->keyatt)
-		{
-			bool		isnull = newtup ? newnull : oldnull;
-
-			if (!isnull)
-				key = stored_value(t, i, newtup ? newval : oldval);
-		}
-	}
-
-	/* the key of the row, even when an UPDATE left it unchanged */
-	if (key == NULL && t->keyatt > 0)
-	{
-		int			k = t->keyatt - 1;
-
-		if (!(newtup ? newnulls[k] : oldnulls[k]))
-			key = stored_value(t, k, newtup ? newvals[k] : oldvals[k]);
-	}
+	read_row_fixed(t, RelationGetDescr(td->tg_relation), oldtup, newtup,
+				   &oldjson, &newjson, &changed, &key);
 
 	insert_audit_row(t->name, op, key, changed,
 					 oldtup ? finish_json(&oldjson) : (Datum) 0, oldtup == NULL,

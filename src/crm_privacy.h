@@ -38,6 +38,7 @@ typedef struct CrmLogColumn
 {
 	const char *name;
 	Oid			type;
+	bool		notnull;		/* NOT NULL (the audit log's direct insert checks it) */
 } CrmLogColumn;
 
 extern Oid	crm_extension_oid(void);

@@ -768,7 +768,11 @@ archive_logs(void)
 	PG_END_TRY();
 }
 
-/* Before DROP OWNED BY the extension's owner, which drops the extension. */
+/*
+ * Before DROP OWNED BY: the audited tables (and partitions) the roles own go,
+ * and are recorded as DROP TABLE would record them, with their rows; DROP
+ * OWNED BY the extension's owner drops the extension: its logs are archived.
+ */
 static void
 before_drop_owned(DropOwnedStmt *stmt)
 {
@@ -776,9 +780,50 @@ before_drop_owned(DropOwnedStmt *stmt)
 	Oid			owner;
 	bool		isnull;
 	ListCell   *lc;
+	List	   *roles = NIL;
+	List	   *tables = NIL;
+	MemoryContext callercxt = CurrentMemoryContext;
+	StringInfoData list;
 
 	if (!OidIsValid(ext))
 		return;
+	initStringInfo(&list);
+	foreach(lc, stmt->roles)
+	{
+		Oid			role = get_rolespec_oid((RoleSpec *) lfirst(lc), true);
+
+		if (OidIsValid(role))
+		{
+			roles = lappend_oid(roles, role);
+			appendStringInfo(&list, "%s%u", list.len > 0 ? ", " : "", role);
+		}
+	}
+	if (list.len > 0)
+	{
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(psprintf("SELECT DISTINCT t.tgrelid FROM pg_catalog.pg_trigger t"
+								 " JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) t.tgrelid"
+								 " WHERE t.tgname OPERATOR(pg_catalog.=) '" CRM_AUDIT_TRIGGER "'"
+								 "   AND c.relowner OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.oid[])",
+								 list.data), true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the audited tables");
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+			tables = lappend_oid(tables, DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+																		 SPI_tuptable->tupdesc, 1,
+																		 &isnull)));
+			MemoryContextSwitchTo(oldcxt);
+		}
+		SPI_finish();
+		foreach(lc, tables)
+		{
+			if (crm_is_audited(lfirst_oid(lc)))
+				crm_audit_table_action(lfirst_oid(lc), "DROP TABLE", NULL);
+		}
+	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	if (SPI_execute(psprintf("SELECT extowner FROM pg_catalog.pg_extension WHERE oid OPERATOR(pg_catalog.=) %u",
@@ -786,14 +831,8 @@ before_drop_owned(DropOwnedStmt *stmt)
 		elog(ERROR, "could not read the owner of extension %s", CRM_PROVIDER);
 	owner = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
-	foreach(lc, stmt->roles)
-	{
-		if (get_rolespec_oid((RoleSpec *) lfirst(lc), true) == owner)
-		{
-			archive_logs();
-			return;
-		}
-	}
+	if (list_member_oid(roles, owner))
+		archive_logs();
 }
 
 /* Is relid labelled (subject or related) or audited? */
@@ -1040,6 +1079,13 @@ text_array_element(Datum array, int i)
 	return TextDatumGetCString(elems[i - 1]);
 }
 
+/* A column that a command dropped. */
+typedef struct LostColumn
+{
+	Oid			relid;
+	char	   *name;
+} LostColumn;
+
 /*
  * SQL: event trigger on sql_drop.  Refuse the drop of a key column, of a
  * subject table whose related tables remain, or of a function a label uses.
@@ -1051,6 +1097,7 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 	EventTriggerData *trigdata = event_trigger_data(fcinfo, "privacy.sql_drop");
 	const char *command = GetCommandTagName(trigdata->tag);
 	List	   *altered = NIL;	/* tables that lost a column */
+	List	   *lost_columns = NIL; /* which columns (LostColumn) */
 	List	   *dropped_tables = NIL;	/* "schema.name" of dropped tables */
 	List	   *dropped_functions = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
@@ -1077,7 +1124,17 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
 
 		if (classid == RelationRelationId && objsubid > 0)
+		{
 			altered = lappend_oid(altered, objid);
+			if (!isnull)
+			{
+				LostColumn *c = palloc(sizeof(LostColumn));
+
+				c->relid = objid;
+				c->name = text_array_element(names, 3);
+				lost_columns = lappend(lost_columns, c);
+			}
+		}
 		else if (!isnull && classid == RelationRelationId)
 			dropped_tables = lappend(dropped_tables,
 									 psprintf("%s.%s", text_array_element(names, 1),
@@ -1093,6 +1150,24 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 		MemoryContextSwitchTo(oldcxt);
 	}
 	SPI_finish();
+
+	/*
+	 * Columns of audited tables that went with something else (DROP
+	 * COLLATION, FUNCTION or EXTENSION ... CASCADE): their values are gone,
+	 * which is recorded as ALTER TABLE ... DROP COLUMN is (before it, with
+	 * the same record; so are DROP TYPE and DROP DOMAIN ... CASCADE).
+	 */
+	if (trigdata->tag != CMDTAG_ALTER_TABLE && trigdata->tag != CMDTAG_ALTER_FOREIGN_TABLE &&
+		trigdata->tag != CMDTAG_DROP_TYPE && trigdata->tag != CMDTAG_DROP_DOMAIN)
+	{
+		foreach(lc, lost_columns)
+		{
+			LostColumn *c = (LostColumn *) lfirst(lc);
+
+			if (crm_is_audited(c->relid))
+				crm_audit_table_action(c->relid, "DROP COLUMN", c->name);
+		}
+	}
 
 	foreach(lc, crm_relation_labels())
 	{

@@ -548,6 +548,10 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 	subject = PG_GETARG_OID(0);
 	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	done = PG_GETARG_DATUM(2);
+	if (ARR_NDIM(DatumGetArrayTypeP(done)) > 1 || array_contains_nulls(DatumGetArrayTypeP(done)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("done must be a one-dimensional array of fingerprints without NULLs")));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	(void) table_owner(subject);

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 99
+plan 104
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -380,6 +380,28 @@ is "$out" "" "DROP OWNED BY the extension's owner, then CREATE EXTENSION"
 is "$(log "SELECT count(*) FROM privacy.access_log WHERE relations = '{y}'")" "1" "... keeps the logs"
 q postgres "DROP ROLE crm_chg_su" >/dev/null
 
+# Tables and columns that go with something else are recorded too.
+q postgres "DROP ROLE IF EXISTS crm_chg_owner3" >/dev/null
+q "$db" "CREATE ROLE crm_chg_owner3; GRANT CREATE ON SCHEMA public TO crm_chg_owner3;
+         SET ROLE crm_chg_owner3;
+         CREATE TABLE public.o3 (id int, v text); INSERT INTO public.o3 VALUES (1, 'a'), (2, 'b');
+         RESET ROLE; SELECT privacy.enable_audit('public.o3')" >/dev/null
+q "$db" "DROP OWNED BY crm_chg_owner3" >/dev/null
+is "$(log "SELECT op || ' ' || new_values::text FROM privacy.audit_log WHERE table_name = 'public.o3' ORDER BY id DESC LIMIT 1")" \
+	'DROP TABLE {"rows": 2}' "DROP OWNED BY records the audited tables it drops, with their rows"
+q "$db" "CREATE COLLATION public.chg_coll (provider = libc, locale = 'C');
+         CREATE FUNCTION public.chg_up(text) RETURNS text IMMUTABLE LANGUAGE sql AS 'SELECT upper(\$1)';
+         CREATE TABLE public.dc (id int PRIMARY KEY, nm text COLLATE public.chg_coll, memo text,
+                                 g text GENERATED ALWAYS AS (public.chg_up(memo)) STORED);
+         SELECT privacy.enable_audit('public.dc');
+         INSERT INTO public.dc VALUES (1, 'alice', 'm'), (2, 'bob', 'n');
+         SET client_min_messages = warning;
+         DROP FUNCTION public.chg_up(text) CASCADE; DROP COLLATION public.chg_coll CASCADE" >/dev/null
+is "$(log "SELECT string_agg(op || ' ' || (new_values->>'column') || ' ' || (new_values->>'rows'), ', ' ORDER BY id)
+             FROM privacy.audit_log WHERE table_name = 'public.dc' AND op = 'DROP COLUMN'")" \
+	"DROP COLUMN g 2, DROP COLUMN nm 2" "columns dropped by DROP FUNCTION or DROP COLLATION ... CASCADE are recorded"
+q "$db" "DROP TABLE public.dc; DROP ROLE crm_chg_owner3" >/dev/null
+
 # A log a superuser gave an exclusion constraint is written through SQL,
 # which checks it (the direct insert would not).
 q postgres "DROP DATABASE IF EXISTS ${db}_x" >/dev/null
@@ -393,6 +415,19 @@ is "$(psql -X -q -At -d "${db}_x" -v VERBOSITY=sqlstate -c "INSERT INTO public.x
 	"ERROR:  23P01" "an exclusion constraint a superuser put on the log is enforced"
 is "$(q "${db}_x" "SELECT count(*) FROM privacy.audit_log WHERE table_name = 'public.x'") $(q "${db}_x" "SELECT count(*) FROM public.x")" \
 	"1 0" "and the change it refused is not made"
+# ... and so is a log whose column default or NOT NULL a superuser changed.
+q "${db}_x" "ALTER TABLE privacy.audit_log DROP CONSTRAINT one_row_per_table;
+             ALTER TABLE privacy.audit_log ALTER COLUMN at SET DEFAULT '2000-01-01'" >/dev/null
+q "${db}_x" "INSERT INTO public.x VALUES (2, '0722222222')" >/dev/null
+is "$(q "${db}_x" "SELECT at::date FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" "2000-01-01" \
+	"a default a superuser gave the log's at column applies"
+q "${db}_x" "ALTER TABLE privacy.audit_log ALTER COLUMN at SET DEFAULT now();
+             ALTER TABLE privacy.audit_log ALTER COLUMN application_name SET NOT NULL" >/dev/null
+is "$(psql -X -q -At -d "${db}_x" -v VERBOSITY=sqlstate \
+	-c "SET application_name = ''; INSERT INTO public.x VALUES (3, '0733333333')" 2>&1)" \
+	"ERROR:  23502" "a NOT NULL a superuser added to the log is enforced"
+is "$(q "${db}_x" "SELECT count(*) FROM privacy.audit_log WHERE application_name IS NULL")" "0" \
+	"and no row breaks it"
 q postgres "DROP DATABASE ${db}_x" >/dev/null
 
 q postgres "DROP DATABASE $db" >/dev/null
