@@ -246,10 +246,19 @@ SELECT privacy.grant_access('crm_analyst', 'disclose', 'insurer');
 SELECT privacy.request_change('customer', '6', 'city', '杭州', 'customer portal') AS request \gset
 SELECT privacy.review_change(:request, true, 'proof of address received');
 SELECT privacy.erase_subject('customer', '7') AS rows_erased;
+SELECT privacy.erase_subject('customer', '7') AS erased_again;   -- nothing more to erase
+RESET ROLE;
+-- a late order of the erased customer arrives from the web shop...
+INSERT INTO public.orders VALUES ((SELECT max(order_id) + 1 FROM public.orders), 7, now(),
+                                  'tea set', 'web', 39.90, '北京市朝阳区建国路 88 号');
+SET ROLE crm_cpo;
+-- ...and erasing again erases it, and only it
+SELECT privacy.erase_subject('customer', '7') AS late_rows_erased;
 \set ECHO none
 SELECT r AS role, privacy.clearance(r::regrole) AS clearance FROM unnest(ARRAY['crm_intern', 'crm_cpo']) r;
 SELECT key, purpose, opted_out, source, changed_by FROM privacy.choices WHERE key IN ('5', '7') ORDER BY key, purpose;
 SELECT id, col, new_value, status, note FROM privacy.change_requests ORDER BY id;
+SELECT subject, key, rows_changed, runs, not_erased FROM privacy.erasures;
 \echo 'What the database still holds about the erased customer 7 (privacy.subject_report; the read is recorded):'
 SELECT jsonb_pretty(r->'data') AS data, jsonb_path_query_array(r->'audit', '$[*].op') AS audit
   FROM privacy.subject_report('customer', '7') r;

@@ -53,6 +53,10 @@ CREATE TABLE privacy.erasures (
     PRIMARY KEY (subject, key)
 );
 REVOKE ALL ON privacy.erasures FROM PUBLIC;
+-- Readable by privacy administrators; anyone else gets 42501.
+GRANT SELECT ON privacy.erasures TO PUBLIC;
+ALTER TABLE privacy.erasures ENABLE ROW LEVEL SECURITY;
+CREATE POLICY privacy_admins_read ON privacy.erasures FOR SELECT USING (privacy.require_privacy_admin());
 SELECT pg_catalog.pg_extension_config_dump('privacy.erasures', '');
 
 CREATE FUNCTION privacy.apply_change(tbl pg_catalog.regclass, keycol pg_catalog.name,
