@@ -236,6 +236,23 @@ SELECT privacy.revoke_access('regress_crm_public', 'standard');
 SET ROLE regress_crm_public;
 SELECT count(*) FROM privacy_standard.customer;
 RESET ROLE;
+-- Granting and revoking are GRANT and REVOKE: no view is rebuilt, so what
+-- users built on the views (here an analyst's view and a TEMP view) does
+-- not stand in the way, and a reader's open query is not stalled.
+CREATE VIEW public.regress_city_report AS SELECT city, count(*) FROM privacy_standard.customer GROUP BY city;
+CREATE TEMP VIEW regress_temp_report AS SELECT count(*) FROM privacy_full.customer;
+SELECT 'privacy_standard.customer'::regclass::oid AS standard_before,
+       'privacy_full.customer'::regclass::oid AS full_before \gset
+SELECT privacy.grant_access('regress_crm_public', 'standard');
+SELECT privacy.grant_access('regress_crm_public', 'full');
+SELECT privacy.revoke_access('regress_crm_public', 'full');
+SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS same_standard_view,
+       'privacy_full.customer'::regclass::oid = :full_before AS same_full_view;
+SELECT has_table_privilege('regress_crm_public', 'privacy_standard.customer', 'SELECT') AS standard,
+       has_table_privilege('regress_crm_public', 'privacy_standard.orders', 'SELECT') AS standard_orders,
+       has_table_privilege('regress_crm_public', 'privacy_full.customer', 'SELECT') AS full;
+DROP VIEW public.regress_city_report, regress_temp_report;
+SELECT privacy.revoke_access('regress_crm_public', 'standard');
 
 --
 -- A prepared statement gives the current role's result.

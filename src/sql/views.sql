@@ -321,6 +321,9 @@ AS $$
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     PERFORM privacy.check_access_kind(kind, name);
+    -- one grant or revoke at a time (concurrent GRANTs on one view collide);
+    -- readers of the views are not held back
+    LOCK TABLE privacy.access_grants IN SHARE ROW EXCLUSIVE MODE;
     INSERT INTO privacy.access_grants (role, kind, name)
     VALUES (role, kind, COALESCE(name, ''))
     ON CONFLICT DO NOTHING;
@@ -334,6 +337,7 @@ AS $$
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     PERFORM privacy.check_access_kind(kind, name);
+    LOCK TABLE privacy.access_grants IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM privacy.access_grants g
      WHERE g.role OPERATOR(pg_catalog.=) revoke_access.role
        AND g.kind OPERATOR(pg_catalog.=) revoke_access.kind
@@ -383,7 +387,45 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pr
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_columns
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.access_grants
+-- A grant or revoke is GRANT or REVOKE SELECT on the existing views of its
+-- kind: no view is rebuilt (a rebuild would have to drop what users built on
+-- the views).  Views built later get the grants of privacy.access_grants.
+CREATE FUNCTION privacy.grants_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+    v record;
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN g := OLD; ELSE g := NEW; END IF;
+    FOR v IN
+        SELECT n.nspname, c.relname
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+          JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                     AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+          JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                                         AND e.extname OPERATOR(pg_catalog.=) 'crm_privacy'
+         WHERE c.relkind OPERATOR(pg_catalog.=) 'v'
+           AND n.nspname OPERATOR(pg_catalog.=) CASE g.kind
+                   WHEN 'optout' THEN 'privacy_optout_' OPERATOR(pg_catalog.||) g.name
+                   WHEN 'disclose' THEN 'privacy_disclose_' OPERATOR(pg_catalog.||) g.name
+                   ELSE 'privacy_' OPERATOR(pg_catalog.||) g.kind END
+    LOOP
+        IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+            EXECUTE pg_catalog.format('REVOKE SELECT ON %I.%I FROM %I', v.nspname, v.relname,
+                                      pg_catalog.pg_get_userbyid(g.role));
+        ELSE
+            EXECUTE pg_catalog.format('GRANT SELECT ON %I.%I TO %I', v.nspname, v.relname,
+                                      pg_catalog.pg_get_userbyid(g.role));
+        END IF;
+    END LOOP;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy.grants_changed() FROM PUBLIC;
+CREATE TRIGGER grants_changed AFTER INSERT OR DELETE ON privacy.access_grants
+    FOR EACH ROW EXECUTE FUNCTION privacy.grants_changed();
+CREATE TRIGGER config_changed AFTER UPDATE OR TRUNCATE ON privacy.access_grants
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
 
 -- privacy.k_anonymity(tbl): the smallest quasi-identifier class in the
