@@ -251,6 +251,28 @@ SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS same_sta
 SELECT has_table_privilege('regress_crm_public', 'privacy_standard.customer', 'SELECT') AS standard,
        has_table_privilege('regress_crm_public', 'privacy_standard.orders', 'SELECT') AS standard_orders,
        has_table_privilege('regress_crm_public', 'privacy_full.customer', 'SELECT') AS full;
+-- Rebuilds replace views in place, and leave alone those whose definition
+-- did not change: a new purpose touches no existing view; a new label
+-- replaces the views of its table, keeping the views users built on them and
+-- the grants users gave.
+GRANT SELECT ON privacy_standard.customer TO regress_crm_member;
+SELECT xmin AS rule_xmin FROM pg_rewrite WHERE ev_class = 'privacy_standard.customer'::regclass \gset
+SELECT privacy.add_purpose('regress_survey', 'a satisfaction survey');
+SELECT xmin = :'rule_xmin' AS standard_view_untouched
+  FROM pg_rewrite WHERE ev_class = 'privacy_standard.customer'::regclass;
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.notes IS 'personal mask=keep';
+SELECT xmin <> :'rule_xmin' AS standard_view_replaced
+  FROM pg_rewrite WHERE ev_class = 'privacy_standard.customer'::regclass;
+SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS same_standard_view,
+       has_table_privilege('regress_crm_member', 'privacy_standard.customer', 'SELECT') AS users_grant_kept,
+       (SELECT count(*) FROM public.regress_city_report) > 0 AS users_view_works;
+-- A change a view cannot take in place (a column renamed) names the views
+-- that stand in the way, and says what to do; nothing changes.
+ALTER TABLE customer RENAME COLUMN city TO town;
+SELECT count(*) FROM public.regress_city_report;
+SECURITY LABEL FOR crm_privacy ON COLUMN customer.notes IS NULL;
+DELETE FROM privacy.purposes WHERE name = 'regress_survey';
+REVOKE SELECT ON privacy_standard.customer FROM regress_crm_member;
 DROP VIEW public.regress_city_report, regress_temp_report;
 SELECT privacy.revoke_access('regress_crm_public', 'standard');
 

@@ -56,6 +56,7 @@
 #include "catalog/pg_shseclabel.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "common/md5.h"
 #include "commands/seclabel.h"
 #include "commands/trigger.h"
 #include "executor/spi.h"
@@ -753,7 +754,7 @@ is_view_schema_name(const char *nspname)
  * to keep.
  */
 static void
-drop_generated(Oid base, List *keep_schemas)
+drop_generated(Oid base, List *keep_schemas, List *keep_views)
 {
 	StringInfoData sql;
 	List	   *views = NIL;
@@ -781,11 +782,16 @@ drop_generated(Oid base, List *keep_schemas)
 															SPI_tuptable->tupdesc, 1, &isnull));
 		char	   *nspname = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
 
-		if (is_view_schema_name(nspname) && crm_is_extension_member(RelationRelationId, viewid))
+		if (is_view_schema_name(nspname) && crm_is_extension_member(RelationRelationId, viewid) &&
+			!list_member_oid(keep_views, viewid))
 			views = lappend_oid(views, viewid);
 	}
 	foreach(lc, views)
+	{
+		exec_sql(psprintf("DELETE FROM privacy.view_definitions WHERE view OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)",
+						  lfirst_oid(lc)));
 		drop_member(RelationRelationId, lfirst_oid(lc), DROP_RESTRICT);
+	}
 
 	if (OidIsValid(base))
 		return;
@@ -892,6 +898,85 @@ ensure_schema(const ViewTarget *v)
 					  quote_literal_cstr(psprintf("crm_privacy: %s views%s%s", kind_names[v->kind],
 												  v->name ? " of " : "", v->name ? v->name : ""))));
 	add_to_extension(NamespaceRelationId, get_namespace_oid(v->schema, false));
+}
+
+/* Does view viewid read table relid? */
+static bool
+view_reads(Oid viewid, Oid relid)
+{
+	exec_sql(psprintf("SELECT FROM pg_catalog.pg_depend d"
+					  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+					  " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+					  " AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  " AND r.ev_class OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)",
+					  viewid, relid));
+	return SPI_processed > 0;
+}
+
+/* Was view viewid built from the query whose MD5 is md5? */
+static bool
+stored_definition_is(Oid viewid, const char *md5)
+{
+	exec_sql(psprintf("SELECT FROM privacy.view_definitions WHERE view OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					  " AND md5 OPERATOR(pg_catalog.=) '%s'", viewid, md5));
+	return SPI_processed > 0;
+}
+
+/*
+ * Are the view's columns the first of columns, by name and type?  Then
+ * CREATE OR REPLACE VIEW can replace it (new columns go at the end).
+ */
+static bool
+columns_extend(Oid viewid, List *columns)
+{
+	Relation	rel = relation_open(viewid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+	bool		result = desc->natts <= list_length(columns);
+
+	for (int i = 0; result && i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		ColumnSpec *c = (ColumnSpec *) list_nth(columns, i);
+
+		result = !att->attisdropped && strcmp(NameStr(att->attname), c->name) == 0 &&
+			att->atttypid == c->typid && att->atttypmod == c->typmod;
+	}
+	relation_close(rel, AccessShareLock);
+	return result;
+}
+
+/*
+ * A view that must be built anew cannot be while other views (a user's
+ * report, a TEMP view) read it: name them, and say what to do.
+ */
+static void
+refuse_if_used(Oid viewid, const char *qname, const TableSpec *t)
+{
+	StringInfoData users;
+
+	exec_sql(psprintf("SELECT DISTINCT CAST(CAST(r.ev_class AS pg_catalog.regclass) AS pg_catalog.text)"
+					  " FROM pg_catalog.pg_depend d"
+					  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+					  " WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass"
+					  " AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
+					  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)"
+					  " ORDER BY 1", viewid, viewid));
+	if (SPI_processed == 0)
+		return;
+	initStringInfo(&users);
+	for (uint64 i = 0; i < SPI_processed; i++)
+		appendStringInfo(&users, "%s%s", i > 0 ? ", " : "",
+						 SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+	ereport(ERROR,
+			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
+			 errmsg("cannot rebuild privacy view %s: %s %s it",
+					qname, users.data, SPI_processed > 1 ? "read" : "reads"),
+			 errdetail("The columns of table %s changed, and PostgreSQL replaces a view in place only when its columns stay as they were.",
+					   quote_qualified_identifier(t->nspname, t->relname)),
+			 errhint("Drop %s, run the command again (or privacy.refresh_views()), then create %s again.",
+					 users.data, SPI_processed > 1 ? "them" : "it")));
 }
 
 /* Grant SELECT on a new view to the roles granted its kind. */
@@ -1012,7 +1097,13 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		Oid			existing = get_relname_relid(t->relname, nspid);
 		char	   *qname = psprintf("%s.%s", quote_identifier(v->schema), quote_identifier(t->relname));
 
-		if (OidIsValid(existing))
+		StringInfoData query;
+		char		md5[33];	/* 32 hex digits */
+		const char *errstr = NULL;
+
+		if (OidIsValid(existing) &&
+			(!crm_is_extension_member(RelationRelationId, existing) ||
+			 get_rel_relkind(existing) != RELKIND_VIEW || !view_reads(existing, t->relid)))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_TABLE),
 					 errmsg("cannot build the privacy views of table %s: %s exists already",
@@ -1020,16 +1111,47 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 					 errhint("Two labelled tables have the same name in different schemas; the views of both would be %s.",
 							 qname)));
 
+		initStringInfo(&query);
+		append_view_query(&query, t, columns, v, treatments);
+		if (!pg_md5_hash(query.data, query.len, md5, &errstr))
+			elog(ERROR, "could not compute an MD5 hash: %s", errstr ? errstr : "out of memory");
+		if (OidIsValid(existing))
+		{
+			/* unchanged: nothing to do, no lock taken */
+			if (stored_definition_is(existing, md5))
+				continue;
+			/* other columns than it has (a column dropped, renamed, retyped): built anew */
+			if (!columns_extend(existing, columns))
+			{
+				refuse_if_used(existing, qname, t);
+				exec_sql(psprintf("DELETE FROM privacy.view_definitions WHERE view OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)",
+								  existing));
+				drop_member(RelationRelationId, existing, DROP_RESTRICT);
+				existing = InvalidOid;
+			}
+		}
+
 		initStringInfo(&sql);
-		appendStringInfo(&sql, "CREATE VIEW %s WITH (security_barrier) AS ", qname);
-		append_view_query(&sql, t, columns, v, treatments);
-		exec_sql(sql.data);
-		add_to_extension(RelationRelationId, get_relname_relid(t->relname, nspid));
-		exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", qname, quote_identifier(CRM_VIEW_ROLE)));
-		exec_sql(psprintf("COMMENT ON VIEW %s IS %s", qname,
-						  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
-													  quote_qualified_identifier(t->nspname, t->relname)))));
-		apply_grants(v, t->relname);
+		if (OidIsValid(existing))
+		{
+			/* in place: its grants, comments and the views users built on it stay */
+			appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s", qname, query.data);
+			exec_sql(sql.data);
+		}
+		else
+		{
+			appendStringInfo(&sql, "CREATE VIEW %s WITH (security_barrier) AS %s", qname, query.data);
+			exec_sql(sql.data);
+			existing = get_relname_relid(t->relname, nspid);
+			add_to_extension(RelationRelationId, existing);
+			exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", qname, quote_identifier(CRM_VIEW_ROLE)));
+			exec_sql(psprintf("COMMENT ON VIEW %s IS %s", qname,
+							  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
+														  quote_qualified_identifier(t->nspname, t->relname)))));
+			apply_grants(v, t->relname);
+		}
+		exec_sql(psprintf("INSERT INTO privacy.view_definitions (view, md5) VALUES (%u, '%s')"
+						  " ON CONFLICT (view) DO UPDATE SET md5 = excluded.md5", existing, md5));
 	}
 }
 
@@ -1074,9 +1196,40 @@ labelled_tables(void)
 }
 
 /*
+ * The existing generated views that a rebuild of tables replaces in place:
+ * the view of each table in each target schema, where both exist.
+ */
+static List *
+views_to_keep(List *tables, List *targets)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, tables)
+	{
+		TableSpec	t;
+		ListCell   *lc2;
+
+		if (!table_spec(lfirst_oid(lc), &t))
+			continue;
+		foreach(lc2, targets)
+		{
+			Oid			nspid = get_namespace_oid(((ViewTarget *) lfirst(lc2))->schema, true);
+			Oid			viewid = OidIsValid(nspid) ? get_relname_relid(t.relname, nspid) : InvalidOid;
+
+			if (OidIsValid(viewid) && crm_is_extension_member(RelationRelationId, viewid))
+				result = lappend_oid(result, viewid);
+		}
+	}
+	return result;
+}
+
+/*
  * Rebuild the views of relid, or of every labelled table when relid is
  * invalid (which also creates and drops opt-out and disclosure schemas).
- * Runs as the extension's owner.
+ * Views are replaced in place (CREATE OR REPLACE VIEW: what users built on
+ * them and granted on them stays), and left alone when their definition did
+ * not change.  Runs as the extension's owner.
  */
 void
 crm_refresh(Oid relid)
@@ -1098,11 +1251,11 @@ crm_refresh(Oid relid)
 	foreach(lc, targets)
 		keep = lappend(keep, ((ViewTarget *) lfirst(lc))->schema);
 
-	drop_generated(relid, keep);
+	tables = OidIsValid(relid) ? list_make1_oid(relid) : labelled_tables();
+	drop_generated(relid, keep, views_to_keep(tables, targets));
 	foreach(lc, targets)
 		ensure_schema((ViewTarget *) lfirst(lc));
 
-	tables = OidIsValid(relid) ? list_make1_oid(relid) : labelled_tables();
 	foreach(lc, tables)
 	{
 		TableSpec	t;
@@ -1124,7 +1277,7 @@ crm_drop_views_of(Oid relid)
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	drop_generated(relid, NIL);
+	drop_generated(relid, NIL, NIL);
 	SPI_finish();
 	crm_end_owner(&ctx);
 }

@@ -119,6 +119,14 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_columns', '');
 GRANT SELECT ON privacy.disclosure_profiles, privacy.disclosure_columns TO PUBLIC;
 
 -- Who may read which kind of view; re-applied whenever views are rebuilt.
+-- The query each generated view was last built from (its MD5), so that a
+-- rebuild leaves a view whose definition did not change alone.
+CREATE TABLE privacy.view_definitions (
+    view pg_catalog.oid PRIMARY KEY,
+    md5  pg_catalog.text NOT NULL
+);
+REVOKE ALL ON privacy.view_definitions FROM PUBLIC;
+
 CREATE TABLE privacy.access_grants (
     role pg_catalog.regrole NOT NULL,
     kind pg_catalog.text NOT NULL
