@@ -74,6 +74,21 @@ SELECT id FROM privacy_optout_direct_marketing.k_num ORDER BY id;
 SELECT id FROM privacy_optout_direct_marketing.k_big ORDER BY id;
 SELECT count(*) AS choices FROM privacy.choices WHERE subject::text LIKE 'k\_%';
 
+-- A float column under a numeric key compares as a float.
+CREATE TABLE k_free_float (line int PRIMARY KEY, customer float8, item text);
+SECURITY LABEL FOR crm_privacy ON TABLE k_free_float IS 'related subject=public.k_free key=customer';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_free_float.line IS 'public';
+INSERT INTO k_free VALUES (100000000000000000000, 'Free Huge');
+SELECT privacy.opt_out('k_free', '100000000000000000000', 'direct_marketing');
+INSERT INTO k_free_float VALUES (1, 1e20, 'kettle'), (2, 3, 'cup');
+SELECT line FROM privacy_optout_direct_marketing.k_free_float ORDER BY line;
+-- A key under a case-insensitive collation would be several keys: refused.
+CREATE COLLATION k_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE k_ci_subject (id text COLLATE k_ci PRIMARY KEY);
+SECURITY LABEL FOR crm_privacy ON TABLE k_ci_subject IS 'subject key=id';
+DROP TABLE k_ci_subject;
+DROP COLLATION k_ci;
+
 -- Spellings that are not a key of the column's type: refused, nothing written.
 \set VERBOSITY sqlstate
 SELECT privacy.opt_out('k_big', '1002.0', 'direct_marketing');
@@ -87,4 +102,4 @@ SELECT count(*) AS choices FROM privacy.choices WHERE subject::text LIKE 'k\_%';
 
 SET client_min_messages = warning;
 DELETE FROM privacy.subject_choices WHERE subject::text LIKE 'k\_%';
-DROP TABLE k_big_orders, k_big, k_small, k_num_orders, k_num, k_free, k_uuid, k_text;
+DROP TABLE k_big_orders, k_big, k_small, k_num_orders, k_num, k_free_float, k_free, k_uuid, k_text;

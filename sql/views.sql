@@ -270,6 +270,23 @@ SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS same_sta
 -- that stand in the way, and says what to do; nothing changes.
 ALTER TABLE customer RENAME COLUMN city TO town;
 SELECT count(*) FROM public.regress_city_report;
+-- Adding a column replaces the views in place too.  A role that does not
+-- own the table is refused before anything is dropped.  Dropping a column
+-- needs the views built anew: the user's view is named.
+ALTER TABLE customer ADD COLUMN regress_extra int;
+SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS same_standard_view,
+       (SELECT count(*) FROM public.regress_city_report) > 0 AS users_view_works,
+       EXISTS (SELECT FROM pg_attribute WHERE attrelid = 'privacy_standard.customer'::regclass
+                                          AND attname = 'regress_extra') AS new_column_shown;
+SET ROLE regress_crm_clerk;
+ALTER TABLE customer DROP COLUMN regress_extra;
+RESET ROLE;
+SELECT 'privacy_standard.customer'::regclass::oid = :standard_before AS views_not_dropped;
+ALTER TABLE customer DROP COLUMN regress_extra;
+DROP VIEW public.regress_city_report, regress_temp_report;
+ALTER TABLE customer DROP COLUMN regress_extra;
+CREATE VIEW public.regress_city_report AS SELECT city, count(*) FROM privacy_standard.customer GROUP BY city;
+CREATE TEMP VIEW regress_temp_report AS SELECT count(*) FROM privacy_full.customer;
 SECURITY LABEL FOR crm_privacy ON COLUMN customer.notes IS NULL;
 DELETE FROM privacy.purposes WHERE name = 'regress_survey';
 REVOKE SELECT ON privacy_standard.customer FROM regress_crm_member;

@@ -25,6 +25,13 @@
 #include "varatt.h"
 #endif
 
+/* 16: ownership checks take the object's catalog (object_ownercheck). */
+#if PG_VERSION_NUM >= 160000
+#define crm_owns_relation(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
+#else
+#define crm_owns_relation(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#endif
+
 /*
  * 17: PGPROC lost pgprocno; a backend's slot number is a ProcNumber, ours is
  * MyProcNumber, another PGPROC's GetNumberFromPGProc(proc).

@@ -965,6 +965,22 @@ check_logged(Oid relid)
 	}
 }
 
+/* Does ALTER TABLE drop or retype a column (which the table's views show)? */
+static bool
+changes_view_columns(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType)
+			return true;
+	}
+	return false;
+}
+
 /* SQL: event trigger on ddl_command_start. */
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
@@ -983,10 +999,17 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		before_set_schema((AlterObjectSchemaStmt *) tree);
 	else if (IsA(tree, AlterTableStmt))
 	{
-		/* views depend on columns: drop them, ddl_command_end builds them again */
-		Oid			relid = RangeVarGetRelid(((AlterTableStmt *) tree)->relation, NoLock, true);
+		/*
+		 * A view depends on the columns it shows: before one is dropped or
+		 * retyped the table's views go, and ddl_command_end builds them
+		 * again.  Every other change leaves them for ddl_command_end to
+		 * replace in place.  Only for the table's owner: anyone else's
+		 * command is refused, and must not drop anything first.
+		 */
+		AlterTableStmt *stmt = (AlterTableStmt *) tree;
+		Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 
-		if (has_views(relid))
+		if (has_views(relid) && changes_view_columns(stmt) && crm_owns_relation(relid, GetUserId()))
 			crm_drop_views_of(relid);
 	}
 	else if (IsA(tree, DropStmt))

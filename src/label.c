@@ -1161,6 +1161,22 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 						shown(label), tl->key, get_rel_name(relid)),
 				 errhint(TABLE_HINT)));
 
+	{
+		Oid			typid;
+		int32		typmod;
+		Oid			collid;
+
+		/* under a case-insensitive collation two spellings would be one subject */
+		get_atttypetypmodcoll(relid, keyatt, &typid, &typmod, &collid);
+		if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("invalid crm_privacy label \"%s\": key column \"%s\" of table \"%s\" has a nondeterministic collation",
+							shown(label), tl->key, get_rel_name(relid)),
+					 errdetail("Opt-outs, erasures and reports find a subject's rows by its key; a key that compares equal in other spellings would be several keys to them."),
+					 errhint("Give the key column a deterministic collation, for example COLLATE \"C\".")));
+	}
+
 	if (!tl->related || !check_function_bodies)
 		return;
 
@@ -1216,11 +1232,7 @@ check_may_relate(const char *label, const CrmTableLabel *tl)
 	if (!OidIsValid(subject))
 		owner = false;
 	else
-#if PG_VERSION_NUM >= 160000
-		owner = object_ownercheck(RelationRelationId, subject, user);
-#else
-		owner = pg_class_ownercheck(subject, user);
-#endif
+		owner = crm_owns_relation(subject, user);
 	if (!owner && !crm_is_privacy_admin(user))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),

@@ -148,6 +148,14 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 						   SECURITY_RESTRICTED_OPERATION);
 	/* settings the owner's code changes are undone, as after VACUUM */
 	save_nestlevel = NewGUCNestLevel();
+
+	/*
+	 * A policy the owner forces on itself would hide rows from the statement
+	 * silently (an erasure that skips them): with row_security off such a
+	 * statement fails instead.
+	 */
+	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
 	if (param)
 		args[0] = CStringGetTextDatum(param);
 	else
@@ -172,6 +180,21 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 			Datum		d = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &null);
 
 			CHECK_FOR_INTERRUPTS();
+			if (SPI_tuptable->tupdesc->natts >= 2)
+			{
+				bool		null2;
+				Datum		d2 = SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &null2);
+
+				if (null || null2 ||
+					VARSIZE_ANY_EXHDR(DatumGetPointer(d)) != VARSIZE_ANY_EXHDR(DatumGetPointer(d2)) ||
+					memcmp(VARDATA_ANY(DatumGetPointer(d)), VARDATA_ANY(DatumGetPointer(d2)),
+						   VARSIZE_ANY_EXHDR(DatumGetPointer(d))) != 0)
+					ereport(ERROR,
+							(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+							 errmsg("the erasure of table %s was undone by the table's own code", qualified_name(relid)),
+							 errdetail("A trigger or rule of the table wrote other values than the erasure did; nothing was erased."),
+							 errhint("Make the table's triggers leave the erased values alone, then erase the subject again.")));
+			}
 			if (!null)
 			{
 				/* value and list cell in the caller's memory, which SPI_finish leaves */
@@ -315,7 +338,10 @@ crm_subject_rows(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(result);
 }
 
-/* Is column attnum of relid part of a foreign key (either end) or the key? */
+/*
+ * Is column attnum of relid part of a primary key, a unique constraint, a
+ * foreign key (either end) or the partition key?
+ */
 static bool
 is_key_column(Oid relid, AttrNumber attnum)
 {
@@ -326,8 +352,11 @@ is_key_column(Oid relid, AttrNumber attnum)
 	if (SPI_execute(psprintf("SELECT 1 FROM pg_catalog.pg_constraint c"
 							 " WHERE c.contype OPERATOR(pg_catalog.=) ANY (ARRAY['f', 'p', 'u']::\"char\"[])"
 							 " AND ((c.conrelid OPERATOR(pg_catalog.=) %u AND %d OPERATOR(pg_catalog.=) ANY (c.conkey))"
-							 "   OR (c.confrelid OPERATOR(pg_catalog.=) %u AND %d OPERATOR(pg_catalog.=) ANY (c.confkey)))",
-							 relid, attnum, relid, attnum), true, 1) != SPI_OK_SELECT)
+							 "   OR (c.confrelid OPERATOR(pg_catalog.=) %u AND %d OPERATOR(pg_catalog.=) ANY (c.confkey)))"
+							 " UNION ALL SELECT 1 FROM pg_catalog.pg_partitioned_table p"
+							 " WHERE p.partrelid OPERATOR(pg_catalog.=) %u"
+							 " AND %d OPERATOR(pg_catalog.=) ANY (CAST(p.partattrs AS pg_catalog.int2[]))",
+							 relid, attnum, relid, attnum, relid, attnum), true, 1) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the constraints");
 	result = SPI_processed > 0;
 	SPI_finish();
@@ -400,7 +429,7 @@ neutral_value(Oid base, const char *type)
 }
 
 /*
- * Append "col = <erased value>" for one column to an UPDATE's SET list, or
+ * Append "<erased value> AS col" for one column to a select list, or
  * nothing when the column is public, a key, or cannot change.  A NOT NULL
  * column whose rules give NULL gets stars (text) or a value of its type that
  * reveals nothing; when its type has none, its name goes to *not_erased.
@@ -416,9 +445,7 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	const char *col;
 	StringInfoData expr;
 
-	if (att->attisdropped || att->attnum == keyatt || att->attgenerated ||
-		att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS ||
-		is_key_column(RelationGetRelid(rel), att->attnum))
+	if (att->attisdropped || att->attnum == keyatt || att->attgenerated)
 		return false;
 	ObjectAddressSubSet(addr, RelationRelationId, RelationGetRelid(rel), att->attnum);
 	label = GetSecurityLabel(&addr, CRM_PROVIDER);
@@ -428,6 +455,21 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 		crm_default_column_label(&cl);
 	if (label && cl.level == CRM_LEVEL_PUBLIC)
 		return false;
+
+	/*
+	 * Keys, unique and foreign-key columns, partition keys and identities
+	 * stay (their values tie rows together); one labelled as personal is
+	 * named among the values not erased, never kept silently.
+	 */
+	if (att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS ||
+		is_key_column(RelationGetRelid(rel), att->attnum))
+	{
+		if (label)
+			*not_erased = lappend(*not_erased,
+								  psprintf("%s.%s", qualified_name(RelationGetRelid(rel)),
+										   quote_identifier(NameStr(att->attname))));
+		return false;
+	}
 
 	/* the anon result; for a NOT NULL column the mask result; else stars */
 	rule = &cl.anon;
@@ -458,7 +500,7 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	}
 	else
 		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "erasure", "$2", NULL);
-	appendStringInfo(set, "%s%s = %s", set->len > 0 ? ", " : "", col, expr.data);
+	appendStringInfo(set, "%s%s AS %s", set->len > 0 ? ", " : "", expr.data, col);
 	return true;
 }
 
@@ -480,6 +522,8 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 	AttrNumber	keyatt = user_column(relid, keycol);
 	StringInfoData set;
 	StringInfoData cols;
+	StringInfoData assign;
+	StringInfoData erased;
 	uint64		n = 0;
 
 	(void) table_owner(relid);
@@ -488,29 +532,48 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 
 	initStringInfo(&set);
 	initStringInfo(&cols);
+	initStringInfo(&assign);
+	initStringInfo(&erased);
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
+		const char *col = quote_identifier(NameStr(att->attname));
 
 		if (append_erasure(&set, rel, att, keyatt, not_erased))
-			appendStringInfo(&cols, "%s%s", cols.len > 0 ? ", " : "",
-							 quote_identifier(NameStr(att->attname)));
+		{
+			appendStringInfo(&cols, "%scrm_t.%s", cols.len > 0 ? ", " : "", col);
+			appendStringInfo(&erased, "%scrm_e.%s", erased.len > 0 ? ", " : "", col);
+			appendStringInfo(&assign, "%s%s = crm_e.%s", assign.len > 0 ? ", " : "", col, col);
+		}
 	}
 	relation_close(rel, AccessShareLock);
 	if (set.len > 0)
 	{
 		/* pseudonyms under the key, passed as $2, in a context of their own */
 		bytea	   *pkey = crm_pseudonym_key();
-		char	   *fingerprint = psprintf("pg_catalog.sha256(pg_catalog.convert_to("
-										   "CAST(%u AS pg_catalog.text) OPERATOR(pg_catalog.||) "
-										   "CAST(ROW(%s) AS pg_catalog.text), 'UTF8'))",
-										   relid, cols.data);
+		const char *fp = "pg_catalog.sha256(pg_catalog.convert_to("
+			"CAST(%u AS pg_catalog.text) OPERATOR(pg_catalog.||) "
+			"CAST(ROW(%s) AS pg_catalog.text), 'UTF8'))";
+		char	   *stored = psprintf(fp, relid, cols.data);
+		char	   *intended = psprintf(fp, relid, erased.data);
 
+		/*
+		 * The erased values are computed from the rows (locked) first, then
+		 * written; each row returns the fingerprint of what it holds now and
+		 * of what was written, which differ when a trigger or rule of the
+		 * owner put other values back.
+		 */
 		n = run_as_table_owner_keyed(relid,
-									 psprintf("UPDATE %s SET %s WHERE %s AND %s OPERATOR(pg_catalog.<>) ALL ($3)"
-											  " RETURNING %s",
-											  qualified_name(relid), set.data, key_condition(relid, keycol),
-											  fingerprint, fingerprint),
+									 psprintf("UPDATE %s AS crm_t SET %s"
+											  " FROM (SELECT crm_t.tableoid AS crm_tableoid, crm_t.ctid AS crm_ctid, %s"
+											  "       FROM %s AS crm_t WHERE %s AND %s OPERATOR(pg_catalog.<>) ALL ($3)"
+											  "       FOR UPDATE) crm_e"
+											  " WHERE crm_t.tableoid OPERATOR(pg_catalog.=) crm_e.crm_tableoid"
+											  " AND crm_t.ctid OPERATOR(pg_catalog.=) crm_e.crm_ctid"
+											  " RETURNING %s, %s",
+											  qualified_name(relid), assign.data, set.data,
+											  qualified_name(relid), key_condition(relid, keycol), stored,
+											  stored, intended),
 									 key, pkey, done, fingerprints, false, NULL, NULL);
 		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
 	}

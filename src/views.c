@@ -604,8 +604,8 @@ opted_out(const TableSpec *t, const char *purpose)
 	 */
 	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
 		choicecol = "key_int";
-	else if (keytype == NUMERICOID)
-		choicecol = "key_num";
+	else if (keytype == NUMERICOID || keytype == FLOAT4OID || keytype == FLOAT8OID)
+		choicecol = "key_num";	/* a float column compares with it as a float */
 	return psprintf("EXISTS (SELECT FROM privacy.subject_choices c"
 					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
@@ -724,6 +724,8 @@ add_to_extension(Oid classid, Oid objid)
 	recordDependencyOn(&obj, &ext, DEPENDENCY_EXTENSION);
 }
 
+static void refuse_if_used(Oid viewid, const char *detail);
+
 /* Drop a generated object (a view or a schema) that belongs to the extension. */
 static void
 drop_member(Oid classid, Oid objid, DropBehavior behavior)
@@ -774,6 +776,7 @@ drop_generated(Oid base, List *keep_schemas, List *keep_views)
 						 " AND d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 						 " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 						 " AND r.ev_class OPERATOR(pg_catalog.=) c.oid)", base);
+	appendStringInfoString(&sql, " ORDER BY n.nspname, c.relname");
 	exec_sql(sql.data);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
@@ -788,6 +791,8 @@ drop_generated(Oid base, List *keep_schemas, List *keep_views)
 	}
 	foreach(lc, views)
 	{
+		refuse_if_used(lfirst_oid(lc),
+					   "The command drops or changes what the view shows, and PostgreSQL cannot drop a view that another view reads.");
 		exec_sql(psprintf("DELETE FROM privacy.view_definitions WHERE view OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)",
 						  lfirst_oid(lc)));
 		drop_member(RelationRelationId, lfirst_oid(lc), DROP_RESTRICT);
@@ -951,9 +956,11 @@ columns_extend(Oid viewid, List *columns)
  * report, a TEMP view) read it: name them, and say what to do.
  */
 static void
-refuse_if_used(Oid viewid, const char *qname, const TableSpec *t)
+refuse_if_used(Oid viewid, const char *detail)
 {
 	StringInfoData users;
+	char	   *qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(viewid)),
+												   get_rel_name(viewid));
 
 	exec_sql(psprintf("SELECT DISTINCT CAST(CAST(r.ev_class AS pg_catalog.regclass) AS pg_catalog.text)"
 					  " FROM pg_catalog.pg_depend d"
@@ -973,8 +980,7 @@ refuse_if_used(Oid viewid, const char *qname, const TableSpec *t)
 			(errcode(ERRCODE_DEPENDENT_OBJECTS_STILL_EXIST),
 			 errmsg("cannot rebuild privacy view %s: %s %s it",
 					qname, users.data, SPI_processed > 1 ? "read" : "reads"),
-			 errdetail("The columns of table %s changed, and PostgreSQL replaces a view in place only when its columns stay as they were.",
-					   quote_qualified_identifier(t->nspname, t->relname)),
+			 errdetail_internal("%s", detail),
 			 errhint("Drop %s, run the command again (or privacy.refresh_views()), then create %s again.",
 					 users.data, SPI_processed > 1 ? "them" : "it")));
 }
@@ -1123,7 +1129,9 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			/* other columns than it has (a column dropped, renamed, retyped): built anew */
 			if (!columns_extend(existing, columns))
 			{
-				refuse_if_used(existing, qname, t);
+				refuse_if_used(existing,
+							   psprintf("The columns of table %s changed, and PostgreSQL replaces a view in place only when its columns stay as they were.",
+										quote_qualified_identifier(t->nspname, t->relname)));
 				exec_sql(psprintf("DELETE FROM privacy.view_definitions WHERE view OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)",
 								  existing));
 				drop_member(RelationRelationId, existing, DROP_RESTRICT);
@@ -1209,8 +1217,10 @@ views_to_keep(List *tables, List *targets)
 	{
 		TableSpec	t;
 		ListCell   *lc2;
+		char	   *culprit;
 
-		if (!table_spec(lfirst_oid(lc), &t))
+		/* a table that gets no views (an untrusted policy) loses those it had */
+		if (!table_spec(lfirst_oid(lc), &t) || !crm_policies_trusted(t.relid, &culprit))
 			continue;
 		foreach(lc2, targets)
 		{

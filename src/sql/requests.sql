@@ -230,8 +230,8 @@ BEGIN
             MESSAGE = format('%s column(s) of subject %s in %s could not be erased: %s',
                              pg_catalog.cardinality(r.not_erased), canonical, subject,
                              pg_catalog.array_to_string(r.not_erased, ', ')),
-            DETAIL = 'They are NOT NULL, their anon and mask rules give NULL, and their type has no value that reveals nothing.',
-            HINT = 'Give each an anon or mask rule that fits its type, then erase the subject again; privacy.erasures lists them meanwhile.';
+            DETAIL = 'Keys, unique and foreign-key columns and partition keys keep their values (they tie rows together); so does a NOT NULL column whose rules give NULL and whose type has no value that reveals nothing.',
+            HINT = 'Give a NOT NULL column an anon or mask rule that fits its type, or take personal data out of keys, then erase the subject again; privacy.erasures lists these columns meanwhile.';
     END IF;
     RETURN n;
 END $$;
