@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# Administration never blocks readers, and officers working at once never
+# fail: grant_access and revoke_access are GRANT and REVOKE, serialized among
+# themselves, with no lock a reader of the views waits for.  Checked with
+# lock_timeout (a lock wait fails at once), never with timings.
+. "$(dirname "$0")/tap.sh"
+
+plan 5
+
+db=crm_admin_conc_$CRM_PRELOAD
+q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
+q postgres "CREATE DATABASE $db" >/dev/null
+q "$db" "SET client_min_messages = warning;
+         CREATE EXTENSION crm_privacy;
+         CREATE TABLE customer (id int PRIMARY KEY, name text);
+         SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=id';
+         INSERT INTO customer SELECT g, 'n' || g FROM generate_series(1, 1000) g;
+         CREATE VIEW public.dashboard AS SELECT count(*) FROM privacy_standard.customer" >/dev/null
+for i in 1 2 3 4; do
+	q postgres "DROP ROLE IF EXISTS crm_conc_r$i; CREATE ROLE crm_conc_r$i" >/dev/null
+done
+
+# state DB SQL: the SQLSTATE of SQL's error ("" if none).
+state() {
+	psql -X -q -At -d "$1" -v VERBOSITY=sqlstate -c "$2" 2>&1 | sed -n 's/^ERROR:  \([0-9A-Z]\{5\}\).*/\1/p'
+}
+
+# wait_sleeping DB: wait (up to 30 s) until a session of DB sleeps in pg_sleep.
+wait_sleeping() {
+	for _ in $(seq 1 300); do
+		[ "$(q postgres "SELECT count(*) FROM pg_stat_activity WHERE datname = '$1'
+		                  AND wait_event = 'PgSleep'")" -gt 0 ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# A report holds the view open: granting does not wait for it.
+psql -X -q -d "$db" -c "BEGIN; SELECT count(*) FROM privacy_standard.customer; SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+report=$!
+wait_sleeping "$db"
+is "$(state "$db" "SET lock_timeout = '500ms'; SELECT privacy.grant_access('crm_conc_r1', 'standard')")" "" \
+	"grant_access while a report reads the view takes no lock the report holds up"
+wait "$report"
+
+# An officer's grant is not committed yet: readers are not held up by it.
+psql -X -q -d "$db" -c "BEGIN; SELECT privacy.revoke_access('crm_conc_r1', 'standard'); SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+officer=$!
+wait_sleeping "$db"
+is "$(state "$db" "SET lock_timeout = '500ms'; SELECT count(*) FROM privacy_standard.customer")" "" \
+	"a reader of the view is not held up by an open grant or revoke"
+is "$(state "$db" "SET lock_timeout = '500ms'; SELECT * FROM public.dashboard")" "" \
+	"nor is a user's view on it"
+wait "$officer"
+
+# Four officers granting and revoking at once, for 5 s.
+script=$(mktemp)
+cat >"$script" <<'EOF'
+\set r random(1, 4)
+\set k random(1, 3)
+SELECT privacy.grant_access(('crm_conc_r' || :r)::regrole, (ARRAY['standard', 'full', 'anon'])[:k]);
+SELECT privacy.revoke_access(('crm_conc_r' || :r)::regrole, (ARRAY['standard', 'full', 'anon'])[:k]);
+EOF
+out=$("$PGBIN/pgbench" -n -c 4 -j 2 -T 5 -f "$script" "$db" 2>&1)
+rm -f "$script"
+done_tx=$(printf '%s\n' "$out" | sed -n 's/^number of transactions actually processed: \([0-9]*\).*/\1/p')
+ok $([ -n "$done_tx" ] && [ "$done_tx" -gt 0 ] && ! printf '%s\n' "$out" | grep -q 'aborted\|ERROR'; echo $?) \
+	"4 officers granting and revoking at once for 5 s: no error ($done_tx transactions)"
+is "$(q "$db" "SELECT count(*) FROM unnest(ARRAY['crm_conc_r1', 'crm_conc_r2', 'crm_conc_r3', 'crm_conc_r4']) r,
+                                     unnest(ARRAY['standard', 'full', 'anon']) k
+                WHERE has_table_privilege(r, 'privacy_' || k || '.customer', 'SELECT')
+                      <> EXISTS (SELECT FROM privacy.access_grants g
+                                  WHERE g.role = r::regrole AND g.kind = k)")" "0" \
+	"and afterwards the privileges on the views are exactly the recorded grants"
+
+q postgres "DROP DATABASE $db" >/dev/null
+for i in 1 2 3 4; do q postgres "DROP ROLE crm_conc_r$i" >/dev/null; done
+done_testing
