@@ -222,6 +222,15 @@ SELECT privacy.add_purpose('newsletter', 'the monthly newsletter');
 SELECT privacy.opt_out('customer', '1', 'newsletter');
 SELECT customer_id FROM privacy_optout_newsletter.customer ORDER BY 1;
 SELECT privacy.add_purpose('newsletter', 'again');
+-- A schema of that name someone else made first: a clear error, nothing
+-- written; renaming or dropping it is the way out.
+CREATE SCHEMA privacy_optout_regress_squat;
+SELECT privacy.add_purpose('regress_squat', 'squatted');
+SELECT count(*) AS squat_purposes FROM privacy.purposes WHERE name = 'regress_squat';
+DROP SCHEMA privacy_optout_regress_squat;
+SELECT privacy.add_purpose('regress_squat', 'no longer squatted');
+SELECT count(*) AS squat_views FROM pg_views WHERE schemaname = 'privacy_optout_regress_squat';
+DELETE FROM privacy.purposes WHERE name = 'regress_squat';
 SELECT privacy.add_purpose('', 'empty');
 SELECT privacy.add_purpose(repeat('x', 49), 'too long');
 
