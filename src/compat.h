@@ -28,8 +28,10 @@
 /* 16: ownership checks take the object's catalog (object_ownercheck). */
 #if PG_VERSION_NUM >= 160000
 #define crm_owns_relation(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
+#define crm_owns_namespace(nspid, roleid) object_ownercheck(NamespaceRelationId, (nspid), (roleid))
 #else
 #define crm_owns_relation(relid, roleid) pg_class_ownercheck((relid), (roleid))
+#define crm_owns_namespace(nspid, roleid) pg_namespace_ownercheck((nspid), (roleid))
 #endif
 
 /*

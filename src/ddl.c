@@ -378,6 +378,15 @@ before_drop(DropStmt *stmt)
 			Oid			relid = RangeVarGetRelid(makeRangeVarFromNameList(castNode(List, lfirst(lc))),
 												 NoLock, true);
 
+			/*
+			 * Only for whom the command will drop it (the table's or the
+			 * schema's owner): anyone else is refused, and must not make
+			 * anything happen first.
+			 */
+			if (!OidIsValid(relid) ||
+				!(crm_owns_relation(relid, GetUserId()) ||
+				  crm_owns_namespace(get_rel_namespace(relid), GetUserId())))
+				continue;
 			/* the rows an audited table loses are counted in the log */
 			if (crm_is_audited(relid))
 				crm_audit_table_action(relid, "DROP TABLE", NULL);
@@ -399,6 +408,8 @@ before_drop(DropStmt *stmt)
 			Oid			nspid = get_namespace_oid(strVal(lfirst(lc)), true);
 			ListCell   *lc2;
 
+			if (!OidIsValid(nspid) || !crm_owns_namespace(nspid, GetUserId()))
+				continue;		/* refused by the command itself */
 			/* DROP SCHEMA privacy CASCADE drops the extension too */
 			if (OidIsValid(nspid) && nspid == get_namespace_oid(CRM_SCHEMA, true) &&
 				stmt->behavior == DROP_CASCADE)
@@ -792,6 +803,9 @@ before_drop_owned(DropOwnedStmt *stmt)
 	{
 		Oid			role = get_rolespec_oid((RoleSpec *) lfirst(lc), true);
 
+		/* the command refuses a role whose privileges the caller lacks: do nothing first */
+		if (OidIsValid(role) && !has_privs_of_role(GetUserId(), role))
+			return;
 		if (OidIsValid(role))
 		{
 			roles = lappend_oid(roles, role);

@@ -5,7 +5,7 @@
 # lock_timeout (a lock wait fails at once), never with timings.
 . "$(dirname "$0")/tap.sh"
 
-plan 5
+plan 7
 
 db=crm_admin_conc_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -52,6 +52,18 @@ is "$(state "$db" "SET lock_timeout = '500ms'; SELECT count(*) FROM privacy_stan
 is "$(state "$db" "SET lock_timeout = '500ms'; SELECT * FROM public.dashboard")" "" \
 	"nor is a user's view on it"
 wait "$officer"
+
+# DDL of a role that does not own the table is refused before anything
+# happens: no view is dropped first, so it does not queue behind a report
+# (and readers behind it); it fails at once with 42501, not with a lock wait.
+psql -X -q -d "$db" -c "BEGIN; SELECT count(*) FROM privacy_standard.customer; SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+report=$!
+wait_sleeping "$db"
+is "$(state "$db" "SET ROLE crm_conc_r2; SET lock_timeout = '500ms'; ALTER TABLE customer DROP COLUMN name")" "42501" \
+	"ALTER TABLE by a role that does not own the table is refused at once"
+is "$(state "$db" "SET ROLE crm_conc_r2; SET lock_timeout = '500ms'; DROP TABLE customer")" "42501" \
+	"DROP TABLE by a role that does not own the table is refused at once"
+wait "$report"
 
 # Four officers granting and revoking at once, for 5 s.
 script=$(mktemp)
