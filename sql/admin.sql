@@ -255,7 +255,7 @@ SELECT privacy.opt_out('adm_customer', '3', 'direct_marketing');
 SELECT privacy.request_change('adm_customer', '3', 'city', '深圳') > 0 AS requested;
 SELECT r AS record, as_role('regress_adm_plain', format('SELECT count(*) FROM privacy.%I', r)) AS plain_role
   FROM unnest(ARRAY['choices', 'change_requests', 'audit_log', 'access_log', 'subject_choices',
-                    'change_request_data', 'erasures', 'audit_seal', 'pseudonym_key']) r;
+                    'change_request_data', 'erasures', 'audit_seal', 'pseudonym_key', 'view_definitions']) r;
 
 -- A role's SECURITY DEFINER function runs with that role's rights, also when
 -- a privacy administrator calls it: it cannot reach the administration
