@@ -230,6 +230,7 @@ SELECT p.oid::regprocedure AS function,
                               WHEN 'bigint' THEN '0' WHEN 'integer' THEN '0'
                               WHEN 'text[]' THEN '{x}'
                               WHEN 'bytea[]' THEN '{}'
+                              WHEN 'oid' THEN '0' WHEN 'oid[]' THEN '{}'
                               ELSE 'x' END, format_type(t, NULL)), ', ' ORDER BY n)
                  FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n))) AS call,
        format('SELECT privacy.%I(%s)', p.proname,
@@ -254,8 +255,9 @@ SELECT regress_wait_reads(:access_before + 1) > :access_before AS access_logged;
 SELECT privacy.opt_out('adm_customer', '3', 'direct_marketing');
 SELECT privacy.request_change('adm_customer', '3', 'city', '深圳') > 0 AS requested;
 SELECT r AS record, as_role('regress_adm_plain', format('SELECT count(*) FROM privacy.%I', r)) AS plain_role
-  FROM unnest(ARRAY['choices', 'change_requests', 'audit_log', 'access_log', 'subject_choices',
-                    'change_request_data', 'erasures', 'audit_seal', 'pseudonym_key', 'view_definitions']) r;
+  FROM unnest(ARRAY['choices', 'choice_history', 'change_requests', 'audit_log', 'access_log', 'subject_choices',
+                    'subject_choice_history', 'change_request_data', 'erasures', 'audit_seal', 'pseudonym_key',
+                    'view_definitions']) r;
 
 -- A role's SECURITY DEFINER function runs with that role's rights, also when
 -- a privacy administrator calls it: it cannot reach the administration

@@ -62,7 +62,7 @@ SET ROLE regress_crm_writer;
 INSERT INTO member VALUES (3, '李四', 'l@x.cn', '上海', false, NULL);
 RESET ROLE;
 SELECT session_user_name = session_user AS session_user_ok, current_user_name, application_name
-  FROM privacy.audit_log WHERE subject_key = '3';
+  FROM privacy.audit_log WHERE subject_key = '3' AND table_name = 'public.member';
 RESET application_name;
 
 -- Labels changed later change what is stored from then on.

@@ -1137,6 +1137,8 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 	List	   *altered = NIL;	/* tables that lost a column */
 	List	   *lost_columns = NIL; /* which columns (LostColumn) */
 	List	   *dropped_tables = NIL;	/* "schema.name" of dropped tables */
+	List	   *dropped_relids = NIL;
+	List	   *dropped_names = NIL;	/* their quoted names, or NULL */
 	List	   *dropped_functions = NIL;
 	MemoryContext callercxt = CurrentMemoryContext;
 	ListCell   *lc;
@@ -1173,10 +1175,17 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 				lost_columns = lappend(lost_columns, c);
 			}
 		}
-		else if (!isnull && classid == RelationRelationId)
-			dropped_tables = lappend(dropped_tables,
-									 psprintf("%s.%s", text_array_element(names, 1),
-											  text_array_element(names, 2)));
+		else if (classid == RelationRelationId)
+		{
+			dropped_relids = lappend_oid(dropped_relids, objid);
+			dropped_names = lappend(dropped_names, isnull ? NULL :
+									psprintf("%s.%s", quote_identifier(text_array_element(names, 1)),
+											 quote_identifier(text_array_element(names, 2))));
+			if (!isnull)
+				dropped_tables = lappend(dropped_tables,
+										 psprintf("%s.%s", text_array_element(names, 1),
+												  text_array_element(names, 2)));
+		}
 		else if (!isnull && classid == ProcedureRelationId)
 		{
 			DroppedFunction *f = palloc(sizeof(DroppedFunction));
@@ -1243,6 +1252,10 @@ crm_sql_drop(PG_FUNCTION_ARGS)
 		if (touched)
 			check_entry(entry, command);
 	}
+
+	/* the choices of dropped subject tables wait under their names */
+	if (dropped_relids != NIL)
+		crm_resolve_choices(NIL, false, dropped_relids, dropped_names);
 	PG_RETURN_NULL();
 }
 
@@ -1395,6 +1408,10 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 
 	if (altered == NIL && !functions_changed)
 		PG_RETURN_NULL();
+
+	/* a renamed schema renames its tables: their choices follow */
+	if (trigdata->tag == CMDTAG_ALTER_SCHEMA)
+		crm_resolve_choices(NIL, true, NIL, NIL);
 
 	if (trigdata->tag != CMDTAG_SECURITY_LABEL)
 	{

@@ -1234,12 +1234,70 @@ views_to_keep(List *tables, List *targets)
 	return result;
 }
 
+/* "ARRAY[oid, ...]::pg_catalog.oid[]", or NULL for all */
+static char *
+oid_array(List *oids, bool all)
+{
+	StringInfoData buf;
+	ListCell   *lc;
+
+	if (all)
+		return "NULL";
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "CAST(ARRAY[");
+	foreach(lc, oids)
+		appendStringInfo(&buf, "%s%u", lc == list_head(oids) ? "" : ", ", lfirst_oid(lc));
+	appendStringInfoString(&buf, "] AS pg_catalog.oid[])");
+	return buf.data;
+}
+
+/*
+ * Keep the subjects' choices with their tables (privacy.resolve_choices()):
+ * the subject tables among tables (all: every one) take the choices kept
+ * under their names; those of dropped tables wait under the names in
+ * dropped_names (quoted "schema.table", or NULL).  SPI is connected, as the
+ * extension's owner.
+ */
+static void
+resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
+{
+	StringInfoData names;
+	ListCell   *lc;
+	char	   *sql;
+
+	initStringInfo(&names);
+	appendStringInfoString(&names, "CAST(ARRAY[");
+	foreach(lc, dropped_names)
+		appendStringInfo(&names, "%s%s", lc == list_head(dropped_names) ? "" : ", ",
+						 lfirst(lc) ? quote_literal_cstr((char *) lfirst(lc)) : "NULL");
+	appendStringInfoString(&names, "] AS pg_catalog.text[])");
+	sql = psprintf("SELECT privacy.resolve_choices(%s, %s, %s)",
+				   oid_array(tables, all), oid_array(dropped, false), names.data);
+	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not keep the choices with their tables");
+}
+
+/* The same, for the event triggers (src/ddl.c). */
+void
+crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
+{
+	CrmOwnerContext ctx;
+
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	resolve_choices(tables, all, dropped, dropped_names);
+	SPI_finish();
+	crm_end_owner(&ctx);
+}
+
 /*
  * Rebuild the views of relid, or of every labelled table when relid is
  * invalid (which also creates and drops opt-out and disclosure schemas).
  * Views are replaced in place (CREATE OR REPLACE VIEW: what users built on
  * them and granted on them stays), and left alone when their definition did
- * not change.  Runs as the extension's owner.
+ * not change.  First the choices follow renamed and relabelled tables.
+ * Runs as the extension's owner.
  */
 void
 crm_refresh(Oid relid)
@@ -1255,6 +1313,7 @@ crm_refresh(Oid relid)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 
+	resolve_choices(OidIsValid(relid) ? list_make1_oid(relid) : NIL, !OidIsValid(relid), NIL, NIL);
 	(void) view_role();
 	targets = view_targets();
 	treatments = disclosure_treatments();

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 104
+plan 107
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -345,11 +345,27 @@ is "$(state "SELECT count(*) FROM privacy.audit_log")" "42501" "and readable by 
 q "$db" "SELECT privacy.disable_audit('crm.audited'); SELECT privacy.enable_audit('crm.pc');" >/dev/null
 as_owner "INSERT INTO crm.pc VALUES (6, 'Fay Wray', '0766666666', 'n')" >/dev/null
 q "$db" "SELECT privacy.disable_audit('crm.pc'); SELECT privacy.seal_audit()" >/dev/null
+# choices of an added purpose, and their history, outlive the extension too
+q "$db" "SELECT privacy.add_purpose('newsletter', 'the monthly letter');
+         SELECT privacy.opt_out('crm.pc', '6', 'newsletter', 'form');
+         SELECT privacy.opt_out('crm.pc', '6', 'direct_marketing', 'form');
+         SELECT privacy.opt_in('crm.pc', '6', 'direct_marketing', 'phone')" >/dev/null
+choices_sql="SELECT string_agg(concat_ws(' ', subject, subject_name, key, purpose, opted_out, source, changed_by), ', '
+                               ORDER BY purpose) FROM privacy.choices"
+history_sql="SELECT string_agg(concat_ws(' ', subject_name, key, purpose, event, old_opted_out, new_opted_out, source),
+                               ', ' ORDER BY id) FROM privacy.choice_history"
+choices=$(log "$choices_sql")
+history=$(log "$history_sql")
 before=$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")
 out=$(q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy; CREATE EXTENSION crm_privacy" 2>&1)
 is "$out" "" "DROP EXTENSION without CASCADE, then CREATE EXTENSION"
 is "$(log "SELECT count(*) || ' ' || max(id) FROM privacy.audit_log")" "$before" "every row is kept"
 is "$(log "SELECT bool_and(ok) FROM privacy.verify_audit()")" "t" "and the chain verifies"
+is "$(log "$choices_sql")" "$choices" "every choice is kept, with its purpose, source and author"
+is "$(log "$history_sql")" "$history, crm.pc 6 direct_marketing kept f f CREATE EXTENSION adopted the choices kept by DROP EXTENSION, crm.pc 6 newsletter kept t t CREATE EXTENSION adopted the choices kept by DROP EXTENSION" \
+	"their history is kept, and says that they were"
+is "$(log "SELECT count(*) FROM privacy_optout_newsletter.pc WHERE id = 6")" "0" \
+	"the opt-out of the added purpose holds in its view again"
 
 # an archive a non-superuser could have written is not adopted
 q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;

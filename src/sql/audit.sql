@@ -156,7 +156,8 @@ BEGIN
                 WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive' AND NOT r.rolsuper)
        OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NOT NULL
        OR pg_catalog.to_regclass('crm_privacy_archive.access_log') IS NOT NULL
-       OR pg_catalog.to_regclass('crm_privacy_archive.audit_seal') IS NOT NULL THEN
+       OR pg_catalog.to_regclass('crm_privacy_archive.audit_seal') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_in_use',
             MESSAGE = 'cannot archive the crm_privacy logs: schema crm_privacy_archive already holds logs or is not a superuser''s',
             DETAIL = 'DROP EXTENSION crm_privacy moves the logs there, so that they outlive the extension.',
@@ -191,10 +192,25 @@ BEGIN
         EXECUTE pg_catalog.format('ALTER TABLE privacy.%I OWNER TO %s', t, boot);
         EXECUTE pg_catalog.format('ALTER TABLE privacy.%I SET SCHEMA crm_privacy_archive', t);
     END LOOP;
+    -- The subjects' choices, their history and the purposes they name are
+    -- kept too, as copies (the tables reference the extension's); the
+    -- tables by name, so that they do not depend on OIDs.
+    CREATE TABLE crm_privacy_archive.purposes AS
+        SELECT p.name, p.description, p.effect FROM privacy.purposes p WHERE NOT p.builtin;
+    CREATE TABLE crm_privacy_archive.choices AS
+        SELECT c.subject_name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
+               privacy.choice_table_name(c.subject) AS table_name
+          FROM privacy.subject_choices c;
+    CREATE TABLE crm_privacy_archive.choice_history AS
+        SELECT h.* FROM privacy.subject_choice_history h;
+    FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history'] LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON crm_privacy_archive.%I FROM PUBLIC', t);
+        EXECUTE pg_catalog.format('ALTER TABLE crm_privacy_archive.%I OWNER TO %s', t, boot);
+    END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION privacy.archive_logs() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.archive_logs() IS
-'called by DROP EXTENSION crm_privacy: move the logs out of the extension, to schema crm_privacy_archive';
+'called by DROP EXTENSION crm_privacy: move the logs out of the extension, and copy the choices, to schema crm_privacy_archive';
 
 -- Adopt the logs a dropped crm_privacy left behind (a superuser's only: a
 -- look-alike archive made by anyone else is refused, not adopted).
@@ -246,6 +262,33 @@ BEGIN
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.access_log', 'id'),
                               pg_catalog.max(id)) FROM privacy.access_log HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
     DROP TABLE crm_privacy_archive.audit_log, crm_privacy_archive.access_log, crm_privacy_archive.audit_seal;
+    -- the choices and their history (archived since version 0.1 of this
+    -- file: older archives have none); a choice applies to the table it was
+    -- kept under, or to the one it applied to then, and waits if neither
+    -- exists (the refresh at the end of this script settles it)
+    IF pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL THEN
+        INSERT INTO privacy.purposes (name, description, effect)
+        SELECT a.name, a.description, a.effect FROM crm_privacy_archive.purposes a
+        ON CONFLICT DO NOTHING;
+        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
+                                             changed_at, source, changed_by)
+        SELECT pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.purpose, a.opted_out,
+               a.changed_at, a.source, a.changed_by
+          FROM crm_privacy_archive.choices a
+        ON CONFLICT DO NOTHING;
+        INSERT INTO privacy.subject_choice_history (changed_at, changed_by, subject_name, key, purpose,
+                                                    event, old_opted_out, new_opted_out, source)
+        SELECT a.changed_at, a.changed_by, a.subject_name, a.key, a.purpose, a.event,
+               a.old_opted_out, a.new_opted_out, a.source
+          FROM crm_privacy_archive.choice_history a ORDER BY a.id;
+        INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                    new_opted_out, source)
+        SELECT a.subject_name, a.key, a.purpose, 'kept', a.opted_out, a.opted_out,
+               'CREATE EXTENSION adopted the choices kept by DROP EXTENSION'
+          FROM crm_privacy_archive.choices a ORDER BY a.subject_name, a.purpose, a.key;
+        DROP TABLE crm_privacy_archive.purposes, crm_privacy_archive.choices,
+                   crm_privacy_archive.choice_history;
+    END IF;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
                       AND d.refobjid OPERATOR(pg_catalog.=) arch) THEN
         DROP SCHEMA crm_privacy_archive;

@@ -53,30 +53,44 @@ GRANT SELECT ON privacy.purposes TO PUBLIC;
 
 -- One row per subject and purpose with a recorded choice.  key is the
 -- subject's key in the text form of the key column's type.
+--
+-- A choice belongs to a subject table by name, so that it outlives the table
+-- (a nightly reload that creates a new table, drops the old one and renames
+-- the new one): subject_name is the schema-qualified name ("public.customer")
+-- of the table the choice was recorded on, subject the table it applies to
+-- now, which the views compare with.  privacy.resolve_choices() keeps subject
+-- true after every rename, label and drop:
+--   - the subject table that bears subject_name has the choice;
+--   - else the table it was recorded on, wherever it was renamed to;
+--   - else none (subject NULL): the choice waits for a subject table to take
+--     the name, which then adopts it.
 CREATE TABLE privacy.subject_choices (
-    subject    pg_catalog.regclass NOT NULL,
-    key        pg_catalog.text NOT NULL,
-    purpose    pg_catalog.text NOT NULL
-               REFERENCES privacy.purposes ON UPDATE CASCADE ON DELETE CASCADE,
-    opted_out  pg_catalog.bool NOT NULL,
-    changed_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    source     pg_catalog.text,
-    changed_by pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    subject      pg_catalog.regclass,
+    subject_name pg_catalog.text NOT NULL,
+    key          pg_catalog.text NOT NULL,
+    purpose      pg_catalog.text NOT NULL
+                 REFERENCES privacy.purposes ON UPDATE CASCADE ON DELETE CASCADE,
+    opted_out    pg_catalog.bool NOT NULL,
+    changed_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    source       pg_catalog.text,
+    changed_by   pg_catalog.name NOT NULL DEFAULT SESSION_USER,
     -- the key as a number, when it is one: views compare it with a number
     -- column in that column's own type, with no text conversion per row
     -- (key_int: every bigint, all 19 digits; key_num: any number)
-    key_int    pg_catalog.int8 GENERATED ALWAYS AS (
-                   CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
-                        THEN CAST(key AS pg_catalog.int8)
-                        WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{19}$'
-                         AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) -9223372036854775808
-                         AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) 9223372036854775807
-                        THEN CAST(key AS pg_catalog.int8) END) STORED,
-    key_num    pg_catalog.numeric GENERATED ALWAYS AS (
-                   CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]+([.][0-9]+)?$'
-                        THEN CAST(key AS pg_catalog.numeric) END) STORED,
-    PRIMARY KEY (subject, purpose, key)
+    key_int      pg_catalog.int8 GENERATED ALWAYS AS (
+                     CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
+                          THEN CAST(key AS pg_catalog.int8)
+                          WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{19}$'
+                           AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) -9223372036854775808
+                           AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) 9223372036854775807
+                          THEN CAST(key AS pg_catalog.int8) END) STORED,
+    key_num      pg_catalog.numeric GENERATED ALWAYS AS (
+                     CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]+([.][0-9]+)?$'
+                          THEN CAST(key AS pg_catalog.numeric) END) STORED,
+    PRIMARY KEY (subject_name, purpose, key)
 );
+-- One choice per table, purpose and key (NULL subjects: waiting choices).
+CREATE UNIQUE INDEX subject_choices_subject ON privacy.subject_choices (subject, purpose, key);
 -- The views look up opt-outs only: partial indexes hold nothing else, so a
 -- lookup (and EXPLAIN ANALYZE of it) never touches a subject's opt-in.
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int)
@@ -89,13 +103,175 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
 GRANT SELECT ON privacy.subject_choices TO crm_privacy_views;
 
--- Readable by privacy administrators; anyone else gets 42501.
+-- Every change of a choice, never updated or deleted: who, when, from what
+-- source, the state before (NULL: none) and after.  event says what made
+-- the change: a call (opt_out, opt_in, erase_subject), or the extension
+-- keeping a choice with its table (adopted: a subject table took the name
+-- the choice waited under; kept: the table was dropped and the choice
+-- waits; copied: a table took the name of another that still exists, which
+-- keeps a copy; merged: two choices for one key and purpose met, the
+-- newer stays).
+CREATE TABLE privacy.subject_choice_history (
+    id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    changed_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    changed_by   pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    subject_name pg_catalog.text NOT NULL,
+    key          pg_catalog.text NOT NULL,
+    purpose      pg_catalog.text NOT NULL,
+    event        pg_catalog.text NOT NULL,
+    old_opted_out pg_catalog.bool,
+    new_opted_out pg_catalog.bool,
+    source       pg_catalog.text
+);
+CREATE INDEX subject_choice_history_subject ON privacy.subject_choice_history (subject_name, key);
+SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choice_history', '');
+REVOKE ALL ON privacy.subject_choice_history FROM PUBLIC;
+
+-- Readable by privacy administrators; anyone else gets 42501.  subject is
+-- the table a choice applies to (NULL while it waits for one), subject_name
+-- the name it is kept under.
 CREATE VIEW privacy.choices AS
-SELECT subject, key, purpose, opted_out, changed_at, source, changed_by
+SELECT subject, key, purpose, opted_out, changed_at, source, changed_by, subject_name
   FROM privacy.subject_choices
  WHERE privacy.require_privacy_admin();
 GRANT SELECT ON privacy.choices TO PUBLIC;
 COMMENT ON VIEW privacy.choices IS 'data subjects'' recorded opt-out choices, one row per subject and purpose';
+
+CREATE VIEW privacy.choice_history AS
+SELECT changed_at, changed_by, subject_name, key, purpose, event, old_opted_out, new_opted_out, source, id
+  FROM privacy.subject_choice_history
+ WHERE privacy.require_privacy_admin();
+GRANT SELECT ON privacy.choice_history TO PUBLIC;
+COMMENT ON VIEW privacy.choice_history IS
+'every change of a data subject''s choices: when, by whom, from what source, the state before and after';
+
+-- The name choices are kept under: "schema.table", each part quoted as an
+-- identifier when it needs it.
+CREATE FUNCTION privacy.choice_table_name(tbl pg_catalog.oid) RETURNS pg_catalog.text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ WHERE c.oid OPERATOR(pg_catalog.=) tbl
+$$;
+REVOKE ALL ON FUNCTION privacy.choice_table_name(pg_catalog.oid) FROM PUBLIC;
+
+-- Keep every choice with its table (see privacy.subject_choices), after a
+-- rename, a new subject label or a drop.  Run by the event triggers as the
+-- extension's owner, with the subject tables of the command (NULL: every
+-- subject table) and the tables it dropped, with their last names.  Not
+-- callable by others.
+CREATE FUNCTION privacy.resolve_choices(tables pg_catalog.oid[], dropped pg_catalog.oid[],
+                                        dropped_names pg_catalog.text[])
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    c record;
+    mine record;
+    n pg_catalog.int8;
+BEGIN
+    -- Choices of dropped tables wait under the name the table had last
+    -- (dropped_names, in the order of dropped), where a table taking that
+    -- name will find them; with tables NULL, those of any table that is
+    -- gone wait under the name they have.
+    FOR c IN SELECT s.*, d.name AS last_name
+               FROM privacy.subject_choices s
+               LEFT JOIN ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+                 ON d.relid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid
+              WHERE (s.subject::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (dropped)
+                     OR (tables IS NULL AND s.subject IS NOT NULL
+                         AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k
+                                          WHERE k.oid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid)))
+              ORDER BY s.subject_name, s.purpose, s.key FOR UPDATE OF s LOOP
+        c.last_name := COALESCE(c.last_name, c.subject_name);
+        IF c.last_name OPERATOR(pg_catalog.<>) c.subject_name THEN
+            -- one choice per name, purpose and key: the newer stays
+            SELECT s.* INTO mine FROM privacy.subject_choices s
+             WHERE s.subject_name OPERATOR(pg_catalog.=) c.last_name
+               AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key
+               FOR UPDATE;
+            IF FOUND AND mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
+                DELETE FROM privacy.subject_choices s
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
+                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                VALUES (c.last_name, c.key, c.purpose, 'merged', c.opted_out, mine.opted_out, mine.source);
+                CONTINUE;
+            ELSIF FOUND THEN
+                DELETE FROM privacy.subject_choices s
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
+                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                VALUES (c.last_name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
+            END IF;
+        END IF;
+        UPDATE privacy.subject_choices s SET subject = NULL, subject_name = c.last_name
+         WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
+           AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+        INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+        VALUES (c.last_name, c.key, c.purpose, 'kept', c.opted_out, c.opted_out, c.source);
+    END LOOP;
+    -- a subject table takes the choices kept under its name
+    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name
+               FROM pg_catalog.pg_seclabel l
+               JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
+              WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+                AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND l.objsubid OPERATOR(pg_catalog.=) 0
+                AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
+                AND (privacy.parse_label(l.label)).class OPERATOR(pg_catalog.=) 'subject'
+              ORDER BY k.oid LOOP
+        FOR c IN SELECT s.* FROM privacy.subject_choices s
+                  WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
+                    AND s.subject IS DISTINCT FROM t.oid::pg_catalog.regclass
+                  ORDER BY s.purpose, s.key FOR UPDATE LOOP
+            -- one choice per table, purpose and key: the newer stays
+            SELECT s.* INTO mine FROM privacy.subject_choices s
+             WHERE s.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
+               AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key
+               FOR UPDATE;
+            IF FOUND AND mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
+                DELETE FROM privacy.subject_choices s
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
+                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'merged', c.opted_out, mine.opted_out, mine.source);
+            ELSE
+                IF FOUND THEN
+                    DELETE FROM privacy.subject_choices s
+                     WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
+                       AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                    VALUES (t.name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
+                END IF;
+                UPDATE privacy.subject_choices s SET subject = t.oid::pg_catalog.regclass
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
+                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
+            END IF;
+            -- the table that had it until now (renamed away, still there)
+            -- keeps a copy under its own name
+            IF c.subject IS NOT NULL THEN
+                INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
+                                                     changed_at, source, changed_by)
+                VALUES (c.subject, privacy.choice_table_name(c.subject), c.key, c.purpose, c.opted_out,
+                        c.changed_at, c.source, c.changed_by)
+                ON CONFLICT DO NOTHING;
+                GET DIAGNOSTICS n = ROW_COUNT;
+                IF n OPERATOR(pg_catalog.>) 0 THEN
+                    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                    VALUES (privacy.choice_table_name(c.subject), c.key, c.purpose, 'copied', NULL, c.opted_out, c.source);
+                END IF;
+            END IF;
+        END LOOP;
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.resolve_choices(pg_catalog.oid[], pg_catalog.oid[], pg_catalog.text[]) FROM PUBLIC;
 
 -- Disclosure profiles (selective anonymization for a recipient).
 CREATE TABLE privacy.disclosure_profiles (
@@ -189,17 +365,43 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     canonical text := privacy.subject_key(subject, key);
+    old record;
+    n pg_catalog.int8;
 BEGIN
     IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('unknown purpose "%s"', purpose),
             HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
     END IF;
-    INSERT INTO privacy.subject_choices AS c (subject, key, purpose, opted_out, source)
-    VALUES (subject, canonical, purpose, opted_out, source)
-    ON CONFLICT ON CONSTRAINT subject_choices_pkey DO UPDATE
-       SET opted_out = EXCLUDED.opted_out, changed_at = pg_catalog.now(),
-           source = EXCLUDED.source, changed_by = SESSION_USER;
+    -- choices kept under the table's name are its own before it gets one more
+    PERFORM privacy.resolve_choices(ARRAY[subject::pg_catalog.oid], NULL, NULL);
+    LOOP
+        SELECT c.* INTO old FROM privacy.subject_choices c
+         WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject
+           AND c.purpose OPERATOR(pg_catalog.=) record_choice.purpose
+           AND c.key OPERATOR(pg_catalog.=) canonical
+           FOR UPDATE;
+        IF FOUND THEN
+            UPDATE privacy.subject_choices c
+               SET opted_out = record_choice.opted_out, changed_at = pg_catalog.now(),
+                   source = record_choice.source, changed_by = SESSION_USER
+             WHERE c.subject_name OPERATOR(pg_catalog.=) old.subject_name
+               AND c.purpose OPERATOR(pg_catalog.=) old.purpose AND c.key OPERATOR(pg_catalog.=) old.key;
+            EXIT;
+        END IF;
+        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, source)
+        VALUES (subject, privacy.choice_table_name(subject), canonical, purpose, opted_out, source)
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXIT WHEN n OPERATOR(pg_catalog.>) 0;
+        -- a concurrent call recorded it first: update that one
+    END LOOP;
+    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                new_opted_out, source)
+    VALUES (privacy.choice_table_name(subject), canonical, purpose,
+            CASE WHEN source OPERATOR(pg_catalog.=) 'erase_subject' THEN 'erase_subject'
+                 WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
+            old.opted_out, opted_out, source);
     -- audited (privacy.audit_action is defined with the audit, src/sql/requests.sql)
     PERFORM privacy.audit_action(subject, canonical,
         CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,

@@ -1,0 +1,146 @@
+--
+-- choices: a subject's choices are never lost and always name their table.
+-- They belong to the subject table by name: a nightly reload (new table,
+-- drop or rename the old one, rename the new one) keeps them; a plain
+-- rename or SET SCHEMA takes them along; a dropped table's choices wait under
+-- its name for the next table to take it.  Every change is in
+-- privacy.choice_history.
+--
+SET client_min_messages = warning;
+CREATE ROLE regress_ch_owner;       -- owns the tables; no privacy rights
+GRANT CREATE ON SCHEMA public TO regress_ch_owner;
+CREATE SCHEMA ch_etl AUTHORIZATION regress_ch_owner;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_customer (id bigint PRIMARY KEY, name text);
+INSERT INTO ch_customer VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_customer IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_customer.id IS 'public';
+RESET ROLE;
+RESET client_min_messages;
+
+SELECT privacy.opt_out('ch_customer', '2', 'direct_marketing', 'web form');
+SELECT privacy.opt_out('ch_customer', '3', 'third_party_disclosure', 'letter');
+SELECT id FROM privacy_optout_direct_marketing.ch_customer ORDER BY id;
+
+-- 1. The nightly reload, by the table's owner: create the new table, drop
+-- the old one, rename the new one.  The opt-out holds in the new table's
+-- views, and privacy.choices names the table.
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_customer_new (id bigint PRIMARY KEY, name text);
+INSERT INTO ch_customer_new VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy'), (4, 'Di');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_customer_new IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_customer_new.id IS 'public';
+DROP TABLE ch_customer;
+RESET ROLE;
+RESET client_min_messages;
+-- while no table has the name, the choices wait under it
+SELECT subject, subject_name, key, purpose, opted_out FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key;
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+ALTER TABLE ch_customer_new RENAME TO ch_customer;
+RESET ROLE;
+RESET client_min_messages;
+SELECT subject, subject_name, key, purpose, opted_out FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key;
+SELECT id FROM privacy_optout_direct_marketing.ch_customer ORDER BY id;
+SELECT id FROM privacy_optout_third_party_disclosure.ch_customer ORDER BY id;
+
+-- 2. The other way round: rename the old one away, rename the new one in,
+-- then drop the old one.  While both exist, each honours the choices.
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_customer_new (id bigint PRIMARY KEY, name text);
+INSERT INTO ch_customer_new VALUES (1, 'Ann'), (2, 'Bob'), (3, 'Cy'), (4, 'Di'), (5, 'Ed');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_customer_new IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_customer_new.id IS 'public';
+ALTER TABLE ch_customer RENAME TO ch_customer_old;
+ALTER TABLE ch_customer_new RENAME TO ch_customer;
+RESET ROLE;
+RESET client_min_messages;
+SELECT subject, subject_name, key, purpose FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key;
+SELECT id FROM privacy_optout_direct_marketing.ch_customer ORDER BY id;
+SELECT id FROM privacy_optout_direct_marketing.ch_customer_old ORDER BY id;
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+DROP TABLE ch_customer_old;
+RESET ROLE;
+RESET client_min_messages;
+SELECT subject, subject_name, key, purpose FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key;
+SELECT id FROM privacy_optout_direct_marketing.ch_customer ORDER BY id;
+
+-- 3. A plain rename and SET SCHEMA take the choices along; so does
+-- renaming the schema.  A choice changed after the rename updates the same
+-- record (one per table, purpose and key).
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+ALTER TABLE ch_customer RENAME TO ch_client;
+ALTER TABLE ch_client SET SCHEMA ch_etl;
+RESET ROLE;
+ALTER SCHEMA ch_etl RENAME TO ch_crm;
+RESET client_min_messages;
+SELECT subject, subject_name, key, purpose FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key;
+SELECT id FROM privacy_optout_direct_marketing.ch_client ORDER BY id;
+SELECT privacy.opt_in('ch_crm.ch_client', '2', 'direct_marketing', 'phone call');
+SELECT privacy.opt_out('ch_crm.ch_client', '4', 'direct_marketing', 'app');
+SELECT subject, subject_name, key, purpose, opted_out, source FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key, purpose;
+SELECT id FROM privacy_optout_direct_marketing.ch_client ORDER BY id;
+
+-- 4. Choices met: a choice recorded on the new table during the reload
+-- and an older one kept under the name; the newer stays.
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_client_new (id bigint PRIMARY KEY, name text);
+INSERT INTO ch_crm.ch_client_new VALUES (2, 'Bob'), (3, 'Cy'), (4, 'Di');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_client_new IS 'subject key=id';
+RESET ROLE;
+RESET client_min_messages;
+SELECT privacy.opt_out('ch_crm.ch_client_new', '2', 'direct_marketing', 'reload window');
+SELECT privacy.opt_out('ch_crm.ch_client_new', '4', 'direct_marketing', 'reload window');
+UPDATE privacy.subject_choices SET changed_at = changed_at - interval '1 day'
+ WHERE subject_name = 'ch_crm.ch_client_new' AND key = '4';   -- older than the one kept
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+DROP TABLE ch_crm.ch_client;
+ALTER TABLE ch_crm.ch_client_new RENAME TO ch_client;
+RESET ROLE;
+RESET client_min_messages;
+SELECT subject, subject_name, key, purpose, opted_out, source FROM privacy.choices
+ WHERE subject_name LIKE '%ch\_%' ORDER BY subject_name, key, purpose;
+
+-- 5. The history: every change, with who, from what source, before and after.
+SELECT changed_by, subject_name, key, purpose, event, old_opted_out, new_opted_out, source
+  FROM privacy.choice_history WHERE subject_name LIKE '%ch\_%' ORDER BY id;
+SELECT count(*) FILTER (WHERE changed_at IS NULL) AS without_time FROM privacy.choice_history;
+-- nobody changes it (not even through the functions' owner's grants)
+SET ROLE regress_ch_owner;
+SELECT * FROM privacy.choice_history;
+UPDATE privacy.subject_choice_history SET source = 'x';
+RESET ROLE;
+
+-- 6. A waiting choice is taken by a new table labelled under that name, not
+-- by a table without a subject label.
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+DROP TABLE ch_crm.ch_client;
+CREATE TABLE ch_crm.ch_client (id bigint PRIMARY KEY);
+RESET ROLE;
+RESET client_min_messages;
+SELECT count(*) AS waiting FROM privacy.choices WHERE subject_name = 'ch_crm.ch_client' AND subject IS NULL;
+SET client_min_messages = warning;
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_client IS 'subject key=id';
+RESET client_min_messages;
+SELECT count(*) AS adopted FROM privacy.choices WHERE subject = 'ch_crm.ch_client'::regclass;
+
+-- Clean up.
+SET client_min_messages = warning;
+DROP SCHEMA ch_crm CASCADE;
+DELETE FROM privacy.subject_choices WHERE subject_name LIKE '%ch\_%';
+DELETE FROM privacy.subject_choice_history WHERE subject_name LIKE '%ch\_%';
+REVOKE CREATE ON SCHEMA public FROM regress_ch_owner;
+DROP ROLE regress_ch_owner;
