@@ -724,6 +724,44 @@ add_to_extension(Oid classid, Oid objid)
 	recordDependencyOn(&obj, &ext, DEPENDENCY_EXTENSION);
 }
 
+/*
+ * Record the privileges the extension has just given a generated schema or
+ * view as its initial privileges, as CREATE EXTENSION does for what its
+ * script grants: pg_dump then writes only what users granted or revoked
+ * since (a GRANT on a schema or view that a --schema-only restore does not
+ * make would fail), and the grants of privacy.access_grants come back with
+ * its rows.
+ */
+static void
+record_baseline(Oid classid, Oid objid)
+{
+	if (creating_extension)
+		return;					/* CREATE EXTENSION records them itself */
+	CommandCounterIncrement();
+	recordExtObjInitPriv(objid, classid);
+}
+
+/*
+ * SQL: privacy.record_baseline(view regclass), for privacy.grants_changed(),
+ * which leaves the view with only the grants of privacy.access_grants when
+ * it calls this.  Only for the extension's own views.
+ */
+PG_FUNCTION_INFO_V1(crm_record_baseline);
+Datum
+crm_record_baseline(PG_FUNCTION_ARGS)
+{
+	Oid			viewid = PG_GETARG_OID(0);
+	char	   *name = get_rel_name(viewid);
+
+	if (get_rel_relkind(viewid) != RELKIND_VIEW ||
+		!crm_is_extension_member(RelationRelationId, viewid))
+		ereport(ERROR,
+				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
+				 errmsg("\"%s\" is not a crm_privacy view", name ? name : psprintf("%u", viewid))));
+	record_baseline(RelationRelationId, viewid);
+	PG_RETURN_VOID();
+}
+
 static void refuse_if_used(Oid viewid, const char *detail);
 
 /* Drop a generated object (a view or a schema) that belongs to the extension. */
@@ -903,6 +941,7 @@ ensure_schema(const ViewTarget *v)
 					  quote_literal_cstr(psprintf("crm_privacy: %s views%s%s", kind_names[v->kind],
 												  v->name ? " of " : "", v->name ? v->name : ""))));
 	add_to_extension(NamespaceRelationId, get_namespace_oid(v->schema, false));
+	record_baseline(NamespaceRelationId, get_namespace_oid(v->schema, false));
 }
 
 /* Does view viewid read table relid? */
@@ -1157,6 +1196,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 							  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
 														  quote_qualified_identifier(t->nspname, t->relname)))));
 			apply_grants(v, t->relname);
+			record_baseline(RelationRelationId, existing);
 		}
 		exec_sql(psprintf("INSERT INTO privacy.view_definitions (view, md5) VALUES (%u, '%s')"
 						  " ON CONFLICT (view) DO UPDATE SET md5 = excluded.md5", existing, md5));

@@ -125,6 +125,7 @@ CREATE TABLE privacy.subject_choice_history (
 );
 CREATE INDEX subject_choice_history_subject ON privacy.subject_choice_history (subject_name, key);
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choice_history', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.subject_choice_history', 'id'), '');
 REVOKE ALL ON privacy.subject_choice_history FROM PUBLIC;
 
 -- Readable by privacy administrators; anyone else gets 42501.  subject is
@@ -600,16 +601,24 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pr
 -- A grant or revoke is GRANT or REVOKE SELECT on the existing views of its
 -- kind: no view is rebuilt (a rebuild would have to drop what users built on
 -- the views).  Views built later get the grants of privacy.access_grants.
+CREATE FUNCTION privacy.record_baseline(view pg_catalog.regclass) RETURNS void
+AS 'MODULE_PATHNAME', 'crm_record_baseline'
+LANGUAGE C STRICT
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.record_baseline(pg_catalog.regclass) FROM PUBLIC;
+
 CREATE FUNCTION privacy.grants_changed() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     g record;
     v record;
+    a record;
+    own pg_catalog.aclitem[];
 BEGIN
     IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN g := OLD; ELSE g := NEW; END IF;
     FOR v IN
-        SELECT n.nspname, c.relname
+        SELECT c.oid, n.nspname, c.relname
           FROM pg_catalog.pg_class c
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
           JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
@@ -629,6 +638,30 @@ BEGIN
             EXECUTE pg_catalog.format('GRANT SELECT ON %I.%I TO %I', v.nspname, v.relname,
                                       pg_catalog.pg_get_userbyid(g.role));
         END IF;
+        -- The view's initial privileges (what pg_dump leaves out) become
+        -- the grants of privacy.access_grants: users' own grants are set
+        -- aside while they are recorded, and given back.
+        SELECT pg_catalog.array_agg(pg_catalog.makeaclitem(e.grantee, e.grantor, e.privilege_type, e.is_grantable))
+          INTO own
+          FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) e
+         WHERE c.oid OPERATOR(pg_catalog.=) v.oid AND e.grantee OPERATOR(pg_catalog.<>) c.relowner
+           AND NOT (e.privilege_type OPERATOR(pg_catalog.=) 'SELECT' AND NOT e.is_grantable
+                    AND EXISTS (SELECT FROM privacy.access_grants x
+                                 WHERE x.role::pg_catalog.oid OPERATOR(pg_catalog.=) e.grantee
+                                   AND x.kind OPERATOR(pg_catalog.=) g.kind
+                                   AND x.name OPERATOR(pg_catalog.=) g.name));
+        FOR a IN SELECT * FROM pg_catalog.aclexplode(own) LOOP
+            EXECUTE pg_catalog.format('REVOKE %s ON %I.%I FROM %s', a.privilege_type, v.nspname, v.relname,
+                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END);
+        END LOOP;
+        PERFORM privacy.record_baseline(v.oid);
+        FOR a IN SELECT * FROM pg_catalog.aclexplode(own) LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON %I.%I TO %s%s', a.privilege_type, v.nspname, v.relname,
+                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+                CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
     END LOOP;
     RETURN NULL;
 END $$;
