@@ -28,6 +28,7 @@
 #include "commands/extension.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
 #include "utils/inval.h"
@@ -85,6 +86,23 @@ crm_is_extension_member(Oid classid, Oid objid)
 	Oid			ext = get_extension_oid(CRM_PROVIDER, true);
 
 	return OidIsValid(ext) && OidIsValid(objid) && getExtensionOfObject(classid, objid) == ext;
+}
+
+/*
+ * One administration of the privacy views at a time: rebuilding views,
+ * granting and revoking them (privacy.grant_access() takes the same lock in
+ * SQL), and DDL on labelled tables, which rebuilds them.  Two GRANTs or
+ * CREATE OR REPLACE VIEWs on one object at once fail with "tuple
+ * concurrently updated".  SHARE ROW EXCLUSIVE on privacy.access_grants
+ * conflicts with itself only: readers of the views and of the table go on.
+ */
+void
+crm_lock_view_admin(void)
+{
+	Oid			relid = get_relname_relid("access_grants", get_namespace_oid(CRM_SCHEMA, true));
+
+	if (OidIsValid(relid))
+		LockRelationOid(relid, ShareRowExclusiveLock);
 }
 
 /*

@@ -996,6 +996,52 @@ changes_view_columns(AlterTableStmt *stmt)
 	return false;
 }
 
+/*
+ * DDL that rebuilds privacy views at ddl_command_end (ALTER, RENAME or SET
+ * SCHEMA of a labelled table by its owner, a crm_privacy label by one who
+ * may set it) waits for any other administration of the views first
+ * (crm_lock_view_admin()), before it locks the table: a rebuild or a grant
+ * holding that lock and waiting for the table would deadlock with it.
+ */
+static void
+lock_view_admin(Node *tree)
+{
+	RangeVar   *rv = NULL;
+	Oid			relid;
+
+	if (IsA(tree, AlterTableStmt))
+		rv = ((AlterTableStmt *) tree)->relation;
+	else if (IsA(tree, RenameStmt))
+		rv = ((RenameStmt *) tree)->relation;
+	else if (IsA(tree, AlterObjectSchemaStmt))
+		rv = ((AlterObjectSchemaStmt *) tree)->relation;
+	else if (IsA(tree, SecLabelStmt))
+	{
+		SecLabelStmt *stmt = (SecLabelStmt *) tree;
+
+		if ((stmt->objtype == OBJECT_TABLE || stmt->objtype == OBJECT_COLUMN) &&
+			(stmt->provider == NULL || strcmp(stmt->provider, CRM_PROVIDER) == 0))
+		{
+			List	   *names = castNode(List, stmt->object);
+
+			if (stmt->objtype == OBJECT_COLUMN)
+				names = list_truncate(list_copy(names), list_length(names) - 1);
+			if (names != NIL)
+				rv = makeRangeVarFromNameList(names);
+			relid = rv ? RangeVarGetRelid(rv, NoLock, true) : InvalidOid;
+			if (OidIsValid(relid) &&
+				(crm_owns_relation(relid, GetUserId()) || crm_is_privacy_admin(GetUserId())))
+				crm_lock_view_admin();
+		}
+		return;
+	}
+	if (rv == NULL)
+		return;
+	relid = RangeVarGetRelid(rv, NoLock, true);
+	if (has_views(relid) && crm_owns_relation(relid, GetUserId()))
+		crm_lock_view_admin();
+}
+
 /* SQL: event trigger on ddl_command_start. */
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
@@ -1008,6 +1054,7 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 
 	guard_audit_triggers(tree);
+	lock_view_admin(tree);
 	if (IsA(tree, RenameStmt))
 		before_rename((RenameStmt *) tree);
 	else if (IsA(tree, AlterObjectSchemaStmt))

@@ -1349,6 +1349,7 @@ crm_refresh(Oid relid)
 	List	   *tables;
 	ListCell   *lc;
 
+	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1383,6 +1384,7 @@ crm_drop_views_of(Oid relid)
 {
 	CrmOwnerContext ctx;
 
+	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -31,7 +31,7 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_start ON ddl_command_start
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'DROP TABLE',
                  'DROP FOREIGN TABLE', 'DROP SCHEMA', 'DROP FUNCTION', 'DROP ROUTINE',
                  'DROP TRIGGER', 'ALTER TRIGGER', 'CREATE TRIGGER', 'DROP EXTENSION', 'DROP OWNED',
-                 'ALTER EXTENSION', 'ALTER TYPE', 'DROP TYPE', 'DROP DOMAIN')
+                 'ALTER EXTENSION', 'ALTER TYPE', 'DROP TYPE', 'DROP DOMAIN', 'SECURITY LABEL')
     EXECUTE FUNCTION privacy.ddl_command_start();
 -- Also with session_replication_role = replica: the guard of the audit
 -- triggers and the archive of the logs on DROP EXTENSION.
