@@ -29,9 +29,11 @@
 #if PG_VERSION_NUM >= 160000
 #define crm_owns_relation(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
 #define crm_owns_namespace(nspid, roleid) object_ownercheck(NamespaceRelationId, (nspid), (roleid))
+#define crm_owns_function(funcid, roleid) object_ownercheck(ProcedureRelationId, (funcid), (roleid))
 #else
 #define crm_owns_relation(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #define crm_owns_namespace(nspid, roleid) pg_namespace_ownercheck((nspid), (roleid))
+#define crm_owns_function(funcid, roleid) pg_proc_ownercheck((funcid), (roleid))
 #endif
 
 /*

@@ -251,6 +251,20 @@ statement_function(ObjectType objtype, Node *object)
 }
 
 /* Rewrite labels before ALTER ... RENAME. */
+/*
+ * Does the current user own the relation?  What the start-time triggers
+ * rewrite before a rename or SET SCHEMA, they rewrite only for one whom the
+ * command will allow (anyone else's command fails, and must not wait for
+ * or touch anything first).
+ */
+static bool
+owns_rangevar(RangeVar *rv)
+{
+	Oid			relid = RangeVarGetRelid(rv, NoLock, true);
+
+	return OidIsValid(relid) && crm_owns_relation(relid, GetUserId());
+}
+
 static void
 before_rename(RenameStmt *stmt)
 {
@@ -264,23 +278,26 @@ before_rename(RenameStmt *stmt)
 			{
 				Oid			relid = RangeVarGetRelid(stmt->relation, NoLock, true);
 
-				if (OidIsValid(relid))
+				if (OidIsValid(relid) && crm_owns_relation(relid, GetUserId()))
 					rename_key_column(relid, stmt->subname, stmt->newname);
 				break;
 			}
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
-			if (table_names(stmt->relation, &schema, &name))
+			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
 				retarget_subject(schema, name, NULL, stmt->newname);
 			break;
 		case OBJECT_SCHEMA:
+			if (!OidIsValid(get_namespace_oid(stmt->subname, true)) ||
+				!crm_owns_namespace(get_namespace_oid(stmt->subname, true), GetUserId()))
+				break;
 			retarget_subject(stmt->subname, NULL, stmt->newname, NULL);
 			retarget_functions(stmt->subname, NULL, InvalidOid, stmt->newname, NULL);
 			break;
 		case OBJECT_FUNCTION:
 		case OBJECT_ROUTINE:
 			funcoid = statement_function(stmt->renameType, stmt->object);
-			if (OidIsValid(funcoid))
+			if (OidIsValid(funcoid) && crm_owns_function(funcoid, GetUserId()))
 				retarget_functions(get_namespace_name(get_func_namespace(funcoid)),
 								   get_func_name(funcoid), funcoid, NULL, stmt->newname);
 			break;
@@ -301,13 +318,13 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 	{
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
-			if (table_names(stmt->relation, &schema, &name))
+			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
 				retarget_subject(schema, name, stmt->newschema, NULL);
 			break;
 		case OBJECT_FUNCTION:
 		case OBJECT_ROUTINE:
 			funcoid = statement_function(stmt->objectType, stmt->object);
-			if (OidIsValid(funcoid))
+			if (OidIsValid(funcoid) && crm_owns_function(funcoid, GetUserId()))
 				retarget_functions(get_namespace_name(get_func_namespace(funcoid)),
 								   get_func_name(funcoid), funcoid, stmt->newschema, NULL);
 			break;

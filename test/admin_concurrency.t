@@ -5,7 +5,7 @@
 # lock_timeout (a lock wait fails at once), never with timings.
 . "$(dirname "$0")/tap.sh"
 
-plan 9
+plan 11
 
 db=crm_admin_conc_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -131,6 +131,19 @@ ok $([ -n "$done_tx" ] && [ "$done_tx" -gt 0 ] && ! printf '%s\n' "$out" | grep 
 printf '%s\n' "$out" | grep -E 'ERROR|aborted' | sort | uniq -c | head -5 | sed 's/^/# /'
 is "$(q "$db" "SELECT count(*) FROM pg_views WHERE viewname IN ('customer', 'orders') AND schemaname LIKE 'privacy\\_%'")" "12" \
 	"and every view is there afterwards"
+
+# A rename by a role that does not own the table is refused at once too:
+# the labels that name the table are rewritten for its owner only, so it
+# does not wait for an officer who is relabelling the related table.
+psql -X -q -d "$db" -c "BEGIN; SECURITY LABEL FOR crm_privacy ON TABLE orders IS 'related subject=public.customer key=customer_id';
+                         SELECT pg_sleep(4); COMMIT" >/dev/null 2>&1 &
+officer=$!
+wait_sleeping "$db"
+is "$(state "$db" "SET ROLE crm_conc_r2; SET lock_timeout = '500ms'; ALTER TABLE customer RENAME TO client")" "42501" \
+	"ALTER TABLE ... RENAME by a role that does not own the table is refused at once"
+is "$(state "$db" "SET ROLE crm_conc_r2; SET lock_timeout = '500ms'; ALTER TABLE customer SET SCHEMA privacy")" "42501" \
+	"so is ALTER TABLE ... SET SCHEMA"
+wait "$officer"
 
 q postgres "DROP DATABASE $db" >/dev/null
 for i in 1 2 3 4; do q postgres "DROP ROLE crm_conc_r$i" >/dev/null; done
