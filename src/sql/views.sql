@@ -91,6 +91,9 @@ CREATE TABLE privacy.subject_choices (
 );
 -- One choice per table, purpose and key (NULL subjects: waiting choices).
 CREATE UNIQUE INDEX subject_choices_subject ON privacy.subject_choices (subject, purpose, key);
+-- The choices kept under a name that a table other than theirs has
+-- (privacy.resolve_choices()).
+CREATE INDEX subject_choices_anchor ON privacy.subject_choices (subject_name, subject);
 -- The views look up opt-outs only: partial indexes hold nothing else, so a
 -- lookup (and EXPLAIN ANALYZE of it) never touches a subject's opt-in.
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int)
@@ -177,9 +180,19 @@ DECLARE
 BEGIN
     -- Choices of dropped tables wait under the name the table had last
     -- (dropped_names, in the order of dropped), where a table taking that
-    -- name will find them; with tables NULL, those of any table that is
-    -- gone wait under the name they have.
-    FOR c IN SELECT s.*, d.name AS last_name
+    -- name will find them.  Most already have that name: all at once.
+    WITH gone AS (
+        UPDATE privacy.subject_choices s SET subject = NULL
+          FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+         WHERE s.subject::pg_catalog.oid OPERATOR(pg_catalog.=) d.relid
+           AND (d.name IS NULL OR d.name OPERATOR(pg_catalog.=) s.subject_name)
+        RETURNING s.subject_name, s.key, s.purpose, s.opted_out, s.source)
+    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+    SELECT g.subject_name, g.key, g.purpose, 'kept', g.opted_out, g.opted_out, g.source
+      FROM gone g ORDER BY g.subject_name, g.purpose, g.key;
+    -- The others (recorded before a rename) one by one; with tables NULL,
+    -- also those of any table that is gone, under the name they have.
+    FOR c IN SELECT s.*, COALESCE(d.name, s.subject_name) AS last_name
                FROM privacy.subject_choices s
                LEFT JOIN ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
                  ON d.relid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid
@@ -188,7 +201,6 @@ BEGIN
                          AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k
                                           WHERE k.oid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid)))
               ORDER BY s.subject_name, s.purpose, s.key FOR UPDATE OF s LOOP
-        c.last_name := COALESCE(c.last_name, c.subject_name);
         IF c.last_name OPERATOR(pg_catalog.<>) c.subject_name THEN
             -- one choice per name, purpose and key: the newer stays
             SELECT s.* INTO mine FROM privacy.subject_choices s
@@ -216,7 +228,8 @@ BEGIN
         INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
         VALUES (c.last_name, c.key, c.purpose, 'kept', c.opted_out, c.opted_out, c.source);
     END LOOP;
-    -- a subject table takes the choices kept under its name
+
+    -- A subject table takes the choices kept under its name.
     FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name
                FROM pg_catalog.pg_seclabel l
                JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
@@ -226,37 +239,71 @@ BEGIN
                 AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
                 AND (privacy.parse_label(l.label)).class OPERATOR(pg_catalog.=) 'subject'
               ORDER BY k.oid LOOP
+        -- Those the table has no choice of its own for, all at once, per
+        -- table that has them now (none: waiting).  A table that had them
+        -- until now (renamed away, still there) keeps a copy under its own
+        -- name.  No join: the plan does not hang on statistics.
+        FOR c IN SELECT DISTINCT s.subject AS prev
+                   FROM privacy.subject_choices s
+                  WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
+                    AND (s.subject IS NULL OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.<) t.oid
+                         OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.>) t.oid) LOOP
+            WITH moved AS (
+                UPDATE privacy.subject_choices s SET subject = t.oid::pg_catalog.regclass
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
+                   AND s.subject IS NOT DISTINCT FROM c.prev
+                   AND NOT EXISTS (SELECT FROM privacy.subject_choices m
+                                    WHERE m.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
+                                      AND m.purpose OPERATOR(pg_catalog.=) s.purpose
+                                      AND m.key OPERATOR(pg_catalog.=) s.key)
+                RETURNING s.*),
+            adopted AS (
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                            new_opted_out, source)
+                SELECT t.name, m.key, m.purpose, 'adopted', NULL, m.opted_out, m.source
+                  FROM moved m ORDER BY m.purpose, m.key),
+            copies AS (
+                INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
+                                                     changed_at, source, changed_by)
+                SELECT c.prev, privacy.choice_table_name(c.prev), m.key, m.purpose, m.opted_out,
+                       m.changed_at, m.source, m.changed_by
+                  FROM moved m WHERE c.prev IS NOT NULL
+                ON CONFLICT DO NOTHING
+                RETURNING subject_name, key, purpose, opted_out, source)
+            INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                        new_opted_out, source)
+            SELECT k.subject_name, k.key, k.purpose, 'copied', NULL, k.opted_out, k.source
+              FROM copies k ORDER BY k.purpose, k.key;
+        END LOOP;
+        -- Those it has a choice of its own for: the newer of the two stays.
         FOR c IN SELECT s.* FROM privacy.subject_choices s
                   WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
-                    AND s.subject IS DISTINCT FROM t.oid::pg_catalog.regclass
+                    AND (s.subject IS NULL OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.<) t.oid
+                         OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.>) t.oid)
                   ORDER BY s.purpose, s.key FOR UPDATE LOOP
-            -- one choice per table, purpose and key: the newer stays
             SELECT s.* INTO mine FROM privacy.subject_choices s
              WHERE s.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
                AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key
                FOR UPDATE;
-            IF FOUND AND mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
+            IF mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
                 DELETE FROM privacy.subject_choices s
                  WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
                    AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
                 INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
                 VALUES (t.name, c.key, c.purpose, 'merged', c.opted_out, mine.opted_out, mine.source);
             ELSE
-                IF FOUND THEN
-                    DELETE FROM privacy.subject_choices s
-                     WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
-                       AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                    VALUES (t.name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
-                END IF;
+                DELETE FROM privacy.subject_choices s
+                 WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
+                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
                 UPDATE privacy.subject_choices s SET subject = t.oid::pg_catalog.regclass
                  WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
                    AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
                 INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
                 VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
             END IF;
-            -- the table that had it until now (renamed away, still there)
-            -- keeps a copy under its own name
+            -- the table that had it keeps a copy, as above
             IF c.subject IS NOT NULL THEN
                 INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
                                                      changed_at, source, changed_by)
@@ -374,8 +421,6 @@ BEGIN
             MESSAGE = format('unknown purpose "%s"', purpose),
             HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
     END IF;
-    -- choices kept under the table's name are its own before it gets one more
-    PERFORM privacy.resolve_choices(ARRAY[subject::pg_catalog.oid], NULL, NULL);
     LOOP
         SELECT c.* INTO old FROM privacy.subject_choices c
          WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject
@@ -395,7 +440,16 @@ BEGIN
         ON CONFLICT DO NOTHING;
         GET DIAGNOSTICS n = ROW_COUNT;
         EXIT WHEN n OPERATOR(pg_catalog.>) 0;
-        -- a concurrent call recorded it first: update that one
+        -- A concurrent call recorded it first: update that one.  Or a
+        -- choice kept under the table's name is not its own yet (the event
+        -- triggers make it so; this is the fallback): make it so.
+        IF EXISTS (SELECT FROM privacy.subject_choices c
+                    WHERE c.subject_name OPERATOR(pg_catalog.=) privacy.choice_table_name(subject)
+                      AND c.purpose OPERATOR(pg_catalog.=) record_choice.purpose
+                      AND c.key OPERATOR(pg_catalog.=) canonical
+                      AND c.subject IS DISTINCT FROM record_choice.subject) THEN
+            PERFORM privacy.resolve_choices(ARRAY[subject::pg_catalog.oid], NULL, NULL);
+        END IF;
     END LOOP;
     INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
                                                 new_opted_out, source)
