@@ -239,6 +239,8 @@ SELECT current_setting('is_superuser') AS superuser, pg_has_role('crm_cpo', 'pg_
        privacy.is_privacy_admin() AS privacy_admin;
 SELECT privacy.set_clearance('crm_intern', 'internal');
 SELECT privacy.opt_out('customer', '5', 'direct_marketing', 'call centre');
+SELECT privacy.opt_in('customer', '5', 'direct_marketing', 'customer app');     -- changed their mind
+SELECT privacy.opt_out('customer', '5', 'direct_marketing', 'letter');          -- and again
 SELECT privacy.create_disclosure('insurer', recipient => 'Insurer Co');
 SELECT privacy.disclose('insurer', 'customer', 'birth_date', 'generalize(decade)');
 SELECT privacy.disclose('insurer', 'customer', 'city', 'keep');
@@ -257,6 +259,10 @@ SELECT privacy.erase_subject('customer', '7') AS late_rows_erased;
 \set ECHO none
 SELECT r AS role, privacy.clearance(r::regrole) AS clearance FROM unnest(ARRAY['crm_intern', 'crm_cpo']) r;
 SELECT key, purpose, opted_out, source, changed_by FROM privacy.choices WHERE key IN ('5', '7') ORDER BY key, purpose;
+\echo 'Customer 5''s consent history (privacy.choice_history): every change, by whom, from where, before and after:'
+SELECT changed_at::timestamp(0) AS changed_at, changed_by, purpose, event, old_opted_out AS before,
+       new_opted_out AS after, source
+  FROM privacy.choice_history WHERE subject_name = 'public.customer' AND key = '5' ORDER BY id;
 SELECT id, col, new_value, status, note FROM privacy.change_requests ORDER BY id;
 SELECT subject, key, rows_changed, runs, not_erased FROM privacy.erasures;
 \echo 'What the database still holds about the erased customer 7 (privacy.subject_report; the read is recorded):'
