@@ -137,9 +137,50 @@ SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_client IS 'subject key=id';
 RESET client_min_messages;
 SELECT count(*) AS adopted FROM privacy.choices WHERE subject = 'ch_crm.ch_client'::regclass;
 
+-- 7. Change requests and erasures are kept with their table the same way:
+-- a pending request made before a reload is approved after it, on the new
+-- table; an erasure's record follows, and erasing again after the reload
+-- counts on it.  While no table has the name, a request waits and cannot be
+-- approved.
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_person (id int PRIMARY KEY, email text);
+INSERT INTO ch_crm.ch_person VALUES (1, 'a@x.org'), (2, 'b@x.org');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_person IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_person.email IS 'identifier anon=null';
+RESET ROLE;
+RESET client_min_messages;
+SELECT privacy.request_change('ch_crm.ch_person', '1', 'email', 'a2@x.org', 'portal') AS request \gset
+SELECT privacy.erase_subject('ch_crm.ch_person', '2') AS erased;
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_person_new (LIKE ch_crm.ch_person INCLUDING ALL);
+INSERT INTO ch_crm.ch_person_new VALUES (1, 'a@x.org'), (2, 'b@x.org');    -- the source still has 2
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_person_new IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_person_new.email IS 'identifier anon=null';
+DROP TABLE ch_crm.ch_person;
+RESET ROLE;
+RESET client_min_messages;
+SELECT id, subject, subject_name, status FROM privacy.change_requests WHERE id = :request;
+SELECT privacy.review_change(:request, true);
+SELECT subject, subject_name, key, runs FROM privacy.erasures WHERE subject_name LIKE 'ch_crm.%';
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+ALTER TABLE ch_crm.ch_person_new RENAME TO ch_person;
+RESET ROLE;
+RESET client_min_messages;
+SELECT id, subject, subject_name, status FROM privacy.change_requests WHERE id = :request;
+SELECT privacy.review_change(:request, true, 'after the reload');
+SELECT * FROM ch_crm.ch_person ORDER BY id;
+SELECT privacy.erase_subject('ch_crm.ch_person', '2') AS erased_again;
+SELECT subject, subject_name, key, runs, rows_changed FROM privacy.erasures WHERE subject_name LIKE 'ch_crm.%';
+SELECT * FROM ch_crm.ch_person ORDER BY id;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA ch_crm CASCADE;
+DELETE FROM privacy.change_request_data WHERE subject_name LIKE 'ch_crm.%';
+DELETE FROM privacy.erasures WHERE subject_name LIKE 'ch_crm.%';
 DELETE FROM privacy.subject_choices WHERE subject_name LIKE '%ch\_%';
 DELETE FROM privacy.subject_choice_history WHERE subject_name LIKE '%ch\_%';
 REVOKE CREATE ON SCHEMA public FROM regress_ch_owner;

@@ -157,7 +157,8 @@ BEGIN
        OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NOT NULL
        OR pg_catalog.to_regclass('crm_privacy_archive.access_log') IS NOT NULL
        OR pg_catalog.to_regclass('crm_privacy_archive.audit_seal') IS NOT NULL
-       OR pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL THEN
+       OR pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.erasures') IS NOT NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'object_in_use',
             MESSAGE = 'cannot archive the crm_privacy logs: schema crm_privacy_archive already holds logs or is not a superuser''s',
             DETAIL = 'DROP EXTENSION crm_privacy moves the logs there, so that they outlive the extension.',
@@ -203,7 +204,16 @@ BEGIN
           FROM privacy.subject_choices c;
     CREATE TABLE crm_privacy_archive.choice_history AS
         SELECT h.* FROM privacy.subject_choice_history h;
-    FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history'] LOOP
+    -- and the subjects' change requests and erasures
+    CREATE TABLE crm_privacy_archive.change_requests AS
+        SELECT r.id, r.subject_name, privacy.choice_table_name(r.subject) AS table_name, r.key, r.col,
+               r.new_value, r.requested_by, r.requested_at, r.status, r.decided_by, r.decided_at, r.note
+          FROM privacy.change_request_data r;
+    CREATE TABLE crm_privacy_archive.erasures AS
+        SELECT e.subject_name, privacy.choice_table_name(e.subject) AS table_name, e.key, e.erased_at,
+               e.erased_by, e.rows_changed, e.runs, e.not_erased, e.fingerprints
+          FROM privacy.erasures e;
+    FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history', 'change_requests', 'erasures'] LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON crm_privacy_archive.%I FROM PUBLIC', t);
         EXECUTE pg_catalog.format('ALTER TABLE crm_privacy_archive.%I OWNER TO %s', t, boot);
     END LOOP;
@@ -289,6 +299,7 @@ BEGIN
         DROP TABLE crm_privacy_archive.purposes, crm_privacy_archive.choices,
                    crm_privacy_archive.choice_history;
     END IF;
+    -- (their change requests and erasures: src/sql/requests.sql)
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
                       AND d.refobjid OPERATOR(pg_catalog.=) arch) THEN
         DROP SCHEMA crm_privacy_archive;

@@ -11,9 +11,13 @@ REVOKE ALL ON FUNCTION privacy.audit_action(pg_catalog.regclass, pg_catalog.text
                                             pg_catalog.jsonb) FROM PUBLIC;
 
 -- Change requests: asked for, reviewed, applied exactly once.
+-- Like a choice (privacy.subject_choices), a request belongs to its subject
+-- table by name: subject_name is the name it was made under, subject the
+-- table it applies to now, NULL while no table has the name (it waits).
 CREATE TABLE privacy.change_request_data (
     id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    subject      pg_catalog.regclass NOT NULL,
+    subject      pg_catalog.regclass,
+    subject_name pg_catalog.text NOT NULL,
     key          pg_catalog.text NOT NULL,
     col          pg_catalog.name NOT NULL,
     new_value    pg_catalog.text,
@@ -30,7 +34,8 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.change_request_data', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'), '');
 -- Readable by privacy administrators; anyone else gets 42501.
 CREATE VIEW privacy.change_requests AS
-SELECT id, subject, key, col, new_value, requested_by, requested_at, status, decided_by, decided_at, note
+SELECT id, subject, key, col, new_value, requested_by, requested_at, status, decided_by, decided_at, note,
+       subject_name
   FROM privacy.change_request_data
  WHERE privacy.require_privacy_admin();
 GRANT SELECT ON privacy.change_requests TO PUBLIC;
@@ -40,9 +45,10 @@ COMMENT ON VIEW privacy.change_requests IS 'data subjects'' requests to correct 
 -- sha256 per row erased (of the table and the erased values, which reveal
 -- nothing), so that erasing again skips the rows left as they were and
 -- erases those that arrived or changed since; not_erased names the columns
--- the last run could not erase.
+-- the last run could not erase.  subject and subject_name as for choices.
 CREATE TABLE privacy.erasures (
-    subject      pg_catalog.regclass NOT NULL,
+    subject      pg_catalog.regclass,
+    subject_name pg_catalog.text NOT NULL,
     key          pg_catalog.text NOT NULL,
     erased_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     erased_by    pg_catalog.name NOT NULL DEFAULT SESSION_USER,
@@ -50,14 +56,57 @@ CREATE TABLE privacy.erasures (
     runs         pg_catalog.int4 NOT NULL DEFAULT 1,
     not_erased   pg_catalog.text[] NOT NULL DEFAULT '{}',
     fingerprints pg_catalog.bytea[] NOT NULL DEFAULT '{}',
-    PRIMARY KEY (subject, key)
+    CONSTRAINT erasures_subject_key UNIQUE (subject, key)
 );
+CREATE INDEX erasures_subject_name ON privacy.erasures (subject_name, key);
 REVOKE ALL ON privacy.erasures FROM PUBLIC;
 -- Readable by privacy administrators; anyone else gets 42501.
 GRANT SELECT ON privacy.erasures TO PUBLIC;
 ALTER TABLE privacy.erasures ENABLE ROW LEVEL SECURITY;
 CREATE POLICY privacy_admins_read ON privacy.erasures FOR SELECT USING (privacy.require_privacy_admin());
 SELECT pg_catalog.pg_extension_config_dump('privacy.erasures', '');
+
+-- The change requests and erasures a dropped crm_privacy kept
+-- (privacy.archive_logs(), src/sql/audit.sql, which adopted the rest and
+-- checked that the archive is a superuser's).
+DO $$
+DECLARE
+    arch pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n
+                             WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive');
+BEGIN
+    IF pg_catalog.to_regclass('crm_privacy_archive.erasures') IS NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.change_requests') IS NULL THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+                WHERE c.relnamespace OPERATOR(pg_catalog.=) arch AND NOT r.rolsuper)
+       OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r
+                   ON r.oid OPERATOR(pg_catalog.=) n.nspowner WHERE n.oid OPERATOR(pg_catalog.=) arch) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'schema crm_privacy_archive is not a superuser''s: its records are not adopted',
+            HINT = 'Inspect it, then drop or rename it before CREATE EXTENSION crm_privacy.';
+    END IF;
+    INSERT INTO privacy.change_request_data (id, subject, subject_name, key, col, new_value, requested_by,
+                                             requested_at, status, decided_by, decided_at, note)
+    OVERRIDING SYSTEM VALUE
+    SELECT a.id, pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.col, a.new_value,
+           a.requested_by, a.requested_at, a.status, a.decided_by, a.decided_at, a.note
+      FROM crm_privacy_archive.change_requests a ORDER BY a.id;
+    PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'),
+                              pg_catalog.max(id))
+       FROM privacy.change_request_data HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
+    INSERT INTO privacy.erasures (subject, subject_name, key, erased_at, erased_by, rows_changed, runs,
+                                  not_erased, fingerprints)
+    SELECT pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.erased_at, a.erased_by,
+           a.rows_changed, a.runs, a.not_erased, a.fingerprints
+      FROM crm_privacy_archive.erasures a
+    ON CONFLICT DO NOTHING;
+    DROP TABLE crm_privacy_archive.change_requests, crm_privacy_archive.erasures;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass
+                      AND d.refobjid OPERATOR(pg_catalog.=) arch) THEN
+        DROP SCHEMA crm_privacy_archive;
+    END IF;
+END $$;
 
 CREATE FUNCTION privacy.apply_change(tbl pg_catalog.regclass, keycol pg_catalog.name,
                                      col pg_catalog.name, new_value pg_catalog.text, key pg_catalog.text)
@@ -132,8 +181,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
-    INSERT INTO privacy.change_request_data (subject, key, col, new_value, requested_by)
-    VALUES (subject, canonical, col, new_value, requested_by)
+    INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by)
+    VALUES (subject, privacy.choice_table_name(subject), canonical, col, new_value, requested_by)
     RETURNING id INTO request_id;
     PERFORM privacy.audit_action(subject, canonical, 'request_change',
         pg_catalog.jsonb_build_object('request', request_id, 'column', col,
@@ -165,6 +214,12 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
             MESSAGE = format('change request %s was already %s', id, r.status),
             DETAIL = 'A request is decided exactly once; privacy.change_requests shows who decided it and when.';
+    END IF;
+    IF approve AND r.subject IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = format('change request %s waits for table %s, which does not exist', id, r.subject_name),
+            DETAIL = 'Its table was dropped; the next subject table of that name takes the request.',
+            HINT = 'Approve it when the table is back, or reject it.';
     END IF;
     IF approve THEN
         PERFORM privacy.apply_change(r.subject, privacy.subject_key_column(r.subject), r.col,
@@ -199,9 +254,9 @@ BEGIN
        FOR UPDATE;
     r := privacy.erase_rows(subject, canonical, COALESCE(done, '{}'));
     n := pg_catalog.cardinality(r.fingerprints);
-    INSERT INTO privacy.erasures AS e (subject, key, rows_changed, not_erased, fingerprints)
-    VALUES (subject, canonical, n, r.not_erased, r.fingerprints)
-    ON CONFLICT ON CONSTRAINT erasures_pkey DO UPDATE
+    INSERT INTO privacy.erasures AS e (subject, subject_name, key, rows_changed, not_erased, fingerprints)
+    VALUES (subject, privacy.choice_table_name(subject), canonical, n, r.not_erased, r.fingerprints)
+    ON CONFLICT ON CONSTRAINT erasures_subject_key DO UPDATE
        SET erased_at = pg_catalog.now(), erased_by = SESSION_USER,
            rows_changed = e.rows_changed OPERATOR(pg_catalog.+) excluded.rows_changed,
            runs = e.runs OPERATOR(pg_catalog.+) 1, not_erased = excluded.not_erased,
