@@ -76,6 +76,7 @@
  */
 static const char *const admin_functions[] = {
 	"add_purpose",
+	"adopt_choices",
 	"audit_head",
 	"check_setup",
 	"create_disclosure",

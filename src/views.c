@@ -904,7 +904,7 @@ disclosure_treatments(void)
 {
 	List	   *result = NIL;
 
-	exec_sql("SELECT profile, CAST(tbl AS pg_catalog.oid), col, treatment FROM privacy.disclosure_columns");
+	exec_sql("SELECT profile, tbl, col, treatment FROM privacy.disclosure_column_data WHERE tbl IS NOT NULL");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		Treatment  *t = palloc(sizeof(Treatment));
@@ -1274,6 +1274,14 @@ views_to_keep(List *tables, List *targets)
 	return result;
 }
 
+/*
+ * How deep this backend is in a rebuild or a resolve: the statement
+ * triggers on the configuration tables fire for what they write themselves
+ * (resolve_choices() moves disclosure treatments with their tables), and
+ * must not start another rebuild inside it.
+ */
+static int	refresh_depth = 0;
+
 /* "ARRAY[oid, ...]::pg_catalog.oid[]", or NULL for all */
 static char *
 oid_array(List *oids, bool all)
@@ -1323,10 +1331,21 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
 {
 	CrmOwnerContext ctx;
 
+	if (creating_extension)
+		return;
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	resolve_choices(tables, all, dropped, dropped_names);
+	refresh_depth++;
+	PG_TRY();
+	{
+		resolve_choices(tables, all, dropped, dropped_names);
+	}
+	PG_FINALLY();
+	{
+		refresh_depth--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	crm_end_owner(&ctx);
 }
@@ -1339,22 +1358,17 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
  * not change.  First the choices follow renamed and relabelled tables.
  * Runs as the extension's owner.
  */
-void
-crm_refresh(Oid relid)
+static void
+refresh_connected(Oid relid)
 {
-	CrmOwnerContext ctx;
 	List	   *targets;
 	List	   *treatments;
 	List	   *keep = NIL;
 	List	   *tables;
 	ListCell   *lc;
 
-	crm_lock_view_admin();
-	crm_become_owner(&ctx, true);
-	if (SPI_connect() != SPI_OK_CONNECT)
-		elog(ERROR, "SPI_connect failed");
-
-	resolve_choices(OidIsValid(relid) ? list_make1_oid(relid) : NIL, !OidIsValid(relid), NIL, NIL);
+	if (!creating_extension)	/* (the script resolves them at its end) */
+		resolve_choices(OidIsValid(relid) ? list_make1_oid(relid) : NIL, !OidIsValid(relid), NIL, NIL);
 	(void) view_role();
 	targets = view_targets();
 	treatments = disclosure_treatments();
@@ -1373,7 +1387,27 @@ crm_refresh(Oid relid)
 		if (table_spec(lfirst_oid(lc), &t))
 			build_views(&t, targets, treatments);
 	}
+}
 
+void
+crm_refresh(Oid relid)
+{
+	CrmOwnerContext ctx;
+
+	crm_lock_view_admin();
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	refresh_depth++;
+	PG_TRY();
+	{
+		refresh_connected(relid);
+	}
+	PG_FINALLY();
+	{
+		refresh_depth--;
+	}
+	PG_END_TRY();
 	SPI_finish();
 	crm_end_owner(&ctx);
 }
@@ -1416,7 +1450,8 @@ crm_config_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function privacy.config_changed must be fired as a trigger")));
-	crm_refresh(InvalidOid);
+	if (refresh_depth == 0)
+		crm_refresh(InvalidOid);
 	return PointerGetDatum(NULL);
 }
 

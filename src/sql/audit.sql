@@ -198,21 +198,22 @@ BEGIN
     -- tables by name, so that they do not depend on OIDs.
     CREATE TABLE crm_privacy_archive.purposes AS
         SELECT p.name, p.description, p.effect FROM privacy.purposes p WHERE NOT p.builtin;
+    -- (by the name of their table, which applied says they applied to)
     CREATE TABLE crm_privacy_archive.choices AS
         SELECT c.subject_name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
-               privacy.choice_table_name(c.subject) AS table_name
+               c.previous_name, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied
           FROM privacy.subject_choices c;
     CREATE TABLE crm_privacy_archive.choice_history AS
         SELECT h.* FROM privacy.subject_choice_history h;
     -- and the subjects' change requests and erasures
     CREATE TABLE crm_privacy_archive.change_requests AS
-        SELECT r.id, r.subject_name, privacy.choice_table_name(r.subject) AS table_name, r.key, r.col,
-               r.new_value, r.requested_by, r.requested_at, r.status, r.decided_by, r.decided_at, r.note
+        SELECT r.id, r.subject_name, r.key, r.col, r.new_value, r.requested_by, r.requested_at, r.status,
+               r.decided_by, r.decided_at, r.note, r.table_owner, r.subject IS NOT NULL AS applied
           FROM privacy.change_request_data r;
     CREATE TABLE crm_privacy_archive.erasures AS
-        SELECT e.subject_name, privacy.choice_table_name(e.subject) AS table_name, e.key, e.erased_at,
-               e.erased_by, e.rows_changed, e.runs, e.not_erased, e.fingerprints
-          FROM privacy.erasures e;
+        SELECT e.subject_name, e.key, e.erased_at, e.erased_by, e.rows_changed, e.runs, e.not_erased,
+               e.fingerprints, e.table_owner, e.subject IS NOT NULL AS applied
+          FROM privacy.erasure_data e;
     FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history', 'change_requests', 'erasures'] LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON crm_privacy_archive.%I FROM PUBLIC', t);
         EXECUTE pg_catalog.format('ALTER TABLE crm_privacy_archive.%I OWNER TO %s', t, boot);
@@ -221,6 +222,53 @@ END $$;
 REVOKE ALL ON FUNCTION privacy.archive_logs() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.archive_logs() IS
 'called by DROP EXTENSION crm_privacy: move the logs out of the extension, and copy the choices, to schema crm_privacy_archive';
+
+-- The archive, if it is wholly a superuser's (schema and tables); 42501 if
+-- not: anyone could have written it, and nothing of it is adopted.
+CREATE FUNCTION privacy.trusted_archive() RETURNS pg_catalog.oid
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    arch pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n
+                             WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive');
+BEGIN
+    -- owned by superusers, and no privilege on schema or tables granted to
+    -- anyone else (a table others could write is as good as theirs)
+    IF arch IS NOT NULL AND
+       (EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
+                 WHERE c.relnamespace OPERATOR(pg_catalog.=) arch AND NOT r.rolsuper)
+        OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r
+                    ON r.oid OPERATOR(pg_catalog.=) n.nspowner WHERE n.oid OPERATOR(pg_catalog.=) arch)
+        OR EXISTS (SELECT FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) g
+                    WHERE c.relnamespace OPERATOR(pg_catalog.=) arch
+                      AND NOT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                                         WHERE r.oid OPERATOR(pg_catalog.=) g.grantee), false))
+        OR EXISTS (SELECT FROM pg_catalog.pg_namespace n, pg_catalog.aclexplode(n.nspacl) g
+                    WHERE n.oid OPERATOR(pg_catalog.=) arch
+                      AND NOT COALESCE((SELECT r.rolsuper FROM pg_catalog.pg_roles r
+                                         WHERE r.oid OPERATOR(pg_catalog.=) g.grantee), false))) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'schema crm_privacy_archive is not only a superuser''s: nothing in it is adopted',
+            DETAIL = 'Schema and tables must belong to superusers, with no privilege granted to anyone else: others could have written it.',
+            HINT = 'Inspect it, then drop or rename it before CREATE EXTENSION crm_privacy.';
+    END IF;
+    RETURN arch;
+END $$;
+REVOKE ALL ON FUNCTION privacy.trusted_archive() FROM PUBLIC;
+
+-- Does an archived record that applied to a table apply to the table that
+-- has its name now: one of the same owner?
+CREATE FUNCTION privacy.archived_applies(applied pg_catalog.bool, name pg_catalog.text, owner pg_catalog.name)
+RETURNS pg_catalog.bool
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT applied AND EXISTS (SELECT FROM pg_catalog.pg_class k
+                            WHERE k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(name)
+                              AND pg_catalog.pg_get_userbyid(k.relowner) OPERATOR(pg_catalog.=) owner)
+$$;
+REVOKE ALL ON FUNCTION privacy.archived_applies(pg_catalog.bool, pg_catalog.text, pg_catalog.name) FROM PUBLIC;
 
 -- Adopt the logs a dropped crm_privacy left behind (a superuser's only: a
 -- look-alike archive made by anyone else is refused, not adopted).
@@ -247,14 +295,7 @@ BEGIN
             DETAIL = 'CREATE EXTENSION runs with row_security off, as in a restore, which brings its own logs.';
         RETURN;
     END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
-                WHERE c.relnamespace OPERATOR(pg_catalog.=) arch AND NOT r.rolsuper)
-       OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r
-                   ON r.oid OPERATOR(pg_catalog.=) n.nspowner WHERE n.oid OPERATOR(pg_catalog.=) arch) THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'schema crm_privacy_archive is not a superuser''s: its logs are not adopted',
-            HINT = 'Inspect it, then drop or rename it before CREATE EXTENSION crm_privacy.';
-    END IF;
+    PERFORM privacy.trusted_archive();
     -- every column the two versions share, by name, ids included
     FOREACH t IN ARRAY ARRAY['audit_log', 'access_log', 'audit_seal'] LOOP
         SELECT pg_catalog.string_agg(pg_catalog.quote_ident(a.attname), ', ' ORDER BY a.attnum) INTO cols
@@ -280,10 +321,13 @@ BEGIN
         INSERT INTO privacy.purposes (name, description, effect)
         SELECT a.name, a.description, a.effect FROM crm_privacy_archive.purposes a
         ON CONFLICT DO NOTHING;
-        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
-                                             changed_at, source, changed_by)
-        SELECT pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.purpose, a.opted_out,
-               a.changed_at, a.source, a.changed_by
+        -- a choice that applied to a table applies to the one of that name,
+        -- if its owner is the same (privacy.choice_subject() finds it)
+        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, changed_at,
+                                             source, changed_by, previous_name, table_owner, key_column)
+        SELECT CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
+               a.subject_name, a.key, a.purpose, a.opted_out, a.changed_at, a.source, a.changed_by,
+               a.previous_name, a.table_owner, a.key_column
           FROM crm_privacy_archive.choices a
         ON CONFLICT DO NOTHING;
         INSERT INTO privacy.subject_choice_history (changed_at, changed_by, subject_name, key, purpose,

@@ -59,6 +59,8 @@ CREATE EVENT TRIGGER crm_privacy_load_guards ON ddl_command_start
     EXECUTE FUNCTION privacy.load_guards();
 ALTER EVENT TRIGGER crm_privacy_load_guards ENABLE ALWAYS;
 
--- Last, when every function the views call exists: build the views of every
--- table labelled before the extension was (re)created.
+-- Last, when every function the views call exists: give the records adopted
+-- from an archive their tables, and build the views of every table labelled
+-- before the extension was (re)created.
+SELECT privacy.resolve_choices(NULL, '{}', '{}');
 SELECT privacy.refresh_views();

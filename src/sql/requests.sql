@@ -10,13 +10,13 @@ SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION privacy.audit_action(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
                                             pg_catalog.jsonb) FROM PUBLIC;
 
--- Change requests: asked for, reviewed, applied exactly once.
--- Like a choice (privacy.subject_choices), a request belongs to its subject
--- table by name: subject_name is the name it was made under, subject the
--- table it applies to now, NULL while no table has the name (it waits).
+-- Change requests: asked for, reviewed, applied exactly once.  Like a
+-- choice (privacy.subject_choices), a request belongs to its subject table
+-- by name: subject (an oid) the table it applies to now, NULL while it waits
+-- for one, subject_name that table's name, table_owner its owner.
 CREATE TABLE privacy.change_request_data (
     id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    subject      pg_catalog.regclass,
+    subject      pg_catalog.oid,
     subject_name pg_catalog.text NOT NULL,
     key          pg_catalog.text NOT NULL,
     col          pg_catalog.name NOT NULL,
@@ -27,15 +27,20 @@ CREATE TABLE privacy.change_request_data (
                  CHECK (status OPERATOR(pg_catalog.=) ANY (ARRAY['pending', 'approved', 'rejected'])),
     decided_by   pg_catalog.name,
     decided_at   pg_catalog.timestamptz,
-    note         pg_catalog.text
+    note         pg_catalog.text,
+    table_owner  pg_catalog.name,
+    previous_name pg_catalog.text
 );
+CREATE INDEX change_request_data_subject ON privacy.change_request_data (subject, key);
+CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.change_request_data
+    FOR EACH ROW EXECUTE FUNCTION privacy.choice_subject();
 REVOKE ALL ON privacy.change_request_data FROM PUBLIC;
 SELECT pg_catalog.pg_extension_config_dump('privacy.change_request_data', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'), '');
 -- Readable by privacy administrators; anyone else gets 42501.
 CREATE VIEW privacy.change_requests AS
-SELECT id, subject, key, col, new_value, requested_by, requested_at, status, decided_by, decided_at, note,
-       subject_name
+SELECT id, subject::pg_catalog.regclass AS subject, key, col, new_value, requested_by, requested_at, status,
+       decided_by, decided_at, note, subject_name
   FROM privacy.change_request_data
  WHERE privacy.require_privacy_admin();
 GRANT SELECT ON privacy.change_requests TO PUBLIC;
@@ -45,9 +50,10 @@ COMMENT ON VIEW privacy.change_requests IS 'data subjects'' requests to correct 
 -- sha256 per row erased (of the table and the erased values, which reveal
 -- nothing), so that erasing again skips the rows left as they were and
 -- erases those that arrived or changed since; not_erased names the columns
--- the last run could not erase.  subject and subject_name as for choices.
-CREATE TABLE privacy.erasures (
-    subject      pg_catalog.regclass,
+-- the last run could not erase.  subject, subject_name and table_owner as
+-- for change requests.
+CREATE TABLE privacy.erasure_data (
+    subject      pg_catalog.oid,
     subject_name pg_catalog.text NOT NULL,
     key          pg_catalog.text NOT NULL,
     erased_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -56,49 +62,51 @@ CREATE TABLE privacy.erasures (
     runs         pg_catalog.int4 NOT NULL DEFAULT 1,
     not_erased   pg_catalog.text[] NOT NULL DEFAULT '{}',
     fingerprints pg_catalog.bytea[] NOT NULL DEFAULT '{}',
-    CONSTRAINT erasures_subject_key UNIQUE (subject, key)
+    table_owner  pg_catalog.name,
+    previous_name pg_catalog.text,
+    CONSTRAINT erasure_data_subject_key UNIQUE (subject, key)
 );
-CREATE INDEX erasures_subject_name ON privacy.erasures (subject_name, key);
-REVOKE ALL ON privacy.erasures FROM PUBLIC;
+CREATE INDEX erasure_data_name ON privacy.erasure_data (subject_name) WHERE subject IS NULL;
+CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.erasure_data
+    FOR EACH ROW EXECUTE FUNCTION privacy.choice_subject();
+REVOKE ALL ON privacy.erasure_data FROM PUBLIC;
+SELECT pg_catalog.pg_extension_config_dump('privacy.erasure_data', '');
 -- Readable by privacy administrators; anyone else gets 42501.
+CREATE VIEW privacy.erasures AS
+SELECT subject::pg_catalog.regclass AS subject, key, erased_at, erased_by, rows_changed, runs, not_erased,
+       fingerprints, subject_name
+  FROM privacy.erasure_data
+ WHERE privacy.require_privacy_admin();
 GRANT SELECT ON privacy.erasures TO PUBLIC;
-ALTER TABLE privacy.erasures ENABLE ROW LEVEL SECURITY;
-CREATE POLICY privacy_admins_read ON privacy.erasures FOR SELECT USING (privacy.require_privacy_admin());
-SELECT pg_catalog.pg_extension_config_dump('privacy.erasures', '');
+COMMENT ON VIEW privacy.erasures IS 'subjects erased: when, by whom, how many rows over how many runs, what could not be erased';
 
 -- The change requests and erasures a dropped crm_privacy kept
 -- (privacy.archive_logs(), src/sql/audit.sql, which adopted the rest and
 -- checked that the archive is a superuser's).
 DO $$
 DECLARE
-    arch pg_catalog.oid := (SELECT n.oid FROM pg_catalog.pg_namespace n
-                             WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive');
+    arch pg_catalog.oid;
 BEGIN
     IF pg_catalog.to_regclass('crm_privacy_archive.erasures') IS NULL
        OR pg_catalog.to_regclass('crm_privacy_archive.change_requests') IS NULL THEN
         RETURN;
     END IF;
-    IF EXISTS (SELECT FROM pg_catalog.pg_class c JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) c.relowner
-                WHERE c.relnamespace OPERATOR(pg_catalog.=) arch AND NOT r.rolsuper)
-       OR NOT (SELECT r.rolsuper FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r
-                   ON r.oid OPERATOR(pg_catalog.=) n.nspowner WHERE n.oid OPERATOR(pg_catalog.=) arch) THEN
-        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
-            MESSAGE = 'schema crm_privacy_archive is not a superuser''s: its records are not adopted',
-            HINT = 'Inspect it, then drop or rename it before CREATE EXTENSION crm_privacy.';
-    END IF;
+    arch := privacy.trusted_archive();
     INSERT INTO privacy.change_request_data (id, subject, subject_name, key, col, new_value, requested_by,
-                                             requested_at, status, decided_by, decided_at, note)
+                                             requested_at, status, decided_by, decided_at, note, table_owner)
     OVERRIDING SYSTEM VALUE
-    SELECT a.id, pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.col, a.new_value,
-           a.requested_by, a.requested_at, a.status, a.decided_by, a.decided_at, a.note
+    SELECT a.id, CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
+           a.subject_name, a.key, a.col, a.new_value, a.requested_by, a.requested_at, a.status, a.decided_by,
+           a.decided_at, a.note, a.table_owner
       FROM crm_privacy_archive.change_requests a ORDER BY a.id;
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'),
                               pg_catalog.max(id))
        FROM privacy.change_request_data HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
-    INSERT INTO privacy.erasures (subject, subject_name, key, erased_at, erased_by, rows_changed, runs,
-                                  not_erased, fingerprints)
-    SELECT pg_catalog.to_regclass(a.table_name), a.subject_name, a.key, a.erased_at, a.erased_by,
-           a.rows_changed, a.runs, a.not_erased, a.fingerprints
+    INSERT INTO privacy.erasure_data (subject, subject_name, key, erased_at, erased_by, rows_changed, runs,
+                                      not_erased, fingerprints, table_owner)
+    SELECT CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
+           a.subject_name, a.key, a.erased_at, a.erased_by, a.rows_changed, a.runs, a.not_erased,
+           a.fingerprints, a.table_owner
       FROM crm_privacy_archive.erasures a
     ON CONFLICT DO NOTHING;
     DROP TABLE crm_privacy_archive.change_requests, crm_privacy_archive.erasures;
@@ -181,8 +189,10 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
-    INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by)
-    VALUES (subject, privacy.choice_table_name(subject), canonical, col, new_value, requested_by)
+    INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by, table_owner)
+    SELECT request_change.subject::pg_catalog.oid, privacy.choice_table_name(request_change.subject), canonical,
+           request_change.col, request_change.new_value, request_change.requested_by, pg_catalog.pg_get_userbyid(k.relowner)
+      FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) request_change.subject::pg_catalog.oid
     RETURNING id INTO request_id;
     PERFORM privacy.audit_action(subject, canonical, 'request_change',
         pg_catalog.jsonb_build_object('request', request_id, 'column', col,
@@ -249,14 +259,18 @@ BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     PERFORM privacy.record_access(ARRAY[subject::pg_catalog.text]);
     -- the rows an earlier erasure left are skipped (a second erasure waits for a first)
-    SELECT e.fingerprints INTO done FROM privacy.erasures e
-     WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject AND e.key OPERATOR(pg_catalog.=) canonical
+    SELECT e.fingerprints INTO done FROM privacy.erasure_data e
+     WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject::pg_catalog.oid
+       AND e.key OPERATOR(pg_catalog.=) canonical
        FOR UPDATE;
     r := privacy.erase_rows(subject, canonical, COALESCE(done, '{}'));
     n := pg_catalog.cardinality(r.fingerprints);
-    INSERT INTO privacy.erasures AS e (subject, subject_name, key, rows_changed, not_erased, fingerprints)
-    VALUES (subject, privacy.choice_table_name(subject), canonical, n, r.not_erased, r.fingerprints)
-    ON CONFLICT ON CONSTRAINT erasures_subject_key DO UPDATE
+    INSERT INTO privacy.erasure_data AS e (subject, subject_name, key, rows_changed, not_erased, fingerprints,
+                                           table_owner)
+    SELECT erase_subject.subject::pg_catalog.oid, privacy.choice_table_name(erase_subject.subject), canonical, n,
+           r.not_erased, r.fingerprints, pg_catalog.pg_get_userbyid(k.relowner)
+      FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) erase_subject.subject::pg_catalog.oid
+    ON CONFLICT ON CONSTRAINT erasure_data_subject_key DO UPDATE
        SET erased_at = pg_catalog.now(), erased_by = SESSION_USER,
            rows_changed = e.rows_changed OPERATOR(pg_catalog.+) excluded.rows_changed,
            runs = e.runs OPERATOR(pg_catalog.+) 1, not_erased = excluded.not_erased,

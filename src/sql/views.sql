@@ -54,46 +54,53 @@ GRANT SELECT ON privacy.purposes TO PUBLIC;
 -- One row per subject and purpose with a recorded choice.  key is the
 -- subject's key in the text form of the key column's type.
 --
--- A choice belongs to a subject table by name, so that it outlives the table
--- (a nightly reload that creates a new table, drops the old one and renames
--- the new one): subject_name is the schema-qualified name ("public.customer")
--- of the table the choice was recorded on, subject the table it applies to
--- now, which the views compare with.  privacy.resolve_choices() keeps subject
--- true after every rename, label and drop:
---   - the subject table that bears subject_name has the choice;
---   - else the table it was recorded on, wherever it was renamed to;
---   - else none (subject NULL): the choice waits for a subject table to take
---     the name, which then adopts it.
+-- A choice belongs to a subject table by name, so that it outlives the
+-- table (a nightly reload that creates a new table, drops or renames the old
+-- one and renames the new one); privacy.resolve_choices() (src/sql/keeping.sql)
+-- keeps it so after every rename, label and drop:
+--   subject       the table it applies to now (which the views compare
+--                 with), NULL while it waits for one;
+--   subject_name  that table's name ("public.customer"), kept up to date on
+--                 renames; while the choice waits, the table's last name;
+--   previous_name the name the table gave up in its last rename: a subject
+--                 table of the same owner that takes that name gets a copy;
+--   table_owner   the table's owner: a table of another owner takes nothing;
+--   key_column    the key column the key belongs to.
+-- subject is an oid, not a regclass: a dump names no table it could fail to
+-- find, and a restore finds each by subject_name (choice_subject()).
 CREATE TABLE privacy.subject_choices (
-    subject      pg_catalog.regclass,
-    subject_name pg_catalog.text NOT NULL,
-    key          pg_catalog.text NOT NULL,
-    purpose      pg_catalog.text NOT NULL
-                 REFERENCES privacy.purposes ON UPDATE CASCADE ON DELETE CASCADE,
-    opted_out    pg_catalog.bool NOT NULL,
-    changed_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    source       pg_catalog.text,
-    changed_by   pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    subject       pg_catalog.oid,
+    subject_name  pg_catalog.text NOT NULL,
+    key           pg_catalog.text NOT NULL,
+    purpose       pg_catalog.text NOT NULL
+                  REFERENCES privacy.purposes ON UPDATE CASCADE ON DELETE CASCADE,
+    opted_out     pg_catalog.bool NOT NULL,
+    changed_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    source        pg_catalog.text,
+    changed_by    pg_catalog.name NOT NULL DEFAULT SESSION_USER,
+    previous_name pg_catalog.text,
+    table_owner   pg_catalog.name,
+    key_column    pg_catalog.name,
     -- the key as a number, when it is one: views compare it with a number
     -- column in that column's own type, with no text conversion per row
     -- (key_int: every bigint, all 19 digits; key_num: any number)
-    key_int      pg_catalog.int8 GENERATED ALWAYS AS (
-                     CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
-                          THEN CAST(key AS pg_catalog.int8)
-                          WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{19}$'
-                           AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) -9223372036854775808
-                           AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) 9223372036854775807
-                          THEN CAST(key AS pg_catalog.int8) END) STORED,
-    key_num      pg_catalog.numeric GENERATED ALWAYS AS (
-                     CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]+([.][0-9]+)?$'
-                          THEN CAST(key AS pg_catalog.numeric) END) STORED,
-    PRIMARY KEY (subject_name, purpose, key)
+    key_int       pg_catalog.int8 GENERATED ALWAYS AS (
+                      CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{1,18}$'
+                           THEN CAST(key AS pg_catalog.int8)
+                           WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]{19}$'
+                            AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) -9223372036854775808
+                            AND CAST(key AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) 9223372036854775807
+                           THEN CAST(key AS pg_catalog.int8) END) STORED,
+    key_num       pg_catalog.numeric GENERATED ALWAYS AS (
+                      CASE WHEN key OPERATOR(pg_catalog.~) '^-?[0-9]+([.][0-9]+)?$'
+                           THEN CAST(key AS pg_catalog.numeric) END) STORED,
+    id            pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY
 );
--- One choice per table, purpose and key (NULL subjects: waiting choices).
+-- One choice per table, purpose and key (waiting choices: any number).
 CREATE UNIQUE INDEX subject_choices_subject ON privacy.subject_choices (subject, purpose, key);
--- The choices kept under a name that a table other than theirs has
--- (privacy.resolve_choices()).
-CREATE INDEX subject_choices_anchor ON privacy.subject_choices (subject_name, subject);
+CREATE INDEX subject_choices_name ON privacy.subject_choices (subject_name) WHERE subject IS NULL;
+CREATE INDEX subject_choices_previous ON privacy.subject_choices (previous_name)
+    WHERE previous_name IS NOT NULL;
 -- The views look up opt-outs only: partial indexes hold nothing else, so a
 -- lookup (and EXPLAIN ANALYZE of it) never touches a subject's opt-in.
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int)
@@ -103,17 +110,50 @@ CREATE INDEX subject_choices_key_num ON privacy.subject_choices (subject, purpos
 CREATE INDEX subject_choices_opted_out ON privacy.subject_choices (subject, purpose, key)
     WHERE opted_out;
 SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.subject_choices', 'id'), '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
 GRANT SELECT ON privacy.subject_choices TO crm_privacy_views;
+
+-- The name records about a table are kept under: "schema.table", each part
+-- quoted as an identifier when it needs it.
+CREATE FUNCTION privacy.choice_table_name(tbl pg_catalog.oid) RETURNS pg_catalog.text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
+  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+ WHERE c.oid OPERATOR(pg_catalog.=) tbl
+$$;
+REVOKE ALL ON FUNCTION privacy.choice_table_name(pg_catalog.oid) FROM PUBLIC;
+
+-- A row that applies to a table (subject or tbl not NULL) applies to the
+-- one its name names: the same table when the extension writes it, the
+-- restored table when pg_restore loads it.
+CREATE FUNCTION privacy.choice_subject() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'disclosure_column_data' THEN
+        IF NEW.tbl IS NOT NULL THEN
+            NEW.tbl := pg_catalog.to_regclass(NEW.tbl_name)::pg_catalog.oid;
+        END IF;
+    ELSIF NEW.subject IS NOT NULL THEN
+        NEW.subject := pg_catalog.to_regclass(NEW.subject_name)::pg_catalog.oid;
+    END IF;
+    RETURN NEW;
+END $$;
+REVOKE ALL ON FUNCTION privacy.choice_subject() FROM PUBLIC;
+CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.subject_choices
+    FOR EACH ROW EXECUTE FUNCTION privacy.choice_subject();
 
 -- Every change of a choice, never updated or deleted: who, when, from what
 -- source, the state before (NULL: none) and after.  event says what made
 -- the change: a call (opt_out, opt_in, erase_subject), or the extension
--- keeping a choice with its table (adopted: a subject table took the name
--- the choice waited under; kept: the table was dropped and the choice
--- waits; copied: a table took the name of another that still exists, which
--- keeps a copy; merged: two choices for one key and purpose met, the
--- newer stays).
+-- keeping a choice with its table (kept: its table was dropped and it
+-- waits under the table's name; adopted: a table took that name, or the name
+-- another table of its owner gave up, and has the choice now; merged: two
+-- choices for one key and purpose met, the newer stays).
 CREATE TABLE privacy.subject_choice_history (
     id           pg_catalog.int8 GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     changed_at   pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
@@ -133,9 +173,10 @@ REVOKE ALL ON privacy.subject_choice_history FROM PUBLIC;
 
 -- Readable by privacy administrators; anyone else gets 42501.  subject is
 -- the table a choice applies to (NULL while it waits for one), subject_name
--- the name it is kept under.
+-- its name (or the name it waits under).
 CREATE VIEW privacy.choices AS
-SELECT subject, key, purpose, opted_out, changed_at, source, changed_by, subject_name
+SELECT subject::pg_catalog.regclass AS subject, key, purpose, opted_out, changed_at, source, changed_by,
+       subject_name
   FROM privacy.subject_choices
  WHERE privacy.require_privacy_admin();
 GRANT SELECT ON privacy.choices TO PUBLIC;
@@ -149,229 +190,6 @@ GRANT SELECT ON privacy.choice_history TO PUBLIC;
 COMMENT ON VIEW privacy.choice_history IS
 'every change of a data subject''s choices: when, by whom, from what source, the state before and after';
 
--- The name choices are kept under: "schema.table", each part quoted as an
--- identifier when it needs it.
-CREATE FUNCTION privacy.choice_table_name(tbl pg_catalog.oid) RETURNS pg_catalog.text
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT pg_catalog.format('%I.%I', n.nspname, c.relname)
-  FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
- WHERE c.oid OPERATOR(pg_catalog.=) tbl
-$$;
-REVOKE ALL ON FUNCTION privacy.choice_table_name(pg_catalog.oid) FROM PUBLIC;
-
--- Keep every choice with its table (see privacy.subject_choices), after a
--- rename, a new subject label or a drop.  Run by the event triggers as the
--- extension's owner, with the subject tables of the command (NULL: every
--- subject table) and the tables it dropped, with their last names.  Not
--- callable by others.
-CREATE FUNCTION privacy.resolve_choices(tables pg_catalog.oid[], dropped pg_catalog.oid[],
-                                        dropped_names pg_catalog.text[])
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    t record;
-    c record;
-    mine record;
-    n pg_catalog.int8;
-    has_requests bool := true;
-BEGIN
-    -- Choices of dropped tables wait under the name the table had last
-    -- (dropped_names, in the order of dropped), where a table taking that
-    -- name will find them.  Most already have that name: all at once.
-    WITH gone AS (
-        UPDATE privacy.subject_choices s SET subject = NULL
-          FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
-         WHERE s.subject::pg_catalog.oid OPERATOR(pg_catalog.=) d.relid
-           AND (d.name IS NULL OR d.name OPERATOR(pg_catalog.=) s.subject_name)
-        RETURNING s.subject_name, s.key, s.purpose, s.opted_out, s.source)
-    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-    SELECT g.subject_name, g.key, g.purpose, 'kept', g.opted_out, g.opted_out, g.source
-      FROM gone g ORDER BY g.subject_name, g.purpose, g.key;
-    -- The others (recorded before a rename) one by one; with tables NULL,
-    -- also those of any table that is gone, under the name they have.
-    FOR c IN SELECT s.*, COALESCE(d.name, s.subject_name) AS last_name
-               FROM privacy.subject_choices s
-               LEFT JOIN ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
-                 ON d.relid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid
-              WHERE (s.subject::pg_catalog.oid OPERATOR(pg_catalog.=) ANY (dropped)
-                     OR (tables IS NULL AND s.subject IS NOT NULL
-                         AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k
-                                          WHERE k.oid OPERATOR(pg_catalog.=) s.subject::pg_catalog.oid)))
-              ORDER BY s.subject_name, s.purpose, s.key FOR UPDATE OF s LOOP
-        IF c.last_name OPERATOR(pg_catalog.<>) c.subject_name THEN
-            -- one choice per name, purpose and key: the newer stays
-            SELECT s.* INTO mine FROM privacy.subject_choices s
-             WHERE s.subject_name OPERATOR(pg_catalog.=) c.last_name
-               AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key
-               FOR UPDATE;
-            IF FOUND AND mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
-                DELETE FROM privacy.subject_choices s
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
-                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                VALUES (c.last_name, c.key, c.purpose, 'merged', c.opted_out, mine.opted_out, mine.source);
-                CONTINUE;
-            ELSIF FOUND THEN
-                DELETE FROM privacy.subject_choices s
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
-                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                VALUES (c.last_name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
-            END IF;
-        END IF;
-        UPDATE privacy.subject_choices s SET subject = NULL, subject_name = c.last_name
-         WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
-           AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-        INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-        VALUES (c.last_name, c.key, c.purpose, 'kept', c.opted_out, c.opted_out, c.source);
-    END LOOP;
-
-    -- The change requests and erasures of dropped tables (src/sql/requests.sql,
-    -- not there yet while CREATE EXTENSION runs the script before it) wait
-    -- under their last names too.
-    IF pg_catalog.to_regclass('privacy.erasures') IS NULL THEN
-        has_requests := false;
-    END IF;
-    IF has_requests THEN
-        UPDATE privacy.change_request_data r SET subject = NULL, subject_name = COALESCE(d.name, r.subject_name)
-          FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
-         WHERE r.subject::pg_catalog.oid OPERATOR(pg_catalog.=) d.relid;
-        UPDATE privacy.erasures e SET subject = NULL, subject_name = COALESCE(d.name, e.subject_name)
-          FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
-         WHERE e.subject::pg_catalog.oid OPERATOR(pg_catalog.=) d.relid;
-        IF tables IS NULL THEN
-            UPDATE privacy.change_request_data r SET subject = NULL
-             WHERE r.subject IS NOT NULL
-               AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) r.subject::pg_catalog.oid);
-            UPDATE privacy.erasures e SET subject = NULL
-             WHERE e.subject IS NOT NULL
-               AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) e.subject::pg_catalog.oid);
-        END IF;
-    END IF;
-
-    -- A subject table takes the choices kept under its name.
-    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name
-               FROM pg_catalog.pg_seclabel l
-               JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
-              WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
-                AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                AND l.objsubid OPERATOR(pg_catalog.=) 0
-                AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
-                AND (privacy.parse_label(l.label)).class OPERATOR(pg_catalog.=) 'subject'
-              ORDER BY k.oid LOOP
-        -- Those the table has no choice of its own for, all at once, per
-        -- table that has them now (none: waiting).  A table that had them
-        -- until now (renamed away, still there) keeps a copy under its own
-        -- name.  No join: the plan does not hang on statistics.
-        FOR c IN SELECT DISTINCT s.subject AS prev
-                   FROM privacy.subject_choices s
-                  WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
-                    AND (s.subject IS NULL OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.<) t.oid
-                         OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.>) t.oid) LOOP
-            WITH moved AS (
-                UPDATE privacy.subject_choices s SET subject = t.oid::pg_catalog.regclass
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
-                   AND s.subject IS NOT DISTINCT FROM c.prev
-                   AND NOT EXISTS (SELECT FROM privacy.subject_choices m
-                                    WHERE m.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
-                                      AND m.purpose OPERATOR(pg_catalog.=) s.purpose
-                                      AND m.key OPERATOR(pg_catalog.=) s.key)
-                RETURNING s.*),
-            adopted AS (
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
-                                                            new_opted_out, source)
-                SELECT t.name, m.key, m.purpose, 'adopted', NULL, m.opted_out, m.source
-                  FROM moved m ORDER BY m.purpose, m.key),
-            copies AS (
-                INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
-                                                     changed_at, source, changed_by)
-                SELECT c.prev, privacy.choice_table_name(c.prev), m.key, m.purpose, m.opted_out,
-                       m.changed_at, m.source, m.changed_by
-                  FROM moved m WHERE c.prev IS NOT NULL
-                ON CONFLICT DO NOTHING
-                RETURNING subject_name, key, purpose, opted_out, source)
-            INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
-                                                        new_opted_out, source)
-            SELECT k.subject_name, k.key, k.purpose, 'copied', NULL, k.opted_out, k.source
-              FROM copies k ORDER BY k.purpose, k.key;
-        END LOOP;
-        -- Those it has a choice of its own for: the newer of the two stays.
-        FOR c IN SELECT s.* FROM privacy.subject_choices s
-                  WHERE s.subject_name OPERATOR(pg_catalog.=) t.name
-                    AND (s.subject IS NULL OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.<) t.oid
-                         OR s.subject::pg_catalog.oid OPERATOR(pg_catalog.>) t.oid)
-                  ORDER BY s.purpose, s.key FOR UPDATE LOOP
-            SELECT s.* INTO mine FROM privacy.subject_choices s
-             WHERE s.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
-               AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key
-               FOR UPDATE;
-            IF mine.changed_at OPERATOR(pg_catalog.>=) c.changed_at THEN
-                DELETE FROM privacy.subject_choices s
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
-                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                VALUES (t.name, c.key, c.purpose, 'merged', c.opted_out, mine.opted_out, mine.source);
-            ELSE
-                DELETE FROM privacy.subject_choices s
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) mine.subject_name
-                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                VALUES (t.name, c.key, c.purpose, 'merged', mine.opted_out, c.opted_out, c.source);
-                UPDATE privacy.subject_choices s SET subject = t.oid::pg_catalog.regclass
-                 WHERE s.subject_name OPERATOR(pg_catalog.=) c.subject_name
-                   AND s.purpose OPERATOR(pg_catalog.=) c.purpose AND s.key OPERATOR(pg_catalog.=) c.key;
-                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
-            END IF;
-            -- the table that had it keeps a copy, as above
-            IF c.subject IS NOT NULL THEN
-                INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out,
-                                                     changed_at, source, changed_by)
-                VALUES (c.subject, privacy.choice_table_name(c.subject), c.key, c.purpose, c.opted_out,
-                        c.changed_at, c.source, c.changed_by)
-                ON CONFLICT DO NOTHING;
-                GET DIAGNOSTICS n = ROW_COUNT;
-                IF n OPERATOR(pg_catalog.>) 0 THEN
-                    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
-                    VALUES (privacy.choice_table_name(c.subject), c.key, c.purpose, 'copied', NULL, c.opted_out, c.source);
-                END IF;
-            END IF;
-        END LOOP;
-        CONTINUE WHEN NOT has_requests;
-        -- Its pending change requests, and those whose table is gone.
-        UPDATE privacy.change_request_data r SET subject = t.oid::pg_catalog.regclass
-         WHERE r.subject_name OPERATOR(pg_catalog.=) t.name
-           AND (r.subject IS NULL OR (r.status OPERATOR(pg_catalog.=) 'pending'
-                                      AND r.subject::pg_catalog.oid OPERATOR(pg_catalog.<>) t.oid));
-        -- Its erasures: one record per key, runs and fingerprints summed.
-        FOR c IN SELECT e.*, e.ctid AS tid FROM privacy.erasures e
-                  WHERE e.subject_name OPERATOR(pg_catalog.=) t.name
-                    AND (e.subject IS NULL OR e.subject::pg_catalog.oid OPERATOR(pg_catalog.<>) t.oid)
-                  ORDER BY e.key, e.erased_at FOR UPDATE LOOP
-            UPDATE privacy.erasures e
-               SET rows_changed = e.rows_changed OPERATOR(pg_catalog.+) c.rows_changed,
-                   runs = e.runs OPERATOR(pg_catalog.+) c.runs,
-                   fingerprints = e.fingerprints OPERATOR(pg_catalog.||) c.fingerprints,
-                   not_erased = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.not_erased ELSE e.not_erased END,
-                   erased_by = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.erased_by ELSE e.erased_by END,
-                   erased_at = GREATEST(e.erased_at, c.erased_at)
-             WHERE e.subject OPERATOR(pg_catalog.=) t.oid::pg_catalog.regclass
-               AND e.key OPERATOR(pg_catalog.=) c.key;
-            IF FOUND THEN
-                DELETE FROM privacy.erasures e WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
-            ELSE
-                UPDATE privacy.erasures e SET subject = t.oid::pg_catalog.regclass
-                 WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
-            END IF;
-        END LOOP;
-    END LOOP;
-END $$;
-REVOKE ALL ON FUNCTION privacy.resolve_choices(pg_catalog.oid[], pg_catalog.oid[], pg_catalog.text[]) FROM PUBLIC;
-
 -- Disclosure profiles (selective anonymization for a recipient).
 CREATE TABLE privacy.disclosure_profiles (
     name       pg_catalog.text PRIMARY KEY
@@ -381,16 +199,25 @@ CREATE TABLE privacy.disclosure_profiles (
     recipient  pg_catalog.text,
     created_at pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now()
 );
-CREATE TABLE privacy.disclosure_columns (
-    profile    pg_catalog.text NOT NULL
-               REFERENCES privacy.disclosure_profiles ON UPDATE CASCADE ON DELETE CASCADE,
-    tbl        pg_catalog.regclass NOT NULL,
-    col        pg_catalog.name NOT NULL,
-    treatment  pg_catalog.text NOT NULL,
-    PRIMARY KEY (profile, tbl, col)
+-- A profile's treatments, kept with their table by name as choices are.
+CREATE TABLE privacy.disclosure_column_data (
+    profile     pg_catalog.text NOT NULL
+                REFERENCES privacy.disclosure_profiles ON UPDATE CASCADE ON DELETE CASCADE,
+    tbl         pg_catalog.oid,
+    tbl_name    pg_catalog.text NOT NULL,
+    col         pg_catalog.name NOT NULL,
+    treatment   pg_catalog.text NOT NULL,
+    table_owner pg_catalog.name,
+    previous_name pg_catalog.text,
+    PRIMARY KEY (profile, tbl_name, col)
 );
+CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.disclosure_column_data
+    FOR EACH ROW EXECUTE FUNCTION privacy.choice_subject();
 SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_profiles', '');
-SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_columns', '');
+SELECT pg_catalog.pg_extension_config_dump('privacy.disclosure_column_data', '');
+CREATE VIEW privacy.disclosure_columns AS
+SELECT profile, tbl::pg_catalog.regclass AS tbl, col, treatment, tbl_name
+  FROM privacy.disclosure_column_data;
 GRANT SELECT ON privacy.disclosure_profiles, privacy.disclosure_columns TO PUBLIC;
 
 -- Who may read which kind of view; re-applied whenever views are rebuilt.
@@ -472,9 +299,13 @@ BEGIN
             MESSAGE = format('unknown purpose "%s"', purpose),
             HINT = 'The purposes are listed in privacy.purposes; privacy.add_purpose() adds one.';
     END IF;
+    -- A rename or drop of the table waits for this choice, and then keeps it
+    -- with the table (one that came first makes this call fail: the table
+    -- is gone, or the name now means another).
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS SHARE MODE', subject);
     LOOP
         SELECT c.* INTO old FROM privacy.subject_choices c
-         WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject
+         WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
            AND c.purpose OPERATOR(pg_catalog.=) record_choice.purpose
            AND c.key OPERATOR(pg_catalog.=) canonical
            FOR UPDATE;
@@ -482,25 +313,19 @@ BEGIN
             UPDATE privacy.subject_choices c
                SET opted_out = record_choice.opted_out, changed_at = pg_catalog.now(),
                    source = record_choice.source, changed_by = SESSION_USER
-             WHERE c.subject_name OPERATOR(pg_catalog.=) old.subject_name
-               AND c.purpose OPERATOR(pg_catalog.=) old.purpose AND c.key OPERATOR(pg_catalog.=) old.key;
+             WHERE c.id OPERATOR(pg_catalog.=) old.id;
             EXIT;
         END IF;
-        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, source)
-        VALUES (subject, privacy.choice_table_name(subject), canonical, purpose, opted_out, source)
+        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, source,
+                                             table_owner, key_column)
+        SELECT record_choice.subject::pg_catalog.oid, privacy.choice_table_name(record_choice.subject),
+               canonical, record_choice.purpose, record_choice.opted_out, record_choice.source,
+               pg_catalog.pg_get_userbyid(k.relowner), privacy.subject_key_column(record_choice.subject)
+          FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
         ON CONFLICT DO NOTHING;
         GET DIAGNOSTICS n = ROW_COUNT;
         EXIT WHEN n OPERATOR(pg_catalog.>) 0;
-        -- A concurrent call recorded it first: update that one.  Or a
-        -- choice kept under the table's name is not its own yet (the event
-        -- triggers make it so; this is the fallback): make it so.
-        IF EXISTS (SELECT FROM privacy.subject_choices c
-                    WHERE c.subject_name OPERATOR(pg_catalog.=) privacy.choice_table_name(subject)
-                      AND c.purpose OPERATOR(pg_catalog.=) record_choice.purpose
-                      AND c.key OPERATOR(pg_catalog.=) canonical
-                      AND c.subject IS DISTINCT FROM record_choice.subject) THEN
-            PERFORM privacy.resolve_choices(ARRAY[subject::pg_catalog.oid], NULL, NULL);
-        END IF;
+        -- a concurrent call recorded it first: update that one
     END LOOP;
     INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
                                                 new_opted_out, source)
@@ -596,14 +421,16 @@ BEGIN
             HINT = 'privacy.create_disclosure() makes one.';
     END IF;
     IF treatment IS NULL THEN
-        DELETE FROM privacy.disclosure_columns d
+        DELETE FROM privacy.disclosure_column_data d
          WHERE d.profile OPERATOR(pg_catalog.=) disclose.profile
-           AND d.tbl OPERATOR(pg_catalog.=) disclose.tbl AND d.col OPERATOR(pg_catalog.=) disclose.col;
+           AND d.tbl OPERATOR(pg_catalog.=) disclose.tbl::pg_catalog.oid AND d.col OPERATOR(pg_catalog.=) disclose.col;
     ELSE
         PERFORM privacy.check_rule(tbl, col, treatment);
-        INSERT INTO privacy.disclosure_columns AS d (profile, tbl, col, treatment)
-        VALUES (profile, tbl, col, treatment)
-        ON CONFLICT ON CONSTRAINT disclosure_columns_pkey DO UPDATE SET treatment = EXCLUDED.treatment;
+        INSERT INTO privacy.disclosure_column_data AS d (profile, tbl, tbl_name, col, treatment, table_owner)
+        SELECT disclose.profile, disclose.tbl::pg_catalog.oid, privacy.choice_table_name(disclose.tbl),
+               disclose.col, disclose.treatment, pg_catalog.pg_get_userbyid(k.relowner)
+          FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) disclose.tbl::pg_catalog.oid
+        ON CONFLICT ON CONSTRAINT disclosure_column_data_pkey DO UPDATE SET treatment = EXCLUDED.treatment;
     END IF;
 END $$;
 
@@ -701,7 +528,7 @@ CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON pr
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
 CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_profiles
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
-CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_columns
+CREATE TRIGGER config_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON privacy.disclosure_column_data
     FOR EACH STATEMENT EXECUTE FUNCTION privacy.config_changed();
 -- A grant or revoke is GRANT or REVOKE SELECT on the existing views of its
 -- kind: no view is rebuilt (a rebuild would have to drop what users built on
