@@ -296,3 +296,13 @@ SELECT privacy.revoke_access('regress_crm_reader', 'standard');
 DROP TABLE member;
 DROP ROLE regress_crm_reader;
 DROP ROLE regress_crm_auditor;
+
+-- Exporting the pseudonym key is recorded in the access log too, which
+-- keeps the record when the transaction rolls back (the audit log's row goes
+-- with it; the key has left all the same).
+SELECT count(*) AS before FROM privacy.access_log \gset
+BEGIN;
+SELECT length(privacy.export_pseudonym_key()) AS key_bytes;
+ROLLBACK;
+SELECT regress_wait_reads(:before + 1) - :before AS recorded;
+SELECT relations, query FROM privacy.access_log ORDER BY id DESC LIMIT 1;

@@ -90,6 +90,7 @@ extern bool crm_policies_trusted(Oid relid, char **culprit);
 /* views.c */
 extern void crm_refresh(Oid relid);
 extern void crm_drop_views_of(Oid relid);
+extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
 
 #endif							/* CRM_PRIVACY_H */

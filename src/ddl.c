@@ -855,6 +855,32 @@ before_drop_owned(DropOwnedStmt *stmt)
 			if (crm_is_audited(lfirst_oid(lc)))
 				crm_audit_table_action(lfirst_oid(lc), "DROP TABLE", NULL);
 		}
+		/* the views of the labelled tables it drops (theirs or in their schemas) go first */
+		foreach(lc, crm_relation_labels())
+		{
+			CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+			HeapTuple	tup;
+			Oid			relowner;
+			Oid			nspowner = InvalidOid;
+			Oid			nspid;
+
+			if (entry->attnum != 0)
+				continue;
+			tup = SearchSysCache1(RELOID, ObjectIdGetDatum(entry->relid));
+			if (!HeapTupleIsValid(tup))
+				continue;
+			relowner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+			nspid = ((Form_pg_class) GETSTRUCT(tup))->relnamespace;
+			ReleaseSysCache(tup);
+			tup = SearchSysCache1(NAMESPACEOID, ObjectIdGetDatum(nspid));
+			if (HeapTupleIsValid(tup))
+			{
+				nspowner = ((Form_pg_namespace) GETSTRUCT(tup))->nspowner;
+				ReleaseSysCache(tup);
+			}
+			if (list_member_oid(roles, relowner) || list_member_oid(roles, nspowner))
+				crm_drop_views_of(entry->relid);
+		}
 	}
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
@@ -1056,7 +1082,11 @@ lock_view_admin(Node *tree)
 		return;
 	relid = RangeVarGetRelid(rv, NoLock, true);
 	if (has_views(relid) && crm_owns_relation(relid, GetUserId()))
+	{
 		crm_lock_view_admin();
+		/* and its views, before the command locks the table (as readers do) */
+		crm_lock_views_of(relid);
+	}
 }
 
 /* SQL: event trigger on ddl_command_start. */

@@ -62,6 +62,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/regproc.h"
@@ -789,17 +790,15 @@ is_view_schema_name(const char *nspname)
 }
 
 /*
- * Drop the generated views, all of them or those built on base (a table
- * OID); with all, also the opt-out and disclosure schemas that keep is not
- * to keep.
+ * The generated views (members of the extension in its view schemas), all
+ * of them or those built on base (a table OID), but those in keep_views.
+ * SPI is connected.
  */
-static void
-drop_generated(Oid base, List *keep_schemas, List *keep_views)
+static List *
+generated_views(Oid base, List *keep_views)
 {
 	StringInfoData sql;
 	List	   *views = NIL;
-	List	   *schemas = NIL;
-	ListCell   *lc;
 
 	initStringInfo(&sql);
 	appendStringInfoString(&sql,
@@ -827,6 +826,48 @@ drop_generated(Oid base, List *keep_schemas, List *keep_views)
 			!list_member_oid(keep_views, viewid))
 			views = lappend_oid(views, viewid);
 	}
+	return views;
+}
+
+/*
+ * Lock the generated views built on relid, before DDL on relid that
+ * rebuilds them locks relid itself: a reader locks a view, then its table;
+ * DDL that locked the table first and then replaced the view would deadlock
+ * with it.
+ */
+void
+crm_lock_views_of(Oid relid)
+{
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *views;
+	ListCell   *lc;
+
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	views = generated_views(relid, NIL);
+	{
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+
+		views = list_copy(views);	/* out of SPI's memory */
+		MemoryContextSwitchTo(oldcxt);
+	}
+	SPI_finish();
+	foreach(lc, views)
+		LockRelationOid(lfirst_oid(lc), AccessExclusiveLock);
+}
+
+/*
+ * Drop the generated views, all of them or those built on base (a table
+ * OID); with all, also the opt-out and disclosure schemas that keep is not
+ * to keep.
+ */
+static void
+drop_generated(Oid base, List *keep_schemas, List *keep_views)
+{
+	List	   *views = generated_views(base, keep_views);
+	List	   *schemas = NIL;
+	ListCell   *lc;
+
 	foreach(lc, views)
 	{
 		refuse_if_used(lfirst_oid(lc),

@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 113
+plan 114
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -390,6 +390,13 @@ q "$db" "SELECT privacy.review_change(id, false, 'test') FROM privacy.change_req
 q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;
          ALTER SCHEMA crm_privacy_archive OWNER TO crm_chg_owner" >/dev/null
 is "$(su_state "CREATE EXTENSION crm_privacy")" "42501" "a non-superuser's archive is refused, not adopted"
+# so is a superuser's that others may write (their forged choices)
+q "$db" "ALTER SCHEMA crm_privacy_archive OWNER TO postgres;
+         GRANT USAGE ON SCHEMA crm_privacy_archive TO crm_chg_owner;
+         GRANT UPDATE ON crm_privacy_archive.choices TO crm_chg_owner" >/dev/null
+is "$(su_state "CREATE EXTENSION crm_privacy")" "42501" "an archive others may write is refused, not adopted"
+q "$db" "REVOKE ALL ON crm_privacy_archive.choices FROM crm_chg_owner;
+         REVOKE ALL ON SCHEMA crm_privacy_archive FROM crm_chg_owner" >/dev/null
 
 # a restore (row_security off, as pg_dump's scripts and pg_restore set it)
 # brings its own logs: the archive is kept under another name, not adopted

@@ -126,6 +126,14 @@ BEGIN
             HINT = 'privacy.rotate_pseudonym_key() makes one.';
     END IF;
     PERFORM privacy.key_event('export_pseudonym_key', k);
+    -- and in the access log, which keeps it even if this transaction rolls
+    -- back (the key has left the database all the same); that needs the
+    -- library preloaded, without which the audit row above is all
+    BEGIN
+        PERFORM privacy.record_access(ARRAY['privacy.pseudonym_key']);
+    EXCEPTION WHEN object_not_in_prerequisite_state THEN
+        NULL;
+    END;
     RETURN k;
 END $$;
 REVOKE ALL ON FUNCTION privacy.export_pseudonym_key() FROM PUBLIC;

@@ -189,6 +189,8 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
+    -- a rename or drop of the table waits for the request (see record_choice)
+    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS SHARE MODE', subject);
     INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by, table_owner)
     SELECT request_change.subject::pg_catalog.oid, privacy.choice_table_name(request_change.subject), canonical,
            request_change.col, request_change.new_value, request_change.requested_by, pg_catalog.pg_get_userbyid(k.relowner)
