@@ -357,7 +357,9 @@ history_sql="SELECT string_agg(concat_ws(' ', subject_name, key, purpose, event,
 # (the $history_sql WHERE ... below filters the aggregate's rows)
 # and a change request and an erasure
 as_owner "INSERT INTO crm.pc VALUES (7, 'Gil Gray', '0777777777', 'n')" >/dev/null
-q "$db" "SELECT privacy.request_change('crm.pc', '6', 'region', 'w', 'portal');
+# (erasures are read audited: without preloading, a superuser goes unrecorded)
+q "$db" "SET crm_privacy.require_access_log = off;
+         SELECT privacy.request_change('crm.pc', '6', 'region', 'w', 'portal');
          SELECT privacy.erase_subject('crm.pc', '7')" >/dev/null
 requests_sql="SELECT string_agg(concat_ws(' ', id, subject, subject_name, key, col, new_value, status), ', ' ORDER BY id)
                 FROM privacy.change_requests"
@@ -383,7 +385,8 @@ like "$requests" 'crm.pc crm.pc 6 region w pending' "the source has the change r
 is "$(log "$requests_sql")" "$requests" "change requests are kept, with their ids"
 like "$erasures" '^crm.pc crm.pc 7 1 1 1$' "the source has the erasure"
 is "$(log "$erasures_sql")" "$erasures" "so are erasures, with their fingerprints"
-is "$(log "SELECT privacy.erase_subject('crm.pc', '7')")" "0" "and erasing again changes nothing"
+is "$(log "SET crm_privacy.require_access_log = off; SELECT privacy.erase_subject('crm.pc', '7')")" "0" \
+	"and erasing again changes nothing"
 q "$db" "SELECT privacy.review_change(id, false, 'test') FROM privacy.change_requests WHERE status = 'pending'" >/dev/null
 
 # an archive a non-superuser could have written is not adopted
