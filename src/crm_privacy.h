@@ -13,6 +13,7 @@
 #ifndef CRM_PRIVACY_H
 #define CRM_PRIVACY_H
 
+#include "nodes/pg_list.h"
 #include "compat.h"
 
 /* Name of the security label provider, the GUC prefix and the schema. */
