@@ -291,6 +291,58 @@ ALTER TABLE ch_crm.ch_member RENAME COLUMN id TO member_id;
 RESET ROLE;
 SELECT key, key_column FROM privacy.subject_choices WHERE subject = 'ch_crm.ch_member'::regclass;
 
+-- 11. Yesterday's table renamed twice (to a dated name, then into an
+-- archive schema) before the new one takes the name: the new one still gets
+-- the choices.  A key column swapped by renames is another column: refused.
+-- A role renamed away, or dropped, is not the owner: a new role of that
+-- name takes nothing.
+SET client_min_messages = warning;
+CREATE SCHEMA ch_archive AUTHORIZATION regress_ch_owner;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_buyer (id int PRIMARY KEY, legacy_id int UNIQUE);
+INSERT INTO ch_crm.ch_buyer VALUES (1, 98), (2, 97), (98, 2);
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_buyer IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_buyer.id IS 'public';
+CREATE TABLE ch_crm.ch_buyer_new (LIKE ch_crm.ch_buyer INCLUDING ALL);
+INSERT INTO ch_crm.ch_buyer_new SELECT * FROM ch_crm.ch_buyer;
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_buyer_new IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_buyer_new.id IS 'public';
+RESET ROLE;
+RESET client_min_messages;
+SELECT privacy.opt_out('ch_crm.ch_buyer', '2', 'direct_marketing', 'web');
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+ALTER TABLE ch_crm.ch_buyer RENAME TO ch_buyer_20261201;
+ALTER TABLE ch_crm.ch_buyer_20261201 SET SCHEMA ch_archive;
+ALTER TABLE ch_crm.ch_buyer_new RENAME TO ch_buyer;
+RESET ROLE;
+RESET client_min_messages;
+SELECT id FROM privacy_optout_direct_marketing.ch_buyer ORDER BY id;
+SET ROLE regress_ch_owner;
+\set VERBOSITY sqlstate
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_buyer IS NULL;
+ALTER TABLE ch_crm.ch_buyer RENAME COLUMN id TO old_id;
+ALTER TABLE ch_crm.ch_buyer RENAME COLUMN legacy_id TO id;
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_buyer IS 'subject key=id';
+\set VERBOSITY default
+RESET ROLE;
+SET client_min_messages = warning;
+DROP TABLE ch_archive.ch_buyer_20261201;
+ALTER ROLE regress_ch_owner RENAME TO regress_ch_owner_old;
+CREATE ROLE regress_ch_owner;
+GRANT USAGE, CREATE ON SCHEMA ch_archive TO regress_ch_owner;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_archive.ch_buyer_20261201 (id int PRIMARY KEY);
+SECURITY LABEL FOR crm_privacy ON TABLE ch_archive.ch_buyer_20261201 IS 'subject key=id';
+RESET ROLE;
+RESET client_min_messages;
+SELECT count(*) AS taken FROM privacy.choices WHERE subject = 'ch_archive.ch_buyer_20261201'::regclass;
+SET client_min_messages = warning;
+DROP SCHEMA ch_archive CASCADE;
+DROP ROLE regress_ch_owner;
+ALTER ROLE regress_ch_owner_old RENAME TO regress_ch_owner;
+RESET client_min_messages;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA ch_crm CASCADE;

@@ -31,6 +31,7 @@
 #include "storage/lmgr.h"
 #include "utils/fmgroids.h"
 #include "utils/guc.h"
+#include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 
@@ -103,6 +104,40 @@ crm_lock_view_admin(void)
 
 	if (OidIsValid(relid))
 		LockRelationOid(relid, ShareRowExclusiveLock);
+}
+
+/*
+ * SQL: privacy.lock_subject(tbl regclass, name text): lock a subject table
+ * for a record about it (ACCESS SHARE: a rename or drop waits for the
+ * record), by OID, and check that it is still the table the caller named:
+ * a rename or drop that came first makes the call fail (40001, to retry),
+ * never record on a table that is gone or on yesterday's copy.
+ */
+PG_FUNCTION_INFO_V1(crm_lock_subject);
+Datum
+crm_lock_subject(PG_FUNCTION_ARGS)
+{
+	Oid			relid = PG_ARGISNULL(0) ? InvalidOid : PG_GETARG_OID(0);
+	char	   *name = PG_ARGISNULL(1) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(1));
+	char	   *relname;
+
+	if (!OidIsValid(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the subject table must not be NULL")));
+	if (name == NULL)
+		name = psprintf("%u", relid);	/* gone already: fails below */
+	LockRelationOid(relid, AccessShareLock);
+	relname = get_rel_name(relid);
+	if (relname == NULL ||
+		strcmp(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname),
+			   name) != 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("table %s was renamed or dropped while this was being recorded", name),
+				 errdetail("A reload or rename of the table committed first."),
+				 errhint("Record it again: it then goes to the table that has the name now.")));
+	PG_RETURN_VOID();
 }
 
 /*

@@ -5,7 +5,7 @@
 # lock_timeout (a lock wait fails at once), never with timings.
 . "$(dirname "$0")/tap.sh"
 
-plan 16
+plan 19
 
 db=crm_admin_conc_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -163,6 +163,25 @@ out=$(q "$db" "ALTER TABLE lead RENAME TO lead_old; ALTER TABLE lead_new RENAME 
 wait "$officer"
 is "$out$(q "$db" "SELECT string_agg(id::text, ',' ORDER BY id) FROM privacy_optout_direct_marketing.lead")" "1,2" \
 	"an opt-out recorded during a reload: the reload waits for it, and the new table has it"
+
+# The other order: the owner's reload is under way when the officer calls.
+# The call waits for it, then fails with 40001 (the table it named is gone,
+# or is yesterday's copy now) instead of recording on the wrong table or
+# looping (on the old code: a loop without end, and a choice on the copy).
+for reload in "DROP TABLE lead; ALTER TABLE lead_new RENAME TO lead" \
+              "ALTER TABLE lead RENAME TO lead_old; ALTER TABLE lead_new RENAME TO lead"; do
+	q "$db" "SET client_min_messages = warning; DROP TABLE IF EXISTS lead_old;
+	         CREATE TABLE lead_new (LIKE lead INCLUDING ALL); INSERT INTO lead_new SELECT * FROM lead;
+	         SECURITY LABEL FOR crm_privacy ON TABLE lead_new IS 'subject key=id';
+	         SECURITY LABEL FOR crm_privacy ON COLUMN lead_new.id IS 'public'" >/dev/null
+	psql -X -q -d "$db" -c "BEGIN; $reload; SELECT pg_sleep(2); COMMIT" >/dev/null 2>&1 &
+	owner=$!
+	wait_sleeping "$db"
+	got=$(state "$db" "SET statement_timeout = '20s'; SELECT privacy.opt_out('lead', '1', 'direct_marketing', 'late')")
+	wait "$owner"
+	is "$got" "40001" "an opt-out that waited for a reload ($reload) fails with 40001"
+done
+is "$(q "$db" "SELECT count(*) FROM privacy.subject_choices WHERE key = '1'")" "0" "... and records nothing anywhere"
 
 # Two officers recording the first choice of one customer at once: the
 # second updates what the first recorded (on the old code: 42702, lost).

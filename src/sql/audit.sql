@@ -201,7 +201,7 @@ BEGIN
     -- (by the name of their table, which applied says they applied to)
     CREATE TABLE crm_privacy_archive.choices AS
         SELECT c.subject_name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
-               c.previous_name, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied
+               c.previous_names, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied
           FROM privacy.subject_choices c;
     CREATE TABLE crm_privacy_archive.choice_history AS
         SELECT h.* FROM privacy.subject_choice_history h;
@@ -259,16 +259,16 @@ REVOKE ALL ON FUNCTION privacy.trusted_archive() FROM PUBLIC;
 
 -- Does an archived record that applied to a table apply to the table that
 -- has its name now: one of the same owner?
-CREATE FUNCTION privacy.archived_applies(applied pg_catalog.bool, name pg_catalog.text, owner pg_catalog.name)
+CREATE FUNCTION privacy.archived_applies(applied pg_catalog.bool, name pg_catalog.text, owner pg_catalog.oid)
 RETURNS pg_catalog.bool
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT applied AND EXISTS (SELECT FROM pg_catalog.pg_class k
                             WHERE k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(name)
-                              AND pg_catalog.pg_get_userbyid(k.relowner) OPERATOR(pg_catalog.=) owner)
+                              AND k.relowner OPERATOR(pg_catalog.=) owner)
 $$;
-REVOKE ALL ON FUNCTION privacy.archived_applies(pg_catalog.bool, pg_catalog.text, pg_catalog.name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.archived_applies(pg_catalog.bool, pg_catalog.text, pg_catalog.oid) FROM PUBLIC;
 
 -- Adopt the logs a dropped crm_privacy left behind (a superuser's only: a
 -- look-alike archive made by anyone else is refused, not adopted).
@@ -324,10 +324,10 @@ BEGIN
         -- a choice that applied to a table applies to the one of that name,
         -- if its owner is the same (privacy.choice_subject() finds it)
         INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, changed_at,
-                                             source, changed_by, previous_name, table_owner, key_column)
+                                             source, changed_by, previous_names, table_owner, key_column)
         SELECT CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
                a.subject_name, a.key, a.purpose, a.opted_out, a.changed_at, a.source, a.changed_by,
-               a.previous_name, a.table_owner, a.key_column
+               a.previous_names, a.table_owner, a.key_column
           FROM crm_privacy_archive.choices a
         ON CONFLICT DO NOTHING;
         INSERT INTO privacy.subject_choice_history (changed_at, changed_by, subject_name, key, purpose,

@@ -5,13 +5,15 @@
 -- renames the old one and renames the new one keeps all of it.
 --
 -- Each record has the table it applies to now (subject or tbl, an oid; NULL
--- while it waits for one), that table's name (kept up to date), the name the
--- table gave up in its last rename (previous_name) and its owner.  The rules:
+-- while it waits for one), that table's name (kept up to date), the names the
+-- table gave up by renames (previous_names) and its owner (a role OID: a role
+-- renamed, or dropped and made again, is not the owner).  The rules:
 --   - when a table is dropped, what applied to it waits under its last name;
 --   - when a table takes a name (created and labelled, renamed, moved), it
---     takes what waits under that name, or under that name as the previous
+--     takes what waits under that name, or under that name as a previous
 --     name of a table since dropped; and a copy of what a table still there
---     had until it gave that name up (a reload that keeps yesterday's table);
+--     had when it gave that name up (a reload that keeps yesterday's table,
+--     however often it renames it);
 --     only from a table of the same owner (any owner for disclosure
 --     treatments, which privacy administrators set);
 --   - two choices for one key and purpose: the one changed last stays.
@@ -20,6 +22,18 @@
 -- last names.  Not callable by others; privacy.adopt_choices() is the
 -- privacy administrators' way to hand waiting records to a table of another
 -- owner.
+-- The names a table gave up, after it went from name old to name new.
+CREATE FUNCTION privacy.gave_up(names pg_catalog.text[], old pg_catalog.text, new pg_catalog.text)
+RETURNS pg_catalog.text[]
+LANGUAGE sql IMMUTABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT pg_catalog.array_remove(CASE WHEN old OPERATOR(pg_catalog.=) new THEN names
+                                    ELSE pg_catalog.array_append(pg_catalog.array_remove(COALESCE(names, '{}'), old), old)
+                               END, new)
+$$;
+REVOKE ALL ON FUNCTION privacy.gave_up(pg_catalog.text[], pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
 CREATE FUNCTION privacy.resolve_choices(tables pg_catalog.oid[], dropped pg_catalog.oid[],
                                         dropped_names pg_catalog.text[],
                                         any_owner pg_catalog.bool DEFAULT false)
@@ -67,8 +81,10 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) x.tbl);
     END IF;
 
-    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name,
-                    pg_catalog.pg_get_userbyid(k.relowner) AS owner, p.class, p.key
+    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name, k.relowner AS owner, p.class, p.key,
+                    (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid OPERATOR(pg_catalog.=) k.oid AND a.attname OPERATOR(pg_catalog.=) p.key
+                        AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) AS keynum
                FROM pg_catalog.pg_seclabel l
                JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
               CROSS JOIN LATERAL privacy.parse_label(l.label) p
@@ -79,42 +95,45 @@ BEGIN
               ORDER BY k.oid LOOP
         -- 2. Disclosure treatments (of subject and related tables).
         UPDATE privacy.disclosure_column_data x
-           SET tbl = t.oid, tbl_name = t.name, previous_name = NULL, table_owner = t.owner
-         WHERE x.tbl IS NULL AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR x.previous_name OPERATOR(pg_catalog.=) t.name)
+           SET tbl = t.oid, tbl_name = t.name, previous_names = NULL, table_owner = t.owner
+         WHERE x.tbl IS NULL
+           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names))
            AND NOT EXISTS (SELECT FROM privacy.disclosure_column_data m
                             WHERE m.tbl OPERATOR(pg_catalog.=) t.oid AND m.profile OPERATOR(pg_catalog.=) x.profile
                               AND m.col OPERATOR(pg_catalog.=) x.col);
         DELETE FROM privacy.disclosure_column_data x
-         WHERE x.tbl IS NULL AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR x.previous_name OPERATOR(pg_catalog.=) t.name);
+         WHERE x.tbl IS NULL
+           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names));
         INSERT INTO privacy.disclosure_column_data (profile, tbl, tbl_name, col, treatment, table_owner)
         SELECT x.profile, t.oid, t.name, x.col, x.treatment, t.owner
           FROM privacy.disclosure_column_data x
          WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
-           AND x.previous_name OPERATOR(pg_catalog.=) t.name
+           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names)
         ON CONFLICT DO NOTHING;
-        UPDATE privacy.disclosure_column_data x SET previous_name = NULL
-         WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid AND x.previous_name OPERATOR(pg_catalog.=) t.name;
+        UPDATE privacy.disclosure_column_data x SET previous_names = pg_catalog.array_remove(x.previous_names, t.name)
+         WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
+           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names);
         UPDATE privacy.disclosure_column_data x
-           SET previous_name = x.tbl_name, tbl_name = t.name, table_owner = t.owner
-         WHERE x.tbl OPERATOR(pg_catalog.=) t.oid AND x.tbl_name OPERATOR(pg_catalog.<>) t.name;
+           SET previous_names = privacy.gave_up(x.previous_names, x.tbl_name, t.name), tbl_name = t.name,
+               table_owner = t.owner
+         WHERE x.tbl OPERATOR(pg_catalog.=) t.oid
+           AND (x.tbl_name OPERATOR(pg_catalog.<>) t.name OR x.table_owner IS DISTINCT FROM t.owner);
 
         CONTINUE WHEN t.class OPERATOR(pg_catalog.<>) 'subject';
 
-        -- 3. Its own choices stay with their key column: a label that names
-        -- another column of the table would give them to other subjects.
+        -- 3. Its own choices stay with their key column (as the table
+        -- numbers it: a renamed column keeps them): a label that names
+        -- another column would give them to other subjects.
         IF EXISTS (SELECT FROM privacy.subject_choices s
                     WHERE s.subject OPERATOR(pg_catalog.=) t.oid
-                      AND s.key_column OPERATOR(pg_catalog.<>) t.key
-                      AND EXISTS (SELECT FROM pg_catalog.pg_attribute a
-                                   WHERE a.attrelid OPERATOR(pg_catalog.=) t.oid
-                                     AND a.attname OPERATOR(pg_catalog.=) s.key_column
-                                     AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped)) THEN
+                      AND s.key_attnum IS DISTINCT FROM t.keynum) THEN
             RAISE EXCEPTION USING ERRCODE = 'object_in_use',
                 MESSAGE = pg_catalog.format('table %s has choices recorded for the keys of another column',
                                             t.name),
-                DETAIL = pg_catalog.format('Its subjects'' choices are keyed by column %s; the label names column %s, and the same key there is another subject.',
+                DETAIL = pg_catalog.format('Its subjects'' choices are keyed by column %s (or one since dropped); the label names column %s, where the same key is another subject.',
                     (SELECT s.key_column FROM privacy.subject_choices s
-                      WHERE s.subject OPERATOR(pg_catalog.=) t.oid AND s.key_column OPERATOR(pg_catalog.<>) t.key LIMIT 1),
+                      WHERE s.subject OPERATOR(pg_catalog.=) t.oid
+                        AND s.key_attnum IS DISTINCT FROM t.keynum LIMIT 1),
                     t.key),
                 HINT = 'Label the table with its key column; a superuser can move the choices to the new keys.';
         END IF;
@@ -132,7 +151,7 @@ BEGIN
                 SELECT s.*
                   FROM privacy.subject_choices s
                  WHERE ((s.subject IS NULL AND s.subject_name OPERATOR(pg_catalog.=) t.name)
-                        OR (s.previous_name OPERATOR(pg_catalog.=) t.name
+                        OR (s.previous_names OPERATOR(pg_catalog.@>) ARRAY[t.name]
                             AND s.subject IS DISTINCT FROM t.oid))
                    AND (any_owner OR s.table_owner OPERATOR(pg_catalog.=) t.owner)
                    AND (s.key_column IS NULL OR s.key_column OPERATOR(pg_catalog.=) t.key
@@ -150,7 +169,8 @@ BEGIN
                 IF c.subject IS NULL THEN
                     DELETE FROM privacy.subject_choices s WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 ELSE
-                    UPDATE privacy.subject_choices s SET previous_name = NULL WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                    UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                     WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 END IF;
                 CONTINUE;
             END IF;
@@ -175,12 +195,13 @@ BEGIN
                 IF c.subject IS NULL THEN
                     DELETE FROM privacy.subject_choices s WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 ELSE
-                    UPDATE privacy.subject_choices s SET previous_name = NULL WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                    UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                     WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 END IF;
             ELSIF c.subject IS NULL THEN
                 UPDATE privacy.subject_choices s
-                   SET subject = t.oid, subject_name = t.name, previous_name = NULL, table_owner = t.owner,
-                       key_column = t.key
+                   SET subject = t.oid, subject_name = t.name, previous_names = NULL, table_owner = t.owner,
+                       key_column = t.key, key_attnum = t.keynum
                  WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
                                                             new_opted_out, source)
@@ -189,8 +210,9 @@ BEGIN
                 INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, changed_at,
                                                      source, changed_by, table_owner, key_column)
                 VALUES (t.oid, t.name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
-                        t.owner, t.key);
-                UPDATE privacy.subject_choices s SET previous_name = NULL WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                        t.owner, t.key);   -- (key_attnum: choice_subject())
+                UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                 WHERE s.id OPERATOR(pg_catalog.=) c.id;
                 INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
                                                             new_opted_out, source)
                 VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
@@ -200,11 +222,11 @@ BEGIN
         -- 5. Its change requests: those waiting under its name, and the
         -- pending ones of a table still there that gave the name up.
         UPDATE privacy.change_request_data r
-           SET subject = t.oid, subject_name = t.name, previous_name = NULL, table_owner = t.owner
+           SET subject = t.oid, subject_name = t.name, previous_names = NULL, table_owner = t.owner
          WHERE ((r.subject IS NULL AND (r.subject_name OPERATOR(pg_catalog.=) t.name
-                                        OR r.previous_name OPERATOR(pg_catalog.=) t.name))
+                                        OR t.name OPERATOR(pg_catalog.=) ANY (r.previous_names)))
                 OR (r.subject IS NOT NULL AND r.subject OPERATOR(pg_catalog.<>) t.oid
-                    AND r.previous_name OPERATOR(pg_catalog.=) t.name
+                    AND t.name OPERATOR(pg_catalog.=) ANY (r.previous_names)
                     AND r.status OPERATOR(pg_catalog.=) 'pending'))
            AND (any_owner OR r.table_owner OPERATOR(pg_catalog.=) t.owner);
 
@@ -212,9 +234,9 @@ BEGIN
         -- (a table still there that gave the name up keeps its own).
         FOR c IN SELECT e.*, e.ctid AS tid FROM privacy.erasure_data e
                   WHERE ((e.subject IS NULL AND (e.subject_name OPERATOR(pg_catalog.=) t.name
-                                                 OR e.previous_name OPERATOR(pg_catalog.=) t.name))
+                                                 OR t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
                          OR (e.subject IS NOT NULL AND e.subject OPERATOR(pg_catalog.<>) t.oid
-                             AND e.previous_name OPERATOR(pg_catalog.=) t.name))
+                             AND t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
                     AND (any_owner OR e.table_owner OPERATOR(pg_catalog.=) t.owner)
                   ORDER BY e.key, e.erased_at FOR UPDATE LOOP
             UPDATE privacy.erasure_data e
@@ -234,27 +256,25 @@ BEGIN
             IF c.subject IS NULL THEN
                 DELETE FROM privacy.erasure_data e WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
             ELSE
-                UPDATE privacy.erasure_data e SET previous_name = NULL WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
+                UPDATE privacy.erasure_data e SET previous_names = pg_catalog.array_remove(e.previous_names, t.name)
+                 WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
             END IF;
         END LOOP;
 
         -- 7. Its records carry its name and owner now; the name they had
-        -- before a rename is the name it gave up.
+        -- before a rename is a name it gave up.
         UPDATE privacy.subject_choices s
-           SET previous_name = CASE WHEN s.subject_name OPERATOR(pg_catalog.<>) t.name THEN s.subject_name
-                                    ELSE s.previous_name END,
+           SET previous_names = privacy.gave_up(s.previous_names, s.subject_name, t.name),
                subject_name = t.name, table_owner = t.owner
          WHERE s.subject OPERATOR(pg_catalog.=) t.oid
            AND (s.subject_name OPERATOR(pg_catalog.<>) t.name OR s.table_owner IS DISTINCT FROM t.owner);
         UPDATE privacy.change_request_data r
-           SET previous_name = CASE WHEN r.subject_name OPERATOR(pg_catalog.<>) t.name THEN r.subject_name
-                                    ELSE r.previous_name END,
+           SET previous_names = privacy.gave_up(r.previous_names, r.subject_name, t.name),
                subject_name = t.name, table_owner = t.owner
          WHERE r.subject OPERATOR(pg_catalog.=) t.oid
            AND (r.subject_name OPERATOR(pg_catalog.<>) t.name OR r.table_owner IS DISTINCT FROM t.owner);
         UPDATE privacy.erasure_data e
-           SET previous_name = CASE WHEN e.subject_name OPERATOR(pg_catalog.<>) t.name THEN e.subject_name
-                                    ELSE e.previous_name END,
+           SET previous_names = privacy.gave_up(e.previous_names, e.subject_name, t.name),
                subject_name = t.name, table_owner = t.owner
          WHERE e.subject OPERATOR(pg_catalog.=) t.oid
            AND (e.subject_name OPERATOR(pg_catalog.<>) t.name OR e.table_owner IS DISTINCT FROM t.owner);
@@ -277,7 +297,7 @@ BEGIN
     IF tbl IS NULL THEN
         RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
     END IF;
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS SHARE MODE', tbl);
+    PERFORM privacy.lock_subject(tbl, privacy.choice_table_name(tbl));
     SELECT pg_catalog.count(*) INTO before FROM privacy.subject_choices s
      WHERE s.subject OPERATOR(pg_catalog.=) tbl::pg_catalog.oid;
     PERFORM privacy.resolve_choices(ARRAY[tbl::pg_catalog.oid], '{}', '{}', true);

@@ -28,8 +28,8 @@ CREATE TABLE privacy.change_request_data (
     decided_by   pg_catalog.name,
     decided_at   pg_catalog.timestamptz,
     note         pg_catalog.text,
-    table_owner  pg_catalog.name,
-    previous_name pg_catalog.text
+    table_owner  pg_catalog.oid,
+    previous_names pg_catalog.text[]
 );
 CREATE INDEX change_request_data_subject ON privacy.change_request_data (subject, key);
 CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.change_request_data
@@ -62,8 +62,8 @@ CREATE TABLE privacy.erasure_data (
     runs         pg_catalog.int4 NOT NULL DEFAULT 1,
     not_erased   pg_catalog.text[] NOT NULL DEFAULT '{}',
     fingerprints pg_catalog.bytea[] NOT NULL DEFAULT '{}',
-    table_owner  pg_catalog.name,
-    previous_name pg_catalog.text,
+    table_owner  pg_catalog.oid,
+    previous_names pg_catalog.text[],
     CONSTRAINT erasure_data_subject_key UNIQUE (subject, key)
 );
 CREATE INDEX erasure_data_name ON privacy.erasure_data (subject_name) WHERE subject IS NULL;
@@ -190,10 +190,10 @@ BEGIN
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
     -- a rename or drop of the table waits for the request (see record_choice)
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS SHARE MODE', subject);
+    PERFORM privacy.lock_subject(subject, privacy.choice_table_name(subject));
     INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by, table_owner)
     SELECT request_change.subject::pg_catalog.oid, privacy.choice_table_name(request_change.subject), canonical,
-           request_change.col, request_change.new_value, request_change.requested_by, pg_catalog.pg_get_userbyid(k.relowner)
+           request_change.col, request_change.new_value, request_change.requested_by, k.relowner
       FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) request_change.subject::pg_catalog.oid
     RETURNING id INTO request_id;
     PERFORM privacy.audit_action(subject, canonical, 'request_change',
@@ -270,7 +270,7 @@ BEGIN
     INSERT INTO privacy.erasure_data AS e (subject, subject_name, key, rows_changed, not_erased, fingerprints,
                                            table_owner)
     SELECT erase_subject.subject::pg_catalog.oid, privacy.choice_table_name(erase_subject.subject), canonical, n,
-           r.not_erased, r.fingerprints, pg_catalog.pg_get_userbyid(k.relowner)
+           r.not_erased, r.fingerprints, k.relowner
       FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) erase_subject.subject::pg_catalog.oid
     ON CONFLICT ON CONSTRAINT erasure_data_subject_key DO UPDATE
        SET erased_at = pg_catalog.now(), erased_by = SESSION_USER,

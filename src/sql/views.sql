@@ -62,10 +62,11 @@ GRANT SELECT ON privacy.purposes TO PUBLIC;
 --                 with), NULL while it waits for one;
 --   subject_name  that table's name ("public.customer"), kept up to date on
 --                 renames; while the choice waits, the table's last name;
---   previous_name the name the table gave up in its last rename: a subject
---                 table of the same owner that takes that name gets a copy;
---   table_owner   the table's owner: a table of another owner takes nothing;
---   key_column    the key column the key belongs to.
+--   previous_names the names the table gave up by renames: a subject table
+--                 of the same owner that takes one of them gets a copy;
+--   table_owner   the table's owner (a role OID): a table of another owner
+--                 takes nothing;
+--   key_column, key_attnum  the key column the key belongs to.
 -- subject is an oid, not a regclass: a dump names no table it could fail to
 -- find, and a restore finds each by subject_name (choice_subject()).
 CREATE TABLE privacy.subject_choices (
@@ -78,9 +79,10 @@ CREATE TABLE privacy.subject_choices (
     changed_at    pg_catalog.timestamptz NOT NULL DEFAULT pg_catalog.now(),
     source        pg_catalog.text,
     changed_by    pg_catalog.name NOT NULL DEFAULT SESSION_USER,
-    previous_name pg_catalog.text,
-    table_owner   pg_catalog.name,
+    previous_names pg_catalog.text[],
+    table_owner   pg_catalog.oid,
     key_column    pg_catalog.name,
+    key_attnum    pg_catalog.int2,
     -- the key as a number, when it is one: views compare it with a number
     -- column in that column's own type, with no text conversion per row
     -- (key_int: every bigint, all 19 digits; key_num: any number)
@@ -99,8 +101,8 @@ CREATE TABLE privacy.subject_choices (
 -- One choice per table, purpose and key (waiting choices: any number).
 CREATE UNIQUE INDEX subject_choices_subject ON privacy.subject_choices (subject, purpose, key);
 CREATE INDEX subject_choices_name ON privacy.subject_choices (subject_name) WHERE subject IS NULL;
-CREATE INDEX subject_choices_previous ON privacy.subject_choices (previous_name)
-    WHERE previous_name IS NOT NULL;
+CREATE INDEX subject_choices_previous ON privacy.subject_choices USING gin (previous_names)
+    WHERE previous_names IS NOT NULL;
 -- The views look up opt-outs only: partial indexes hold nothing else, so a
 -- lookup (and EXPLAIN ANALYZE of it) never touches a subject's opt-in.
 CREATE INDEX subject_choices_key_int ON privacy.subject_choices (subject, purpose, key_int)
@@ -140,6 +142,13 @@ BEGIN
         END IF;
     ELSIF NEW.subject IS NOT NULL THEN
         NEW.subject := pg_catalog.to_regclass(NEW.subject_name)::pg_catalog.oid;
+    END IF;
+    -- a choice's key column, as that table numbers it
+    IF TG_TABLE_NAME OPERATOR(pg_catalog.=) 'subject_choices' THEN
+        NEW.key_attnum := (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                            WHERE a.attrelid OPERATOR(pg_catalog.=) NEW.subject
+                              AND a.attname OPERATOR(pg_catalog.=) NEW.key_column
+                              AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped);
     END IF;
     RETURN NEW;
 END $$;
@@ -207,8 +216,8 @@ CREATE TABLE privacy.disclosure_column_data (
     tbl_name    pg_catalog.text NOT NULL,
     col         pg_catalog.name NOT NULL,
     treatment   pg_catalog.text NOT NULL,
-    table_owner pg_catalog.name,
-    previous_name pg_catalog.text,
+    table_owner pg_catalog.oid,
+    previous_names pg_catalog.text[],
     PRIMARY KEY (profile, tbl_name, col)
 );
 CREATE TRIGGER choice_subject BEFORE INSERT ON privacy.disclosure_column_data
@@ -280,6 +289,14 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.subject_key(pg_catalog.regclass, pg_catalog.text) IS
 'the canonical text of a subject key: cast to the key column''s type and back';
 
+-- Lock a subject table for a record about it, and check that it still has
+-- the name it had when the call named it (40001 otherwise).
+CREATE FUNCTION privacy.lock_subject(tbl pg_catalog.regclass, name pg_catalog.text) RETURNS void
+AS 'MODULE_PATHNAME', 'crm_lock_subject'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+REVOKE ALL ON FUNCTION privacy.lock_subject(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
+
 -- Record a choice.  Unknown purpose or subject table: 22023; a key that does
 -- not cast to the key column's type: the cast's own error; nothing written.
 CREATE FUNCTION privacy.record_choice(subject pg_catalog.regclass, key pg_catalog.text,
@@ -302,7 +319,7 @@ BEGIN
     -- A rename or drop of the table waits for this choice, and then keeps it
     -- with the table (one that came first makes this call fail: the table
     -- is gone, or the name now means another).
-    EXECUTE pg_catalog.format('LOCK TABLE %s IN ACCESS SHARE MODE', subject);
+    PERFORM privacy.lock_subject(subject, privacy.choice_table_name(subject));
     LOOP
         SELECT c.* INTO old FROM privacy.subject_choices c
          WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
@@ -320,7 +337,7 @@ BEGIN
                                              table_owner, key_column)
         SELECT record_choice.subject::pg_catalog.oid, privacy.choice_table_name(record_choice.subject),
                canonical, record_choice.purpose, record_choice.opted_out, record_choice.source,
-               pg_catalog.pg_get_userbyid(k.relowner), privacy.subject_key_column(record_choice.subject)
+               k.relowner, privacy.subject_key_column(record_choice.subject)
           FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
         ON CONFLICT DO NOTHING;
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -428,7 +445,7 @@ BEGIN
         PERFORM privacy.check_rule(tbl, col, treatment);
         INSERT INTO privacy.disclosure_column_data AS d (profile, tbl, tbl_name, col, treatment, table_owner)
         SELECT disclose.profile, disclose.tbl::pg_catalog.oid, privacy.choice_table_name(disclose.tbl),
-               disclose.col, disclose.treatment, pg_catalog.pg_get_userbyid(k.relowner)
+               disclose.col, disclose.treatment, k.relowner
           FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) disclose.tbl::pg_catalog.oid
         ON CONFLICT ON CONSTRAINT disclosure_column_data_pkey DO UPDATE SET treatment = EXCLUDED.treatment;
     END IF;
