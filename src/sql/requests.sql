@@ -167,11 +167,15 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    named text := privacy.choice_table_name(subject);       -- the table the call named, by name
     canonical text := privacy.subject_key(subject, key);   -- 22023 or the cast's error
     keycol name := privacy.subject_key_column(subject);
     request_id pg_catalog.int8;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    -- a rename or drop of the table waits for the request; one under way
+    -- when it came makes it fail (40001), never go to another table
+    PERFORM privacy.lock_subject(subject, named);
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                     WHERE a.attrelid OPERATOR(pg_catalog.=) subject AND a.attname OPERATOR(pg_catalog.=) col
                       AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) THEN
@@ -189,8 +193,6 @@ BEGIN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
             MESSAGE = format('no subject with key %s in %s', canonical, subject);
     END IF;
-    -- a rename or drop of the table waits for the request (see record_choice)
-    PERFORM privacy.lock_subject(subject, privacy.choice_table_name(subject));
     INSERT INTO privacy.change_request_data (subject, subject_name, key, col, new_value, requested_by, table_owner)
     SELECT request_change.subject::pg_catalog.oid, privacy.choice_table_name(request_change.subject), canonical,
            request_change.col, request_change.new_value, request_change.requested_by, k.relowner
@@ -252,6 +254,7 @@ LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    named text := privacy.choice_table_name(subject);
     canonical text := privacy.subject_key(subject, key);
     done pg_catalog.bytea[];
     r record;
@@ -259,6 +262,8 @@ DECLARE
     p text;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    -- as request_change: the table the call named, or 40001
+    PERFORM privacy.lock_subject(subject, named);
     PERFORM privacy.record_access(ARRAY[subject::pg_catalog.text]);
     -- the rows an earlier erasure left are skipped (a second erasure waits for a first)
     SELECT e.fingerprints INTO done FROM privacy.erasure_data e
