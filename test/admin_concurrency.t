@@ -168,21 +168,12 @@ is "$out$(q "$db" "SELECT string_agg(id::text, ',' ORDER BY id) FROM privacy_opt
 # The call waits for it, then fails with 40001 (the table it named is gone,
 # or is yesterday's copy now) instead of recording on the wrong table or
 # looping (on the old code: a loop without end, and a choice on the copy).
+# So do a change request and an erasure (on round 3's build they went to
+# yesterday's table, or failed with XX000).
 for reload in "DROP TABLE lead; ALTER TABLE lead_new RENAME TO lead" \
               "ALTER TABLE lead RENAME TO lead_old; ALTER TABLE lead_new RENAME TO lead"; do
-	q "$db" "SET client_min_messages = warning; DROP TABLE IF EXISTS lead_old;
-	         CREATE TABLE lead_new (LIKE lead INCLUDING ALL); INSERT INTO lead_new SELECT * FROM lead;
-	         SECURITY LABEL FOR crm_privacy ON TABLE lead_new IS 'subject key=id';
-	         SECURITY LABEL FOR crm_privacy ON COLUMN lead_new.id IS 'public'" >/dev/null
-	psql -X -q -d "$db" -c "BEGIN; $reload; SELECT pg_sleep(2); COMMIT" >/dev/null 2>&1 &
-	owner=$!
-	wait_sleeping "$db"
-	got=$(state "$db" "SET statement_timeout = '20s'; SELECT privacy.opt_out('lead', '1', 'direct_marketing', 'late')")
-	wait "$owner"
-	is "$got" "40001" "an opt-out that waited for a reload ($reload) fails with 40001"
-	# so do a change request and an erasure (on round 3's build they went to
-	# yesterday's table, or failed with XX000)
-	for call in "SELECT privacy.request_change('lead', '1', 'id', '9')" "SELECT privacy.erase_subject('lead', '1')"; do
+	for call in "SELECT privacy.opt_out('lead', '1', 'direct_marketing', 'late')" \
+	            "SELECT privacy.request_change('lead', '1', 'id', '9')" "SELECT privacy.erase_subject('lead', '1')"; do
 		q "$db" "SET client_min_messages = warning; DROP TABLE IF EXISTS lead_old;
 		         CREATE TABLE lead_new (LIKE lead INCLUDING ALL); INSERT INTO lead_new SELECT * FROM lead;
 		         SECURITY LABEL FOR crm_privacy ON TABLE lead_new IS 'subject key=id';
