@@ -1396,8 +1396,9 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
  * invalid (which also creates and drops opt-out and disclosure schemas).
  * Views are replaced in place (CREATE OR REPLACE VIEW: what users built on
  * them and granted on them stays), and left alone when their definition did
- * not change.  First the choices follow renamed and relabelled tables.
- * Runs as the extension's owner.
+ * not change.  First the records about tables follow renamed, relabelled
+ * and dropped tables (privacy.resolve_choices()).  SPI is connected, as the
+ * extension's owner; crm_refresh() below sets that up.
  */
 static void
 refresh_connected(Oid relid)
