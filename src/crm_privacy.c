@@ -6,8 +6,8 @@
  * _PG_init runs when the library is loaded, either from
  * shared_preload_libraries or on demand when one of the extension's C
  * functions is first called in a session.  It registers the security label
- * provider and the pseudonym key's cache invalidation, and reserves the
- * "crm_privacy." setting prefix.
+ * provider, the utility and executor hooks and the one cache invalidation
+ * callback, and reserves the "crm_privacy." setting prefix.
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -50,6 +50,7 @@ void
 _PG_init(void)
 {
 	crm_label_init();
+	crm_ddl_init();
 	crm_read_audit_init();
 	CacheRegisterRelcacheCallback(crm_relcache_callback, (Datum) 0);
 

@@ -52,6 +52,9 @@ extern void crm_end_owner(CrmOwnerContext *ctx);
 /* label.c */
 extern void crm_label_init(void);
 
+/* ddl.c */
+extern void crm_ddl_init(void);
+
 /* pseudonym.c */
 extern void crm_pseudonym_relcache(Oid relid);
 extern char *crm_pseudonym_cstring(const char *value, int len, const char *context);
@@ -93,5 +96,6 @@ extern void crm_refresh(Oid relid);
 extern void crm_drop_views_of(Oid relid);
 extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
+extern void crm_reassign_records(List *old_roles, Oid new_role);
 
 #endif							/* CRM_PRIVACY_H */

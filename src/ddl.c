@@ -16,6 +16,8 @@
  *	  must still hold (a masked column retyped so that its rule no longer fits
  *	  is refused); after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must
  *	  still name a function of a trusted schema.
+ *	- REASSIGN OWNED fires no event trigger: a utility hook gives the new
+ *	  owner the records that wait for the old owners' dropped tables.
  *
  * Only labels that touch the objects of the command are checked, so a label
  * that was already broken (say, by a partial restore) never blocks unrelated
@@ -57,6 +59,7 @@
 #include "nodes/parsenodes.h"
 #include "parser/parse_func.h"
 #include "parser/parse_type.h"
+#include "tcop/utility.h"
 #include "utils/acl.h"
 #include "utils/array.h"
 #include "utils/builtins.h"
@@ -1548,4 +1551,52 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 		crm_refresh(lfirst_oid(lc));
 	}
 	PG_RETURN_NULL();
+}
+
+/*
+ * REASSIGN OWNED BY a, b TO c: what waits under the names of tables a and b
+ * dropped is c's now (src/sql/keeping.sql).  Only where the extension is
+ * installed, and its script has the function (an older script, before
+ * ALTER EXTENSION UPDATE, is left alone).  Whoever may run the command has
+ * the rights of every role in it.
+ */
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+static void
+after_reassign_owned(ReassignOwnedStmt *stmt)
+{
+	Oid			argtypes[2] = {OIDARRAYOID, OIDOID};
+	List	   *old_roles = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(get_extension_oid(CRM_PROVIDER, true)) ||
+		!OidIsValid(LookupFuncName(list_make2(makeString(CRM_SCHEMA), makeString("reassign_records")),
+								   2, argtypes, true)))
+		return;
+	foreach(lc, stmt->roles)
+		old_roles = lappend_oid(old_roles, get_rolespec_oid((RoleSpec *) lfirst(lc), false));
+	crm_reassign_records(old_roles, get_rolespec_oid(stmt->newrole, false));
+}
+
+static void
+crm_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+				   ProcessUtilityContext context, ParamListInfo params,
+				   QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *parsetree = pstmt->utilityStmt;
+
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	if (IsA(parsetree, ReassignOwnedStmt))
+		after_reassign_owned((ReassignOwnedStmt *) parsetree);
+}
+
+/* Install the utility hook (from _PG_init). */
+void
+crm_ddl_init(void)
+{
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = crm_ProcessUtility;
 }

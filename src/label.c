@@ -889,9 +889,12 @@ schema_is_trusted(Oid nspoid)
 	return true;
 }
 
-/* Check fn(schema.function): trusted schema, exact signature, one value. */
-static void
-check_fn_rule(const char *label, const CrmRule *rule, const char *colname, Oid typid)
+/*
+ * Check fn(schema.function): trusted schema, exact signature, one value.
+ * Does it fit?  With report, an ERROR says why it does not.
+ */
+static bool
+fn_rule_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid, bool report)
 {
 	Oid			nspoid = get_namespace_oid(rule->fn_schema, true);
 	char	   *fname = quote_qualified_identifier(rule->fn_schema, rule->fn_name);
@@ -899,14 +902,22 @@ check_fn_rule(const char *label, const CrmRule *rule, const char *colname, Oid t
 	Oid			fnoid;
 	HeapTuple	tup;
 	Form_pg_proc proc;
+	bool		fits;
 
 	if (!OidIsValid(nspoid))
+	{
+		if (!report)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid crm_privacy label \"%s\": schema \"%s\" of fn() does not exist",
 						shown(label), rule->fn_schema),
 				 errhint("Functions used by fn() must be in schema privacy or in a schema labelled trusted.")));
+	}
 	if (strcmp(rule->fn_schema, CRM_SCHEMA) != 0 && !schema_is_trusted(nspoid))
+	{
+		if (!report)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid crm_privacy label \"%s\": schema \"%s\" of fn() is not trusted",
@@ -914,35 +925,42 @@ check_fn_rule(const char *label, const CrmRule *rule, const char *colname, Oid t
 				 errdetail("Functions used by fn() must be in schema privacy or in a schema labelled trusted."),
 				 errhint("A superuser can trust the schema with SECURITY LABEL FOR crm_privacy ON SCHEMA %s IS 'trusted'.",
 						 quote_identifier(rule->fn_schema))));
+	}
 
 	argtypes[0] = typid;
 	fnoid = LookupFuncName(list_make2(makeString(rule->fn_schema), makeString(rule->fn_name)),
 						   1, argtypes, true);
 	if (!OidIsValid(fnoid))
+	{
+		if (!report)
+			return false;
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid crm_privacy label \"%s\": function %s(%s) of fn() does not exist",
 						shown(label), fname, format_type_be(typid)),
 				 errhint("fn() needs a function taking and returning the type of column \"%s\".",
 						 colname)));
+	}
 
 	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(fnoid));
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", fnoid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	if (proc->prokind != PROKIND_FUNCTION || proc->proretset || proc->prorettype != typid)
+	fits = (proc->prokind == PROKIND_FUNCTION && !proc->proretset && proc->prorettype == typid);
+	ReleaseSysCache(tup);
+	if (!fits && report)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("invalid crm_privacy label \"%s\": function %s of fn() does not return %s",
 						shown(label), fname, format_type_be(typid)),
 				 errhint("fn() needs a plain function taking and returning the type of column \"%s\".",
 						 colname)));
-	ReleaseSysCache(tup);
+	return fits;
 }
 
-/* Refuse a generalize(N) step that is fractional or too big for an integer column. */
-static void
-check_step_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid, Oid base)
+/* Does a generalize(N) step fit the column (whole, and not too big for an integer)? */
+static bool
+step_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid, Oid base, bool report)
 {
 	int64		limit;
 	int64		step = 0;
@@ -954,24 +972,32 @@ check_step_fits(const char *label, const CrmRule *rule, const char *colname, Oid
 	else if (base == INT8OID)
 		limit = PG_INT64_MAX;
 	else
-		return;					/* numeric and float8 take any positive step */
+		return true;			/* numeric and float8 take any positive step */
 
 	for (const char *p = rule->number; *p; p++)
 	{
 		if (*p < '0' || *p > '9' || step > (limit - (*p - '0')) / 10)
+		{
+			if (!report)
+				return false;
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 					 errmsg("invalid crm_privacy label \"%s\": step \"%s\" does not fit column \"%s\" of type %s",
 							shown(label), rule->number, colname, format_type_be(typid)),
 					 errhint("Columns of type %s need a whole step from 1 to " INT64_FORMAT ".",
 							 format_type_be(typid), limit)));
+		}
 		step = step * 10 + (*p - '0');
 	}
+	return true;
 }
 
-/* Refuse a rule that does not fit the column's type. */
-void
-crm_check_rule_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid)
+/*
+ * Does the rule fit the column's type?  With report, an ERROR says why it
+ * does not (the rule is in label); without, the answer is false.
+ */
+bool
+crm_rule_fits(const char *label, const CrmRule *rule, const char *colname, Oid typid, bool report)
 {
 	Oid			base = getBaseType(typid);
 	bool		is_text = (base == TEXTOID || base == VARCHAROID || base == BPCHAROID);
@@ -985,7 +1011,7 @@ crm_check_rule_fits(const char *label, const CrmRule *rule, const char *colname,
 	{
 		case CRM_RULE_KEEP:
 		case CRM_RULE_NULL:
-			return;
+			return true;
 		case CRM_RULE_PARTIAL:
 		case CRM_RULE_EMAIL:
 		case CRM_RULE_PHONE:
@@ -993,45 +1019,44 @@ crm_check_rule_fits(const char *label, const CrmRule *rule, const char *colname,
 		case CRM_RULE_CN_ID:
 		case CRM_RULE_CARD:
 			if (is_text)
-				return;
+				return true;
 			applies = "text, varchar and char";
 			break;
 		case CRM_RULE_PSEUDONYM:
 			if (is_text || base == INT4OID || base == INT8OID)
-				return;
+				return true;
 			applies = "text, varchar, char, integer and bigint";
 			break;
 		case CRM_RULE_GENERALIZE_STEP:
 			if (is_number)
-			{
-				check_step_fits(label, rule, colname, typid, base);
-				return;
-			}
+				return step_fits(label, rule, colname, typid, base, report);
 			applies = "smallint, integer, bigint, numeric and double precision";
 			break;
 		case CRM_RULE_NOISE_RATIO:
 			if (is_number)
-				return;
+				return true;
 			applies = "smallint, integer, bigint, numeric and double precision";
 			break;
 		case CRM_RULE_GENERALIZE_UNIT:
 		case CRM_RULE_NOISE_INTERVAL:
 			if (is_datetime)
-				return;
+				return true;
 			applies = "date, timestamp and timestamp with time zone";
 			break;
 		case CRM_RULE_FN:
-			check_fn_rule(label, rule, colname, typid);
-			return;
+			return fn_rule_fits(label, rule, colname, typid, report);
 		default:
 			elog(ERROR, "unrecognized crm_privacy rule kind %d", (int) rule->kind);
 	}
+	if (!report)
+		return false;
 	ereport(ERROR,
 			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 			 errmsg("invalid crm_privacy label \"%s\": rule \"%s\" does not fit column \"%s\" of type %s",
 					shown(label), crm_rule_to_string(rule), colname, format_type_be(typid)),
 			 errdetail("This rule applies to %s columns.", applies),
 			 errhint("Choose a rule that fits the column's type; keep and null fit every type.")));
+	return false;				/* not reached */
 }
 
 /* Check that a parsed column label's rules fit the column. */
@@ -1051,8 +1076,8 @@ crm_check_column_label(const char *label, const CrmColumnLabel *cl, Oid relid, A
 	typid = att->atttypid;
 	ReleaseSysCache(tup);
 
-	crm_check_rule_fits(label, &cl->mask, colname, typid);
-	crm_check_rule_fits(label, &cl->anon, colname, typid);
+	(void) crm_rule_fits(label, &cl->mask, colname, typid, true);
+	(void) crm_rule_fits(label, &cl->anon, colname, typid, true);
 }
 
 /* The table a related label points at, or InvalidOid if it does not exist. */

@@ -123,8 +123,8 @@ extern CrmLevel crm_parse_level(const char *level);
 extern void crm_parse_schema_label(const char *label);
 
 extern void crm_parse_rule(const char *text, CrmRule *rule);
-extern void crm_check_rule_fits(const char *label, const CrmRule *rule,
-								const char *colname, Oid typid);
+extern bool crm_rule_fits(const char *label, const CrmRule *rule,
+						  const char *colname, Oid typid, bool report);
 extern const char *crm_level_name(CrmLevel level);
 extern const char *crm_class_name(CrmClass cls);
 extern char *crm_rule_to_string(const CrmRule *rule);

@@ -250,7 +250,7 @@ crm_check_rule(PG_FUNCTION_ARGS)
 				 errmsg("column \"%s\" of relation \"%s\" does not exist",
 						col, get_rel_name(relid))));
 	crm_parse_rule(ruletext, &rule);
-	crm_check_rule_fits(ruletext, &rule, col, get_atttype(relid, attnum));
+	(void) crm_rule_fits(ruletext, &rule, col, get_atttype(relid, attnum), true);
 	PG_RETURN_VOID();
 }
 
@@ -464,6 +464,26 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 		{
 			crm_parse_rule(text, &treatment);
 			rule = &treatment;
+
+			/*
+			 * A treatment set for a column that has since changed type (a
+			 * reload): the column is NULL in this profile, not an error in
+			 * the owner's DDL nor in the recipient's query.
+			 */
+			if (!crm_rule_fits(text, &treatment, c->name, c->typid, false))
+			{
+				ereport(WARNING,
+						(errcode(ERRCODE_DATATYPE_MISMATCH),
+						 errmsg("treatment \"%s\" of disclosure profile \"%s\" does not fit column \"%s\" of table %s, of type %s",
+								text, v->name, c->name,
+								quote_qualified_identifier(t->nspname, t->relname),
+								format_type_be(c->typid)),
+						 errdetail("The column is NULL in view %s until the treatment or the column's type changes.",
+								   quote_qualified_identifier(v->schema, t->relname)),
+						 errhint("privacy.disclose() sets a treatment that fits; privacy.disclosure_columns lists them.")));
+				rule = NULL;
+				hidden = true;
+			}
 		}
 	}
 	else if (c->cl.level == CRM_LEVEL_PUBLIC || c->cl.mask.kind == CRM_RULE_KEEP)
@@ -1344,15 +1364,13 @@ oid_array(List *oids, bool all)
  * Keep the subjects' choices with their tables (privacy.resolve_choices()):
  * the subject tables among tables (all: every one) take the choices kept
  * under their names; those of dropped tables wait under the names in
- * dropped_names (quoted "schema.table", or NULL).  SPI is connected, as the
- * extension's owner.
+ * dropped_names (quoted "schema.table", or NULL).
  */
-static void
-resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
+static char *
+resolve_choices_sql(List *tables, bool all, List *dropped, List *dropped_names)
 {
 	StringInfoData names;
 	ListCell   *lc;
-	char	   *sql;
 
 	initStringInfo(&names);
 	appendStringInfoString(&names, "CAST(ARRAY[");
@@ -1360,27 +1378,31 @@ resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
 		appendStringInfo(&names, "%s%s", lc == list_head(dropped_names) ? "" : ", ",
 						 lfirst(lc) ? quote_literal_cstr((char *) lfirst(lc)) : "NULL");
 	appendStringInfoString(&names, "] AS pg_catalog.text[])");
-	sql = psprintf("SELECT privacy.resolve_choices(%s, %s, %s)",
-				   oid_array(tables, all), oid_array(dropped, false), names.data);
+	return psprintf("SELECT privacy.resolve_choices(%s, %s, %s)",
+					oid_array(tables, all), oid_array(dropped, false), names.data);
+}
+
+/* Run sql of the records about tables; SPI is connected, as the extension's owner. */
+static void
+keep_records(const char *sql)
+{
 	if (SPI_execute(sql, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not keep the choices with their tables");
 }
 
-/* The same, for the event triggers (src/ddl.c). */
-void
-crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
+/* The same, connecting SPI as the extension's owner. */
+static void
+keep_records_as_owner(const char *sql)
 {
 	CrmOwnerContext ctx;
 
-	if (creating_extension)
-		return;
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	refresh_depth++;
 	PG_TRY();
 	{
-		resolve_choices(tables, all, dropped, dropped_names);
+		keep_records(sql);
 	}
 	PG_FINALLY();
 	{
@@ -1389,6 +1411,29 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
 	PG_END_TRY();
 	SPI_finish();
 	crm_end_owner(&ctx);
+}
+
+/* For the event triggers (src/ddl.c). */
+void
+crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
+{
+	if (creating_extension)
+		return;
+	keep_records_as_owner(resolve_choices_sql(tables, all, dropped, dropped_names));
+}
+
+/*
+ * After REASSIGN OWNED BY old_roles TO new_role (src/ddl.c): the records
+ * waiting for the old roles' tables are the new role's
+ * (privacy.reassign_records()).
+ */
+void
+crm_reassign_records(List *old_roles, Oid new_role)
+{
+	if (creating_extension)
+		return;
+	keep_records_as_owner(psprintf("SELECT privacy.reassign_records(%s, %u)",
+								   oid_array(old_roles, false), new_role));
 }
 
 /*
@@ -1410,7 +1455,8 @@ refresh_connected(Oid relid)
 	ListCell   *lc;
 
 	if (!creating_extension)	/* (the script resolves them at its end) */
-		resolve_choices(OidIsValid(relid) ? list_make1_oid(relid) : NIL, !OidIsValid(relid), NIL, NIL);
+		keep_records(resolve_choices_sql(OidIsValid(relid) ? list_make1_oid(relid) : NIL,
+										 !OidIsValid(relid), NIL, NIL));
 	(void) view_role();
 	targets = view_targets();
 	treatments = disclosure_treatments();

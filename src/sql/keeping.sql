@@ -34,6 +34,18 @@ SELECT pg_catalog.array_remove(CASE WHEN old OPERATOR(pg_catalog.=) new THEN nam
 $$;
 REVOKE ALL ON FUNCTION privacy.gave_up(pg_catalog.text[], pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
+-- The owner a record is checked against: its table's owner now while the
+-- table is there (REASSIGN OWNED fires no event trigger), else the owner
+-- the table had when it was dropped.
+CREATE FUNCTION privacy.record_owner(tbl pg_catalog.oid, kept_owner pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT COALESCE((SELECT k.relowner FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) tbl), kept_owner)
+$$;
+REVOKE ALL ON FUNCTION privacy.record_owner(pg_catalog.oid, pg_catalog.oid) FROM PUBLIC;
+
 CREATE FUNCTION privacy.resolve_choices(tables pg_catalog.oid[], dropped pg_catalog.oid[],
                                         dropped_names pg_catalog.text[],
                                         any_owner pg_catalog.bool DEFAULT false)
@@ -81,6 +93,39 @@ BEGIN
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) x.tbl);
     END IF;
 
+    -- 2. The records of each table of the command (labelled or not: a table
+    -- renamed while it has no label gives its name up all the same) carry
+    -- its name and owner now; the name they had is a name it gave up.
+    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name, k.relowner AS owner
+               FROM pg_catalog.pg_class k
+              WHERE k.oid OPERATOR(pg_catalog.=) ANY (COALESCE(tables, ARRAY(
+                        SELECT s.subject FROM privacy.subject_choices s WHERE s.subject IS NOT NULL
+                        UNION SELECT r.subject FROM privacy.change_request_data r WHERE r.subject IS NOT NULL
+                        UNION SELECT e.subject FROM privacy.erasure_data e WHERE e.subject IS NOT NULL
+                        UNION SELECT x.tbl FROM privacy.disclosure_column_data x WHERE x.tbl IS NOT NULL)))
+              ORDER BY k.oid LOOP
+        UPDATE privacy.subject_choices s
+           SET previous_names = privacy.gave_up(s.previous_names, s.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE s.subject OPERATOR(pg_catalog.=) t.oid
+           AND (s.subject_name OPERATOR(pg_catalog.<>) t.name OR s.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.change_request_data r
+           SET previous_names = privacy.gave_up(r.previous_names, r.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE r.subject OPERATOR(pg_catalog.=) t.oid
+           AND (r.subject_name OPERATOR(pg_catalog.<>) t.name OR r.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.erasure_data e
+           SET previous_names = privacy.gave_up(e.previous_names, e.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE e.subject OPERATOR(pg_catalog.=) t.oid
+           AND (e.subject_name OPERATOR(pg_catalog.<>) t.name OR e.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.disclosure_column_data x
+           SET previous_names = privacy.gave_up(x.previous_names, x.tbl_name, t.name), tbl_name = t.name,
+               table_owner = t.owner
+         WHERE x.tbl OPERATOR(pg_catalog.=) t.oid
+           AND (x.tbl_name OPERATOR(pg_catalog.<>) t.name OR x.table_owner IS DISTINCT FROM t.owner);
+    END LOOP;
+
     FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name, k.relowner AS owner, p.class, p.key,
                     (SELECT a.attnum FROM pg_catalog.pg_attribute a
                       WHERE a.attrelid OPERATOR(pg_catalog.=) k.oid AND a.attname OPERATOR(pg_catalog.=) p.key
@@ -93,7 +138,7 @@ BEGIN
                 AND l.objsubid OPERATOR(pg_catalog.=) 0
                 AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
               ORDER BY k.oid LOOP
-        -- 2. Disclosure treatments (of subject and related tables).
+        -- 3. Disclosure treatments (of subject and related tables).
         UPDATE privacy.disclosure_column_data x
            SET tbl = t.oid, tbl_name = t.name, previous_names = NULL, table_owner = t.owner
          WHERE x.tbl IS NULL
@@ -113,15 +158,10 @@ BEGIN
         UPDATE privacy.disclosure_column_data x SET previous_names = pg_catalog.array_remove(x.previous_names, t.name)
          WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
            AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names);
-        UPDATE privacy.disclosure_column_data x
-           SET previous_names = privacy.gave_up(x.previous_names, x.tbl_name, t.name), tbl_name = t.name,
-               table_owner = t.owner
-         WHERE x.tbl OPERATOR(pg_catalog.=) t.oid
-           AND (x.tbl_name OPERATOR(pg_catalog.<>) t.name OR x.table_owner IS DISTINCT FROM t.owner);
 
         CONTINUE WHEN t.class OPERATOR(pg_catalog.<>) 'subject';
 
-        -- 3. Its own choices stay with their key column (as the table
+        -- 4. Its own choices stay with their key column (as the table
         -- numbers it: a renamed column keeps them): a label that names
         -- another column would give them to other subjects.
         IF EXISTS (SELECT FROM privacy.subject_choices s
@@ -141,7 +181,7 @@ BEGIN
         UPDATE privacy.subject_choices s SET key_column = t.key
          WHERE s.subject OPERATOR(pg_catalog.=) t.oid AND s.key_column IS DISTINCT FROM t.key;
 
-        -- 4. The choices it takes: those waiting under its name (or whose
+        -- 5. The choices it takes: those waiting under its name (or whose
         -- table gave the name up and was dropped), and copies of those of a
         -- table still there that gave the name up; of the same owner, with
         -- the same key column (or one the table no longer has).  The
@@ -153,7 +193,7 @@ BEGIN
                  WHERE ((s.subject IS NULL AND s.subject_name OPERATOR(pg_catalog.=) t.name)
                         OR (s.previous_names OPERATOR(pg_catalog.@>) ARRAY[t.name]
                             AND s.subject IS DISTINCT FROM t.oid))
-                   AND (any_owner OR s.table_owner OPERATOR(pg_catalog.=) t.owner)
+                   AND (any_owner OR privacy.record_owner(s.subject, s.table_owner) OPERATOR(pg_catalog.=) t.owner)
                    AND (s.key_column IS NULL OR s.key_column OPERATOR(pg_catalog.=) t.key
                         OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
                                         WHERE a.attrelid OPERATOR(pg_catalog.=) t.oid
@@ -219,7 +259,7 @@ BEGIN
             END IF;
         END LOOP;
 
-        -- 5. Its change requests: those waiting under its name, and the
+        -- 6. Its change requests: those waiting under its name, and the
         -- pending ones of a table still there that gave the name up.
         UPDATE privacy.change_request_data r
            SET subject = t.oid, subject_name = t.name, previous_names = NULL, table_owner = t.owner
@@ -228,16 +268,16 @@ BEGIN
                 OR (r.subject IS NOT NULL AND r.subject OPERATOR(pg_catalog.<>) t.oid
                     AND t.name OPERATOR(pg_catalog.=) ANY (r.previous_names)
                     AND r.status OPERATOR(pg_catalog.=) 'pending'))
-           AND (any_owner OR r.table_owner OPERATOR(pg_catalog.=) t.owner);
+           AND (any_owner OR privacy.record_owner(r.subject, r.table_owner) OPERATOR(pg_catalog.=) t.owner);
 
-        -- 6. Its erasures: one record per key, runs and fingerprints summed
+        -- 7. Its erasures: one record per key, runs and fingerprints summed
         -- (a table still there that gave the name up keeps its own).
         FOR c IN SELECT e.*, e.ctid AS tid FROM privacy.erasure_data e
                   WHERE ((e.subject IS NULL AND (e.subject_name OPERATOR(pg_catalog.=) t.name
                                                  OR t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
                          OR (e.subject IS NOT NULL AND e.subject OPERATOR(pg_catalog.<>) t.oid
                              AND t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
-                    AND (any_owner OR e.table_owner OPERATOR(pg_catalog.=) t.owner)
+                    AND (any_owner OR privacy.record_owner(e.subject, e.table_owner) OPERATOR(pg_catalog.=) t.owner)
                   ORDER BY e.key, e.erased_at FOR UPDATE LOOP
             UPDATE privacy.erasure_data e
                SET rows_changed = e.rows_changed OPERATOR(pg_catalog.+) c.rows_changed,
@@ -261,27 +301,32 @@ BEGIN
             END IF;
         END LOOP;
 
-        -- 7. Its records carry its name and owner now; the name they had
-        -- before a rename is a name it gave up.
-        UPDATE privacy.subject_choices s
-           SET previous_names = privacy.gave_up(s.previous_names, s.subject_name, t.name),
-               subject_name = t.name, table_owner = t.owner
-         WHERE s.subject OPERATOR(pg_catalog.=) t.oid
-           AND (s.subject_name OPERATOR(pg_catalog.<>) t.name OR s.table_owner IS DISTINCT FROM t.owner);
-        UPDATE privacy.change_request_data r
-           SET previous_names = privacy.gave_up(r.previous_names, r.subject_name, t.name),
-               subject_name = t.name, table_owner = t.owner
-         WHERE r.subject OPERATOR(pg_catalog.=) t.oid
-           AND (r.subject_name OPERATOR(pg_catalog.<>) t.name OR r.table_owner IS DISTINCT FROM t.owner);
-        UPDATE privacy.erasure_data e
-           SET previous_names = privacy.gave_up(e.previous_names, e.subject_name, t.name),
-               subject_name = t.name, table_owner = t.owner
-         WHERE e.subject OPERATOR(pg_catalog.=) t.oid
-           AND (e.subject_name OPERATOR(pg_catalog.<>) t.name OR e.table_owner IS DISTINCT FROM t.owner);
     END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION privacy.resolve_choices(pg_catalog.oid[], pg_catalog.oid[], pg_catalog.text[],
                                                pg_catalog.bool) FROM PUBLIC;
+
+-- After REASSIGN OWNED BY old_owners TO new_owner (which fires no event
+-- trigger; the library's utility hook calls this as the extension's owner):
+-- what waits under the names of the old owners' dropped tables is the new
+-- owner's, and every labelled table takes what it now may.
+CREATE FUNCTION privacy.reassign_records(old_owners pg_catalog.oid[], new_owner pg_catalog.oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy.subject_choices s SET table_owner = new_owner
+     WHERE s.subject IS NULL AND s.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.change_request_data r SET table_owner = new_owner
+     WHERE r.subject IS NULL AND r.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.erasure_data e SET table_owner = new_owner
+     WHERE e.subject IS NULL AND e.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.disclosure_column_data x SET table_owner = new_owner
+     WHERE x.tbl IS NULL AND x.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    PERFORM privacy.resolve_choices(NULL, '{}', '{}');
+END $$;
+REVOKE ALL ON FUNCTION privacy.reassign_records(pg_catalog.oid[], pg_catalog.oid) FROM PUBLIC;
 
 -- A privacy administrator hands the records waiting under a table's name
 -- (or under the name another table of any owner gave up) to that table,
