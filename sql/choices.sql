@@ -434,9 +434,41 @@ SET ROLE regress_ch_heir;
 ALTER TABLE ch_crm.ch_lead ALTER COLUMN phone TYPE text;
 RESET ROLE;
 SELECT id, phone FROM privacy_disclose_ch_courier.ch_lead ORDER BY id;
+-- (d) Treatments go with their table's owner too: another owner's table
+-- that takes the name (after a drop, or a rename) discloses nothing of its
+-- own under the profile a privacy administrator set for the first table.
+SET client_min_messages = warning;
+SET ROLE regress_ch_heir;
+ALTER TABLE ch_crm.ch_lead RENAME TO ch_lead_kept;
+RESET ROLE;
+SET ROLE regress_ch_other;
+CREATE TABLE ch_crm.ch_lead (id int PRIMARY KEY, phone text);
+INSERT INTO ch_crm.ch_lead VALUES (7, '555-0107');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_lead IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_lead.id IS 'public';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_lead.phone IS 'identifier';
+RESET ROLE;
+RESET client_min_messages;
+SELECT id, phone FROM privacy_disclose_ch_courier.ch_lead;
+SELECT tbl, col, treatment FROM privacy.disclosure_columns WHERE profile = 'ch_courier' ORDER BY tbl, col;
+SET client_min_messages = warning;
+DROP TABLE ch_crm.ch_lead;
+SET ROLE regress_ch_heir;
+DROP TABLE ch_crm.ch_lead_kept;
+RESET ROLE;
+SET ROLE regress_ch_other;
+CREATE TABLE ch_crm.ch_lead_kept (id int PRIMARY KEY, phone text);
+INSERT INTO ch_crm.ch_lead_kept VALUES (8, '555-0108');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_lead_kept IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_lead_kept.id IS 'public';
+RESET ROLE;
+RESET client_min_messages;
+SELECT id FROM privacy_disclose_ch_courier.ch_lead_kept;
+SELECT tbl_name, col, tbl IS NULL AS waiting FROM privacy.disclosure_column_data
+ WHERE profile = 'ch_courier' ORDER BY tbl_name, col;
 SELECT privacy.drop_disclosure('ch_courier');
 SET client_min_messages = warning;
-DROP TABLE ch_crm.ch_lead, ch_crm.ch_lead_unlabelled, ch_crm.ch_visit;
+DROP TABLE ch_crm.ch_lead_kept, ch_crm.ch_lead_unlabelled, ch_crm.ch_visit;
 DROP OWNED BY regress_ch_mover, regress_ch_heir;
 DROP ROLE regress_ch_mover;
 DROP ROLE regress_ch_heir;

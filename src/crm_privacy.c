@@ -34,6 +34,7 @@
 #include "utils/builtins.h"
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
+#include "utils/syscache.h"
 
 #include "crm_privacy.h"
 
@@ -108,6 +109,20 @@ crm_lock_view_admin(void)
 }
 
 /*
+ * A relation a call was given must exist: a regclass argument is an OID
+ * resolved before the call ran, or any number.
+ */
+void
+crm_require_relation(Oid relid)
+{
+	if (!SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_TABLE),
+				 errmsg("relation with OID %u does not exist", relid),
+				 errhint("A table dropped while the call was being made (by a reload, say) is gone: name the table again.")));
+}
+
+/*
  * SQL: privacy.lock_subject(tbl regclass, name text): lock a subject table
  * for a record about it (ACCESS SHARE: a rename or drop waits for the
  * record), by OID, and check that it is still the table the caller named:
@@ -126,16 +141,16 @@ crm_lock_subject(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the subject table must not be NULL")));
-	if (name == NULL)
-		name = psprintf("%u", relid);	/* gone already: fails below */
+	crm_require_relation(relid);
 	LockRelationOid(relid, AccessShareLock);
 	relname = get_rel_name(relid);
-	if (relname == NULL ||
+	if (name == NULL || relname == NULL ||
 		strcmp(quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)), relname),
 			   name) != 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
-				 errmsg("table %s was renamed or dropped while this was being recorded", name),
+				 errmsg("table %s was renamed or dropped while this was being recorded",
+						name ? name : psprintf("%u", relid)),
 				 errdetail("A reload or rename of the table committed first."),
 				 errhint("Record it again: it then goes to the table that has the name now.")));
 	PG_RETURN_VOID();

@@ -45,6 +45,7 @@ typedef struct CrmLogColumn
 extern Oid	crm_extension_oid(void);
 extern bool crm_is_extension_member(Oid classid, Oid objid);
 extern void crm_lock_view_admin(void);
+extern void crm_require_relation(Oid relid);
 extern bool crm_client_addr(Datum *result);
 extern void crm_become_owner(CrmOwnerContext *ctx, bool pin_search_path);
 extern void crm_end_owner(CrmOwnerContext *ctx);

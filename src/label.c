@@ -1164,6 +1164,21 @@ related_tables_of(Oid subject)
 }
 
 /*
+ * Can a column of this type be a subject's key?  Only types whose text does
+ * not depend on session settings (the views and the records compare keys of
+ * other types by their text): smallint, integer, bigint, numeric, uuid,
+ * text, varchar and char, or a domain over one.
+ */
+bool
+crm_key_type_supported(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	return base == INT2OID || base == INT4OID || base == INT8OID || base == NUMERICOID ||
+		base == UUIDOID || base == TEXTOID || base == VARCHAROID || base == BPCHAROID;
+}
+
+/*
  * Validate a table label against the catalog.  The subject= reference is
  * checked only while check_function_bodies is on: pg_dump turns it off, and a
  * restore may label a related table before its subject table exists.
@@ -1191,8 +1206,19 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 		int32		typmod;
 		Oid			collid;
 
-		/* under a case-insensitive collation two spellings would be one subject */
+		/*
+		 * A key's text must not depend on the reader's settings (DateStyle,
+		 * TimeZone, bytea_output, extra_float_digits, lc_monetary ...).
+		 */
 		get_atttypetypmodcoll(relid, keyatt, &typid, &typmod, &collid);
+		if (!crm_key_type_supported(typid))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("invalid crm_privacy label \"%s\": key column \"%s\" of table \"%s\" has type %s",
+							shown(label), tl->key, get_rel_name(relid), format_type_be(typid)),
+					 errdetail("A key is smallint, integer, bigint, numeric, uuid, text, varchar or char (or a domain over one): the text of other types depends on each session's settings, and a subject's choices would not find its rows."),
+					 errhint("Key the table by an identifier column of one of those types.")));
+		/* under a case-insensitive collation two spellings would be one subject */
 		if (OidIsValid(collid) && !get_collation_isdeterministic(collid))
 			ereport(ERROR,
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

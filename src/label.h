@@ -123,6 +123,7 @@ extern CrmLevel crm_parse_level(const char *level);
 extern void crm_parse_schema_label(const char *label);
 
 extern void crm_parse_rule(const char *text, CrmRule *rule);
+extern bool crm_key_type_supported(Oid typid);
 extern bool crm_rule_fits(const char *label, const CrmRule *rule,
 						  const char *colname, Oid typid, bool report);
 extern const char *crm_level_name(CrmLevel level);

@@ -175,8 +175,6 @@ crm_subject_key(PG_FUNCTION_ARGS)
 	CrmTableLabel tl;
 	Oid			relid;
 	Oid			basetype;
-	char		typtype;
-	Oid			elemtype;
 	Oid			infunc;
 	Oid			ioparam;
 	Oid			outfunc;
@@ -188,17 +186,21 @@ crm_subject_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("subject and key must not be NULL")));
 	relid = PG_GETARG_OID(0);
+	crm_require_relation(relid);
 	require_subject(relid, &tl);
-	basetype = getBaseType(get_atttype(relid, get_attnum(relid, tl.key)));
-	typtype = get_typtype(basetype);
-	elemtype = get_element_type(basetype);
-	if ((typtype != TYPTYPE_BASE && typtype != TYPTYPE_ENUM) ||
-		(OidIsValid(elemtype) && getBaseType(elemtype) != elemtype))
+	basetype = get_atttype(relid, get_attnum(relid, tl.key));
+	if (!OidIsValid(basetype))	/* dropped since (a reload): no key column */
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("table %u was renamed or dropped while this was being recorded", relid),
+				 errhint("Record it again: it then goes to the table that has the name now.")));
+	basetype = getBaseType(basetype);
+	if (!crm_key_type_supported(basetype))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the key column \"%s\" of table %s has type %s, which crm_privacy cannot read keys of",
 						tl.key, get_rel_name(relid), format_type_be(basetype)),
-				 errhint("Key columns of subject tables must have a base or enum type, or a domain over one.")));
+				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text, varchar or char, or a domain over one.")));
 
 	getTypeInputInfo(basetype, &infunc, &ioparam);
 	value = OidInputFunctionCall(infunc, text_to_cstring(PG_GETARG_TEXT_PP(1)), ioparam, -1);

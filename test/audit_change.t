@@ -14,7 +14,7 @@
 # (with and without CASCADE) keeps every log row, readable by superusers
 # only, and CREATE EXTENSION adopts them: the seal still verifies.
 . "$(dirname "$0")/tap.sh"
-plan 114
+plan 118
 
 db=crm_audit_change_$CRM_PRELOAD
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
@@ -388,6 +388,25 @@ is "$(log "$erasures_sql")" "$erasures" "so are erasures, with their fingerprint
 is "$(log "SET crm_privacy.require_access_log = off; SELECT privacy.erase_subject('crm.pc', '7')")" "0" \
 	"and erasing again changes nothing"
 q "$db" "SELECT privacy.review_change(id, false, 'test') FROM privacy.change_requests WHERE status = 'pending'" >/dev/null
+
+# The same table, renamed or given to another owner while the extension was
+# gone, keeps its records (on the old code they waited under its old name,
+# or for its old owner, and its opt-outs were ignored).
+records_sql="SELECT string_agg(DISTINCT subject::regclass::text || ' ' || table_owner::regrole, ', ')
+               FROM (SELECT subject, table_owner FROM privacy.subject_choices
+                     UNION ALL SELECT subject, table_owner FROM privacy.erasure_data) r"
+q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;
+         ALTER TABLE crm.pc RENAME TO pc_renamed; CREATE EXTENSION crm_privacy" >/dev/null
+is "$(log "$records_sql")" "crm.pc_renamed crm_chg_owner" "a table renamed while the extension was gone keeps its choices and erasures"
+is "$(log "SELECT count(*) FROM privacy_optout_newsletter.pc_renamed WHERE id = 6")" "0" "and its opt-outs hold"
+q postgres "DROP ROLE IF EXISTS crm_chg_heir; CREATE ROLE crm_chg_heir" >/dev/null
+q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;
+         ALTER TABLE crm.pc_renamed OWNER TO crm_chg_heir; CREATE EXTENSION crm_privacy" >/dev/null
+is "$(log "$records_sql")" "crm.pc_renamed crm_chg_heir" "so does a table given to another owner"
+is "$(log "SELECT count(*) FROM privacy_optout_newsletter.pc_renamed WHERE id = 6")" "0" "and its opt-outs hold"
+q "$db" "SET client_min_messages = warning; ALTER TABLE crm.pc_renamed OWNER TO crm_chg_owner;
+         ALTER TABLE crm.pc_renamed RENAME TO pc" >/dev/null
+q postgres "DROP ROLE crm_chg_heir" >/dev/null
 
 # an archive a non-superuser could have written is not adopted
 q "$db" "SET client_min_messages = warning; DROP EXTENSION crm_privacy;

@@ -201,18 +201,20 @@ BEGIN
     -- (by the name of their table, which applied says they applied to)
     CREATE TABLE crm_privacy_archive.choices AS
         SELECT c.subject_name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
-               c.previous_names, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied
+               c.previous_names, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied,
+               c.subject AS subject_oid
           FROM privacy.subject_choices c;
     CREATE TABLE crm_privacy_archive.choice_history AS
         SELECT h.* FROM privacy.subject_choice_history h;
     -- and the subjects' change requests and erasures
     CREATE TABLE crm_privacy_archive.change_requests AS
         SELECT r.id, r.subject_name, r.key, r.col, r.new_value, r.requested_by, r.requested_at, r.status,
-               r.decided_by, r.decided_at, r.note, r.table_owner, r.subject IS NOT NULL AS applied
+               r.decided_by, r.decided_at, r.note, r.table_owner, r.subject IS NOT NULL AS applied,
+               r.subject AS subject_oid
           FROM privacy.change_request_data r;
     CREATE TABLE crm_privacy_archive.erasures AS
         SELECT e.subject_name, e.key, e.erased_at, e.erased_by, e.rows_changed, e.runs, e.not_erased,
-               e.fingerprints, e.table_owner, e.subject IS NOT NULL AS applied
+               e.fingerprints, e.table_owner, e.subject IS NOT NULL AS applied, e.subject AS subject_oid
           FROM privacy.erasure_data e;
     FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history', 'change_requests', 'erasures'] LOOP
         EXECUTE pg_catalog.format('REVOKE ALL ON crm_privacy_archive.%I FROM PUBLIC', t);
@@ -257,18 +259,30 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.trusted_archive() FROM PUBLIC;
 
--- Does an archived record that applied to a table apply to the table that
--- has its name now: one of the same owner?
-CREATE FUNCTION privacy.archived_applies(applied pg_catalog.bool, name pg_catalog.text, owner pg_catalog.oid)
-RETURNS pg_catalog.bool
+-- The table an archived record that applied to a table (relid, then named
+-- name and owned by owner) applies to now, by its name: that table still
+-- (renamed, or given to another owner, while the extension was gone; the
+-- same OID and the same name or owner, not an OID reused by another's
+-- table), or the table of the same name and owner (a reload meanwhile);
+-- NULL: none, the record waits under its name.
+CREATE FUNCTION privacy.archived_name(applied pg_catalog.bool, relid pg_catalog.oid, name pg_catalog.text,
+                                      owner pg_catalog.oid)
+RETURNS pg_catalog.text
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT applied AND EXISTS (SELECT FROM pg_catalog.pg_class k
-                            WHERE k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(name)
-                              AND k.relowner OPERATOR(pg_catalog.=) owner)
+SELECT CASE WHEN applied THEN
+    COALESCE((SELECT privacy.choice_table_name(k.oid) FROM pg_catalog.pg_class k
+               WHERE k.oid OPERATOR(pg_catalog.=) relid
+                 AND (privacy.choice_table_name(k.oid) OPERATOR(pg_catalog.=) name
+                      OR k.relowner OPERATOR(pg_catalog.=) owner)),
+             (SELECT name FROM pg_catalog.pg_class k
+               WHERE k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(name)
+                 AND k.relowner OPERATOR(pg_catalog.=) owner))
+END
 $$;
-REVOKE ALL ON FUNCTION privacy.archived_applies(pg_catalog.bool, pg_catalog.text, pg_catalog.oid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.archived_name(pg_catalog.bool, pg_catalog.oid, pg_catalog.text, pg_catalog.oid)
+    FROM PUBLIC;
 
 -- Adopt the logs a dropped crm_privacy left behind (a superuser's only: a
 -- look-alike archive made by anyone else is refused, not adopted).
@@ -321,14 +335,17 @@ BEGIN
         INSERT INTO privacy.purposes (name, description, effect)
         SELECT a.name, a.description, a.effect FROM crm_privacy_archive.purposes a
         ON CONFLICT DO NOTHING;
-        -- a choice that applied to a table applies to the one of that name,
-        -- if its owner is the same (privacy.choice_subject() finds it)
+        -- a choice that applied to a table applies to it still, or to the
+        -- one of its name and owner (privacy.choice_subject() finds it by
+        -- name; the owner is brought up to date at the end of the script)
         INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, changed_at,
                                              source, changed_by, previous_names, table_owner, key_column)
-        SELECT CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
-               a.subject_name, a.key, a.purpose, a.opted_out, a.changed_at, a.source, a.changed_by,
-               a.previous_names, a.table_owner, a.key_column
+        SELECT CASE WHEN m.name IS NOT NULL THEN 0 END,
+               COALESCE(m.name, a.subject_name), a.key, a.purpose, a.opted_out, a.changed_at, a.source,
+               a.changed_by, a.previous_names, a.table_owner, a.key_column
           FROM crm_privacy_archive.choices a
+         CROSS JOIN LATERAL (SELECT privacy.archived_name(a.applied, a.subject_oid, a.subject_name,
+                                                          a.table_owner) AS name) m
         ON CONFLICT DO NOTHING;
         INSERT INTO privacy.subject_choice_history (changed_at, changed_by, subject_name, key, purpose,
                                                     event, old_opted_out, new_opted_out, source)

@@ -14,8 +14,7 @@
 --     name of a table since dropped; and a copy of what a table still there
 --     had when it gave that name up (a reload that keeps yesterday's table,
 --     however often it renames it);
---     only from a table of the same owner (any owner for disclosure
---     treatments, which privacy administrators set);
+--     only from a table of the same owner;
 --   - two choices for one key and purpose: the one changed last stays.
 -- Run by the event triggers as the extension's owner, with the tables of the
 -- command (NULL: every labelled table) and the tables it dropped with their
@@ -138,26 +137,31 @@ BEGIN
                 AND l.objsubid OPERATOR(pg_catalog.=) 0
                 AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
               ORDER BY k.oid LOOP
-        -- 3. Disclosure treatments (of subject and related tables).
+        -- 3. Disclosure treatments (of subject and related tables), of the same
+        -- owner: a privacy administrator disclosed that owner's table.
         UPDATE privacy.disclosure_column_data x
            SET tbl = t.oid, tbl_name = t.name, previous_names = NULL, table_owner = t.owner
          WHERE x.tbl IS NULL
            AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names))
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner)
            AND NOT EXISTS (SELECT FROM privacy.disclosure_column_data m
                             WHERE m.tbl OPERATOR(pg_catalog.=) t.oid AND m.profile OPERATOR(pg_catalog.=) x.profile
                               AND m.col OPERATOR(pg_catalog.=) x.col);
         DELETE FROM privacy.disclosure_column_data x
          WHERE x.tbl IS NULL
-           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names));
+           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names))
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner);
         INSERT INTO privacy.disclosure_column_data (profile, tbl, tbl_name, col, treatment, table_owner)
         SELECT x.profile, t.oid, t.name, x.col, x.treatment, t.owner
           FROM privacy.disclosure_column_data x
          WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
            AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names)
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner)
         ON CONFLICT DO NOTHING;
         UPDATE privacy.disclosure_column_data x SET previous_names = pg_catalog.array_remove(x.previous_names, t.name)
          WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
-           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names);
+           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names)
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner);
 
         CONTINUE WHEN t.class OPERATOR(pg_catalog.<>) 'subject';
 

@@ -95,19 +95,24 @@ BEGIN
     INSERT INTO privacy.change_request_data (id, subject, subject_name, key, col, new_value, requested_by,
                                              requested_at, status, decided_by, decided_at, note, table_owner)
     OVERRIDING SYSTEM VALUE
-    SELECT a.id, CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
-           a.subject_name, a.key, a.col, a.new_value, a.requested_by, a.requested_at, a.status, a.decided_by,
-           a.decided_at, a.note, a.table_owner
-      FROM crm_privacy_archive.change_requests a ORDER BY a.id;
+    SELECT a.id, CASE WHEN m.name IS NOT NULL THEN 0 END,
+           COALESCE(m.name, a.subject_name), a.key, a.col, a.new_value, a.requested_by, a.requested_at,
+           a.status, a.decided_by, a.decided_at, a.note, a.table_owner
+      FROM crm_privacy_archive.change_requests a
+     CROSS JOIN LATERAL (SELECT privacy.archived_name(a.applied, a.subject_oid, a.subject_name,
+                                                      a.table_owner) AS name) m
+     ORDER BY a.id;
     PERFORM pg_catalog.setval(pg_catalog.pg_get_serial_sequence('privacy.change_request_data', 'id'),
                               pg_catalog.max(id))
        FROM privacy.change_request_data HAVING pg_catalog.count(*) OPERATOR(pg_catalog.>) 0;
     INSERT INTO privacy.erasure_data (subject, subject_name, key, erased_at, erased_by, rows_changed, runs,
                                       not_erased, fingerprints, table_owner)
-    SELECT CASE WHEN privacy.archived_applies(a.applied, a.subject_name, a.table_owner) THEN 0 END,
-           a.subject_name, a.key, a.erased_at, a.erased_by, a.rows_changed, a.runs, a.not_erased,
-           a.fingerprints, a.table_owner
+    SELECT CASE WHEN m.name IS NOT NULL THEN 0 END,
+           COALESCE(m.name, a.subject_name), a.key, a.erased_at, a.erased_by, a.rows_changed, a.runs,
+           a.not_erased, a.fingerprints, a.table_owner
       FROM crm_privacy_archive.erasures a
+     CROSS JOIN LATERAL (SELECT privacy.archived_name(a.applied, a.subject_oid, a.subject_name,
+                                                      a.table_owner) AS name) m
     ON CONFLICT DO NOTHING;
     DROP TABLE crm_privacy_archive.change_requests, crm_privacy_archive.erasures;
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_depend d WHERE d.refclassid OPERATOR(pg_catalog.=) 'pg_catalog.pg_namespace'::pg_catalog.regclass

@@ -6,13 +6,23 @@
 -- security on a base table applies to every read through every view.  Roles
 -- belong to the cluster: a second database's CREATE EXTENSION finds it and
 -- resets its attributes.  privacy.refresh_views() refuses to build views
--- while it has any of these attributes or any member.
+-- while it has any of these attributes or any member.  CREATE EXTENSION in
+-- several databases at once: the role is made once, and changed only when
+-- it must be (two changes of one role at once fail).
 DO $$
 BEGIN
     IF NOT EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname OPERATOR(pg_catalog.=) 'crm_privacy_views') THEN
-        CREATE ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
-            NOREPLICATION NOBYPASSRLS;
-    ELSE
+        BEGIN
+            CREATE ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+                NOREPLICATION NOBYPASSRLS;
+        EXCEPTION WHEN duplicate_object OR unique_violation THEN
+            NULL;   -- another database's CREATE EXTENSION made it first
+        END;
+    END IF;
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles r
+                WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views'
+                  AND (r.rolcanlogin OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolinherit
+                       OR r.rolreplication OR r.rolbypassrls)) THEN
         ALTER ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
             NOREPLICATION NOBYPASSRLS;
     END IF;
