@@ -404,6 +404,10 @@ BEGIN
             HINT = 'A purpose name has 1 to 48 bytes.';
     END IF;
     INSERT INTO privacy.purposes (name, description, effect) VALUES (name, description, 'rows');
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+        MESSAGE = format('purpose "%s" already exists', name),
+        HINT = 'The purposes are listed in privacy.purposes.';
 END $$;
 GRANT EXECUTE ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) TO PUBLIC;
 COMMENT ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) IS
@@ -432,6 +436,10 @@ BEGIN
             HINT = 'A disclosure profile needs a row purpose from privacy.purposes.';
     END IF;
     INSERT INTO privacy.disclosure_profiles (name, purpose, recipient) VALUES (profile, purpose, recipient);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+        MESSAGE = format('disclosure profile "%s" already exists', profile),
+        HINT = 'The profiles are listed in privacy.disclosure_profiles.';
 END $$;
 
 CREATE FUNCTION privacy.disclose(profile pg_catalog.text, tbl pg_catalog.regclass,
