@@ -95,6 +95,10 @@ CREATE COLLATION k_ci (provider = icu, locale = 'und-u-ks-level2', deterministic
 CREATE TABLE k_ci_subject (id text COLLATE k_ci PRIMARY KEY);
 SECURITY LABEL FOR crm_privacy ON TABLE k_ci_subject IS 'subject key=id';
 DROP TABLE k_ci_subject;
+-- A temporary table is refused with a clear error (0A000).
+CREATE TEMP TABLE k_temp (id int PRIMARY KEY);
+SECURITY LABEL FOR crm_privacy ON TABLE k_temp IS 'subject key=id';
+DROP TABLE k_temp;
 DROP COLLATION k_ci;
 
 -- Spellings that are not a key of the column's type: refused, nothing written.

@@ -1194,6 +1194,13 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 	Oid			rtype;
 	Operator	eqop;
 
+	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("invalid crm_privacy label \"%s\": table \"%s\" is temporary",
+						shown(label), get_rel_name(relid)),
+				 errdetail("A temporary table is one session's: it has no privacy views, and what is recorded about its subjects would outlive it."),
+				 errhint("Label the permanent table the data comes from.")));
 	if (keyatt == InvalidAttrNumber || keyatt < 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
