@@ -98,5 +98,6 @@ extern void crm_drop_views_of(Oid relid);
 extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
 extern void crm_reassign_records(List *old_roles, Oid new_role);
+extern void crm_give_up_names(Oid relid, Oid nspoid);
 
 #endif							/* CRM_PRIVACY_H */

@@ -288,13 +288,17 @@ before_rename(RenameStmt *stmt)
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
 			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
+			{
 				retarget_subject(schema, name, NULL, stmt->newname);
+				crm_give_up_names(RangeVarGetRelid(stmt->relation, NoLock, true), InvalidOid);
+			}
 			break;
 		case OBJECT_SCHEMA:
 			if (!OidIsValid(get_namespace_oid(stmt->subname, true)) ||
 				!crm_owns_namespace(get_namespace_oid(stmt->subname, true), GetUserId()))
 				break;
 			retarget_subject(stmt->subname, NULL, stmt->newname, NULL);
+			crm_give_up_names(InvalidOid, get_namespace_oid(stmt->subname, true));
 			retarget_functions(stmt->subname, NULL, InvalidOid, stmt->newname, NULL);
 			break;
 		case OBJECT_FUNCTION:
@@ -322,7 +326,10 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
 			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
+			{
 				retarget_subject(schema, name, stmt->newschema, NULL);
+				crm_give_up_names(RangeVarGetRelid(stmt->relation, NoLock, true), InvalidOid);
+			}
 			break;
 		case OBJECT_FUNCTION:
 		case OBJECT_ROUTINE:

@@ -1425,6 +1425,18 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
 }
 
 /*
+ * Before a rename or move of relid (or of the tables of schema nspoid): the
+ * names the subject tables among them give up (privacy.give_up_names()).
+ */
+void
+crm_give_up_names(Oid relid, Oid nspoid)
+{
+	if (creating_extension)
+		return;
+	keep_records_as_owner(psprintf("SELECT privacy.give_up_names(%u, %u)", relid, nspoid));
+}
+
+/*
  * After REASSIGN OWNED BY old_roles TO new_role (src/ddl.c): the records
  * waiting for the old roles' tables are the new role's
  * (privacy.reassign_records()).
