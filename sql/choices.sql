@@ -474,6 +474,36 @@ DROP ROLE regress_ch_mover;
 DROP ROLE regress_ch_heir;
 RESET client_min_messages;
 
+-- 13. An erasure's record stays true through nightly reloads that keep
+-- yesterday's table and drop it the next day: the copies that meet again are
+-- one record, not a sum (on the old code runs, rows and fingerprints doubled
+-- every night, until the owner's rename failed with 54000).
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_member2 (id int PRIMARY KEY, email text);
+INSERT INTO ch_crm.ch_member2 VALUES (1, 'a@x.org'), (2, 'b@x.org');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_member2 IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_member2.email IS 'identifier anon=null';
+RESET ROLE;
+RESET client_min_messages;
+SELECT privacy.erase_subject('ch_crm.ch_member2', '2') AS erased;
+CREATE FUNCTION pg_temp.ch_reload() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+    SET LOCAL client_min_messages = warning;
+    SET LOCAL ROLE regress_ch_owner;
+    CREATE TABLE ch_crm.ch_member2_new (LIKE ch_crm.ch_member2 INCLUDING ALL);
+    INSERT INTO ch_crm.ch_member2_new SELECT * FROM ch_crm.ch_member2;
+    SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_member2_new IS 'subject key=id';
+    SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_member2_new.email IS 'identifier anon=null';
+    DROP TABLE IF EXISTS ch_crm.ch_member2_old;
+    ALTER TABLE ch_crm.ch_member2 RENAME TO ch_member2_old;
+    ALTER TABLE ch_crm.ch_member2_new RENAME TO ch_member2;
+END $$;
+SELECT pg_temp.ch_reload() FROM generate_series(1, 6);
+SELECT subject_name, key, runs, rows_changed, cardinality(fingerprints) AS fingerprints
+  FROM privacy.erasures WHERE subject_name LIKE 'ch_crm.ch_member2%' ORDER BY subject_name;
+SELECT * FROM ch_crm.ch_member2 ORDER BY id;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA ch_crm CASCADE;

@@ -88,8 +88,24 @@ SECURITY LABEL FOR crm_privacy ON TABLE k_bytes IS 'subject key=b';
 CREATE TABLE k_later (id text PRIMARY KEY);
 SECURITY LABEL FOR crm_privacy ON TABLE k_later IS 'subject key=id';
 ALTER TABLE k_later ALTER COLUMN id TYPE date USING '2020-01-01'::date;
+-- nor a typed table's key, by ALTER TYPE (no ALTER TABLE), also while the
+-- table has no views (a policy with a subquery) that would hold it
+CREATE TYPE k_row AS (id int, name text);
+CREATE TABLE k_typed OF k_row (PRIMARY KEY (id));
+ALTER TABLE k_typed ENABLE ROW LEVEL SECURITY;
+CREATE POLICY k_sub ON k_typed USING (name IN (SELECT 'x'));
+SET client_min_messages = error;
+SECURITY LABEL FOR crm_privacy ON TABLE k_typed IS 'subject key=id';
+RESET client_min_messages;
+\set VERBOSITY terse
+ALTER TYPE k_row ALTER ATTRIBUTE id TYPE money CASCADE;
+\set VERBOSITY sqlstate
+-- char(n): 'ab' and 'ab  ' are one value and two texts
+CREATE TABLE k_char (code char(6) PRIMARY KEY);
+SECURITY LABEL FOR crm_privacy ON TABLE k_char IS 'subject key=code';
 \set VERBOSITY default
-DROP TABLE k_date, k_bytes, k_later;
+DROP TABLE k_date, k_bytes, k_later, k_typed, k_char;
+DROP TYPE k_row;
 -- A key under a case-insensitive collation would be several keys: refused.
 CREATE COLLATION k_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
 CREATE TABLE k_ci_subject (id text COLLATE k_ci PRIMARY KEY);

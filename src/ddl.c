@@ -12,10 +12,11 @@
  *	  labels that name the object are rewritten to its new name.
  *	- sql_drop: a command may not drop a key column, a subject table that
  *	  still has related tables, or a function that a label uses.
- *	- ddl_command_end: after ALTER TABLE, the labels of the altered tables
- *	  must still hold (a masked column retyped so that its rule no longer fits
- *	  is refused); after ALTER FUNCTION or ALTER SCHEMA, every fn() rule must
- *	  still name a function of a trusted schema.
+ *	- ddl_command_end: after ALTER TABLE (or ALTER TYPE of a typed table's
+ *	  type), the labels of the altered tables must still hold (a masked
+ *	  column retyped so that its rule no longer fits is refused); after ALTER
+ *	  FUNCTION or ALTER SCHEMA, every fn() rule must still name a function of
+ *	  a trusted schema.
  *	- REASSIGN OWNED fires no event trigger: a utility hook gives the new
  *	  owner the records that wait for the old owners' dropped tables.
  *
@@ -1463,8 +1464,10 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	else
 	{
 		/*
-		 * The tables of the command, and those of its triggers.  Not
-		 * read-only: a new snapshot sees the new catalog rows.
+		 * The tables of the command, those of its triggers, and the typed
+		 * tables of its types (ALTER TYPE ... ALTER ATTRIBUTE ... CASCADE
+		 * retypes their columns).  Not read-only: a new snapshot sees the
+		 * new catalog rows.
 		 */
 		if (SPI_connect() != SPI_OK_CONNECT)
 			elog(ERROR, "SPI_connect failed");
@@ -1472,7 +1475,11 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass"
 						" UNION SELECT t.tgrelid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
 						" JOIN pg_catalog.pg_trigger t ON t.oid OPERATOR(pg_catalog.=) d.objid"
-						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass",
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_trigger'::pg_catalog.regclass"
+						" UNION SELECT k.oid FROM pg_catalog.pg_event_trigger_ddl_commands() d"
+						" JOIN pg_catalog.pg_type y ON y.typrelid OPERATOR(pg_catalog.=) d.objid"
+						" JOIN pg_catalog.pg_class k ON k.reloftype OPERATOR(pg_catalog.=) y.oid"
+						" WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass",
 						false, 0) != SPI_OK_SELECT)
 			elog(ERROR, "could not read the tables of the command");
 	}

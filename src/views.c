@@ -200,7 +200,7 @@ crm_subject_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the key column \"%s\" of table %s has type %s, which crm_privacy cannot read keys of",
 						tl.key, get_rel_name(relid), format_type_be(basetype)),
-				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text, varchar or char, or a domain over one.")));
+				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text, varchar or an enum, or a domain over one.")));
 
 	getTypeInputInfo(basetype, &infunc, &ioparam);
 	value = OidInputFunctionCall(infunc, text_to_cstring(PG_GETARG_TEXT_PP(1)), ioparam, -1);
@@ -1171,26 +1171,55 @@ view_role(void)
 	return roleid;
 }
 
+/*
+ * Does a labelled table get privacy views (with warn, a WARNING says why
+ * not)?  Its policies are evaluated as the reader: they must call trusted
+ * code only.  Its key must be of a type the views compare right (a typed
+ * table's key can change type with ALTER TYPE, which the label check after
+ * it refuses; this is the second line).
+ */
+static bool
+gets_views(const TableSpec *t, bool warn)
+{
+	char	   *culprit;
+	Oid			keytype = get_atttype(t->relid, get_attnum(t->relid, t->tl.key));
+
+	if (!crm_policies_trusted(t->relid, &culprit))
+	{
+		if (warn)
+			ereport(WARNING,
+					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+					 errmsg("table %s gets no privacy views",
+							quote_qualified_identifier(t->nspname, t->relname)),
+					 errdetail("A row-level security policy on it reaches %s, which could run code of a role other than a superuser; policies run as the role that reads a view.",
+							   culprit),
+					 errhint("Use policies that call only built-in or superuser-owned functions, then run privacy.refresh_views().")));
+		return false;
+	}
+	if (!crm_key_type_supported(keytype))
+	{
+		if (warn)
+			ereport(WARNING,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("table %s gets no privacy views",
+							quote_qualified_identifier(t->nspname, t->relname)),
+					 errdetail("Its key column \"%s\" has type %s, which cannot be a key.",
+							   t->tl.key, OidIsValid(keytype) ? format_type_be(keytype) : "(none)"),
+					 errhint("Give the key column a type that can be a key (see the table labels), then run privacy.refresh_views().")));
+		return false;
+	}
+	return true;
+}
+
 /* Build every view of one labelled table, owned by the view role. */
 static void
 build_views(const TableSpec *t, List *targets, List *treatments)
 {
 	List	   *columns;
 	ListCell   *lc;
-	char	   *culprit;
 
-	/* policies are evaluated as the reader: they must call trusted code only */
-	if (!crm_policies_trusted(t->relid, &culprit))
-	{
-		ereport(WARNING,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("table %s gets no privacy views",
-						quote_qualified_identifier(t->nspname, t->relname)),
-				 errdetail("A row-level security policy on it reaches %s, which could run code of a role other than a superuser; policies run as the role that reads a view.",
-						   culprit),
-				 errhint("Use policies that call only built-in or superuser-owned functions, then run privacy.refresh_views().")));
+	if (!gets_views(t, true))
 		return;
-	}
 
 	/* the view role reads the table; RLS policies apply to it */
 	exec_sql(psprintf("GRANT SELECT ON TABLE %s TO %s",
@@ -1320,10 +1349,9 @@ views_to_keep(List *tables, List *targets)
 	{
 		TableSpec	t;
 		ListCell   *lc2;
-		char	   *culprit;
 
 		/* a table that gets no views (an untrusted policy) loses those it had */
-		if (!table_spec(lfirst_oid(lc), &t) || !crm_policies_trusted(t.relid, &culprit))
+		if (!table_spec(lfirst_oid(lc), &t) || !gets_views(&t, false))
 			continue;
 		foreach(lc2, targets)
 		{

@@ -21,7 +21,7 @@ CREATE FUNCTION privacy.ddl_command_end() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'crm_ddl_command_end'
 LANGUAGE C;
 COMMENT ON FUNCTION privacy.ddl_command_end() IS
-'event trigger: after ALTER TABLE, FUNCTION or SCHEMA, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled or altered tables, and after policy or domain changes';
+'event trigger: after ALTER TABLE, FUNCTION, SCHEMA or TYPE, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled or altered tables, and after policy or domain changes';
 
 REVOKE ALL ON FUNCTION privacy.ddl_command_start(), privacy.sql_drop(),
     privacy.ddl_command_end() FROM PUBLIC;
@@ -40,7 +40,7 @@ CREATE EVENT TRIGGER crm_privacy_sql_drop ON sql_drop
     EXECUTE FUNCTION privacy.sql_drop();
 CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
-                 'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL',
+                 'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL', 'ALTER TYPE',
                  'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
                  'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA')
     EXECUTE FUNCTION privacy.ddl_command_end();

@@ -335,8 +335,10 @@ BEGIN
                     AND r.status OPERATOR(pg_catalog.=) 'pending'))
            AND (any_owner OR privacy.record_owner(r.subject, r.table_owner) OPERATOR(pg_catalog.=) t.owner);
 
-        -- 7. Its erasures: one record per key, runs and fingerprints summed
-        -- (a table still there that gave the name up keeps its own).
+        -- 7. Its erasures: one record per key.  Two records that meet may be
+        -- copies of one (a table that gave the name up keeps its own, and
+        -- gives it again after it is dropped): the fingerprints are their
+        -- union, runs and rows those of the larger, never a sum.
         FOR c IN SELECT e.*, e.ctid AS tid FROM privacy.erasure_data e
                   WHERE ((e.subject IS NULL AND (e.subject_name OPERATOR(pg_catalog.=) t.name
                                                  OR t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
@@ -345,9 +347,12 @@ BEGIN
                     AND (any_owner OR privacy.record_owner(e.subject, e.table_owner) OPERATOR(pg_catalog.=) t.owner)
                   ORDER BY e.key, e.erased_at FOR UPDATE LOOP
             UPDATE privacy.erasure_data e
-               SET rows_changed = e.rows_changed OPERATOR(pg_catalog.+) c.rows_changed,
-                   runs = e.runs OPERATOR(pg_catalog.+) c.runs,
-                   fingerprints = e.fingerprints OPERATOR(pg_catalog.||) c.fingerprints,
+               SET rows_changed = GREATEST(e.rows_changed, c.rows_changed),
+                   runs = GREATEST(e.runs, c.runs),
+                   fingerprints = ARRAY(SELECT DISTINCT f.f
+                                          FROM pg_catalog.unnest(e.fingerprints OPERATOR(pg_catalog.||)
+                                                                 c.fingerprints) AS f(f)
+                                         ORDER BY f.f),
                    not_erased = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.not_erased ELSE e.not_erased END,
                    erased_by = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.erased_by ELSE e.erased_by END,
                    erased_at = GREATEST(e.erased_at, c.erased_at)

@@ -320,6 +320,12 @@ DECLARE
     old record;
     n pg_catalog.int8;
 BEGIN
+    IF canonical IS NULL OR purpose IS NULL OR opted_out IS NULL OR event IS NULL
+       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class k
+                       WHERE k.oid OPERATOR(pg_catalog.=) store_choice.subject::pg_catalog.oid) THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
+            MESSAGE = 'a choice needs an existing table, a key, a purpose, a state and an event';
+    END IF;
     LOOP
         SELECT c.* INTO old FROM privacy.subject_choices c
          WHERE c.subject OPERATOR(pg_catalog.=) store_choice.subject::pg_catalog.oid
