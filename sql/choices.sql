@@ -504,6 +504,25 @@ SELECT subject_name, key, runs, rows_changed, cardinality(fingerprints) AS finge
   FROM privacy.erasures WHERE subject_name LIKE 'ch_crm.ch_member2%' ORDER BY subject_name;
 SELECT * FROM ch_crm.ch_member2 ORDER BY id;
 
+-- 14. An enum key: its owner's ALTER TYPE ... RENAME VALUE renames the key
+-- of every row, and the choices keyed by it follow (on the old code the
+-- opt-out stayed under the old value, and the subject was back).
+SET client_min_messages = warning;
+SET ROLE regress_ch_owner;
+CREATE TYPE ch_crm.ch_tier AS ENUM ('bronze', 'silver', 'gold');
+CREATE TABLE ch_crm.ch_tiered (tier ch_crm.ch_tier PRIMARY KEY, perks text);
+INSERT INTO ch_crm.ch_tiered VALUES ('bronze', 'none'), ('silver', 'some'), ('gold', 'all');
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_tiered IS 'subject key=tier';
+SECURITY LABEL FOR crm_privacy ON COLUMN ch_crm.ch_tiered.tier IS 'public';
+RESET ROLE;
+RESET client_min_messages;
+SELECT privacy.opt_out('ch_crm.ch_tiered', 'silver', 'direct_marketing', 'web');
+SET ROLE regress_ch_owner;
+ALTER TYPE ch_crm.ch_tier RENAME VALUE 'silver' TO 'argent';
+RESET ROLE;
+SELECT tier FROM privacy_optout_direct_marketing.ch_tiered ORDER BY tier;
+SELECT key FROM privacy.choices WHERE subject = 'ch_crm.ch_tiered'::regclass;
+
 -- Clean up.
 SET client_min_messages = warning;
 DROP SCHEMA ch_crm CASCADE;

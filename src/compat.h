@@ -30,10 +30,12 @@
 #define crm_owns_relation(relid, roleid) object_ownercheck(RelationRelationId, (relid), (roleid))
 #define crm_owns_namespace(nspid, roleid) object_ownercheck(NamespaceRelationId, (nspid), (roleid))
 #define crm_owns_function(funcid, roleid) object_ownercheck(ProcedureRelationId, (funcid), (roleid))
+#define crm_owns_type(typid, roleid) object_ownercheck(TypeRelationId, (typid), (roleid))
 #else
 #define crm_owns_relation(relid, roleid) pg_class_ownercheck((relid), (roleid))
 #define crm_owns_namespace(nspid, roleid) pg_namespace_ownercheck((nspid), (roleid))
 #define crm_owns_function(funcid, roleid) pg_proc_ownercheck((funcid), (roleid))
+#define crm_owns_type(typid, roleid) pg_type_ownercheck((typid), (roleid))
 #endif
 
 /*

@@ -1140,10 +1140,17 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 		guard_extension_member((AlterExtensionContentsStmt *) tree);
 	else if (IsA(tree, AlterEnumStmt) && ((AlterEnumStmt *) tree)->oldVal != NULL)
 	{
-		/* RENAME VALUE changes the value of every row that holds it */
-		TypeName   *name = makeTypeNameFromNameList(((AlterEnumStmt *) tree)->typeName);
+		/*
+		 * RENAME VALUE changes the value of every row that holds it; the
+		 * records keyed by it follow (for the type's owner only: anyone
+		 * else's command is refused).
+		 */
+		AlterEnumStmt *stmt = (AlterEnumStmt *) tree;
+		Oid			typid = LookupTypeNameOid(NULL, makeTypeNameFromNameList(stmt->typeName), true);
 
-		record_type_change(LookupTypeNameOid(NULL, name, true), "ALTER TYPE", NULL);
+		record_type_change(typid, "ALTER TYPE", NULL);
+		if (OidIsValid(typid) && crm_owns_type(typid, GetUserId()))
+			crm_rename_enum_keys(typid, stmt->oldVal, stmt->newVal);
 	}
 	PG_RETURN_NULL();
 }

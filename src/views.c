@@ -1465,6 +1465,19 @@ crm_give_up_names(Oid relid, Oid nspoid)
 }
 
 /*
+ * Before ALTER TYPE typid RENAME VALUE old_value TO new_value: the records
+ * keyed by that value follow it (privacy.rename_enum_keys()).
+ */
+void
+crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value)
+{
+	if (creating_extension)
+		return;
+	keep_records_as_owner(psprintf("SELECT privacy.rename_enum_keys(%u, %s, %s)", typid,
+								   quote_literal_cstr(old_value), quote_literal_cstr(new_value)));
+}
+
+/*
  * After REASSIGN OWNED BY old_roles TO new_role (src/ddl.c): the records
  * waiting for the old roles' tables are the new role's
  * (privacy.reassign_records()).

@@ -398,6 +398,44 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.reassign_records(pg_catalog.oid[], pg_catalog.oid) FROM PUBLIC;
 
+-- Before ALTER TYPE typ RENAME VALUE old_label TO new_label (the event
+-- trigger, for the type's owner): the choices, change requests and erasures
+-- of the subject tables keyed by typ (or a domain over it) are keyed by the
+-- new value, as their rows are.
+CREATE FUNCTION privacy.rename_enum_keys(typ pg_catalog.oid, old_label pg_catalog.text,
+                                         new_label pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keyed pg_catalog.oid[];
+BEGIN
+    WITH RECURSIVE types(oid) AS (
+        SELECT typ
+        UNION SELECT d.oid FROM pg_catalog.pg_type d JOIN types ON d.typbasetype OPERATOR(pg_catalog.=) types.oid)
+    SELECT pg_catalog.array_agg(k.oid) INTO keyed
+      FROM pg_catalog.pg_seclabel l
+      JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
+     CROSS JOIN LATERAL privacy.parse_label(l.label) p
+      JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.oid
+                                    AND a.attname OPERATOR(pg_catalog.=) p.key AND NOT a.attisdropped
+     WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+       AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND l.objsubid OPERATOR(pg_catalog.=) 0 AND p.class OPERATOR(pg_catalog.=) 'subject'
+       AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.oid FROM types t));
+    IF keyed IS NULL THEN
+        RETURN;
+    END IF;
+    UPDATE privacy.subject_choices s SET key = new_label
+     WHERE s.subject OPERATOR(pg_catalog.=) ANY (keyed) AND s.key OPERATOR(pg_catalog.=) old_label;
+    UPDATE privacy.change_request_data r SET key = new_label
+     WHERE r.subject OPERATOR(pg_catalog.=) ANY (keyed) AND r.key OPERATOR(pg_catalog.=) old_label;
+    UPDATE privacy.erasure_data e SET key = new_label
+     WHERE e.subject OPERATOR(pg_catalog.=) ANY (keyed) AND e.key OPERATOR(pg_catalog.=) old_label;
+END $$;
+REVOKE ALL ON FUNCTION privacy.rename_enum_keys(pg_catalog.oid, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
 -- A privacy administrator hands the records waiting under a table's name
 -- (or under the name another table of any owner gave up) to that table,
 -- whoever owned the table they applied to.
