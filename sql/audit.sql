@@ -86,6 +86,9 @@ CREATE TABLE owned (id int PRIMARY KEY, v text);
 ALTER TABLE owned OWNER TO regress_crm_writer;
 CREATE FUNCTION regress_noop() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NEW; END $$;
 SELECT privacy.enable_audit('owned');
+\set VERBOSITY sqlstate
+SELECT privacy.disable_audit(0);   -- no such table: 42P01
+\set VERBOSITY default
 SET ROLE regress_crm_writer;
 SELECT count(*) FROM privacy.audit_log;
 INSERT INTO privacy.audit_log (txid, session_user_name, current_user_name, table_name, op)

@@ -125,8 +125,36 @@ SELECT privacy.opt_out('k_small', '32768', 'direct_marketing');
 SELECT privacy.opt_out('k_uuid', 'not-a-uuid', 'direct_marketing');
 SELECT privacy.opt_out('k_free', 'NaN', 'direct_marketing');
 SELECT privacy.opt_out('k_free', 'Infinity', 'direct_marketing');
+-- a key the column would hold as another value: 'C-001   ' in varchar(20)
+-- is 'C-001', 1002.4 in numeric(12,0) is 1002 (1002.0 is 1002, and fits)
+SELECT privacy.opt_out('k_text', 'C-001' || repeat(' ', 20), 'direct_marketing');
+SELECT privacy.opt_out('k_num', '1002.4', 'direct_marketing');
 \set VERBOSITY default
 SELECT count(*) AS choices FROM privacy.choices WHERE subject::text LIKE 'k\_%';
+
+-- A partition is not labelled: the partitioned table is (0A000).
+CREATE TABLE k_parted (id int PRIMARY KEY) PARTITION BY RANGE (id);
+CREATE TABLE k_part1 PARTITION OF k_parted FOR VALUES FROM (0) TO (100);
+\set VERBOSITY sqlstate
+SECURITY LABEL FOR crm_privacy ON TABLE k_part1 IS 'subject key=id';
+\set VERBOSITY default
+DROP TABLE k_parted;
+
+-- A key column with choices keeps its kind of type: a number may become
+-- another number, not text ('5' would be written '5.00' through
+-- numeric(10,2)); 55006.
+CREATE TABLE k_retype (id int PRIMARY KEY);
+INSERT INTO k_retype VALUES (5), (6);
+SECURITY LABEL FOR crm_privacy ON TABLE k_retype IS 'subject key=id';
+SECURITY LABEL FOR crm_privacy ON COLUMN k_retype.id IS 'public';
+SELECT privacy.opt_out('k_retype', '5', 'direct_marketing');
+ALTER TABLE k_retype ALTER COLUMN id TYPE numeric(10,2);
+\set VERBOSITY sqlstate
+ALTER TABLE k_retype ALTER COLUMN id TYPE text;
+\set VERBOSITY default
+SELECT id FROM privacy_optout_direct_marketing.k_retype ORDER BY id;
+DELETE FROM privacy.subject_choices WHERE subject = 'k_retype'::regclass;
+DROP TABLE k_retype;
 
 SET client_min_messages = warning;
 DELETE FROM privacy.subject_choices WHERE subject::text LIKE 'k\_%';

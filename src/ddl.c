@@ -289,17 +289,13 @@ before_rename(RenameStmt *stmt)
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
 			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
-			{
 				retarget_subject(schema, name, NULL, stmt->newname);
-				crm_give_up_names(RangeVarGetRelid(stmt->relation, NoLock, true), InvalidOid);
-			}
 			break;
 		case OBJECT_SCHEMA:
 			if (!OidIsValid(get_namespace_oid(stmt->subname, true)) ||
 				!crm_owns_namespace(get_namespace_oid(stmt->subname, true), GetUserId()))
 				break;
 			retarget_subject(stmt->subname, NULL, stmt->newname, NULL);
-			crm_give_up_names(InvalidOid, get_namespace_oid(stmt->subname, true));
 			retarget_functions(stmt->subname, NULL, InvalidOid, stmt->newname, NULL);
 			break;
 		case OBJECT_FUNCTION:
@@ -327,10 +323,7 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 		case OBJECT_TABLE:
 		case OBJECT_FOREIGN_TABLE:
 			if (owns_rangevar(stmt->relation) && table_names(stmt->relation, &schema, &name))
-			{
 				retarget_subject(schema, name, stmt->newschema, NULL);
-				crm_give_up_names(RangeVarGetRelid(stmt->relation, NoLock, true), InvalidOid);
-			}
 			break;
 		case OBJECT_FUNCTION:
 		case OBJECT_ROUTINE:
@@ -346,6 +339,7 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 
 static void archive_logs(void);
 static void record_type_change(Oid target, const char *op, const char *attribute);
+static void check_key_retype(Oid relid, AlterTableCmd *cmd);
 
 /* Does relid carry a crm_privacy table label (and so, privacy views)? */
 static bool
@@ -691,6 +685,7 @@ guard_alter_table(AlterTableStmt *stmt)
 					refuse_audit_change("enable or disable");
 				break;
 			case AT_AlterColumnType:
+				check_key_retype(relid, cmd);
 				if (audited)
 					crm_audit_table_action(relid, "ALTER COLUMN TYPE", cmd->name);
 				break;
@@ -740,6 +735,71 @@ guard_alter_table(AlterTableStmt *stmt)
 				break;
 		}
 	}
+}
+
+/*
+ * How a key of this type is written: numbers (compared as numbers), uuids,
+ * text, or the labels of one enum type (its OID).  A key column retyped to
+ * another kind writes its keys another way ('5' becomes '5.00' through
+ * numeric(10,2) to text).
+ */
+static Oid
+key_kind(Oid typid)
+{
+	Oid			base = getBaseType(typid);
+
+	if (base == INT2OID || base == INT4OID || base == INT8OID || base == NUMERICOID)
+		return NUMERICOID;
+	if (base == VARCHAROID)
+		return TEXTOID;
+	return base;
+}
+
+/*
+ * ALTER COLUMN ... TYPE of a subject table's key column, by its owner: while
+ * choices, change requests or erasures are recorded for its keys, only to a
+ * type of the same kind (a number to a number ...), or the recorded keys
+ * would not find their subjects.
+ */
+static void
+check_key_retype(Oid relid, AlterTableCmd *cmd)
+{
+	CrmTableLabel tl;
+	Oid			newtype;
+	Oid			oldtype;
+	bool		recorded;
+
+	if (!OidIsValid(relid) || !crm_owns_relation(relid, GetUserId()) ||
+		!crm_get_table_label(relid, &tl) || tl.related || strcmp(tl.key, cmd->name) != 0)
+		return;
+	newtype = LookupTypeNameOid(NULL, castNode(ColumnDef, cmd->def)->typeName, true);
+	oldtype = get_atttype(relid, get_attnum(relid, tl.key));
+	if (!OidIsValid(newtype) || key_kind(newtype) == key_kind(oldtype))
+		return;
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT EXISTS (SELECT FROM privacy.subject_choices s"
+							 " WHERE s.subject OPERATOR(pg_catalog.=) %u)"
+							 " OR EXISTS (SELECT FROM privacy.change_request_data r"
+							 " WHERE r.subject OPERATOR(pg_catalog.=) %u)"
+							 " OR EXISTS (SELECT FROM privacy.erasure_data e"
+							 " WHERE e.subject OPERATOR(pg_catalog.=) %u)", relid, relid, relid),
+					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the records of table %u", relid);
+	{
+		bool		isnull;
+
+		recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	if (recorded)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_IN_USE),
+				 errmsg("cannot change key column \"%s\" of table %s from %s to %s",
+						tl.key, get_rel_name(relid), format_type_be(oldtype), format_type_be(newtype)),
+				 errdetail("Choices, change requests or erasures are recorded for its keys; a key of type %s is written another way, and they would not find their subjects.",
+						   format_type_be(newtype)),
+				 errhint("Change it to a type of the same kind (a number to a number, text to text), or copy the table to one keyed the new way.")));
 }
 
 /*

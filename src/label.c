@@ -1196,6 +1196,13 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 	Oid			rtype;
 	Operator	eqop;
 
+	if (get_rel_relispartition(relid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("invalid crm_privacy label \"%s\": table \"%s\" is a partition",
+						shown(label), get_rel_name(relid)),
+				 errdetail("Its rows are the partitioned table's: views of their own would not honour what is recorded for the partitioned table."),
+				 errhint("Label the partitioned table.")));
 	if (get_rel_persistence(relid) == RELPERSISTENCE_TEMP)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

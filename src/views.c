@@ -174,7 +174,11 @@ crm_subject_key(PG_FUNCTION_ARGS)
 {
 	CrmTableLabel tl;
 	Oid			relid;
+	AttrNumber	keyatt;
 	Oid			basetype;
+	int32		typmod;
+	Oid			collid;
+	char	   *key;
 	Oid			infunc;
 	Oid			ioparam;
 	Oid			outfunc;
@@ -188,13 +192,14 @@ crm_subject_key(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	crm_require_relation(relid);
 	require_subject(relid, &tl);
-	basetype = get_atttype(relid, get_attnum(relid, tl.key));
-	if (!OidIsValid(basetype))	/* dropped since (a reload): no key column */
+	keyatt = get_attnum(relid, tl.key);
+	if (keyatt == InvalidAttrNumber)	/* dropped since (a reload): no key column */
 		ereport(ERROR,
 				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
 				 errmsg("table %u was renamed or dropped while this was being recorded", relid),
 				 errhint("Record it again: it then goes to the table that has the name now.")));
-	basetype = getBaseType(basetype);
+	get_atttypetypmodcoll(relid, keyatt, &basetype, &typmod, &collid);
+	basetype = getBaseTypeAndTypmod(basetype, &typmod);
 	if (!crm_key_type_supported(basetype))
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
@@ -203,7 +208,26 @@ crm_subject_key(PG_FUNCTION_ARGS)
 				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text, varchar or an enum, or a domain over one.")));
 
 	getTypeInputInfo(basetype, &infunc, &ioparam);
-	value = OidInputFunctionCall(infunc, text_to_cstring(PG_GETARG_TEXT_PP(1)), ioparam, -1);
+	getTypeOutputInfo(basetype, &outfunc, &isvarlena);
+	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	value = OidInputFunctionCall(infunc, key, ioparam, -1);
+
+	/*
+	 * A key the column cannot hold as written ('abc   ' in varchar(3),
+	 * 5.004 in numeric(10,2); 1002.0 in numeric(12,0) is 1002) would be
+	 * recorded for no row: refused.
+	 */
+	if (typmod >= 0 &&
+		!(basetype == NUMERICOID
+		  ? DatumGetBool(DirectFunctionCall2(numeric_eq, value,
+											 OidInputFunctionCall(infunc, key, ioparam, typmod)))
+		  : strcmp(OidOutputFunctionCall(outfunc, value),
+				   OidOutputFunctionCall(outfunc, OidInputFunctionCall(infunc, key, ioparam, typmod))) == 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
+				 errmsg("key \"%s\" does not fit key column \"%s\" of table %s, of type %s",
+						key, tl.key, get_rel_name(relid), format_type_with_typemod(basetype, typmod)),
+				 errdetail("The column holds it as another value.")));
 	if (basetype == NUMERICOID)
 	{
 		/* a number is one key however many zeros follow its point: 1002.0 is 1002 */
@@ -214,7 +238,6 @@ crm_subject_key(PG_FUNCTION_ARGS)
 							text_to_cstring(PG_GETARG_TEXT_PP(1)), get_rel_name(relid))));
 		value = DirectFunctionCall1(numeric_trim_scale, value);
 	}
-	getTypeOutputInfo(basetype, &outfunc, &isvarlena);
 	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(outfunc, value)));
 }
 
@@ -1450,18 +1473,6 @@ crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names)
 	if (creating_extension)
 		return;
 	keep_records_as_owner(resolve_choices_sql(tables, all, dropped, dropped_names));
-}
-
-/*
- * Before a rename or move of relid (or of the tables of schema nspoid): the
- * names the subject tables among them give up (privacy.give_up_names()).
- */
-void
-crm_give_up_names(Oid relid, Oid nspoid)
-{
-	if (creating_extension)
-		return;
-	keep_records_as_owner(psprintf("SELECT privacy.give_up_names(%u, %u)", relid, nspoid));
 }
 
 /*

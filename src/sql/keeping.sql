@@ -21,60 +21,6 @@
 -- last names.  Not callable by others; privacy.adopt_choices() is the
 -- privacy administrators' way to hand waiting records to a table of another
 -- owner.
--- The names subject tables gave up by a rename or SET SCHEMA (recorded by
--- the event trigger before the command, src/ddl.c), while the table is
--- there: a choice recorded on such a table goes to the tables of its owner
--- that took one of the names, too (privacy.record_choice()).  By OID, so not
--- dumped: a restored table has given nothing up.
-CREATE TABLE privacy.given_names (
-    relid pg_catalog.oid NOT NULL,
-    name  pg_catalog.text NOT NULL,
-    PRIMARY KEY (relid, name)
-);
-REVOKE ALL ON privacy.given_names FROM PUBLIC;
-
--- Is tbl labelled as a subject table?
-CREATE FUNCTION privacy.is_subject_table(tbl pg_catalog.oid) RETURNS pg_catalog.bool
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT EXISTS (SELECT FROM pg_catalog.pg_seclabel l CROSS JOIN LATERAL privacy.parse_label(l.label) p
-                WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
-                  AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
-                  AND l.objoid OPERATOR(pg_catalog.=) tbl AND l.objsubid OPERATOR(pg_catalog.=) 0
-                  AND p.class OPERATOR(pg_catalog.=) 'subject')
-$$;
-REVOKE ALL ON FUNCTION privacy.is_subject_table(pg_catalog.oid) FROM PUBLIC;
-
--- Before a rename or move of tbl (or of the tables of schema nsp): the names
--- the subject tables among them give up.
-CREATE FUNCTION privacy.give_up_names(tbl pg_catalog.oid, nsp pg_catalog.oid) RETURNS void
-LANGUAGE sql
-SET search_path = pg_catalog, pg_temp
-AS $$
-INSERT INTO privacy.given_names (relid, name)
-SELECT k.oid, privacy.choice_table_name(k.oid) FROM pg_catalog.pg_class k
- WHERE (k.oid OPERATOR(pg_catalog.=) tbl OR k.relnamespace OPERATOR(pg_catalog.=) nsp)
-   AND privacy.is_subject_table(k.oid)
-ON CONFLICT DO NOTHING
-$$;
-REVOKE ALL ON FUNCTION privacy.give_up_names(pg_catalog.oid, pg_catalog.oid) FROM PUBLIC;
-
--- The subject tables of the same owner that have a name tbl gave up.
-CREATE FUNCTION privacy.name_takers(tbl pg_catalog.oid) RETURNS TABLE (taker pg_catalog.oid)
-LANGUAGE sql STABLE
-SET search_path = pg_catalog, pg_temp
-AS $$
-SELECT DISTINCT k.oid FROM privacy.given_names g
-  JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(g.name)
- WHERE g.relid OPERATOR(pg_catalog.=) tbl AND k.oid OPERATOR(pg_catalog.<>) tbl
-   AND k.relowner OPERATOR(pg_catalog.=) (SELECT o.relowner FROM pg_catalog.pg_class o
-                                           WHERE o.oid OPERATOR(pg_catalog.=) tbl)
-   AND privacy.is_subject_table(k.oid)
- ORDER BY k.oid
-$$;
-REVOKE ALL ON FUNCTION privacy.name_takers(pg_catalog.oid) FROM PUBLIC;
-
 -- The names a table gave up, after it went from name old to name new.
 CREATE FUNCTION privacy.gave_up(names pg_catalog.text[], old pg_catalog.text, new pg_catalog.text)
 RETURNS pg_catalog.text[]
@@ -130,7 +76,6 @@ BEGIN
     UPDATE privacy.disclosure_column_data x SET tbl = NULL, tbl_name = COALESCE(d.name, x.tbl_name)
       FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
      WHERE x.tbl OPERATOR(pg_catalog.=) d.relid;
-    DELETE FROM privacy.given_names g WHERE g.relid OPERATOR(pg_catalog.=) ANY (dropped);
     IF tables IS NULL THEN
         -- (a table gone while the event triggers did not run)
         UPDATE privacy.subject_choices s SET subject = NULL
@@ -145,13 +90,7 @@ BEGIN
         UPDATE privacy.disclosure_column_data x SET tbl = NULL
          WHERE x.tbl IS NOT NULL
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) x.tbl);
-        DELETE FROM privacy.given_names g
-         WHERE NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) g.relid);
     END IF;
-    -- (a name given up and taken back is the table's own again)
-    DELETE FROM privacy.given_names g
-     WHERE (tables IS NULL OR g.relid OPERATOR(pg_catalog.=) ANY (tables))
-       AND g.name OPERATOR(pg_catalog.=) privacy.choice_table_name(g.relid);
 
     -- 2. The records of each table of the command (labelled or not: a table
     -- renamed while it has no label gives its name up all the same) carry

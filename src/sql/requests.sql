@@ -325,19 +325,9 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     named text := privacy.choice_table_name(subject);
-    n pg_catalog.int8;
-    taker pg_catalog.oid;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
-    n := privacy.erase_one(subject, named, key);
-    -- a table that gave its name up by a rename (yesterday's copy in a
-    -- reload): the subject is erased from the tables of its owner that took
-    -- the name too (so is it when the reload committed after the call was
-    -- read, and the regclass argument named yesterday's table by then)
-    FOR taker IN SELECT y.taker FROM privacy.name_takers(subject) y LOOP
-        n := n OPERATOR(pg_catalog.+) privacy.erase_one(taker, privacy.choice_table_name(taker), key);
-    END LOOP;
-    RETURN n;
+    RETURN privacy.erase_one(subject, named, key);
 END $$;
 
 -- Everything the database holds about one subject, for the subject.

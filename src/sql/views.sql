@@ -372,8 +372,6 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     canonical text := privacy.subject_key(subject, key);
-    taker pg_catalog.oid;
-    err text;
 BEGIN
     IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -387,24 +385,6 @@ BEGIN
     PERFORM privacy.store_choice(subject, canonical, purpose, opted_out, source,
                                  CASE WHEN source OPERATOR(pg_catalog.=) 'erase_subject' THEN 'erase_subject'
                                       WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END);
-    -- A table that gave its name up by a rename (yesterday's copy in a
-    -- reload): the tables of its owner that took the name get the choice
-    -- too.  So does the new table when the reload committed after the call
-    -- was read (the regclass argument named yesterday's table by then).
-    FOR taker IN SELECT y.taker FROM privacy.name_takers(subject) y LOOP
-        BEGIN
-            PERFORM privacy.lock_subject(taker, privacy.choice_table_name(taker));
-            PERFORM privacy.store_choice(taker, privacy.subject_key(taker, key), purpose, opted_out, source,
-                                         'adopted');
-        EXCEPTION WHEN OTHERS THEN
-            GET STACKED DIAGNOSTICS err = MESSAGE_TEXT;
-            RAISE WARNING USING ERRCODE = 'warning',
-                MESSAGE = pg_catalog.format('the choice was not copied to table %s, which took the name %s gave up',
-                                            privacy.choice_table_name(taker), privacy.choice_table_name(subject)),
-                DETAIL = err,
-                HINT = 'Record it on that table too.';
-        END;
-    END LOOP;
 END $$;
 REVOKE ALL ON FUNCTION privacy.record_choice(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
                                              pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
