@@ -522,6 +522,21 @@ ALTER TYPE ch_crm.ch_tier RENAME VALUE 'silver' TO 'argent';
 RESET ROLE;
 SELECT tier FROM privacy_optout_direct_marketing.ch_tiered ORDER BY tier;
 SELECT key FROM privacy.choices WHERE subject = 'ch_crm.ch_tiered'::regclass;
+-- The owner (no superuser) retypes a key column with choices within its
+-- kind: the check reads the records with the extension's rights (on the
+-- previous code: 42501 on privacy.subject_choices).
+SET ROLE regress_ch_owner;
+CREATE TABLE ch_crm.ch_widened (id int PRIMARY KEY);
+INSERT INTO ch_crm.ch_widened VALUES (1), (2);
+SECURITY LABEL FOR crm_privacy ON TABLE ch_crm.ch_widened IS 'subject key=id';
+RESET ROLE;
+SELECT privacy.opt_out('ch_crm.ch_widened', '2', 'direct_marketing', 'web');
+SET ROLE regress_ch_owner;
+ALTER TABLE ch_crm.ch_widened ALTER COLUMN id TYPE bigint;
+\set VERBOSITY sqlstate
+ALTER TABLE ch_crm.ch_widened ALTER COLUMN id TYPE text;
+\set VERBOSITY default
+RESET ROLE;
 
 -- Clean up.
 SET client_min_messages = warning;

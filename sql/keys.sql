@@ -153,8 +153,41 @@ ALTER TABLE k_retype ALTER COLUMN id TYPE numeric(10,2);
 ALTER TABLE k_retype ALTER COLUMN id TYPE text;
 \set VERBOSITY default
 SELECT id FROM privacy_optout_direct_marketing.k_retype ORDER BY id;
+-- nor to a type in which a recorded key is another key (5.4 would be 5)
+INSERT INTO k_retype VALUES (5.4);
+SELECT privacy.opt_out('k_retype', '5.40', 'direct_marketing');
+ALTER TABLE k_retype ALTER COLUMN id TYPE numeric(10,0);
+ALTER TABLE k_retype ALTER COLUMN id TYPE numeric(12,2);
+SELECT id FROM privacy_optout_direct_marketing.k_retype ORDER BY id;
 DELETE FROM privacy.subject_choices WHERE subject = 'k_retype'::regclass;
 DROP TABLE k_retype;
+-- a typed table's key, by ALTER TYPE, while the table has no views
+CREATE TYPE k_row2 AS (id numeric, name text);
+CREATE TABLE k_typed2 OF k_row2 (PRIMARY KEY (id));
+INSERT INTO k_typed2 VALUES (3.3, 'x');
+ALTER TABLE k_typed2 ENABLE ROW LEVEL SECURITY;
+CREATE POLICY k_sub2 ON k_typed2 USING (name IN (SELECT 'x'));
+SET client_min_messages = error;
+SECURITY LABEL FOR crm_privacy ON TABLE k_typed2 IS 'subject key=id';
+RESET client_min_messages;
+SELECT privacy.opt_out('k_typed2', '3.3', 'direct_marketing');
+\set VERBOSITY sqlstate
+ALTER TYPE k_row2 ALTER ATTRIBUTE id TYPE text CASCADE;
+\set VERBOSITY default
+DELETE FROM privacy.subject_choices WHERE subject = 'k_typed2'::regclass;
+DROP TABLE k_typed2;
+DROP TYPE k_row2;
+-- an enum is a key; a domain over an enum is not (it compares with the
+-- enum by no operator)
+CREATE TYPE k_tier AS ENUM ('a', 'b');
+CREATE DOMAIN k_dtier AS k_tier;
+CREATE TABLE k_dom_enum (tier k_dtier PRIMARY KEY);
+\set VERBOSITY sqlstate
+SECURITY LABEL FOR crm_privacy ON TABLE k_dom_enum IS 'subject key=tier';
+\set VERBOSITY default
+DROP TABLE k_dom_enum;
+DROP DOMAIN k_dtier;
+DROP TYPE k_tier;
 
 SET client_min_messages = warning;
 DELETE FROM privacy.subject_choices WHERE subject::text LIKE 'k\_%';

@@ -98,6 +98,7 @@ extern void crm_drop_views_of(Oid relid);
 extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
 extern void crm_reassign_records(List *old_roles, Oid new_role);
+extern char *crm_canonical_key(Oid basetype, int32 typmod, const char *key);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);
 
 #endif							/* CRM_PRIVACY_H */

@@ -38,8 +38,10 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/table.h"
+#include "access/tableam.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/objectaddress.h"
@@ -339,7 +341,7 @@ before_set_schema(AlterObjectSchemaStmt *stmt)
 
 static void archive_logs(void);
 static void record_type_change(Oid target, const char *op, const char *attribute);
-static void check_key_retype(Oid relid, AlterTableCmd *cmd);
+static void check_key_retype(Oid relid, const char *column, TypeName *newtypename);
 
 /* Does relid carry a crm_privacy table label (and so, privacy views)? */
 static bool
@@ -648,6 +650,27 @@ refuse_attach(Oid partid, Oid parentid)
  * PostgreSQL 17 SET EXPRESSION of a generated column) as a privacy action
  * with the number of rows it touches.
  */
+/* The typed tables of a composite type (CREATE TABLE ... OF type). */
+static List *
+typed_tables(Oid typid)
+{
+	List	   *result = NIL;
+	Relation	rel = table_open(RelationRelationId, AccessShareLock);
+	TableScanDesc scan = table_beginscan_catalog(rel, 0, NULL);
+	HeapTuple	tup;
+
+	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Form_pg_class cls = (Form_pg_class) GETSTRUCT(tup);
+
+		if (cls->reloftype == typid)
+			result = lappend_oid(result, cls->oid);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return result;
+}
+
 static void
 guard_alter_table(AlterTableStmt *stmt)
 {
@@ -659,12 +682,24 @@ guard_alter_table(AlterTableStmt *stmt)
 	{
 		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
 
-		/* ALTER TYPE of a composite type: its values in audited tables */
+		/*
+		 * ALTER TYPE of a composite type: its values in audited tables; the
+		 * keys of its typed tables (for the type's owner)
+		 */
 		if (stmt->objtype == OBJECT_TYPE)
 		{
 			if (OidIsValid(relid) &&
 				(cmd->subtype == AT_DropColumn || cmd->subtype == AT_AlterColumnType))
 				record_type_change(get_rel_type_id(relid), "ALTER TYPE", cmd->name);
+			if (OidIsValid(relid) && cmd->subtype == AT_AlterColumnType &&
+				crm_owns_relation(relid, GetUserId()))
+			{
+				ListCell   *lc2;
+
+				foreach(lc2, typed_tables(get_rel_type_id(relid)))
+					check_key_retype(lfirst_oid(lc2), cmd->name,
+									 castNode(ColumnDef, cmd->def)->typeName);
+			}
 			continue;
 		}
 		switch (cmd->subtype)
@@ -685,7 +720,8 @@ guard_alter_table(AlterTableStmt *stmt)
 					refuse_audit_change("enable or disable");
 				break;
 			case AT_AlterColumnType:
-				check_key_retype(relid, cmd);
+				if (OidIsValid(relid) && crm_owns_relation(relid, GetUserId()))
+					check_key_retype(relid, cmd->name, castNode(ColumnDef, cmd->def)->typeName);
 				if (audited)
 					crm_audit_table_action(relid, "ALTER COLUMN TYPE", cmd->name);
 				break;
@@ -756,50 +792,88 @@ key_kind(Oid typid)
 }
 
 /*
- * ALTER COLUMN ... TYPE of a subject table's key column, by its owner: while
- * choices, change requests or erasures are recorded for its keys, only to a
- * type of the same kind (a number to a number ...), or the recorded keys
- * would not find their subjects.
+ * ALTER COLUMN ... TYPE of a subject table's key column (or ALTER TYPE ...
+ * ALTER ATTRIBUTE of a typed table's type): while choices, change requests
+ * or erasures are recorded for its keys, only to a type of the same kind (a
+ * number to a number ...) in which every recorded key is still the same key
+ * (not 5.4 in numeric(10,0), not 'ab ' in varchar(2)); else the recorded
+ * keys would not find their subjects.  The records are read as the
+ * extension's owner.
  */
 static void
-check_key_retype(Oid relid, AlterTableCmd *cmd)
+check_key_retype(Oid relid, const char *column, TypeName *newtypename)
 {
 	CrmTableLabel tl;
 	Oid			newtype;
+	int32		newmod;
 	Oid			oldtype;
-	bool		recorded;
+	CrmOwnerContext ctx;
+	MemoryContext callercxt = CurrentMemoryContext;
+	List	   *keys = NIL;
+	ListCell   *lc;
+	const char *misfit = NULL;
 
-	if (!OidIsValid(relid) || !crm_owns_relation(relid, GetUserId()) ||
-		!crm_get_table_label(relid, &tl) || tl.related || strcmp(tl.key, cmd->name) != 0)
+	if (!OidIsValid(relid) || !crm_get_table_label(relid, &tl) || tl.related ||
+		strcmp(tl.key, column) != 0)
 		return;
-	newtype = LookupTypeNameOid(NULL, castNode(ColumnDef, cmd->def)->typeName, true);
+	newtype = LookupTypeNameOid(NULL, newtypename, true);
+	if (!OidIsValid(newtype))
+		return;					/* the command fails on its own */
+	typenameTypeIdAndMod(NULL, newtypename, &newtype, &newmod);
 	oldtype = get_atttype(relid, get_attnum(relid, tl.key));
-	if (!OidIsValid(newtype) || key_kind(newtype) == key_kind(oldtype))
-		return;
+
+	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(psprintf("SELECT EXISTS (SELECT FROM privacy.subject_choices s"
-							 " WHERE s.subject OPERATOR(pg_catalog.=) %u)"
-							 " OR EXISTS (SELECT FROM privacy.change_request_data r"
-							 " WHERE r.subject OPERATOR(pg_catalog.=) %u)"
-							 " OR EXISTS (SELECT FROM privacy.erasure_data e"
-							 " WHERE e.subject OPERATOR(pg_catalog.=) %u)", relid, relid, relid),
-					true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+	if (SPI_execute(psprintf("SELECT s.key FROM privacy.subject_choices s WHERE s.subject OPERATOR(pg_catalog.=) %u"
+							 " UNION SELECT r.key FROM privacy.change_request_data r"
+							 " WHERE r.subject OPERATOR(pg_catalog.=) %u"
+							 " UNION SELECT e.key FROM privacy.erasure_data e"
+							 " WHERE e.subject OPERATOR(pg_catalog.=) %u", relid, relid, relid),
+					true, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not read the records of table %u", relid);
+	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		bool		isnull;
+		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
 
-		recorded = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		keys = lappend(keys, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		MemoryContextSwitchTo(oldcxt);
 	}
 	SPI_finish();
-	if (recorded)
+	crm_end_owner(&ctx);
+	if (keys == NIL)
+		return;
+
+	if (key_kind(newtype) != key_kind(oldtype) || !crm_key_type_supported(newtype))
+		misfit = "";
+	else
+	{
+		Oid			base = getBaseTypeAndTypmod(newtype, &newmod);
+
+		foreach(lc, keys)
+		{
+			char	   *canonical;
+
+			CHECK_FOR_INTERRUPTS();
+			canonical = crm_canonical_key(base, newmod, (char *) lfirst(lc));
+			if (canonical == NULL || strcmp(canonical, (char *) lfirst(lc)) != 0)
+			{
+				misfit = (char *) lfirst(lc);
+				break;
+			}
+		}
+	}
+	if (misfit)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_IN_USE),
 				 errmsg("cannot change key column \"%s\" of table %s from %s to %s",
-						tl.key, get_rel_name(relid), format_type_be(oldtype), format_type_be(newtype)),
-				 errdetail("Choices, change requests or erasures are recorded for its keys; a key of type %s is written another way, and they would not find their subjects.",
-						   format_type_be(newtype)),
-				 errhint("Change it to a type of the same kind (a number to a number, text to text), or copy the table to one keyed the new way.")));
+						tl.key, get_rel_name(relid), format_type_be(oldtype),
+						format_type_with_typemod(newtype, newmod)),
+				 *misfit
+				 ? errdetail("Choices, change requests or erasures are recorded for its keys; key \"%s\" would be another key of the new type.", misfit)
+				 : errdetail("Choices, change requests or erasures are recorded for its keys; a key of type %s is written another way, and they would not find their subjects.",
+							 format_type_be(newtype)),
+				 errhint("Change it to a type of the same kind (a number to a number, text to text) that holds every recorded key, or copy the table to one keyed the new way.")));
 }
 
 /*

@@ -1167,8 +1167,9 @@ related_tables_of(Oid subject)
  * Can a column of this type be a subject's key?  Only types whose text does
  * not depend on session settings (the views and the records compare keys of
  * other types by their text) and is one text per value: smallint, integer,
- * bigint, numeric, uuid, text, varchar and enums, or a domain over one.  Not
- * char(n): 'ab' and 'ab  ' are one value of it and two texts.
+ * bigint, numeric, uuid, text and varchar, or a domain over one, and enums
+ * (not a domain over one: its values compare with the enum's by no
+ * operator).  Not char(n): 'ab' and 'ab  ' are one value of it and two texts.
  */
 bool
 crm_key_type_supported(Oid typid)
@@ -1177,7 +1178,7 @@ crm_key_type_supported(Oid typid)
 
 	return base == INT2OID || base == INT4OID || base == INT8OID || base == NUMERICOID ||
 		base == UUIDOID || base == TEXTOID || base == VARCHAROID ||
-		get_typtype(base) == TYPTYPE_ENUM;
+		(base == typid && get_typtype(base) == TYPTYPE_ENUM);	/* enums compare as themselves */
 }
 
 /*
@@ -1232,7 +1233,7 @@ crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid)
 					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 					 errmsg("invalid crm_privacy label \"%s\": key column \"%s\" of table \"%s\" has type %s",
 							shown(label), tl->key, get_rel_name(relid), format_type_be(typid)),
-					 errdetail("A key is smallint, integer, bigint, numeric, uuid, text, varchar or an enum (or a domain over one): the text of other types depends on each session's settings or has several spellings, and a subject's choices would not find its rows."),
+					 errdetail("A key is smallint, integer, bigint, numeric, uuid, text or varchar (or a domain over one), or an enum: the text of other types depends on each session's settings or has several spellings, and a subject's choices would not find its rows."),
 					 errhint("Key the table by an identifier column of one of those types.")));
 		/* under a case-insensitive collation two spellings would be one subject */
 		if (OidIsValid(collid) && !get_collation_isdeterministic(collid))

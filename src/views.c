@@ -168,6 +168,44 @@ type_name(Oid typid, int32 typmod)
  * keys of other kinds of types (composite, range, arrays of domains), whose
  * input could reach a domain's CHECK, are refused.
  */
+/*
+ * The text a key is recorded as, for a key column of base type basetype
+ * with typmod: read as that type (its input function's error if it does not
+ * read), written by its output function; a number without the zeros after
+ * its point (1002.0 is 1002).  NULL when the column would hold it as another
+ * value ('abc   ' in varchar(3), 5.004 in numeric(10,2)) or it is no finite
+ * number: recorded, it would be the key of no row.
+ */
+char *
+crm_canonical_key(Oid basetype, int32 typmod, const char *key)
+{
+	Oid			infunc;
+	Oid			ioparam;
+	Oid			outfunc;
+	bool		isvarlena;
+	Datum		value;
+
+	getTypeInputInfo(basetype, &infunc, &ioparam);
+	getTypeOutputInfo(basetype, &outfunc, &isvarlena);
+	value = OidInputFunctionCall(infunc, unconstify(char *, key), ioparam, -1);
+	if (typmod >= 0)
+	{
+		Datum		held = OidInputFunctionCall(infunc, unconstify(char *, key), ioparam, typmod);
+
+		if (basetype == NUMERICOID
+			? !DatumGetBool(DirectFunctionCall2(numeric_eq, value, held))
+			: strcmp(OidOutputFunctionCall(outfunc, value), OidOutputFunctionCall(outfunc, held)) != 0)
+			return NULL;
+	}
+	if (basetype == NUMERICOID)
+	{
+		if (numeric_is_nan(DatumGetNumeric(value)) || numeric_is_inf(DatumGetNumeric(value)))
+			return NULL;
+		value = DirectFunctionCall1(numeric_trim_scale, value);
+	}
+	return OidOutputFunctionCall(outfunc, value);
+}
+
 PG_FUNCTION_INFO_V1(crm_subject_key);
 Datum
 crm_subject_key(PG_FUNCTION_ARGS)
@@ -179,11 +217,7 @@ crm_subject_key(PG_FUNCTION_ARGS)
 	int32		typmod;
 	Oid			collid;
 	char	   *key;
-	Oid			infunc;
-	Oid			ioparam;
-	Oid			outfunc;
-	bool		isvarlena;
-	Datum		value;
+	char	   *canonical;
 
 	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
 		ereport(ERROR,
@@ -205,40 +239,17 @@ crm_subject_key(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
 				 errmsg("the key column \"%s\" of table %s has type %s, which crm_privacy cannot read keys of",
 						tl.key, get_rel_name(relid), format_type_be(basetype)),
-				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text, varchar or an enum, or a domain over one.")));
+				 errhint("Key columns of subject tables are smallint, integer, bigint, numeric, uuid, text or varchar (or a domain over one), or an enum.")));
 
-	getTypeInputInfo(basetype, &infunc, &ioparam);
-	getTypeOutputInfo(basetype, &outfunc, &isvarlena);
 	key = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	value = OidInputFunctionCall(infunc, key, ioparam, -1);
-
-	/*
-	 * A key the column cannot hold as written ('abc   ' in varchar(3),
-	 * 5.004 in numeric(10,2); 1002.0 in numeric(12,0) is 1002) would be
-	 * recorded for no row: refused.
-	 */
-	if (typmod >= 0 &&
-		!(basetype == NUMERICOID
-		  ? DatumGetBool(DirectFunctionCall2(numeric_eq, value,
-											 OidInputFunctionCall(infunc, key, ioparam, typmod)))
-		  : strcmp(OidOutputFunctionCall(outfunc, value),
-				   OidOutputFunctionCall(outfunc, OidInputFunctionCall(infunc, key, ioparam, typmod))) == 0))
+	canonical = crm_canonical_key(basetype, typmod, key);
+	if (canonical == NULL)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
 				 errmsg("key \"%s\" does not fit key column \"%s\" of table %s, of type %s",
 						key, tl.key, get_rel_name(relid), format_type_with_typemod(basetype, typmod)),
-				 errdetail("The column holds it as another value.")));
-	if (basetype == NUMERICOID)
-	{
-		/* a number is one key however many zeros follow its point: 1002.0 is 1002 */
-		if (numeric_is_nan(DatumGetNumeric(value)) || numeric_is_inf(DatumGetNumeric(value)))
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_TEXT_REPRESENTATION),
-					 errmsg("key \"%s\" of table %s is not a finite number",
-							text_to_cstring(PG_GETARG_TEXT_PP(1)), get_rel_name(relid))));
-		value = DirectFunctionCall1(numeric_trim_scale, value);
-	}
-	PG_RETURN_TEXT_P(cstring_to_text(OidOutputFunctionCall(outfunc, value)));
+				 errdetail("The column holds it as another value, or as no number.")));
+	PG_RETURN_TEXT_P(cstring_to_text(canonical));
 }
 
 /*
