@@ -77,6 +77,7 @@ CREATE TABLE public.orders (
     shipping_address text
 );
 
+\echo '  generating' :rows 'customers ...'
 INSERT INTO public.customer
 SELECT i,
        -- name: 8 % Latin, 5 % compound Han surname, the rest single surname
@@ -147,6 +148,7 @@ SELECT i,
                        AS body) AS idb;
 
 -- Orders: 0 to 5 per customer, after sign-up.
+\echo '  generating their orders ...'
 INSERT INTO public.orders
 SELECT row_number() OVER (ORDER BY c.customer_id, k),
        c.customer_id,

@@ -4,6 +4,7 @@
 --     psql -v rows=1000 -f doc/demo.sql
 \set ON_ERROR_STOP on
 \set QUIET on
+\pset pager off
 \pset null '(null)'
 \if :{?rows}
 \else

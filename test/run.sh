@@ -66,10 +66,13 @@ ensure_packages() {
 		echo "run this command as root once, or: apt-get install -y ${missing[*]}" >&2
 		exit 1
 	fi
-	say "installing ${missing[*]}"
+	say "installing ${missing[*]} (a few minutes the first time)"
 	export DEBIAN_FRONTEND=noninteractive
+	echo "  updating the package lists"
 	apt-get update -qq
-	apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+	# one line per package as it is set up, so that the wait shows progress
+	apt-get install -y -q --no-install-recommends "${missing[@]}" \
+		| sed -un 's/^Setting up \([^ ]*\).*/  set up \1/p'
 }
 
 ensure_packages
