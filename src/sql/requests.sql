@@ -253,35 +253,35 @@ BEGIN
         pg_catalog.jsonb_build_object('request', id, 'column', r.col, 'note', note));
 END $$;
 
--- Erase a subject from one subject table (and its related tables), named
--- named when the call began.
-CREATE FUNCTION privacy.erase_one(subject pg_catalog.regclass, named pg_catalog.text, key pg_catalog.text)
+CREATE FUNCTION privacy.erase_subject(subject pg_catalog.regclass, key pg_catalog.text)
 RETURNS pg_catalog.int8
-LANGUAGE plpgsql
+LANGUAGE plpgsql SECURITY DEFINER
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    named text := privacy.choice_table_name(subject);
     canonical text := privacy.subject_key(subject, key);
     done pg_catalog.bytea[];
     r record;
     n pg_catalog.int8;
     p text;
 BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     -- as request_change: the table the call named, or 40001
     PERFORM privacy.lock_subject(subject, named);
     PERFORM privacy.record_access(ARRAY[subject::pg_catalog.text]);
     -- the rows an earlier erasure left are skipped (a second erasure waits for a first)
     SELECT e.fingerprints INTO done FROM privacy.erasure_data e
-     WHERE e.subject OPERATOR(pg_catalog.=) erase_one.subject::pg_catalog.oid
+     WHERE e.subject OPERATOR(pg_catalog.=) erase_subject.subject::pg_catalog.oid
        AND e.key OPERATOR(pg_catalog.=) canonical
        FOR UPDATE;
     r := privacy.erase_rows(subject, canonical, COALESCE(done, '{}'));
     n := pg_catalog.cardinality(r.fingerprints);
     INSERT INTO privacy.erasure_data AS e (subject, subject_name, key, rows_changed, not_erased, fingerprints,
                                            table_owner)
-    SELECT erase_one.subject::pg_catalog.oid, privacy.choice_table_name(erase_one.subject), canonical, n,
+    SELECT erase_subject.subject::pg_catalog.oid, privacy.choice_table_name(erase_subject.subject), canonical, n,
            r.not_erased, r.fingerprints, k.relowner
-      FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) erase_one.subject::pg_catalog.oid
+      FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) erase_subject.subject::pg_catalog.oid
     ON CONFLICT ON CONSTRAINT erasure_data_subject_key DO UPDATE
        SET erased_at = pg_catalog.now(), erased_by = SESSION_USER,
            rows_changed = e.rows_changed OPERATOR(pg_catalog.+) excluded.rows_changed,
@@ -294,11 +294,11 @@ BEGIN
            decided_by = COALESCE(c.decided_by, SESSION_USER),
            decided_at = COALESCE(c.decided_at, pg_catalog.now()),
            status = CASE WHEN c.status OPERATOR(pg_catalog.=) 'pending' THEN 'rejected' ELSE c.status END
-     WHERE c.subject OPERATOR(pg_catalog.=) erase_one.subject AND c.key OPERATOR(pg_catalog.=) canonical;
+     WHERE c.subject OPERATOR(pg_catalog.=) erase_subject.subject AND c.key OPERATOR(pg_catalog.=) canonical;
     -- opted out of every purpose (those not yet: erasing again records nothing twice)
     FOR p IN SELECT u.name FROM privacy.purposes u
               WHERE NOT EXISTS (SELECT FROM privacy.subject_choices c
-                                 WHERE c.subject OPERATOR(pg_catalog.=) erase_one.subject
+                                 WHERE c.subject OPERATOR(pg_catalog.=) erase_subject.subject
                                    AND c.key OPERATOR(pg_catalog.=) canonical
                                    AND c.purpose OPERATOR(pg_catalog.=) u.name AND c.opted_out)
               ORDER BY u.name LOOP
@@ -315,19 +315,6 @@ BEGIN
             HINT = 'Give a NOT NULL column an anon or mask rule that fits its type, or take personal data out of keys, then erase the subject again; privacy.erasures lists these columns meanwhile.';
     END IF;
     RETURN n;
-END $$;
-REVOKE ALL ON FUNCTION privacy.erase_one(pg_catalog.regclass, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-
-CREATE FUNCTION privacy.erase_subject(subject pg_catalog.regclass, key pg_catalog.text)
-RETURNS pg_catalog.int8
-LANGUAGE plpgsql SECURITY DEFINER
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    named text := privacy.choice_table_name(subject);
-BEGIN
-    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
-    RETURN privacy.erase_one(subject, named, key);
 END $$;
 
 -- Everything the database holds about one subject, for the subject.

@@ -307,60 +307,6 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 REVOKE ALL ON FUNCTION privacy.lock_subject(pg_catalog.regclass, pg_catalog.text) FROM PUBLIC;
 
--- Store a choice of a locked subject table (canonical: its key as
--- privacy.subject_key() writes it), with its history (event) and audit row.
-CREATE FUNCTION privacy.store_choice(subject pg_catalog.regclass, canonical pg_catalog.text,
-                                     purpose pg_catalog.text, opted_out pg_catalog.bool,
-                                     source pg_catalog.text, event pg_catalog.text)
-RETURNS void
-LANGUAGE plpgsql
-SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    old record;
-    n pg_catalog.int8;
-BEGIN
-    IF canonical IS NULL OR purpose IS NULL OR opted_out IS NULL OR event IS NULL
-       OR NOT EXISTS (SELECT FROM pg_catalog.pg_class k
-                       WHERE k.oid OPERATOR(pg_catalog.=) store_choice.subject::pg_catalog.oid) THEN
-        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed',
-            MESSAGE = 'a choice needs an existing table, a key, a purpose, a state and an event';
-    END IF;
-    LOOP
-        SELECT c.* INTO old FROM privacy.subject_choices c
-         WHERE c.subject OPERATOR(pg_catalog.=) store_choice.subject::pg_catalog.oid
-           AND c.purpose OPERATOR(pg_catalog.=) store_choice.purpose
-           AND c.key OPERATOR(pg_catalog.=) canonical
-           FOR UPDATE;
-        IF FOUND THEN
-            UPDATE privacy.subject_choices c
-               SET opted_out = store_choice.opted_out, changed_at = pg_catalog.now(),
-                   source = store_choice.source, changed_by = SESSION_USER
-             WHERE c.id OPERATOR(pg_catalog.=) old.id;
-            EXIT;
-        END IF;
-        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, source,
-                                             table_owner, key_column)
-        SELECT store_choice.subject::pg_catalog.oid, privacy.choice_table_name(store_choice.subject),
-               canonical, store_choice.purpose, store_choice.opted_out, store_choice.source,
-               k.relowner, privacy.subject_key_column(store_choice.subject)
-          FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) store_choice.subject::pg_catalog.oid
-        ON CONFLICT DO NOTHING;
-        GET DIAGNOSTICS n = ROW_COUNT;
-        EXIT WHEN n OPERATOR(pg_catalog.>) 0;
-        -- a concurrent call recorded it first: update that one
-    END LOOP;
-    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
-                                                new_opted_out, source)
-    VALUES (privacy.choice_table_name(subject), canonical, purpose, event, old.opted_out, opted_out, source);
-    -- audited (privacy.audit_action is defined with the audit, src/sql/requests.sql)
-    PERFORM privacy.audit_action(subject, canonical,
-        CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
-        pg_catalog.jsonb_build_object('purpose', purpose, 'source', source));
-END $$;
-REVOKE ALL ON FUNCTION privacy.store_choice(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
-                                            pg_catalog.bool, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
-
 -- Record a choice.  Unknown purpose or subject table: 22023; a key that does
 -- not cast to the key column's type: the cast's own error; nothing written.
 CREATE FUNCTION privacy.record_choice(subject pg_catalog.regclass, key pg_catalog.text,
@@ -372,6 +318,8 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     canonical text := privacy.subject_key(subject, key);
+    old record;
+    n pg_catalog.int8;
 BEGIN
     IF NOT EXISTS (SELECT FROM privacy.purposes p WHERE p.name OPERATOR(pg_catalog.=) purpose) THEN
         RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
@@ -382,9 +330,40 @@ BEGIN
     -- with the table (one that came first makes this call fail: the table
     -- is gone, or the name now means another).
     PERFORM privacy.lock_subject(subject, privacy.choice_table_name(subject));
-    PERFORM privacy.store_choice(subject, canonical, purpose, opted_out, source,
-                                 CASE WHEN source OPERATOR(pg_catalog.=) 'erase_subject' THEN 'erase_subject'
-                                      WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END);
+    LOOP
+        SELECT c.* INTO old FROM privacy.subject_choices c
+         WHERE c.subject OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
+           AND c.purpose OPERATOR(pg_catalog.=) record_choice.purpose
+           AND c.key OPERATOR(pg_catalog.=) canonical
+           FOR UPDATE;
+        IF FOUND THEN
+            UPDATE privacy.subject_choices c
+               SET opted_out = record_choice.opted_out, changed_at = pg_catalog.now(),
+                   source = record_choice.source, changed_by = SESSION_USER
+             WHERE c.id OPERATOR(pg_catalog.=) old.id;
+            EXIT;
+        END IF;
+        INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, source,
+                                             table_owner, key_column)
+        SELECT record_choice.subject::pg_catalog.oid, privacy.choice_table_name(record_choice.subject),
+               canonical, record_choice.purpose, record_choice.opted_out, record_choice.source,
+               k.relowner, privacy.subject_key_column(record_choice.subject)
+          FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) record_choice.subject::pg_catalog.oid
+        ON CONFLICT DO NOTHING;
+        GET DIAGNOSTICS n = ROW_COUNT;
+        EXIT WHEN n OPERATOR(pg_catalog.>) 0;
+        -- a concurrent call recorded it first: update that one
+    END LOOP;
+    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                new_opted_out, source)
+    VALUES (privacy.choice_table_name(subject), canonical, purpose,
+            CASE WHEN source OPERATOR(pg_catalog.=) 'erase_subject' THEN 'erase_subject'
+                 WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
+            old.opted_out, opted_out, source);
+    -- audited (privacy.audit_action is defined with the audit, src/sql/requests.sql)
+    PERFORM privacy.audit_action(subject, canonical,
+        CASE WHEN opted_out THEN 'opt_out' ELSE 'opt_in' END,
+        pg_catalog.jsonb_build_object('purpose', purpose, 'source', source));
 END $$;
 REVOKE ALL ON FUNCTION privacy.record_choice(pg_catalog.regclass, pg_catalog.text, pg_catalog.text,
                                              pg_catalog.bool, pg_catalog.text) FROM PUBLIC;
