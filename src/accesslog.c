@@ -21,7 +21,9 @@
  *   fast shutdown) takes no more records, writes its queue, then exits;
  * - SIGQUIT (an immediate shutdown, a crash of any process): each dying
  *   writer writes every record still in shared memory to stderr (the server
- *   log) with write(2), each slot claimed by compare-and-exchange;
+ *   log) with write(2), each slot claimed by compare-and-exchange; a reader
+ *   that queues a record after that (its own SIGQUIT not there yet) writes
+ *   it to the server log itself before it answers;
  * - a hot standby cannot write: the record goes to the server log.
  *
  * What can still be lost: the queue when the only writer is killed with
@@ -131,6 +133,8 @@ typedef struct AccessWriter
 typedef struct AccessShared
 {
 	LWLock	   *lock;
+	pg_atomic_uint32 dying;		/* a writer got SIGQUIT: shared memory is */
+									/* going away with what it holds */
 	ConditionVariable changed;	/* slots were freed; a writer attached or left */
 	int			free_head;		/* free slots; -1: none */
 	AccessWriter writers[ACCESS_WRITERS];
@@ -189,6 +193,7 @@ access_shmem_startup(void)
 	{
 		memset(access_shared, 0, ACCESS_SHARED_SIZE);
 		access_shared->lock = &(GetNamedLWLockTranche("crm_privacy"))->lock;
+		pg_atomic_init_u32(&access_shared->dying, 0);
 		ConditionVariableInit(&access_shared->changed);
 		for (int i = 0; i < queue_size; i++)
 		{
@@ -401,18 +406,17 @@ crm_access_worker_rows_take(void)
 }
 
 /*
- * SIGQUIT of a writer (an immediate shutdown, or a crash of any server
- * process): nothing else will run, so every record still in shared memory
- * (of any database) goes to the server log now, as a plain write(2) to
- * stderr.  Each slot is claimed with a compare-and-exchange, so that two
- * dying writers do not both write it.
+ * Write every record still in shared memory (of any database) to stderr, the
+ * server log, as a plain write(2): nothing here allocates or locks, so a
+ * signal handler may call it.  Each slot is claimed with a
+ * compare-and-exchange, so that no two processes write it.
  */
 static void
-writer_quickdie(SIGNAL_ARGS)
+dump_slots(void)
 {
 	static char buf[JSON_MAX];
 	static const char prefix[] = "LOG:  ";
-	static const char detail[] = "\nDETAIL:  Recorded in the server log by a crm_privacy access log writer at an immediate shutdown or crash.\n";
+	static const char detail[] = "\nDETAIL:  Recorded in the server log at an immediate shutdown or crash.\n";
 
 	for (int i = 0; access_shared != NULL && i < queue_size; i++)
 	{
@@ -442,6 +446,24 @@ writer_quickdie(SIGNAL_ARGS)
 			}
 		}
 	}
+}
+
+/*
+ * SIGQUIT of a writer (an immediate shutdown, or a crash of any server
+ * process): nothing else of it will run, so it writes what shared memory
+ * holds to the server log now.  The flag comes first: a reader that has not
+ * got its own SIGQUIT yet may still queue a record and answer its client
+ * after this scan, and it then writes the record itself (crm_access_queue).
+ */
+static void
+writer_quickdie(SIGNAL_ARGS)
+{
+	if (access_shared != NULL)
+	{
+		pg_atomic_write_u32(&access_shared->dying, 1);
+		pg_memory_barrier();
+	}
+	dump_slots();
 	_exit(2);
 }
 
@@ -638,6 +660,19 @@ crm_access_queue(const AccessRecord *rec)
 		(void) ConditionVariableTimedSleep(&access_shared->changed, 10, PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
+
+	/*
+	 * Queued while a writer was dying: its scan may have missed the record,
+	 * and no writer will take it; write it (and whatever else is left) to
+	 * the server log before the client gets its answer.  With the barriers
+	 * on both sides, the scan or this check sees the other's write.
+	 */
+	if (why == NULL)
+	{
+		pg_memory_barrier();
+		if (pg_atomic_read_u32(&access_shared->dying) != 0)
+			dump_slots();
+	}
 	RESUME_INTERRUPTS();
 	if (why)
 		log_record(rec, why);
