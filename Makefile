@@ -18,7 +18,6 @@ SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
 REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices
-REGRESS_OPTS = --dbname=crm_privacy_regress
 
 # Our code builds warning-free (WERROR=1, as the test harness builds, makes every
 # warning an error); PostgreSQL's own headers are
@@ -34,6 +33,10 @@ ifeq ($(PGXS),)
 $(error pg_config was not found: run "bash test/run.sh test", which installs what is missing, or install postgresql-server-dev-NN for your server)
 endif
 include $(PGXS)
+
+# PGXS passes --dbname=$(CONTRIB_TESTDB) to pg_regress, and sets it in the
+# include above: name our test database after it.
+CONTRIB_TESTDB = crm_privacy_regress
 
 $(EXTENSION)--$(EXTVERSION).sql: $(SQL_SOURCES) $(EXTENSION).control
 	cat $(SQL_SOURCES) > $@
