@@ -17,7 +17,7 @@ SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon
                src/sql/reports.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 
-REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices
+REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments
 
 # Our code builds warning-free (WERROR=1, as the test harness builds, makes every
 # warning an error); PostgreSQL's own headers are

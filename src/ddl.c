@@ -1636,6 +1636,19 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	}
 	SPI_finish();
 
+	/* a comment on a labelled table or its column: its views show it */
+	if (trigdata->tag == CMDTAG_COMMENT)
+	{
+		foreach(lc, altered)
+		{
+			CrmTableLabel tl;
+
+			if (crm_get_table_label(lfirst_oid(lc), &tl))
+				crm_refresh(lfirst_oid(lc));
+		}
+		PG_RETURN_NULL();
+	}
+
 	/*
 	 * The commands nested in CREATE SCHEMA fire no ddl_command_start of
 	 * their own: check here what ddl_command_start checks of a CREATE TRIGGER.

@@ -55,6 +55,7 @@
 #include "catalog/pg_namespace.h"
 #include "catalog/pg_shseclabel.h"
 #include "catalog/pg_type.h"
+#include "commands/comment.h"
 #include "commands/extension.h"
 #include "common/md5.h"
 #include "commands/seclabel.h"
@@ -112,11 +113,13 @@ typedef struct TableSpec
 typedef struct ColumnSpec
 {
 	char	   *name;
+	AttrNumber	attnum;
 	Oid			typid;
 	int32		typmod;
 	bool		labelled;
 	bool		warned;			/* its untrusted domain was reported */
 	CrmColumnLabel cl;
+	char	   *does;			/* what the view being built does to it */
 } ColumnSpec;
 
 /* A treatment of a disclosure profile. */
@@ -309,6 +312,7 @@ table_columns(Oid relid)
 			continue;
 		c = palloc0(sizeof(ColumnSpec));
 		c->name = pstrdup(NameStr(att->attname));
+		c->attnum = att->attnum;
 		c->typid = att->atttypid;
 		c->typmod = att->atttypmod;
 		ObjectAddressSubSet(addr, RelationRelationId, relid, att->attnum);
@@ -472,6 +476,39 @@ typedef struct ViewNeeds
 	const char *sensitive;		/* the condition "subject opted out of sensitive_data" */
 } ViewNeeds;
 
+static const CrmRule null_rule = {.kind = CRM_RULE_NULL};
+
+/*
+ * What a view does to a column, for the column's comment: a tool shows it
+ * beside the base table's own comment.  rule is the rule applied (NULL: in
+ * clear), hidden whether the column is NULL for every reader.
+ */
+static char *
+describe_column(const ColumnSpec *c, const ViewTarget *v, const CrmRule *rule, bool hidden)
+{
+	if (v->kind == VIEW_FULL)
+		return pstrdup("in clear");
+	if (!c->labelled)
+		return pstrdup("NULL: the column has no crm_privacy label");
+	if (v->kind == VIEW_STANDARD || v->kind == VIEW_OPTOUT)
+	{
+		if (rule == NULL || rule->kind == CRM_RULE_KEEP)
+			return pstrdup("in clear");
+		if (rule->kind == CRM_RULE_NULL)
+			return psprintf("NULL below %s clearance", crm_level_name(c->cl.level));
+		return psprintf("masked (%s) below %s clearance", crm_rule_to_string(rule),
+						crm_level_name(c->cl.level));
+	}
+	if (hidden && v->kind == VIEW_DISCLOSE && rule == NULL)
+		return psprintf("NULL: not disclosed to %s", v->name);
+	if (hidden || rule == NULL || rule->kind == CRM_RULE_NULL)
+		return pstrdup("NULL");
+	if (rule->kind == CRM_RULE_KEEP)
+		return pstrdup("in clear");
+	return psprintf("%s (%s)", v->kind == VIEW_ANON ? "anonymized" : "disclosed as",
+					crm_rule_to_string(rule));
+}
+
 /* Append the select-list expression of one column in one kind of view. */
 static void
 append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
@@ -517,8 +554,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 						 errdetail("The column is NULL in view %s until the treatment or the column's type changes.",
 								   quote_qualified_identifier(v->schema, t->relname)),
 						 errhint("privacy.disclose() sets a treatment that fits; privacy.disclosure_columns lists them.")));
-				rule = NULL;
-				hidden = true;
+				rule = &null_rule;
 			}
 		}
 	}
@@ -543,6 +579,8 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 							   format_type_be(c->typid)),
 					 errhint("Use a domain whose checks use only built-in types and non-volatile built-in functions.")));
 		c->warned |= untrusted;
+		if (untrusted)
+			rule = &null_rule;	/* described as what it is: NULL */
 		if (clearance)
 		{
 			/* in clear at or above the column's level */
@@ -551,9 +589,9 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 							 "CASE WHEN crm.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 							 (int) c->cl.level, col);
 		}
-		else if (rule->kind == CRM_RULE_NULL || untrusted)
+		else if (rule->kind == CRM_RULE_NULL)
 			hidden = true;
-		if (rule->kind == CRM_RULE_NULL || untrusted)
+		if (rule->kind == CRM_RULE_NULL)
 			appendStringInfoString(&expr, typed_null(t, c));
 		else
 		{
@@ -582,10 +620,12 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 	else if (rule)
 		appendStringInfoString(&expr, col);
 
+	c->does = describe_column(c, v, rule, hidden);
 	if (hidden)
 		appendStringInfoString(buf, typed_null(t, c));
 	else if (needs->sensitive && v->kind != VIEW_FULL && c->cl.cls == CRM_CLASS_SENSITIVE)
 	{
+		c->does = psprintf("%s; NULL for subjects who opted out of sensitive_data", c->does);
 		/*
 		 * NULL for subjects who opted out of sensitive_data.  The opt-out is
 		 * looked up only for a value that would otherwise not be NULL, so a
@@ -765,6 +805,58 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 						 t->tl.k);
 	appendStringInfo(buf, "privacy.view_rows(%s)",
 					 quote_literal_cstr(quote_qualified_identifier(v->schema, t->relname)));
+}
+
+/*
+ * The COMMENT statements of a view: the table's comment and its columns',
+ * each followed by what the view does, so that a BI tool shows users what
+ * they get.  After append_view_query, which sets what each column gets.
+ */
+static char *
+view_comments(const TableSpec *t, List *columns, const ViewTarget *v, const char *qname)
+{
+	StringInfoData sql;
+	StringInfoData does;
+	char	   *own = GetComment(t->relid, RelationRelationId, 0);
+	ListCell   *lc;
+
+	initStringInfo(&does);
+	appendStringInfo(&does, "crm_privacy %s view of %s", kind_names[v->kind],
+					 quote_qualified_identifier(t->nspname, t->relname));
+	switch (v->kind)
+	{
+		case VIEW_STANDARD:
+		case VIEW_OPTOUT:
+			appendStringInfoString(&does, ": columns masked below the reader's clearance");
+			break;
+		case VIEW_FULL:
+			appendStringInfoString(&does, ": every column in clear, every read recorded in privacy.access_log");
+			break;
+		case VIEW_ANON:
+			appendStringInfoString(&does, ": anonymized");
+			if (t->tl.k > 0)
+				appendStringInfo(&does, ", rows whose quasi-identifiers are shared by fewer than %d rows left out", t->tl.k);
+			break;
+		case VIEW_DISCLOSE:
+			appendStringInfo(&does, ": what disclosure profile %s receives", v->name);
+			break;
+	}
+	if (v->row_purpose)
+		appendStringInfo(&does, "; subjects who opted out of %s left out", v->row_purpose);
+
+	initStringInfo(&sql);
+	appendStringInfo(&sql, "COMMENT ON VIEW %s IS %s;", qname,
+					 quote_literal_cstr(own ? psprintf("%s [%s]", own, does.data) : does.data));
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+		char	   *col = GetComment(t->relid, RelationRelationId, c->attnum);
+
+		appendStringInfo(&sql, " COMMENT ON COLUMN %s.%s IS %s;", qname, quote_identifier(c->name),
+						 quote_literal_cstr(col ? psprintf("%s [crm_privacy: %s]", col, c->does)
+											: psprintf("crm_privacy: %s", c->does)));
+	}
+	return sql.data;
 }
 
 /* Make obj (class classid) a member of the extension, unless it is already. */
@@ -1269,6 +1361,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		char	   *qname = psprintf("%s.%s", quote_identifier(v->schema), quote_identifier(t->relname));
 
 		StringInfoData query;
+		char	   *comments;
 		char		md5[33];	/* 32 hex digits */
 		const char *errstr = NULL;
 
@@ -1284,6 +1377,9 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 
 		initStringInfo(&query);
 		append_view_query(&query, t, columns, v, treatments);
+		comments = view_comments(t, columns, v, qname);
+		/* the comments count: a new comment on the table rewrites them */
+		appendStringInfo(&query, "\n%s", comments);
 		if (!pg_md5_hash(query.data, query.len, md5, &errstr))
 			elog(ERROR, "could not compute an MD5 hash: %s", errstr ? errstr : "out of memory");
 		if (OidIsValid(existing))
@@ -1304,12 +1400,15 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			}
 		}
 
+		/* the query alone again */
+		query.data[query.len - strlen(comments) - 1] = '\0';
 		initStringInfo(&sql);
 		if (OidIsValid(existing))
 		{
-			/* in place: its grants, comments and the views users built on it stay */
+			/* in place: its grants and the views users built on it stay */
 			appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s", qname, query.data);
 			exec_sql(sql.data);
+			exec_sql(comments);
 		}
 		else
 		{
@@ -1318,9 +1417,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			existing = get_relname_relid(t->relname, nspid);
 			add_to_extension(RelationRelationId, existing);
 			exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", qname, quote_identifier(CRM_VIEW_ROLE)));
-			exec_sql(psprintf("COMMENT ON VIEW %s IS %s", qname,
-							  quote_literal_cstr(psprintf("crm_privacy %s view of %s", kind_names[v->kind],
-														  quote_qualified_identifier(t->nspname, t->relname)))));
+			exec_sql(comments);
 			apply_grants(v, t->relname);
 			record_baseline(RelationRelationId, existing);
 		}

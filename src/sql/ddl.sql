@@ -42,7 +42,7 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
     WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
                  'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL', 'ALTER TYPE',
                  'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
-                 'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA')
+                 'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA', 'COMMENT')
     EXECUTE FUNCTION privacy.ddl_command_end();
 -- The checks of new tables and triggers hold in replica mode too.
 ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;

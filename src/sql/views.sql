@@ -273,6 +273,48 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.clearance(pg_catalog.regrole) IS
 'effective clearance of a role: the highest clearance of any role whose privileges it has (has_privs_of_role), else public; secret for superusers';
 
+-- What a role sees of each column of the standard views: in clear, masked
+-- (and by which rule) or NULL, from the labels and the role's clearance.
+-- The views' column comments say the same for every clearance.
+CREATE FUNCTION privacy.role_columns(role pg_catalog.regrole DEFAULT CURRENT_USER::pg_catalog.regrole)
+RETURNS TABLE (view pg_catalog.text, "column" pg_catalog.name, class pg_catalog.text,
+               level pg_catalog.text, clearance pg_catalog.text, sees pg_catalog.text)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH r AS (SELECT privacy.clearance(role) AS clearance),
+    levels (name, rank) AS (VALUES ('public', 0), ('internal', 1), ('confidential', 2), ('secret', 3))
+    SELECT pg_catalog.format('privacy_standard.%I', v.relname), l."column", l.class, l.level, r.clearance,
+           x.sees OPERATOR(pg_catalog.||)
+           CASE WHEN x.sees OPERATOR(pg_catalog.<>) 'NULL' AND l.class OPERATOR(pg_catalog.=) 'sensitive'
+                THEN ', NULL for subjects who opted out of sensitive_data' ELSE '' END
+      FROM privacy.labels l
+      JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) l.schema
+      JOIN pg_catalog.pg_class b ON b.relnamespace OPERATOR(pg_catalog.=) n.oid
+                                AND b.relname OPERATOR(pg_catalog.=) l."table"
+      JOIN pg_catalog.pg_class v ON v.relname OPERATOR(pg_catalog.=) b.relname
+                                AND v.relnamespace OPERATOR(pg_catalog.=) 'privacy_standard'::pg_catalog.regnamespace
+                                AND v.relkind OPERATOR(pg_catalog.=) 'v'
+      JOIN levels ll ON ll.name OPERATOR(pg_catalog.=) l.level
+     CROSS JOIN r
+      JOIN levels cl ON cl.name OPERATOR(pg_catalog.=) r.clearance
+     CROSS JOIN LATERAL (SELECT
+           CASE WHEN l.label IS NULL THEN 'NULL (no label)'
+                WHEN l.level OPERATOR(pg_catalog.=) 'public' OR l.mask OPERATOR(pg_catalog.=) 'keep'
+                     OR cl.rank OPERATOR(pg_catalog.>=) ll.rank THEN 'in clear'
+                WHEN l.mask OPERATOR(pg_catalog.=) 'null' THEN 'NULL'
+                ELSE 'masked (' OPERATOR(pg_catalog.||) l.mask OPERATOR(pg_catalog.||) ')' END AS sees) x
+     WHERE l."column" IS NOT NULL
+       AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+                    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                      AND d.refobjid OPERATOR(pg_catalog.=) b.oid
+                      AND d.objid IN (SELECT w.oid FROM pg_catalog.pg_rewrite w
+                                       WHERE w.ev_class OPERATOR(pg_catalog.=) v.oid))
+     ORDER BY 1, l."column"
+$$;
+COMMENT ON FUNCTION privacy.role_columns(pg_catalog.regrole) IS
+'what a role sees of each column of the standard views (in clear, masked by which rule, or NULL), from the labels and its clearance';
+
 -- (Re)build the views of one labelled table, or of all.  Runs as the
 -- extension's owner, who owns the views.
 CREATE FUNCTION privacy.refresh_views(tbl pg_catalog.regclass DEFAULT NULL) RETURNS void
