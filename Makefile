@@ -16,6 +16,9 @@ SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon
                src/sql/pseudonym.sql src/sql/views.sql src/sql/audit.sql src/sql/requests.sql src/sql/keeping.sql \
                src/sql/reports.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
+# Earlier versions, as released (never edited), and the scripts that update
+# a database from each to the next (ALTER EXTENSION crm_privacy UPDATE).
+DATA         = $(EXTENSION)--0.1.sql $(EXTENSION)--0.1--0.2.sql
 
 REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments
 

@@ -332,6 +332,9 @@ BEGIN
     -- kept under, or to the one it applied to then, and waits if neither
     -- exists (the refresh at the end of this script settles it)
     IF pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL THEN
+        -- an archive made by version 0.1 has no table OIDs: its records
+        -- apply by name and owner
+        ALTER TABLE crm_privacy_archive.choices ADD COLUMN IF NOT EXISTS subject_oid pg_catalog.oid;
         INSERT INTO privacy.purposes (name, description, effect)
         SELECT a.name, a.description, a.effect FROM crm_privacy_archive.purposes a
         ON CONFLICT DO NOTHING;

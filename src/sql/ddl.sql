@@ -21,7 +21,7 @@ CREATE FUNCTION privacy.ddl_command_end() RETURNS event_trigger
 AS 'MODULE_PATHNAME', 'crm_ddl_command_end'
 LANGUAGE C;
 COMMENT ON FUNCTION privacy.ddl_command_end() IS
-'event trigger: after ALTER TABLE, FUNCTION, SCHEMA or TYPE, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled or altered tables, and after policy or domain changes';
+'event trigger: after ALTER TABLE, FUNCTION, SCHEMA or TYPE, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled, altered or commented tables, and after policy or domain changes';
 
 REVOKE ALL ON FUNCTION privacy.ddl_command_start(), privacy.sql_drop(),
     privacy.ddl_command_end() FROM PUBLIC;

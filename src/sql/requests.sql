@@ -92,6 +92,10 @@ BEGIN
         RETURN;
     END IF;
     arch := privacy.trusted_archive();
+    -- an archive made by version 0.1 has no table OIDs: its records apply
+    -- by name and owner
+    ALTER TABLE crm_privacy_archive.change_requests ADD COLUMN IF NOT EXISTS subject_oid pg_catalog.oid;
+    ALTER TABLE crm_privacy_archive.erasures ADD COLUMN IF NOT EXISTS subject_oid pg_catalog.oid;
     INSERT INTO privacy.change_request_data (id, subject, subject_name, key, col, new_value, requested_by,
                                              requested_at, status, decided_by, decided_at, note, table_owner)
     OVERRIDING SYSTEM VALUE

@@ -1,0 +1,626 @@
+-- crm_privacy 0.1 -> 0.2 (ALTER EXTENSION crm_privacy UPDATE TO '0.2')
+--
+-- What 0.2 adds or changes in the SQL objects of 0.1; the library (the .so)
+-- of 0.2 serves both until the update.  Labels, choices, change requests,
+-- erasures and the audit and access logs are rows of tables this script
+-- does not touch.  test/upgrade.t checks that a 0.1 database updated with
+-- this script has the same objects as one created at 0.2.
+\echo Use "ALTER EXTENSION crm_privacy UPDATE TO '0.2'" to load this file. \quit
+
+-- Purposes and disclosure profiles that exist already: 42710, not 23505.
+CREATE OR REPLACE FUNCTION privacy.add_purpose(name pg_catalog.text, description pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    IF name IS NULL OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.<) 1
+       OR pg_catalog.octet_length(name) OPERATOR(pg_catalog.>) 48 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid purpose name "%s"', name),
+            HINT = 'A purpose name has 1 to 48 bytes.';
+    END IF;
+    INSERT INTO privacy.purposes (name, description, effect) VALUES (name, description, 'rows');
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+        MESSAGE = format('purpose "%s" already exists', name),
+        HINT = 'The purposes are listed in privacy.purposes.';
+END $$;
+GRANT EXECUTE ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) TO PUBLIC;
+COMMENT ON FUNCTION privacy.add_purpose(pg_catalog.text, pg_catalog.text) IS
+'add a purpose subjects can opt out of, and its opt-out views';
+
+CREATE OR REPLACE FUNCTION privacy.create_disclosure(profile pg_catalog.text,
+                                          purpose pg_catalog.text DEFAULT 'third_party_disclosure',
+                                          recipient pg_catalog.text DEFAULT NULL)
+RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    IF profile IS NULL OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.<) 1
+       OR pg_catalog.octet_length(profile) OPERATOR(pg_catalog.>) 46 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('invalid disclosure profile name "%s"', profile),
+            HINT = 'A profile name has 1 to 46 bytes.';
+    END IF;
+    IF NOT EXISTS (SELECT FROM privacy.purposes p
+                    WHERE p.name OPERATOR(pg_catalog.=) purpose
+                      AND p.effect OPERATOR(pg_catalog.=) 'rows') THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = format('unknown purpose "%s"', purpose),
+            HINT = 'A disclosure profile needs a row purpose from privacy.purposes.';
+    END IF;
+    INSERT INTO privacy.disclosure_profiles (name, purpose, recipient) VALUES (profile, purpose, recipient);
+EXCEPTION WHEN unique_violation THEN
+    RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+        MESSAGE = format('disclosure profile "%s" already exists', profile),
+        HINT = 'The profiles are listed in privacy.disclosure_profiles.';
+END $$;
+
+-- The archive at DROP EXTENSION keeps each record's table OID (a table renamed
+-- or given another owner while the extension is gone keeps its records).
+-- The logs outlive the extension.  DROP EXTENSION crm_privacy (with or
+-- without CASCADE) first runs privacy.archive_logs() (from the event trigger
+-- on ddl_command_start, src/ddl.c): the three log tables leave the extension
+-- and move, with every row and their identity sequences, to the schema
+-- crm_privacy_archive, readable by superusers only (their owner is the
+-- bootstrap superuser: no grant, no policy is left).  DROP SCHEMA privacy
+-- CASCADE and DROP OWNED BY the extension's owner, which drop the extension
+-- too, do the same.  A later
+-- CREATE EXTENSION adopts them below: the rows come back with the same ids
+-- and values, so the seal still verifies.
+CREATE OR REPLACE FUNCTION privacy.archive_logs() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t text;
+    seq text;
+    g record;
+    boot text;
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_namespace n JOIN pg_catalog.pg_roles r ON r.oid OPERATOR(pg_catalog.=) n.nspowner
+                WHERE n.nspname OPERATOR(pg_catalog.=) 'crm_privacy_archive' AND NOT r.rolsuper)
+       OR pg_catalog.to_regclass('crm_privacy_archive.audit_log') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.access_log') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.audit_seal') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.choices') IS NOT NULL
+       OR pg_catalog.to_regclass('crm_privacy_archive.erasures') IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+            MESSAGE = 'cannot archive the crm_privacy logs: schema crm_privacy_archive already holds logs or is not a superuser''s',
+            DETAIL = 'DROP EXTENSION crm_privacy moves the logs there, so that they outlive the extension.',
+            HINT = 'Rename that schema, or create the extension again to adopt the logs, then drop it.';
+    END IF;
+    -- owned by the bootstrap superuser, which DROP OWNED cannot drop
+    boot := pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(10));
+    CREATE SCHEMA IF NOT EXISTS crm_privacy_archive;
+    EXECUTE pg_catalog.format('ALTER SCHEMA crm_privacy_archive OWNER TO %s', boot);
+    REVOKE ALL ON SCHEMA crm_privacy_archive FROM PUBLIC;
+    COMMENT ON SCHEMA crm_privacy_archive IS
+    'crm_privacy logs kept after DROP EXTENSION; CREATE EXTENSION crm_privacy adopts them';
+    FOREACH t IN ARRAY ARRAY['audit_log', 'access_log', 'audit_seal'] LOOP
+        EXECUTE pg_catalog.format('ALTER EXTENSION crm_privacy DROP TABLE privacy.%I', t);
+        seq := pg_catalog.pg_get_serial_sequence(pg_catalog.format('privacy.%I', t), 'id');
+        IF seq IS NOT NULL AND t OPERATOR(pg_catalog.<>) 'audit_seal' THEN
+            EXECUTE pg_catalog.format('ALTER EXTENSION crm_privacy DROP SEQUENCE %s', seq);
+        END IF;
+        -- what depends on the extension's functions goes: policies, triggers
+        IF t OPERATOR(pg_catalog.<>) 'audit_seal' THEN
+            EXECUTE pg_catalog.format('DROP POLICY privacy_admins_read ON privacy.%I', t);
+        END IF;
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS append_only ON privacy.%I', t);
+        -- and every grant: only superusers read the archive
+        FOR g IN SELECT DISTINCT a.grantee FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) a
+                  WHERE c.oid OPERATOR(pg_catalog.=) pg_catalog.format('privacy.%I', t)::pg_catalog.regclass
+                    AND a.grantee OPERATOR(pg_catalog.<>) c.relowner LOOP
+            EXECUTE pg_catalog.format('REVOKE ALL ON privacy.%I FROM %s', t,
+                CASE WHEN g.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(g.grantee)) END);
+        END LOOP;
+        EXECUTE pg_catalog.format('ALTER TABLE privacy.%I OWNER TO %s', t, boot);
+        EXECUTE pg_catalog.format('ALTER TABLE privacy.%I SET SCHEMA crm_privacy_archive', t);
+    END LOOP;
+    -- The subjects' choices, their history and the purposes they name are
+    -- kept too, as copies (the tables reference the extension's); the
+    -- tables by name, so that they do not depend on OIDs.
+    CREATE TABLE crm_privacy_archive.purposes AS
+        SELECT p.name, p.description, p.effect FROM privacy.purposes p WHERE NOT p.builtin;
+    -- (by the name of their table, which applied says they applied to)
+    CREATE TABLE crm_privacy_archive.choices AS
+        SELECT c.subject_name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
+               c.previous_names, c.table_owner, c.key_column, c.subject IS NOT NULL AS applied,
+               c.subject AS subject_oid
+          FROM privacy.subject_choices c;
+    CREATE TABLE crm_privacy_archive.choice_history AS
+        SELECT h.* FROM privacy.subject_choice_history h;
+    -- and the subjects' change requests and erasures
+    CREATE TABLE crm_privacy_archive.change_requests AS
+        SELECT r.id, r.subject_name, r.key, r.col, r.new_value, r.requested_by, r.requested_at, r.status,
+               r.decided_by, r.decided_at, r.note, r.table_owner, r.subject IS NOT NULL AS applied,
+               r.subject AS subject_oid
+          FROM privacy.change_request_data r;
+    CREATE TABLE crm_privacy_archive.erasures AS
+        SELECT e.subject_name, e.key, e.erased_at, e.erased_by, e.rows_changed, e.runs, e.not_erased,
+               e.fingerprints, e.table_owner, e.subject IS NOT NULL AS applied, e.subject AS subject_oid
+          FROM privacy.erasure_data e;
+    FOREACH t IN ARRAY ARRAY['purposes', 'choices', 'choice_history', 'change_requests', 'erasures'] LOOP
+        EXECUTE pg_catalog.format('REVOKE ALL ON crm_privacy_archive.%I FROM PUBLIC', t);
+        EXECUTE pg_catalog.format('ALTER TABLE crm_privacy_archive.%I OWNER TO %s', t, boot);
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.archive_logs() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.archive_logs() IS
+'called by DROP EXTENSION crm_privacy: move the logs out of the extension, and copy the choices, to schema crm_privacy_archive';
+
+DROP FUNCTION privacy.archived_applies(pg_catalog.bool, pg_catalog.text, pg_catalog.oid);
+
+-- The table an archived record that applied to a table (relid, then named
+-- name and owned by owner) applies to now, by its name: that table still
+-- (renamed, or given to another owner, while the extension was gone; the
+-- same OID and the same name or owner, not an OID reused by another's
+-- table), or the table of the same name and owner (a reload meanwhile);
+-- NULL: none, the record waits under its name.
+CREATE FUNCTION privacy.archived_name(applied pg_catalog.bool, relid pg_catalog.oid, name pg_catalog.text,
+                                      owner pg_catalog.oid)
+RETURNS pg_catalog.text
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT CASE WHEN applied THEN
+    COALESCE((SELECT privacy.choice_table_name(k.oid) FROM pg_catalog.pg_class k
+               WHERE k.oid OPERATOR(pg_catalog.=) relid
+                 AND (privacy.choice_table_name(k.oid) OPERATOR(pg_catalog.=) name
+                      OR k.relowner OPERATOR(pg_catalog.=) owner)),
+             (SELECT name FROM pg_catalog.pg_class k
+               WHERE k.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(name)
+                 AND k.relowner OPERATOR(pg_catalog.=) owner))
+END
+$$;
+REVOKE ALL ON FUNCTION privacy.archived_name(pg_catalog.bool, pg_catalog.oid, pg_catalog.text, pg_catalog.oid)
+    FROM PUBLIC;
+
+-- disable_audit of a table that is gone: 42P01.
+CREATE OR REPLACE FUNCTION privacy.disable_audit(tbl pg_catalog.regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
+    target text := tbl::pg_catalog.text;
+    part pg_catalog.regclass;
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) tbl::pg_catalog.oid) THEN
+        RAISE EXCEPTION USING ERRCODE = 'undefined_table',
+            MESSAGE = pg_catalog.format('relation with OID %s does not exist', tbl::pg_catalog.oid);
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike'])
+       OR privacy.audit_trigger_state(tbl, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.<>) ALL (ARRAY['absent', 'look-alike']) THEN
+        PERFORM privacy.record_audit_change(tbl, false);
+    END IF;
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit ON %s', target);
+    EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', target);
+    -- the TRUNCATE triggers of its partitions (the row triggers went with the root's)
+    FOR part IN SELECT p.relid FROM pg_catalog.pg_partition_tree(tbl) p
+                 WHERE p.relid OPERATOR(pg_catalog.<>) tbl LOOP
+        EXECUTE pg_catalog.format('DROP TRIGGER IF EXISTS crm_privacy_audit_truncate ON %s', part);
+    END LOOP;
+END $$;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.enable_audit(pg_catalog.regclass) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION privacy.disable_audit(pg_catalog.regclass) TO PUBLIC;
+COMMENT ON FUNCTION privacy.enable_audit(pg_catalog.regclass) IS
+'record every INSERT, UPDATE, DELETE and TRUNCATE of a table in privacy.audit_log';
+COMMENT ON FUNCTION privacy.disable_audit(pg_catalog.regclass) IS
+'stop auditing a table';
+
+-- Records follow renames and owners (REASSIGN OWNED, enum values renamed).
+-- The owner a record is checked against: its table's owner now while the
+-- table is there (REASSIGN OWNED fires no event trigger), else the owner
+-- the table had when it was dropped.
+CREATE FUNCTION privacy.record_owner(tbl pg_catalog.oid, kept_owner pg_catalog.oid)
+RETURNS pg_catalog.oid
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+SELECT COALESCE((SELECT k.relowner FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) tbl), kept_owner)
+$$;
+REVOKE ALL ON FUNCTION privacy.record_owner(pg_catalog.oid, pg_catalog.oid) FROM PUBLIC;
+
+CREATE OR REPLACE FUNCTION privacy.resolve_choices(tables pg_catalog.oid[], dropped pg_catalog.oid[],
+                                        dropped_names pg_catalog.text[],
+                                        any_owner pg_catalog.bool DEFAULT false)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t record;
+    c record;
+    mine record;
+    n pg_catalog.int8;
+BEGIN
+    -- 1. What applied to a dropped table waits under its last name.
+    WITH gone AS (
+        UPDATE privacy.subject_choices s SET subject = NULL, subject_name = COALESCE(d.name, s.subject_name)
+          FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+         WHERE s.subject OPERATOR(pg_catalog.=) d.relid
+        RETURNING s.subject_name, s.key, s.purpose, s.opted_out, s.source)
+    INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out, new_opted_out, source)
+    SELECT g.subject_name, g.key, g.purpose, 'kept', g.opted_out, g.opted_out, g.source
+      FROM gone g ORDER BY g.subject_name, g.purpose, g.key;
+    UPDATE privacy.change_request_data r SET subject = NULL, subject_name = COALESCE(d.name, r.subject_name)
+      FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+     WHERE r.subject OPERATOR(pg_catalog.=) d.relid;
+    UPDATE privacy.erasure_data e SET subject = NULL, subject_name = COALESCE(d.name, e.subject_name)
+      FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+     WHERE e.subject OPERATOR(pg_catalog.=) d.relid;
+    UPDATE privacy.disclosure_column_data x SET tbl = NULL, tbl_name = COALESCE(d.name, x.tbl_name)
+      FROM ROWS FROM (pg_catalog.unnest(dropped), pg_catalog.unnest(dropped_names)) AS d(relid, name)
+     WHERE x.tbl OPERATOR(pg_catalog.=) d.relid;
+    IF tables IS NULL THEN
+        -- (a table gone while the event triggers did not run)
+        UPDATE privacy.subject_choices s SET subject = NULL
+         WHERE s.subject IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) s.subject);
+        UPDATE privacy.change_request_data r SET subject = NULL
+         WHERE r.subject IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) r.subject);
+        UPDATE privacy.erasure_data e SET subject = NULL
+         WHERE e.subject IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) e.subject);
+        UPDATE privacy.disclosure_column_data x SET tbl = NULL
+         WHERE x.tbl IS NOT NULL
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) x.tbl);
+    END IF;
+
+    -- 2. The records of each table of the command (labelled or not: a table
+    -- renamed while it has no label gives its name up all the same) carry
+    -- its name and owner now; the name they had is a name it gave up.
+    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name, k.relowner AS owner
+               FROM pg_catalog.pg_class k
+              WHERE k.oid OPERATOR(pg_catalog.=) ANY (COALESCE(tables, ARRAY(
+                        SELECT s.subject FROM privacy.subject_choices s WHERE s.subject IS NOT NULL
+                        UNION SELECT r.subject FROM privacy.change_request_data r WHERE r.subject IS NOT NULL
+                        UNION SELECT e.subject FROM privacy.erasure_data e WHERE e.subject IS NOT NULL
+                        UNION SELECT x.tbl FROM privacy.disclosure_column_data x WHERE x.tbl IS NOT NULL)))
+              ORDER BY k.oid LOOP
+        UPDATE privacy.subject_choices s
+           SET previous_names = privacy.gave_up(s.previous_names, s.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE s.subject OPERATOR(pg_catalog.=) t.oid
+           AND (s.subject_name OPERATOR(pg_catalog.<>) t.name OR s.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.change_request_data r
+           SET previous_names = privacy.gave_up(r.previous_names, r.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE r.subject OPERATOR(pg_catalog.=) t.oid
+           AND (r.subject_name OPERATOR(pg_catalog.<>) t.name OR r.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.erasure_data e
+           SET previous_names = privacy.gave_up(e.previous_names, e.subject_name, t.name),
+               subject_name = t.name, table_owner = t.owner
+         WHERE e.subject OPERATOR(pg_catalog.=) t.oid
+           AND (e.subject_name OPERATOR(pg_catalog.<>) t.name OR e.table_owner IS DISTINCT FROM t.owner);
+        UPDATE privacy.disclosure_column_data x
+           SET previous_names = privacy.gave_up(x.previous_names, x.tbl_name, t.name), tbl_name = t.name,
+               table_owner = t.owner
+         WHERE x.tbl OPERATOR(pg_catalog.=) t.oid
+           AND (x.tbl_name OPERATOR(pg_catalog.<>) t.name OR x.table_owner IS DISTINCT FROM t.owner);
+    END LOOP;
+
+    FOR t IN SELECT k.oid, privacy.choice_table_name(k.oid) AS name, k.relowner AS owner, p.class, p.key,
+                    (SELECT a.attnum FROM pg_catalog.pg_attribute a
+                      WHERE a.attrelid OPERATOR(pg_catalog.=) k.oid AND a.attname OPERATOR(pg_catalog.=) p.key
+                        AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped) AS keynum
+               FROM pg_catalog.pg_seclabel l
+               JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
+              CROSS JOIN LATERAL privacy.parse_label(l.label) p
+              WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+                AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                AND l.objsubid OPERATOR(pg_catalog.=) 0
+                AND (tables IS NULL OR k.oid OPERATOR(pg_catalog.=) ANY (tables))
+              ORDER BY k.oid LOOP
+        -- 3. Disclosure treatments (of subject and related tables), of the same
+        -- owner: a privacy administrator disclosed that owner's table.
+        UPDATE privacy.disclosure_column_data x
+           SET tbl = t.oid, tbl_name = t.name, previous_names = NULL, table_owner = t.owner
+         WHERE x.tbl IS NULL
+           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names))
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner)
+           AND NOT EXISTS (SELECT FROM privacy.disclosure_column_data m
+                            WHERE m.tbl OPERATOR(pg_catalog.=) t.oid AND m.profile OPERATOR(pg_catalog.=) x.profile
+                              AND m.col OPERATOR(pg_catalog.=) x.col);
+        DELETE FROM privacy.disclosure_column_data x
+         WHERE x.tbl IS NULL
+           AND (x.tbl_name OPERATOR(pg_catalog.=) t.name OR t.name OPERATOR(pg_catalog.=) ANY (x.previous_names))
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner);
+        INSERT INTO privacy.disclosure_column_data (profile, tbl, tbl_name, col, treatment, table_owner)
+        SELECT x.profile, t.oid, t.name, x.col, x.treatment, t.owner
+          FROM privacy.disclosure_column_data x
+         WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
+           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names)
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner)
+        ON CONFLICT DO NOTHING;
+        UPDATE privacy.disclosure_column_data x SET previous_names = pg_catalog.array_remove(x.previous_names, t.name)
+         WHERE x.tbl IS NOT NULL AND x.tbl OPERATOR(pg_catalog.<>) t.oid
+           AND t.name OPERATOR(pg_catalog.=) ANY (x.previous_names)
+           AND (any_owner OR privacy.record_owner(x.tbl, x.table_owner) OPERATOR(pg_catalog.=) t.owner);
+
+        CONTINUE WHEN t.class OPERATOR(pg_catalog.<>) 'subject';
+
+        -- 4. Its own choices stay with their key column (as the table
+        -- numbers it: a renamed column keeps them): a label that names
+        -- another column would give them to other subjects.
+        IF EXISTS (SELECT FROM privacy.subject_choices s
+                    WHERE s.subject OPERATOR(pg_catalog.=) t.oid
+                      AND s.key_attnum IS DISTINCT FROM t.keynum) THEN
+            RAISE EXCEPTION USING ERRCODE = 'object_in_use',
+                MESSAGE = pg_catalog.format('table %s has choices recorded for the keys of another column',
+                                            t.name),
+                DETAIL = pg_catalog.format('Its subjects'' choices are keyed by column %s (or one since dropped); the label names column %s, where the same key is another subject.',
+                    (SELECT s.key_column FROM privacy.subject_choices s
+                      WHERE s.subject OPERATOR(pg_catalog.=) t.oid
+                        AND s.key_attnum IS DISTINCT FROM t.keynum LIMIT 1),
+                    t.key),
+                HINT = 'Label the table with its key column; a superuser can move the choices to the new keys.';
+        END IF;
+        -- (a renamed key column: the choices follow)
+        UPDATE privacy.subject_choices s SET key_column = t.key
+         WHERE s.subject OPERATOR(pg_catalog.=) t.oid AND s.key_column IS DISTINCT FROM t.key;
+
+        -- 5. The choices it takes: those waiting under its name (or whose
+        -- table gave the name up and was dropped), and copies of those of a
+        -- table still there that gave the name up; of the same owner, with
+        -- the same key column (or one the table no longer has).  The
+        -- newest per purpose and key meets the table's own; the newer stays.
+        FOR c IN
+            WITH cand AS (
+                SELECT s.*
+                  FROM privacy.subject_choices s
+                 WHERE ((s.subject IS NULL AND s.subject_name OPERATOR(pg_catalog.=) t.name)
+                        OR (s.previous_names OPERATOR(pg_catalog.@>) ARRAY[t.name]
+                            AND s.subject IS DISTINCT FROM t.oid))
+                   AND (any_owner OR privacy.record_owner(s.subject, s.table_owner) OPERATOR(pg_catalog.=) t.owner)
+                   AND (s.key_column IS NULL OR s.key_column OPERATOR(pg_catalog.=) t.key
+                        OR NOT EXISTS (SELECT FROM pg_catalog.pg_attribute a
+                                        WHERE a.attrelid OPERATOR(pg_catalog.=) t.oid
+                                          AND a.attname OPERATOR(pg_catalog.=) s.key_column
+                                          AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped))
+                   FOR UPDATE)
+            SELECT x.*, pg_catalog.row_number() OVER (PARTITION BY x.purpose, x.key
+                                                       ORDER BY x.changed_at DESC, x.id DESC) AS rank
+              FROM cand x ORDER BY x.purpose, x.key, rank
+        LOOP
+            IF c.rank OPERATOR(pg_catalog.>) 1 THEN
+                -- an older one for the same purpose and key: merged away
+                IF c.subject IS NULL THEN
+                    DELETE FROM privacy.subject_choices s WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                ELSE
+                    UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                     WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                END IF;
+                CONTINUE;
+            END IF;
+            SELECT s.* INTO mine FROM privacy.subject_choices s
+             WHERE s.subject OPERATOR(pg_catalog.=) t.oid AND s.purpose OPERATOR(pg_catalog.=) c.purpose
+               AND s.key OPERATOR(pg_catalog.=) c.key
+               FOR UPDATE;
+            IF FOUND THEN
+                IF c.changed_at OPERATOR(pg_catalog.>) mine.changed_at THEN
+                    UPDATE privacy.subject_choices s
+                       SET opted_out = c.opted_out, changed_at = c.changed_at, source = c.source,
+                           changed_by = c.changed_by
+                     WHERE s.id OPERATOR(pg_catalog.=) mine.id;
+                END IF;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                            new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'merged', mine.opted_out,
+                        CASE WHEN c.changed_at OPERATOR(pg_catalog.>) mine.changed_at THEN c.opted_out
+                             ELSE mine.opted_out END,
+                        CASE WHEN c.changed_at OPERATOR(pg_catalog.>) mine.changed_at THEN c.source
+                             ELSE mine.source END);
+                IF c.subject IS NULL THEN
+                    DELETE FROM privacy.subject_choices s WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                ELSE
+                    UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                     WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                END IF;
+            ELSIF c.subject IS NULL THEN
+                UPDATE privacy.subject_choices s
+                   SET subject = t.oid, subject_name = t.name, previous_names = NULL, table_owner = t.owner,
+                       key_column = t.key, key_attnum = t.keynum
+                 WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                            new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
+            ELSE
+                INSERT INTO privacy.subject_choices (subject, subject_name, key, purpose, opted_out, changed_at,
+                                                     source, changed_by, table_owner, key_column)
+                VALUES (t.oid, t.name, c.key, c.purpose, c.opted_out, c.changed_at, c.source, c.changed_by,
+                        t.owner, t.key);   -- (key_attnum: choice_subject())
+                UPDATE privacy.subject_choices s SET previous_names = pg_catalog.array_remove(s.previous_names, t.name)
+                 WHERE s.id OPERATOR(pg_catalog.=) c.id;
+                INSERT INTO privacy.subject_choice_history (subject_name, key, purpose, event, old_opted_out,
+                                                            new_opted_out, source)
+                VALUES (t.name, c.key, c.purpose, 'adopted', NULL, c.opted_out, c.source);
+            END IF;
+        END LOOP;
+
+        -- 6. Its change requests: those waiting under its name, and the
+        -- pending ones of a table still there that gave the name up.
+        UPDATE privacy.change_request_data r
+           SET subject = t.oid, subject_name = t.name, previous_names = NULL, table_owner = t.owner
+         WHERE ((r.subject IS NULL AND (r.subject_name OPERATOR(pg_catalog.=) t.name
+                                        OR t.name OPERATOR(pg_catalog.=) ANY (r.previous_names)))
+                OR (r.subject IS NOT NULL AND r.subject OPERATOR(pg_catalog.<>) t.oid
+                    AND t.name OPERATOR(pg_catalog.=) ANY (r.previous_names)
+                    AND r.status OPERATOR(pg_catalog.=) 'pending'))
+           AND (any_owner OR privacy.record_owner(r.subject, r.table_owner) OPERATOR(pg_catalog.=) t.owner);
+
+        -- 7. Its erasures: one record per key.  Two records that meet may be
+        -- copies of one (a table that gave the name up keeps its own, and
+        -- gives it again after it is dropped): the fingerprints are their
+        -- union, runs and rows those of the larger, never a sum.
+        FOR c IN SELECT e.*, e.ctid AS tid FROM privacy.erasure_data e
+                  WHERE ((e.subject IS NULL AND (e.subject_name OPERATOR(pg_catalog.=) t.name
+                                                 OR t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
+                         OR (e.subject IS NOT NULL AND e.subject OPERATOR(pg_catalog.<>) t.oid
+                             AND t.name OPERATOR(pg_catalog.=) ANY (e.previous_names)))
+                    AND (any_owner OR privacy.record_owner(e.subject, e.table_owner) OPERATOR(pg_catalog.=) t.owner)
+                  ORDER BY e.key, e.erased_at FOR UPDATE LOOP
+            UPDATE privacy.erasure_data e
+               SET rows_changed = GREATEST(e.rows_changed, c.rows_changed),
+                   runs = GREATEST(e.runs, c.runs),
+                   fingerprints = ARRAY(SELECT DISTINCT f.f
+                                          FROM pg_catalog.unnest(e.fingerprints OPERATOR(pg_catalog.||)
+                                                                 c.fingerprints) AS f(f)
+                                         ORDER BY f.f),
+                   not_erased = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.not_erased ELSE e.not_erased END,
+                   erased_by = CASE WHEN c.erased_at OPERATOR(pg_catalog.>) e.erased_at THEN c.erased_by ELSE e.erased_by END,
+                   erased_at = GREATEST(e.erased_at, c.erased_at)
+             WHERE e.subject OPERATOR(pg_catalog.=) t.oid AND e.key OPERATOR(pg_catalog.=) c.key;
+            IF NOT FOUND THEN
+                INSERT INTO privacy.erasure_data (subject, subject_name, key, erased_at, erased_by, rows_changed,
+                                                  runs, not_erased, fingerprints, table_owner)
+                VALUES (t.oid, t.name, c.key, c.erased_at, c.erased_by, c.rows_changed, c.runs, c.not_erased,
+                        c.fingerprints, t.owner);
+            END IF;
+            IF c.subject IS NULL THEN
+                DELETE FROM privacy.erasure_data e WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
+            ELSE
+                UPDATE privacy.erasure_data e SET previous_names = pg_catalog.array_remove(e.previous_names, t.name)
+                 WHERE e.ctid OPERATOR(pg_catalog.=) c.tid;
+            END IF;
+        END LOOP;
+
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.resolve_choices(pg_catalog.oid[], pg_catalog.oid[], pg_catalog.text[],
+                                               pg_catalog.bool) FROM PUBLIC;
+
+-- After REASSIGN OWNED BY old_owners TO new_owner (which fires no event
+-- trigger; the library's utility hook calls this as the extension's owner):
+-- what waits under the names of the old owners' dropped tables is the new
+-- owner's, and every labelled table takes what it now may.
+CREATE FUNCTION privacy.reassign_records(old_owners pg_catalog.oid[], new_owner pg_catalog.oid)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    UPDATE privacy.subject_choices s SET table_owner = new_owner
+     WHERE s.subject IS NULL AND s.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.change_request_data r SET table_owner = new_owner
+     WHERE r.subject IS NULL AND r.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.erasure_data e SET table_owner = new_owner
+     WHERE e.subject IS NULL AND e.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    UPDATE privacy.disclosure_column_data x SET table_owner = new_owner
+     WHERE x.tbl IS NULL AND x.table_owner OPERATOR(pg_catalog.=) ANY (old_owners);
+    PERFORM privacy.resolve_choices(NULL, '{}', '{}');
+END $$;
+REVOKE ALL ON FUNCTION privacy.reassign_records(pg_catalog.oid[], pg_catalog.oid) FROM PUBLIC;
+
+-- Before ALTER TYPE typ RENAME VALUE old_label TO new_label (the event
+-- trigger, for the type's owner): the choices, change requests and erasures
+-- of the subject tables keyed by typ (or a domain over it) are keyed by the
+-- new value, as their rows are.
+CREATE FUNCTION privacy.rename_enum_keys(typ pg_catalog.oid, old_label pg_catalog.text,
+                                         new_label pg_catalog.text)
+RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    keyed pg_catalog.oid[];
+BEGIN
+    WITH RECURSIVE types(oid) AS (
+        SELECT typ
+        UNION SELECT d.oid FROM pg_catalog.pg_type d JOIN types ON d.typbasetype OPERATOR(pg_catalog.=) types.oid)
+    SELECT pg_catalog.array_agg(k.oid) INTO keyed
+      FROM pg_catalog.pg_seclabel l
+      JOIN pg_catalog.pg_class k ON k.oid OPERATOR(pg_catalog.=) l.objoid
+     CROSS JOIN LATERAL privacy.parse_label(l.label) p
+      JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.oid
+                                    AND a.attname OPERATOR(pg_catalog.=) p.key AND NOT a.attisdropped
+     WHERE l.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+       AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+       AND l.objsubid OPERATOR(pg_catalog.=) 0 AND p.class OPERATOR(pg_catalog.=) 'subject'
+       AND a.atttypid OPERATOR(pg_catalog.=) ANY (ARRAY(SELECT t.oid FROM types t));
+    IF keyed IS NULL THEN
+        RETURN;
+    END IF;
+    UPDATE privacy.subject_choices s SET key = new_label
+     WHERE s.subject OPERATOR(pg_catalog.=) ANY (keyed) AND s.key OPERATOR(pg_catalog.=) old_label;
+    UPDATE privacy.change_request_data r SET key = new_label
+     WHERE r.subject OPERATOR(pg_catalog.=) ANY (keyed) AND r.key OPERATOR(pg_catalog.=) old_label;
+    UPDATE privacy.erasure_data e SET key = new_label
+     WHERE e.subject OPERATOR(pg_catalog.=) ANY (keyed) AND e.key OPERATOR(pg_catalog.=) old_label;
+END $$;
+REVOKE ALL ON FUNCTION privacy.rename_enum_keys(pg_catalog.oid, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
+
+-- What a role sees of each column.
+-- What a role sees of each column of the standard views: in clear, masked
+-- (and by which rule) or NULL, from the labels and the role's clearance.
+-- The views' column comments say the same for every clearance.
+CREATE FUNCTION privacy.role_columns(role pg_catalog.regrole DEFAULT CURRENT_USER::pg_catalog.regrole)
+RETURNS TABLE (view pg_catalog.text, "column" pg_catalog.name, class pg_catalog.text,
+               level pg_catalog.text, clearance pg_catalog.text, sees pg_catalog.text)
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    WITH r AS (SELECT privacy.clearance(role) AS clearance),
+    levels (name, rank) AS (VALUES ('public', 0), ('internal', 1), ('confidential', 2), ('secret', 3))
+    SELECT pg_catalog.format('privacy_standard.%I', v.relname), l."column", l.class, l.level, r.clearance,
+           x.sees OPERATOR(pg_catalog.||)
+           CASE WHEN x.sees OPERATOR(pg_catalog.<>) 'NULL' AND l.class OPERATOR(pg_catalog.=) 'sensitive'
+                THEN ', NULL for subjects who opted out of sensitive_data' ELSE '' END
+      FROM privacy.labels l
+      JOIN pg_catalog.pg_namespace n ON n.nspname OPERATOR(pg_catalog.=) l.schema
+      JOIN pg_catalog.pg_class b ON b.relnamespace OPERATOR(pg_catalog.=) n.oid
+                                AND b.relname OPERATOR(pg_catalog.=) l."table"
+      JOIN pg_catalog.pg_class v ON v.relname OPERATOR(pg_catalog.=) b.relname
+                                AND v.relnamespace OPERATOR(pg_catalog.=) 'privacy_standard'::pg_catalog.regnamespace
+                                AND v.relkind OPERATOR(pg_catalog.=) 'v'
+      JOIN levels ll ON ll.name OPERATOR(pg_catalog.=) l.level
+     CROSS JOIN r
+      JOIN levels cl ON cl.name OPERATOR(pg_catalog.=) r.clearance
+     CROSS JOIN LATERAL (SELECT
+           CASE WHEN l.label IS NULL THEN 'NULL (no label)'
+                WHEN l.level OPERATOR(pg_catalog.=) 'public' OR l.mask OPERATOR(pg_catalog.=) 'keep'
+                     OR cl.rank OPERATOR(pg_catalog.>=) ll.rank THEN 'in clear'
+                WHEN l.mask OPERATOR(pg_catalog.=) 'null' THEN 'NULL'
+                ELSE 'masked (' OPERATOR(pg_catalog.||) l.mask OPERATOR(pg_catalog.||) ')' END AS sees) x
+     WHERE l."column" IS NOT NULL
+       AND EXISTS (SELECT FROM pg_catalog.pg_depend d
+                    WHERE d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_rewrite'::pg_catalog.regclass
+                      AND d.refobjid OPERATOR(pg_catalog.=) b.oid
+                      AND d.objid IN (SELECT w.oid FROM pg_catalog.pg_rewrite w
+                                       WHERE w.ev_class OPERATOR(pg_catalog.=) v.oid))
+     ORDER BY 1, l."column"
+$$;
+COMMENT ON FUNCTION privacy.role_columns(pg_catalog.regrole) IS
+'what a role sees of each column of the standard views (in clear, masked by which rule, or NULL), from the labels and its clearance';
+
+-- The event trigger after DDL also follows ALTER TYPE (key columns retyped
+-- with their type) and COMMENT (the views carry the comments).
+COMMENT ON FUNCTION privacy.ddl_command_end() IS
+'event trigger: after ALTER TABLE, FUNCTION, SCHEMA or TYPE, the crm_privacy labels they touch must still hold; rebuild the privacy views of relabelled, altered or commented tables, and after policy or domain changes';
+DROP EVENT TRIGGER crm_privacy_ddl_command_end;
+CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
+    WHEN TAG IN ('ALTER TABLE', 'ALTER FOREIGN TABLE', 'ALTER SCHEMA',
+                 'ALTER FUNCTION', 'ALTER ROUTINE', 'SECURITY LABEL', 'ALTER TYPE',
+                 'CREATE POLICY', 'ALTER POLICY', 'DROP POLICY', 'ALTER DOMAIN', 'CREATE RULE',
+                 'CREATE TABLE', 'CREATE TRIGGER', 'CREATE SCHEMA', 'COMMENT')
+    EXECUTE FUNCTION privacy.ddl_command_end();
+-- The checks of new tables and triggers hold in replica mode too.
+ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;
+
+-- Every view built again: they carry the comments now.
+SELECT privacy.refresh_views();
