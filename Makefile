@@ -20,7 +20,7 @@ DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 # a database from each to the next (ALTER EXTENSION crm_privacy UPDATE).
 DATA         = $(EXTENSION)--0.1.sql $(EXTENSION)--0.1--0.2.sql
 
-REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments
+REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments suppression
 
 # Our code builds warning-free (WERROR=1, as the test harness builds, makes every
 # warning an error); PostgreSQL's own headers are

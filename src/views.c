@@ -711,67 +711,39 @@ opted_out(const TableSpec *t, const char *purpose)
 					strcmp(choicecol, "key") == 0 ? key_text(keycol, keytype) : keycol);
 }
 
-/* Append the SELECT of one view of a table. */
+/*
+ * Append "SELECT <columns> FROM table t [CROSS JOIN (...) crm]": the columns
+ * as view v shows them, after first (raw SQL, or NULL).
+ */
 static void
-append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewTarget *v,
-				  List *treatments)
+append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns,
+			const ViewTarget *v, List *treatments, const char *first)
 {
 	ViewNeeds	needs = {0};
-	StringInfoData select;
-	List	   *qi = NIL;
 	ListCell   *lc;
-	bool		first = true;
 	bool		sensitive = false;
 
-	foreach(lc, columns)
+	foreach(lc, all_columns)
 	{
 		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
 
 		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
-		if (c->labelled && c->cl.cls == CRM_CLASS_QUASI_IDENTIFIER)
-			qi = lappend(qi, c);
 	}
 	if (sensitive && v->kind != VIEW_FULL)
 		needs.sensitive = opted_out(t, "sensitive_data");
 	if (v->kind != VIEW_FULL)
 		needs.seed = row_seed(t);
 
-	initStringInfo(&select);
+	appendStringInfoString(buf, "SELECT ");
+	if (first)
+		appendStringInfo(buf, "%s%s", first, columns != NIL ? ", " : "");
 	foreach(lc, columns)
 	{
-		if (!first)
-			appendStringInfoString(&select, ", ");
-		append_column(&select, t, (ColumnSpec *) lfirst(lc), v, treatments, &needs);
-		first = false;
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(buf, ", ");
+		append_column(buf, t, (ColumnSpec *) lfirst(lc), v, treatments, &needs);
 	}
-
-	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
-	if (v->kind == VIEW_ANON && t->tl.k > 0)
-	{
-		appendStringInfoString(buf, "SELECT ");
-		first = true;
-		foreach(lc, columns)
-		{
-			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
-
-			appendStringInfo(buf, "%ss.%s", first ? "" : ", ", quote_identifier(c->name));
-			first = false;
-		}
-		appendStringInfoString(buf, " FROM (SELECT a.*, pg_catalog.count(*) OVER (");
-		first = true;
-		foreach(lc, qi)
-		{
-			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
-
-			appendStringInfo(buf, "%sa.%s", first ? "PARTITION BY " : ", ",
-							 quote_identifier(c->name));
-			first = false;
-		}
-		appendStringInfoString(buf, ") AS crm_privacy_class_size FROM (");
-	}
-
-	appendStringInfo(buf, "SELECT %s FROM %s t", select.data,
-					 quote_qualified_identifier(t->nspname, t->relname));
+	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
 
 	/*
 	 * The reader's clearance and the key, once per query (OFFSET 0 keeps it
@@ -788,6 +760,94 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 							 " ORDER BY k.id DESC LIMIT 1) AS key", needs.level ? ", " : "");
 		appendStringInfoString(buf, " OFFSET 0) crm");
 	}
+}
+
+/* The quasi-identifier columns of a table, in its order. */
+static List *
+quasi_identifiers(List *columns)
+{
+	List	   *qi = NIL;
+	ListCell   *lc;
+
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+		if (c->labelled && c->cl.cls == CRM_CLASS_QUASI_IDENTIFIER)
+			qi = lappend(qi, c);
+	}
+	return qi;
+}
+
+/* Append "PARTITION BY a.qi1, a.qi2 ...", or nothing (one class: the table). */
+static void
+append_classes(StringInfo buf, List *qi)
+{
+	ListCell   *lc;
+
+	foreach(lc, qi)
+		appendStringInfo(buf, "%sa.%s", foreach_current_index(lc) > 0 ? ", " : "PARTITION BY ",
+						 quote_identifier(((ColumnSpec *) lfirst(lc))->name));
+}
+
+static bool table_spec(Oid relid, TableSpec *t);
+
+/*
+ * The anonymous view of a related table leaves out the rows of the subjects
+ * its subject's anonymous view suppresses (k-anonymity): the condition, or
+ * NULL when the subject asks for no k.  The classes are those of the
+ * subject's view, of the anonymized quasi-identifiers; a row with no subject
+ * (its key NULL) stays.
+ */
+static char *
+related_survivors(const TableSpec *t, List *treatments)
+{
+	TableSpec	s;
+	List	   *columns;
+	StringInfoData buf;
+	ViewTarget	anon = {.kind = VIEW_ANON, .schema = "privacy_anon"};
+	const char *fk = psprintf("t.%s", quote_identifier(t->tl.key));
+
+	if (!t->tl.related || !table_spec(t->subject, &s) || s.tl.k <= 0)
+		return NULL;
+	columns = table_columns(s.relid);
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "(%s IS NULL OR %s IN (SELECT s.crm_privacy_key FROM"
+					 " (SELECT a.crm_privacy_key, pg_catalog.count(*) OVER (", fk, fk);
+	append_classes(&buf, quasi_identifiers(columns));
+	appendStringInfoString(&buf, ") AS crm_privacy_class_size FROM (");
+	append_core(&buf, &s, quasi_identifiers(columns), columns, &anon, treatments,
+				psprintf("t.%s AS crm_privacy_key", quote_identifier(s.tl.key)));
+	appendStringInfo(&buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d))", s.tl.k);
+	return buf.data;
+}
+
+/* Append the SELECT of one view of a table. */
+static void
+append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewTarget *v,
+				  List *treatments)
+{
+	ListCell   *lc;
+	const char *survivors = v->kind == VIEW_ANON ? related_survivors(t, treatments) : NULL;
+
+	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
+	if (v->kind == VIEW_ANON && t->tl.k > 0)
+	{
+		appendStringInfoString(buf, "SELECT ");
+		foreach(lc, columns)
+		{
+			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+			appendStringInfo(buf, "%ss.%s", foreach_current_index(lc) > 0 ? ", " : "",
+							 quote_identifier(c->name));
+		}
+		appendStringInfoString(buf, " FROM (SELECT a.*, pg_catalog.count(*) OVER (");
+		append_classes(buf, quasi_identifiers(columns));
+		appendStringInfoString(buf, ") AS crm_privacy_class_size FROM (");
+	}
+
+	append_core(buf, t, columns, columns, v, treatments, NULL);
+
 	/*
 	 * privacy.view_rows('schema.view') has no column and is not volatile: the
 	 * planner makes it a one-time filter of a Result node at the top of the
@@ -800,6 +860,8 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		appendStringInfoString(buf, "(SELECT privacy.read_audit_ready()) AND ");
 	if (v->row_purpose)
 		appendStringInfo(buf, "NOT %s AND ", opted_out(t, v->row_purpose));
+	if (survivors)
+		appendStringInfo(buf, "%s AND ", survivors);
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, "true) a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d AND ",
 						 t->tl.k);
@@ -1648,6 +1710,22 @@ refresh_connected(Oid relid)
 
 		if (table_spec(lfirst_oid(lc), &t))
 			build_views(&t, targets, treatments);
+	}
+
+	/*
+	 * The anonymous views of a subject's related tables leave out the rows
+	 * of the subjects its own leaves out: built again with it.
+	 */
+	if (OidIsValid(relid))
+	{
+		foreach(lc, labelled_tables())
+		{
+			TableSpec	t;
+
+			if (lfirst_oid(lc) != relid && table_spec(lfirst_oid(lc), &t) &&
+				t.tl.related && t.subject == relid)
+				build_views(&t, targets, treatments);
+		}
 	}
 }
 
