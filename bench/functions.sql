@@ -1,4 +1,4 @@
--- bench/functions.sql -- the masking and anonymizing functions (SPEC section 2)
+-- bench/functions.sql -- the masking and anonymizing functions (doc/functions.md)
 -- against a plain read of the column and against the plain-SQL expression a
 -- DBA would write by hand, on the generated CRM; then memory over 10,000,000
 -- calls.  Run by "bash test/run.sh bench [ROWS]" (1,000,000 by default), or

@@ -1,5 +1,5 @@
 --
--- access: the read audit (SPEC section 6).  Every read of a privacy_full view
+-- access: the read audit (doc/audit.md, "Read audit").  Every read of a privacy_full view
 -- is written to privacy.access_log by a background writer, in its own
 -- transaction: it survives the reader's ROLLBACK and errors.  Reads are
 -- written asynchronously, so the suite waits for them

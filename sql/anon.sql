@@ -1,11 +1,11 @@
 --
--- anon: generalize and noise (SPEC section 2) -- the SPEC's examples, every
+-- anon: generalize and noise (doc/functions.md) -- its examples, every
 -- type, negative numbers, type limits, infinities, bad arguments, and noise
 -- staying in bounds over thousands of draws.
 --
 SET search_path = privacy, public;
 
--- The SPEC's examples.
+-- The examples of doc/functions.md.
 SELECT generalize(37, 10) AS "37,10", generalize(-3, 10) AS "-3,10",
        generalize(date '1987-06-15', 'decade') AS decade,
        generalize(date '1987-06-15', 'year') AS year,

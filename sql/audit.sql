@@ -1,5 +1,5 @@
 --
--- audit: the change audit (SPEC section 5), the append-only logs, and the
+-- audit: the change audit (doc/audit.md, "Change audit"), the append-only logs, and the
 -- tamper-evident seal.  Pseudonyms depend on the random key: compared, never
 -- printed.
 --

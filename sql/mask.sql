@@ -1,12 +1,12 @@
 --
--- mask: the text masks and format checks of SPEC section 2 -- every SPEC
+-- mask: the text masks and format checks of doc/functions.md -- every
 -- example, then edge cases (NULL, empty, one character, exact lengths,
 -- multibyte, combining marks, 4-byte characters, separators at the ends,
 -- huge inputs) and bad arguments.
 --
 SET search_path = privacy, public;
 
--- The SPEC's examples, exactly.
+-- The examples of doc/functions.md, exactly.
 SELECT call, result, result = expected AS ok
   FROM (VALUES
     ('mask_partial(''13812345678'', 3, 4)', mask_partial('13812345678', 3, 4), '138****5678'),
@@ -190,7 +190,7 @@ SELECT v, is_email(v) AS email
     ('a@b.c.'), ('a@.bc'), ('a@@b.c'), ('a@b@c.d'), ('a b@c.d'), (E'a\t@c.d'), (''), ('a@b.c ')
   ) AS t(v);
 
--- The volatility, strictness and parallel safety SPEC section 2 asks for.
+-- The volatility, strictness and parallel safety doc/functions.md states.
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel, count(*) AS overloads
   FROM pg_proc p
  WHERE p.pronamespace = 'privacy'::regnamespace

@@ -1,5 +1,5 @@
 --
--- pseudonym: keyed, deterministic pseudonyms (SPEC section 2) and their key.
+-- pseudonym: keyed, deterministic pseudonyms (doc/functions.md, "Pseudonyms") and their key.
 -- Pseudonyms depend on the random key made at CREATE EXTENSION, so this test
 -- compares them and never prints one.
 --

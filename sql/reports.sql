@@ -1,5 +1,5 @@
 --
--- reports: privacy.detect() and privacy.report_coverage() (SPEC section 8).
+-- reports: privacy.detect() and privacy.report_coverage() (doc/views.md, "Reports").
 --
 CREATE TABLE leads (
     id        int PRIMARY KEY,

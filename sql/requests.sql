@@ -1,5 +1,5 @@
 --
--- requests: data subjects' requests (SPEC section 7) -- change requests
+-- requests: data subjects' requests (doc/audit.md, "Subject requests") -- change requests
 -- reviewed exactly once, erasure, the subject report -- and the audit of
 -- these privacy actions and of opt-outs.
 --

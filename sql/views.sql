@@ -1,5 +1,5 @@
 --
--- views: the privacy views generated from labels (SPEC sections 3 and 4):
+-- views: the privacy views generated from labels (doc/views.md):
 -- the five kinds, clearances, opt-outs, disclosure profiles, k-anonymity,
 -- grants, and rebuilds after DDL.
 --

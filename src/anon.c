@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * anon.c
- *	  Anonymizing functions for numbers and dates (SPEC section 2):
+ *	  Anonymizing functions for numbers and dates (doc/functions.md):
  *	  generalize and noise.
  *
  * generalize floors a number to a multiple of a step, or truncates a date or

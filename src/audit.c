@@ -1,10 +1,10 @@
 /*-------------------------------------------------------------------------
  *
  * audit.c
- *	  The change audit (SPEC section 5): a C trigger that records every
- *	  INSERT, UPDATE and DELETE row, and every TRUNCATE, of an audited table
- *	  in privacy.audit_log; and the guard that keeps the log tables
- *	  append-only.
+ *	  The change audit (doc/audit.md, "Change audit"): a C trigger that
+ *	  records every INSERT, UPDATE and DELETE row, and every TRUNCATE, of an
+ *	  audited table in privacy.audit_log; and the guard that keeps the log
+ *	  tables append-only.
  *
  * Values of labelled columns whose level is not public (and of every
  * unlabelled column of a subject or related table: privacy by default) are

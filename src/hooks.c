@@ -1,11 +1,12 @@
 /*-------------------------------------------------------------------------
  *
  * hooks.c
- *	  The read audit (SPEC section 6): every read of a privacy_full view,
- *	  every read through a generated view that shows a column at or above
- *	  crm_privacy.record_clear_level in clear, and every call of
- *	  subject_report and erase_subject, recorded in privacy.access_log,
- *	  durably, even when the reading transaction rolls back.
+ *	  The read audit (doc/audit.md, "Read audit"): every read of a
+ *	  privacy_full view, every read through a generated view that shows a
+ *	  column at or above crm_privacy.record_clear_level in clear, and every
+ *	  call of subject_report and erase_subject, recorded in
+ *	  privacy.access_log, durably, even when the reading transaction rolls
+ *	  back.
  *
  * With the library in shared_preload_libraries, executor hooks (chained to
  * any hook installed before) find the reads by what the executor checks: the

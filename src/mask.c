@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * mask.c
- *	  Masking functions for text (SPEC section 2) and the format checks.
+ *	  Masking functions for text and the format checks (doc/functions.md).
  *
  *	  mask_partial, mask_email, mask_phone, mask_name, mask_cn_id, mask_card
  *	  is_valid_cn_id, luhn_valid, is_cn_mobile, is_email

@@ -1,9 +1,9 @@
 /*-------------------------------------------------------------------------
  *
  * pseudonym.c
- *	  Keyed pseudonyms (SPEC section 2): pseudonym(text [, context]),
- *	  pseudonym(bigint [, context]), pseudonym_int(integer [, context]) and
- *	  rotate_pseudonym_key().
+ *	  Keyed pseudonyms (doc/functions.md, "Pseudonyms"):
+ *	  pseudonym(text [, context]), pseudonym(bigint [, context]),
+ *	  pseudonym_int(integer [, context]) and rotate_pseudonym_key().
  *
  * The secret is a 128-bit key made from pg_strong_random at CREATE EXTENSION
  * and kept in privacy.pseudonym_key, a table no role but the extension's owner

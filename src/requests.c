@@ -1,8 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * requests.c
- *	  Data subjects' requests (SPEC section 7): applying an approved change
- *	  and erasing a subject.
+ *	  Data subjects' requests (doc/audit.md, "Subject requests"): applying
+ *	  an approved change and erasing a subject.
  *
  * Both change a labelled table with a normal UPDATE, so its triggers (the
  * change audit among them) see it.  Whatever touches a user's table (these

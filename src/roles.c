@@ -1,7 +1,8 @@
 /*-------------------------------------------------------------------------
  *
  * roles.c
- *	  Role labels: clearances and privacy administrators (SPEC section 1).
+ *	  Role labels: clearances and privacy administrators (doc/labels.md,
+ *	  "Role labels").
  *
  * A role label is "clearance=LEVEL", "privacy_admin" or both.  Who may set
  * them is decided here, in the label provider's hook, so that a raw

@@ -154,7 +154,7 @@ ref=$(q "$utf8" "$catalog" | md5sum)
 is "$(q "$euc_cn" "$catalog" | md5sum)" "$ref" "EUC_CN: the extension's functions and comments read as in UTF8"
 is "$(q "$latin1" "$catalog" | md5sum)" "$ref" "LATIN1: the extension's functions and comments read as in UTF8"
 
-# SPEC's results, character by character.
+# The results of doc/functions.md, character by character.
 check "$utf8" "$han_cases"
 check "$euc_cn" "$han_cases"
 check "$utf8" "$latin_cases"

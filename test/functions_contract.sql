@@ -1,4 +1,4 @@
--- pgTAP: the functions of SPEC section 2 as callers see them: signatures,
+-- pgTAP: the functions of doc/functions.md as callers see them: signatures,
 -- return types, SQLSTATEs of bad arguments, and the key's privacy.
 BEGIN;
 SELECT plan(46);
@@ -27,7 +27,7 @@ SELECT has_function('privacy', 'is_cn_mobile', ARRAY['text']);
 SELECT has_function('privacy', 'is_email', ARRAY['text']);
 SELECT has_function('privacy', 'rotate_pseudonym_key', ARRAY[]::text[]);
 
--- Calls written as in the SPEC resolve to the documented types.
+-- Calls written as in doc/functions.md resolve to the documented types.
 SELECT is(pg_typeof(privacy.pseudonym('x'))::text, 'text', 'pseudonym(text) returns text');
 SELECT is(pg_typeof(privacy.pseudonym(42))::text, 'bigint', 'pseudonym(42) resolves to the bigint form');
 SELECT is(pg_typeof(privacy.generalize(37, 10))::text, 'integer', 'generalize(37, 10) is an integer');

@@ -1,11 +1,11 @@
--- pgTAP: the label interface of SPEC section 1, as BI tools and applications
+-- pgTAP: the label interface of doc/labels.md, as BI tools and applications
 -- see it: names, signatures, columns, privileges, SQLSTATEs.
 -- Raw SECURITY LABEL needs the library loaded in the session (doc/labels.md).
 LOAD 'crm_privacy';
 BEGIN;
 SELECT plan(38);
 
--- Schema and wrappers, with the SPEC's exact signatures.
+-- Schema and wrappers, with the documented signatures (doc/labels.md, "SQL API").
 SELECT has_schema('privacy');
 SELECT has_function('privacy', 'label_column', ARRAY['regclass', 'name', 'text']);
 SELECT has_function('privacy', 'label_table', ARRAY['regclass', 'text']);
@@ -14,7 +14,7 @@ SELECT function_returns('privacy', 'label_column', ARRAY['regclass', 'name', 'te
 SELECT isnt_definer('privacy', 'label_column', ARRAY['regclass', 'name', 'text']);
 SELECT isnt_definer('privacy', 'set_clearance', ARRAY['regrole', 'text']);
 
--- privacy.labels has exactly the SPEC's columns, in order.
+-- privacy.labels has exactly the documented columns, in order.
 SELECT has_view('privacy', 'labels', 'privacy.labels exists');
 SELECT columns_are('privacy', 'labels',
     ARRAY['schema', 'table', 'column', 'class', 'level', 'mask', 'anon', 'label']);
@@ -28,23 +28,23 @@ SELECT ok(has_table_privilege('public', 'privacy.labels', 'SELECT'), 'PUBLIC may
 SELECT ok(NOT has_function_privilege('public', 'privacy.sql_drop()', 'EXECUTE'),
           'PUBLIC may not call the event trigger functions');
 
--- The SPEC's examples are accepted as written.
+-- The examples of doc/labels.md are accepted as written.
 CREATE TABLE public.customer (customer_id bigint PRIMARY KEY, email text);
 CREATE TABLE public.orders (order_id bigint, customer_id bigint);
 CREATE SCHEMA mymasks;
 CREATE ROLE tap_analyst;
 SELECT lives_ok($$SECURITY LABEL FOR crm_privacy ON COLUMN customer.email IS 'identifier level=confidential mask=email anon=pseudonym'$$,
-                'SPEC example: column label');
+                'documented example: column label');
 SELECT lives_ok($$SECURITY LABEL FOR crm_privacy ON TABLE customer IS 'subject key=customer_id k=5'$$,
-                'SPEC example: subject table label');
+                'documented example: subject table label');
 SELECT lives_ok($$SECURITY LABEL FOR crm_privacy ON TABLE orders IS 'related subject=public.customer key=customer_id'$$,
-                'SPEC example: related table label');
+                'documented example: related table label');
 SELECT lives_ok($$SECURITY LABEL FOR crm_privacy ON SCHEMA mymasks IS 'trusted'$$,
-                'SPEC example: trusted schema (superuser)');
+                'documented example: trusted schema (superuser)');
 SELECT lives_ok($$SECURITY LABEL FOR crm_privacy ON ROLE tap_analyst IS 'clearance=confidential'$$,
-                'SPEC example: role clearance');
+                'documented example: role clearance');
 
--- Defaults per class (SPEC table), through privacy.parse_label.
+-- Defaults per class (the table of doc/labels.md), through privacy.parse_label.
 SELECT results_eq(
     $$SELECT c, p.level, p.mask, p.anon
         FROM unnest(ARRAY['public', 'identifier', 'quasi_identifier', 'personal', 'sensitive']) c,
@@ -54,7 +54,7 @@ SELECT results_eq(
              ('quasi_identifier', 'internal', 'null', 'null'),
              ('personal', 'internal', 'null', 'keep'),
              ('sensitive', 'secret', 'null', 'null')$$,
-    'class defaults are the SPEC''s');
+    'class defaults are the documented ones');
 SELECT results_eq($$SELECT class, level, mask, anon FROM privacy.parse_label(NULL)$$,
                   $$VALUES ('personal', 'internal', 'null', 'null')$$,
                   'an unlabelled column is personal mask=null anon=null');

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The audit under load, on a standby and through a crash (SPEC sections 5, 6):
+# The audit under load, on a standby and through a crash (doc/audit.md):
 #  - 8 pgbench clients read a full view and update, insert into, delete from
 #    an audited table and change opt-outs for CRM_STRESS_SECONDS (30 by
 #    default) while the logs are sealed every second: every read is in

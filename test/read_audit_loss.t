@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# No read of a full view is lost silently (SPEC section 6): each case counts
-# the reads a client saw answered against the records, in privacy.access_log
-# or as JSON lines in the server log.  Each read carries its own
-# application_name (TAG-i), so a record is matched to its read.
+# No read of a full view is lost silently (doc/audit.md, "Delivery"): each
+# case counts the reads a client saw answered against the records, in
+# privacy.access_log or as JSON lines in the server log.  Each read carries
+# its own application_name (TAG-i), so a record is matched to its read.
 #  - no background worker can start: max_worker_processes = 0, and a
 #    database that stops accepting connections (the writer is registered but
 #    dies at its start);

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The read audit's records where one session cannot show them (SPEC section 6):
+# The read audit's records where one session cannot show them (doc/audit.md,
+# "Read audit"):
 #  - a read that fails inside a transaction block (in a function) is recorded
 #    at once, while the session still sits in the aborted block (not only at
 #    its ROLLBACK);

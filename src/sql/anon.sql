@@ -1,4 +1,4 @@
--- Part 5: generalize and noise (src/anon.c), SPEC section 2.
+-- Part 5: generalize and noise (src/anon.c); doc/functions.md.
 -- generalize is IMMUTABLE; noise is VOLATILE.  Both STRICT and PARALLEL SAFE.
 
 CREATE FUNCTION privacy.generalize(v pg_catalog.int2, step pg_catalog.int2) RETURNS pg_catalog.int2

@@ -1,4 +1,4 @@
--- Part 9: the audit trail (src/audit.c), SPEC sections 5 and 6.
+-- Part 9: the audit trail (src/audit.c); doc/audit.md.
 
 -- Every change of an audited table.
 CREATE TABLE privacy.audit_log (

@@ -1,4 +1,4 @@
--- Part 4: masking functions and format checks (src/mask.c), SPEC section 2.
+-- Part 4: masking functions and format checks (src/mask.c); doc/functions.md.
 -- STRICT (NULL in, NULL out), IMMUTABLE, PARALLEL SAFE; they count characters.
 --
 -- The C functions of parts 4 to 6 that are called once per row (masks,

@@ -1,4 +1,4 @@
--- Part 6: keyed pseudonyms (src/pseudonym.c), SPEC section 2.
+-- Part 6: keyed pseudonyms (src/pseudonym.c); doc/functions.md.
 
 -- The secret key.  Only the extension's owner may change it and only the
 -- owner and the role that owns the views (crm_privacy_views, which passes

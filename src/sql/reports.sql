@@ -1,4 +1,4 @@
--- Part 8: detection and coverage reports (SPEC section 8).
+-- Part 8: detection and coverage reports; doc/audit.md, "Reports and checks".
 
 -- Suggested labels for unlabelled columns, from column names and sampled
 -- values, with the evidence.  Reads up to "sample" non-NULL values of each

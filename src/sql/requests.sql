@@ -1,4 +1,4 @@
--- Part 10: data subjects' requests (src/requests.c), SPEC section 7.
+-- Part 10: data subjects' requests (src/requests.c); doc/audit.md, "Subject requests".
 
 -- Record a privacy action about a subject in privacy.audit_log.
 CREATE FUNCTION privacy.audit_action(subject pg_catalog.regclass, key pg_catalog.text,
