@@ -30,6 +30,10 @@ PG_CPPFLAGS  = -isystem $(includedir_server) -isystem $(includedir_internal)
 
 EXTRA_CLEAN  = results regression.diffs regression.out
 
+# The expected outputs are sorted as in the C locale: pg_regress makes the
+# test database with --no-locale, whatever the cluster's locale.
+NO_LOCALE    = 1
+
 PG_CONFIG   ?= pg_config
 PGXS        := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 ifeq ($(PGXS),)

@@ -21,7 +21,7 @@ COMMENT ON SCHEMA privacy IS 'crm_privacy: labels, masking, privacy views and au
 -- session even when the functions below are not validated (pg_restore runs
 -- with check_function_bodies off) and the library is not preloaded.
 LOAD 'MODULE_PATHNAME';
--- Part 2: labels (SPEC section 1).
+-- Part 2: labels; doc/labels.md.
 
 CREATE FUNCTION privacy.parse_label(label pg_catalog.text,
     OUT class pg_catalog.text, OUT level pg_catalog.text,
@@ -114,7 +114,7 @@ SELECT n.nspname, c.relname, a.attname, p.class, p.level, p.mask, p.anon, l.labe
 COMMENT ON VIEW privacy.labels IS
 'crm_privacy labels of tables and columns, with class defaults and privacy-by-default rows for unlabelled columns of labelled tables';
 GRANT SELECT ON privacy.labels TO PUBLIC;
--- Part 4: masking functions and format checks (src/mask.c), SPEC section 2.
+-- Part 4: masking functions and format checks (src/mask.c); doc/functions.md.
 -- STRICT (NULL in, NULL out), IMMUTABLE, PARALLEL SAFE; they count characters.
 --
 -- The C functions of parts 4 to 6 that are called once per row (masks,
@@ -185,7 +185,7 @@ AS 'MODULE_PATHNAME', 'crm_is_email'
 LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.is_email(pg_catalog.text) IS
 'one @, a non-empty local part, a domain with a dot';
--- Part 5: generalize and noise (src/anon.c), SPEC section 2.
+-- Part 5: generalize and noise (src/anon.c); doc/functions.md.
 -- generalize is IMMUTABLE; noise is VOLATILE.  Both STRICT and PARALLEL SAFE.
 
 CREATE FUNCTION privacy.generalize(v pg_catalog.int2, step pg_catalog.int2) RETURNS pg_catalog.int2
@@ -263,7 +263,7 @@ CREATE FUNCTION privacy.keyed_noise(v pg_catalog.timestamptz, amount pg_catalog.
 AS 'MODULE_PATHNAME', 'crm_noise_timestamptz' LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.keyed_noise(pg_catalog.int4, pg_catalog.float8, pg_catalog.bytea, pg_catalog.text, pg_catalog.text) IS
 'noise derived from seed under a key and context: the same arguments give the same value (used by the views)';
--- Part 6: keyed pseudonyms (src/pseudonym.c), SPEC section 2.
+-- Part 6: keyed pseudonyms (src/pseudonym.c); doc/functions.md.
 
 -- The secret key.  Only the extension's owner may change it and only the
 -- owner and the role that owns the views (crm_privacy_views, which passes
@@ -424,7 +424,7 @@ REVOKE ALL ON FUNCTION privacy.import_pseudonym_key(pg_catalog.bytea) FROM PUBLI
 COMMENT ON FUNCTION privacy.import_pseudonym_key(pg_catalog.bytea) IS
 'replace the pseudonym key with one exported from another database; superuser only, recorded in the audit log';
 -- Part 7: purposes, choices, disclosure profiles, access and the privacy
--- views (src/views.c), SPEC sections 3 and 4.
+-- views (src/views.c); doc/views.md.
 
 -- The role that owns the generated views and reads the base tables for
 -- them: not a superuser, unable to log in, no BYPASSRLS, so row-level
@@ -1052,7 +1052,7 @@ AS 'MODULE_PATHNAME', 'crm_k_anonymity'
 LANGUAGE C STABLE
 SET search_path = pg_catalog, pg_temp;
 GRANT EXECUTE ON FUNCTION privacy.k_anonymity(pg_catalog.regclass) TO PUBLIC;   -- privacy administrators only (checked in C)
--- Part 9: the audit trail (src/audit.c), SPEC sections 5 and 6.
+-- Part 9: the audit trail (src/audit.c); doc/audit.md.
 
 -- Every change of an audited table.
 CREATE TABLE privacy.audit_log (
@@ -1665,7 +1665,7 @@ COMMENT ON FUNCTION privacy.verify_audit() IS
 'check the SHA-256 chain of each log: rows checked, the first changed, removed or inserted sealed row';
 COMMENT ON FUNCTION privacy.audit_head() IS
 'the latest link of each chain, to keep outside the database';
--- Part 10: data subjects' requests (src/requests.c), SPEC section 7.
+-- Part 10: data subjects' requests (src/requests.c); doc/audit.md, "Subject requests".
 
 -- Record a privacy action about a subject in privacy.audit_log.
 CREATE FUNCTION privacy.audit_action(subject pg_catalog.regclass, key pg_catalog.text,
@@ -2367,7 +2367,7 @@ END $$;
 GRANT EXECUTE ON FUNCTION privacy.adopt_choices(pg_catalog.regclass) TO PUBLIC;   -- privacy administrators only
 COMMENT ON FUNCTION privacy.adopt_choices(pg_catalog.regclass) IS
 'give a labelled table the choices, change requests and erasures waiting under its name, whoever owned their table; returns the choices it gained';
--- Part 8: detection and coverage reports (SPEC section 8).
+-- Part 8: detection and coverage reports; doc/audit.md, "Reports and checks".
 
 -- Suggested labels for unlabelled columns, from column names and sampled
 -- values, with the evidence.  Reads up to "sample" non-NULL values of each

@@ -1,7 +1,7 @@
 /*-------------------------------------------------------------------------
  *
  * views.c
- *	  The privacy views (SPEC section 3), generated from labels.
+ *	  The privacy views (doc/views.md), generated from labels.
  *
  * For every table labelled subject or related, refresh builds
  *

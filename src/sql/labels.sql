@@ -1,4 +1,4 @@
--- Part 2: labels (SPEC section 1).
+-- Part 2: labels; doc/labels.md.
 
 CREATE FUNCTION privacy.parse_label(label pg_catalog.text,
     OUT class pg_catalog.text, OUT level pg_catalog.text,

@@ -1,5 +1,5 @@
 -- Part 7: purposes, choices, disclosure profiles, access and the privacy
--- views (src/views.c), SPEC sections 3 and 4.
+-- views (src/views.c); doc/views.md.
 
 -- The role that owns the generated views and reads the base tables for
 -- them: not a superuser, unable to log in, no BYPASSRLS, so row-level
