@@ -31,6 +31,27 @@ SELECT count(*) AS orphans
  WHERE o.customer_id IS NOT NULL
    AND NOT EXISTS (SELECT FROM privacy_anon.sp_customer c WHERE c.id = o.customer_id);
 SELECT sum(amount) AS revenue FROM privacy_anon.sp_orders;
+-- A reader's condition never goes below the suppression (an index condition
+-- there would make EXPLAIN ANALYZE count the suppressed orders meeting it,
+-- an oracle on their values): it filters what is left.
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE j jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+    RETURN j;
+END $$;
+SET enable_seqscan = off;
+SELECT (SELECT count(DISTINCT x) FROM jsonb_path_query(p, 'lax $.**."Index Cond" ? (@ like_regex "order_id")') x)
+           AS index_conditions_on_order_id,
+       (SELECT string_agg(DISTINCT x #>> '{}', ', ')
+          FROM jsonb_path_query(p, 'lax $.** ? (@."Filter" like_regex "order_id >= ")."Node Type"') x)
+           AS reader_condition_on
+  FROM pg_temp.plan_of('SELECT * FROM privacy_anon.sp_orders WHERE order_id >= 20') p;
+-- (the same query on the table: the index is used)
+SELECT (SELECT count(DISTINCT x) FROM jsonb_path_query(p, 'lax $.**."Index Cond" ? (@ like_regex "order_id")') x)
+           AS index_conditions_on_order_id
+  FROM pg_temp.plan_of('SELECT * FROM sp_orders WHERE order_id >= 20') p;
+RESET enable_seqscan;
 SELECT sum(amount) AS revenue_of_shown_customers FROM sp_orders WHERE customer_id IS NULL OR customer_id NOT IN (6, 7);
 -- The data changes: a second customer in (广州, 1980) makes customer 6 and
 -- their orders visible, at once.

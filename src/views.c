@@ -846,7 +846,24 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		appendStringInfoString(buf, ") AS crm_privacy_class_size FROM (");
 	}
 
-	append_core(buf, t, columns, columns, v, treatments, NULL);
+	if (survivors)
+	{
+		/*
+		 * The subjects' suppression is applied below an OFFSET 0, where no
+		 * condition of the reader's query can go: a reader's condition that
+		 * became an index condition beside it would make EXPLAIN ANALYZE
+		 * count the suppressed rows that meet it, an oracle on their values.
+		 */
+		appendStringInfoString(buf, "SELECT ");
+		foreach(lc, columns)
+			appendStringInfo(buf, "%skept.%s", foreach_current_index(lc) > 0 ? ", " : "",
+							 quote_identifier(((ColumnSpec *) lfirst(lc))->name));
+		appendStringInfoString(buf, " FROM (");
+		append_core(buf, t, columns, columns, v, treatments, NULL);
+		appendStringInfo(buf, " WHERE %s OFFSET 0) kept", survivors);
+	}
+	else
+		append_core(buf, t, columns, columns, v, treatments, NULL);
 
 	/*
 	 * privacy.view_rows('schema.view') has no column and is not volatile: the
@@ -860,8 +877,6 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		appendStringInfoString(buf, "(SELECT privacy.read_audit_ready()) AND ");
 	if (v->row_purpose)
 		appendStringInfo(buf, "NOT %s AND ", opted_out(t, v->row_purpose));
-	if (survivors)
-		appendStringInfo(buf, "%s AND ", survivors);
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, "true) a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d AND ",
 						 t->tl.k);
