@@ -565,6 +565,151 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.rename_enum_keys(pg_catalog.oid, pg_catalog.text, pg_catalog.text) FROM PUBLIC;
 
+-- detect() reads text values in the C collation (a column in a
+-- nondeterministic collation made it, report_coverage and check_setup fail).
+-- Suggested labels for unlabelled columns, from column names and sampled
+-- values, with the evidence.  Reads up to "sample" non-NULL values of each
+-- text column with the caller's privileges; not those of a table whose
+-- row-level security applies to the caller (its policies are the table
+-- owner's code, which would run as the caller).
+CREATE OR REPLACE FUNCTION privacy.detect(tbl pg_catalog.regclass DEFAULT NULL,
+                               sample pg_catalog.int4 DEFAULT 1000)
+RETURNS TABLE (schema pg_catalog.name, "table" pg_catalog.name, "column" pg_catalog.name,
+               suggested_label pg_catalog.text, evidence pg_catalog.text)
+LANGUAGE plpgsql VOLATILE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    c record;
+    n pg_catalog.int8;
+    hits record;
+    label pg_catalog.text;
+    why pg_catalog.text;
+    is_text pg_catalog.bool;
+    need pg_catalog.int8;
+    chinese pg_catalog.jsonb := '{}';
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    IF sample IS NULL OR sample OPERATOR(pg_catalog.<) 1 THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'argument "sample" of detect must be at least 1';
+    END IF;
+    -- The Chinese column names of the rules below (xingming, youxiang,
+    -- shouji|dianhua, shenfenzheng, dizhi, zongjiao|minzu, shengri, youbian,
+    -- xingbie, shouru), where the database encoding has Han characters.  The
+    -- install script is ASCII, so that it reads the same in every database
+    -- encoding: they are JSON escapes, decoded here.
+    IF pg_catalog.getdatabaseencoding() OPERATOR(pg_catalog.=) ANY (ARRAY['UTF8', 'EUC_CN']) THEN
+        chinese := '{"1": "\u59d3\u540d", "2": "\u90ae\u7bb1", "3": "\u624b\u673a|\u7535\u8bdd", "4": "\u8eab\u4efd\u8bc1", "6": "\u5730\u5740", "7": "\u5b97\u6559|\u6c11\u65cf", "8": "\u751f\u65e5", "9": "\u90ae\u7f16", "10": "\u6027\u522b", "11": "\u6536\u5165"}';
+    END IF;
+    FOR c IN
+        SELECT n.nspname, k.relname, a.attname,
+               CASE WHEN t.typtype OPERATOR(pg_catalog.=) 'd' THEN t.typbasetype ELSE t.oid END AS basetype,
+               pg_catalog.has_column_privilege(k.oid, a.attnum, 'SELECT')
+               AND NOT pg_catalog.row_security_active(k.oid) AS readable
+          FROM pg_catalog.pg_class k
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) k.relnamespace
+          JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) k.oid
+          JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+         WHERE k.relkind OPERATOR(pg_catalog.=) ANY (ARRAY['r', 'p', 'f']::"char"[])
+           AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+           AND (tbl IS NULL OR k.oid OPERATOR(pg_catalog.=) tbl)
+           AND n.nspname OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog', 'information_schema', 'privacy', 'pg_toast'])
+           AND n.nspname OPERATOR(pg_catalog.!~~) 'pg\_temp\_%'
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_seclabel s
+                            WHERE s.objoid OPERATOR(pg_catalog.=) k.oid
+                              AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                              AND s.objsubid OPERATOR(pg_catalog.=) a.attnum
+                              AND s.provider OPERATOR(pg_catalog.=) 'crm_privacy')
+         ORDER BY n.nspname, k.relname, a.attnum
+    LOOP
+        label := NULL;
+        why := NULL;
+        is_text := c.basetype OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.text'::pg_catalog.regtype,
+                   'pg_catalog.varchar'::pg_catalog.regtype, 'pg_catalog.bpchar'::pg_catalog.regtype]::pg_catalog.oid[]);
+
+        -- What the values say (text columns the caller may read), in the
+        -- C collation: a nondeterministic one has no regular expressions.
+        IF is_text AND c.readable THEN
+            EXECUTE pg_catalog.format(
+                'SELECT pg_catalog.count(*) AS n,'
+                ' pg_catalog.count(*) FILTER (WHERE privacy.is_email(v::pg_catalog.text)) AS email,'
+                ' pg_catalog.count(*) FILTER (WHERE privacy.is_cn_mobile(v::pg_catalog.text)) AS mobile,'
+                ' pg_catalog.count(*) FILTER (WHERE privacy.is_valid_cn_id(v::pg_catalog.text)) AS cn_id,'
+                ' pg_catalog.count(*) FILTER (WHERE privacy.luhn_valid(v::pg_catalog.text)) AS card,'
+                ' pg_catalog.count(*) FILTER (WHERE v::pg_catalog.text OPERATOR(pg_catalog.~)'
+                '   ''^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$'') AS ipv4'
+                ' FROM (SELECT %I::pg_catalog.text COLLATE pg_catalog."C" AS v FROM %I.%I WHERE %I IS NOT NULL LIMIT %s) s',
+                c.attname, c.nspname, c.relname, c.attname, sample) INTO hits;
+            -- a kind of value wins when at least 80 % of the sample is of it
+            need := ((hits.n OPERATOR(pg_catalog.*) 8) OPERATOR(pg_catalog.+) 9) OPERATOR(pg_catalog./) 10;
+            IF hits.n OPERATOR(pg_catalog.>) 0 THEN
+                IF hits.cn_id OPERATOR(pg_catalog.>=) need THEN
+                    label := 'identifier level=secret mask=cn_id';
+                    why := pg_catalog.format('%s of %s sampled values are resident IDs with a valid check character', hits.cn_id, hits.n);
+                ELSIF hits.card OPERATOR(pg_catalog.>=) need THEN
+                    label := 'identifier level=secret mask=card';
+                    why := pg_catalog.format('%s of %s sampled values are card numbers with a valid Luhn checksum', hits.card, hits.n);
+                ELSIF hits.email OPERATOR(pg_catalog.>=) need THEN
+                    label := 'identifier mask=email anon=pseudonym';
+                    why := pg_catalog.format('%s of %s sampled values are e-mail addresses', hits.email, hits.n);
+                ELSIF hits.mobile OPERATOR(pg_catalog.>=) need THEN
+                    label := 'identifier mask=phone anon=pseudonym';
+                    why := pg_catalog.format('%s of %s sampled values are mainland mobile numbers', hits.mobile, hits.n);
+                ELSIF hits.ipv4 OPERATOR(pg_catalog.>=) need THEN
+                    label := 'identifier mask=null anon=pseudonym';
+                    why := pg_catalog.format('%s of %s sampled values are IPv4 addresses', hits.ipv4, hits.n);
+                END IF;
+            END IF;
+        END IF;
+
+        -- What the name says.
+        IF label IS NULL THEN
+            SELECT r.label, pg_catalog.format('the column name %I suggests %s', c.attname, r.what)
+              INTO label, why
+              FROM (VALUES
+                (1, '(^|_)(full_?name|name|first_?name|last_?name|surname)($|_)', 'identifier mask=name', true, 'a person''s name'),
+                (2, 'e_?mail', 'identifier mask=email anon=pseudonym', true, 'an e-mail address'),
+                (3, 'phone|mobile|(^|_)tel($|_)|cell', 'identifier mask=phone anon=pseudonym', true, 'a phone number'),
+                (4, 'id_?(number|no|card)|passport|ssn', 'identifier level=secret mask=cn_id', true, 'an identity document number'),
+                (5, 'card_?(no|number)|iban|account_?(no|number)', 'identifier level=secret mask=card', true, 'a card or account number'),
+                (6, 'address|(^|_)addr($|_)', 'identifier mask=partial(2,0)', true, 'a postal address'),
+                (7, 'religio|ethnic|(^|_)race($|_)|health|diagnos|disease', 'sensitive', false, 'special-category (sensitive) data'),
+                (8, 'birth|(^|_)dob($|_)', 'quasi_identifier anon=generalize(year)', false, 'a birth date'),
+                (9, '(^|_)(zip|postcode|postal_?code)($|_)', 'quasi_identifier mask=partial(3,0) anon=partial(3,0)', true, 'a postal code'),
+                (10, '(^|_)(gender|sex)($|_)', 'quasi_identifier mask=keep anon=keep', false, 'a gender'),
+                (11, 'income|salary|wage', 'personal level=confidential anon=null', false, 'an income')
+              ) AS r(ord, pattern, label, needs_text, what)
+             WHERE pg_catalog.lower(c.attname::pg_catalog.text) OPERATOR(pg_catalog.~)
+                   (r.pattern OPERATOR(pg_catalog.||)
+                    COALESCE('|' OPERATOR(pg_catalog.||) (chinese OPERATOR(pg_catalog.->>) r.ord::pg_catalog.text), ''))
+               AND (is_text OR NOT r.needs_text)
+             ORDER BY r.ord LIMIT 1;
+            -- a date-only rule for non-date columns falls back to no rule
+            IF label OPERATOR(pg_catalog.=) 'quasi_identifier anon=generalize(year)'
+               AND c.basetype OPERATOR(pg_catalog.<>) ALL (ARRAY['pg_catalog.date'::pg_catalog.regtype,
+                   'pg_catalog.timestamp'::pg_catalog.regtype, 'pg_catalog.timestamptz'::pg_catalog.regtype]::pg_catalog.oid[]) THEN
+                label := 'quasi_identifier';
+            END IF;
+        END IF;
+
+        IF label IS NOT NULL THEN
+            schema := c.nspname;
+            "table" := c.relname;
+            "column" := c.attname;
+            suggested_label := label;
+            evidence := why;
+            RETURN NEXT;
+        END IF;
+    END LOOP;
+END $$;
+-- The administrative functions are executable by PUBLIC but refused to
+-- anyone who is not a privacy administrator (or a superuser): checked in the
+-- caller's context when the call is set up, and again by the first line.
+GRANT EXECUTE ON FUNCTION privacy.detect(pg_catalog.regclass, pg_catalog.int4) TO PUBLIC;
+COMMENT ON FUNCTION privacy.detect(pg_catalog.regclass, pg_catalog.int4) IS
+'suggested labels for unlabelled columns, from column names and sampled values (e-mail, mainland mobile, resident ID, bank card, IPv4), with evidence';
+
 -- What a role sees of each column.
 -- What a role sees of each column of the standard views: in clear, masked
 -- (and by which rule) or NULL, from the labels and the role's clearance.

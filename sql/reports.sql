@@ -26,6 +26,16 @@ SELECT "column", suggested_label, evidence FROM privacy.detect('leads') ORDER BY
 -- The sample size is the caller's to choose; it must be positive.
 SELECT count(*) FROM privacy.detect('leads', 1);
 SELECT * FROM privacy.detect('leads', 0);
+-- A column in a nondeterministic collation, in which regular expressions
+-- fail: its values are read in the C collation, and the reports run.
+CREATE COLLATION regress_ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+CREATE TABLE leads_ci (id int PRIMARY KEY, contact text COLLATE regress_ci, seen_from text COLLATE regress_ci);
+INSERT INTO leads_ci SELECT i, 'Lead' || i || '@Example.cn', '10.0.0.' || i FROM generate_series(1, 10) i;
+SELECT "column", suggested_label FROM privacy.detect('leads_ci') ORDER BY 1;
+SELECT count(*) > 0 AS coverage_runs FROM privacy.report_coverage();
+SELECT count(*) > 0 AS check_setup_runs FROM privacy.check_setup();
+DROP TABLE leads_ci;
+DROP COLLATION regress_ci;
 -- Labelled columns are not suggested again.
 SECURITY LABEL FOR crm_privacy ON COLUMN leads.contact IS 'identifier mask=email';
 SELECT count(*) FROM privacy.detect('leads') WHERE "column" = 'contact';

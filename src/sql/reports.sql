@@ -61,7 +61,8 @@ BEGIN
         is_text := c.basetype OPERATOR(pg_catalog.=) ANY (ARRAY['pg_catalog.text'::pg_catalog.regtype,
                    'pg_catalog.varchar'::pg_catalog.regtype, 'pg_catalog.bpchar'::pg_catalog.regtype]::pg_catalog.oid[]);
 
-        -- What the values say (text columns the caller may read).
+        -- What the values say (text columns the caller may read), in the
+        -- C collation: a nondeterministic one has no regular expressions.
         IF is_text AND c.readable THEN
             EXECUTE pg_catalog.format(
                 'SELECT pg_catalog.count(*) AS n,'
@@ -71,7 +72,7 @@ BEGIN
                 ' pg_catalog.count(*) FILTER (WHERE privacy.luhn_valid(v::pg_catalog.text)) AS card,'
                 ' pg_catalog.count(*) FILTER (WHERE v::pg_catalog.text OPERATOR(pg_catalog.~)'
                 '   ''^(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])(\.(25[0-5]|2[0-4][0-9]|1?[0-9]?[0-9])){3}$'') AS ipv4'
-                ' FROM (SELECT %I AS v FROM %I.%I WHERE %I IS NOT NULL LIMIT %s) s',
+                ' FROM (SELECT %I::pg_catalog.text COLLATE pg_catalog."C" AS v FROM %I.%I WHERE %I IS NOT NULL LIMIT %s) s',
                 c.attname, c.nspname, c.relname, c.attname, sample) INTO hits;
             -- a kind of value wins when at least 80 % of the sample is of it
             need := ((hits.n OPERATOR(pg_catalog.*) 8) OPERATOR(pg_catalog.+) 9) OPERATOR(pg_catalog./) 10;
