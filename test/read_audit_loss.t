@@ -16,7 +16,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 26
+plan 28
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -134,7 +134,9 @@ for round in 1 2 3; do
 	tag=load$round
 	reads "$tag" 1 100000 4 >"$CRM_TMP/load-answered" &
 	loader=$!
-	sleep 3
+	# under way: 200 of its reads recorded (however loaded the machine is)
+	wait_for "$db" "SELECT count(*) >= 200 FROM privacy.access_log WHERE application_name LIKE '$tag-%'"
+	sleep 1
 	as_pg pg_ctl -D "$data" -m immediate -w stop >/dev/null
 	wait $loader
 	as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
@@ -153,13 +155,15 @@ done
 # readers go on queueing behind a dead writer for a second (their records,
 # in shared memory, would be lost at the crash restart), then the postmaster
 # goes on and restarts the server as after any crash.
-pid=$(start_writer)
 postmaster=$(head -1 "$data/postmaster.pid")
 reads quit 1 100000 4 >"$CRM_TMP/quit-answered" &
 loader=$!
-sleep 1
+# every reader connected and reading (new connections need the postmaster)
+wait_for "$db" "SELECT count(*) >= 200 FROM privacy.access_log WHERE application_name LIKE 'quit-%'"
+pid=$(writer_pid)
 as_pg kill -STOP "$postmaster"
 as_pg kill -QUIT "$pid"
+ok $? "the writer alone is killed with SIGQUIT, the postmaster stopped"
 sleep 1
 as_pg kill -CONT "$postmaster"
 wait $loader
@@ -171,6 +175,8 @@ ok "$([ "$(wc -l <"$CRM_TMP/quit-answered.sorted")" -gt 100 ]; echo $?)" \
 is "$(comm -23 "$CRM_TMP/quit-answered.sorted" "$CRM_TMP/quit-recorded" | wc -l)" 0 \
 	"readers that queue behind a writer dead of SIGQUIT record every answered read themselves"
 is "$(records quit | uniq -d | wc -l)" 0 "none twice"
+[ "$(in_log quit)" -gt 0 ]
+ok $? "$(in_log quit) of them in the server log, written by the readers"
 
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 done_testing
