@@ -3,7 +3,7 @@
 # crm_privacy--0.1.sql) to 0.2 keeps labels, choices and their history,
 # change requests, erasures, disclosure treatments, and the audit and access
 # logs (still sealed, still verified); the updated database has exactly the
-# objects of one created at 0.2 (test/extension_catalog.sql, compared line by
+# objects of one created at 0.2 (test/extension_catalog.psql, compared line by
 # line); and an archive left by DROP EXTENSION at 0.1 is adopted by
 # CREATE EXTENSION at 0.2.
 . "$(dirname "$0")/tap.sh"
@@ -87,8 +87,8 @@ is "$(q "$old" "SELECT count(*) - $rows FROM privacy.audit_log")" 1 "the change 
 # generated views too).
 q "$new" "CREATE EXTENSION crm_privacy" >/dev/null
 q "$new" "$setup" >/dev/null
-psql -X -q -d "$old" -f "$here/extension_catalog.sql" >"$CRM_TMP/catalog-updated" 2>&1
-psql -X -q -d "$new" -f "$here/extension_catalog.sql" >"$CRM_TMP/catalog-created" 2>&1
+psql -X -q -d "$old" -f "$here/extension_catalog.psql" >"$CRM_TMP/catalog-updated" 2>&1
+psql -X -q -d "$new" -f "$here/extension_catalog.psql" >"$CRM_TMP/catalog-created" 2>&1
 [ "$(wc -l <"$CRM_TMP/catalog-created")" -gt 1000 ]
 ok $? "the catalog description of the extension has $(wc -l <"$CRM_TMP/catalog-created") lines"
 is "$(diff "$CRM_TMP/catalog-updated" "$CRM_TMP/catalog-created")" "" \
