@@ -5,9 +5,10 @@
 #
 # DBNAME holds the generated CRM (bench/crm_data.sql) with crm_privacy
 # installed; "bash test/run.sh bench" prepares it and calls this script.
-# Labels the data (bench/crm_labels.sql), opts 10 % of the customers out of
-# direct marketing and 2 % out of sensitive data, makes a disclosure profile,
-# and then, reading as a role with public clearance (every mask applied):
+# Labels the data (bench/setup.sh: labels, 10 % of the customers opted out of
+# direct marketing and 2 % out of sensitive data, a disclosure profile, the
+# reader roles), and then, reading as a role with public clearance (every
+# mask applied):
 #   - COPY (SELECT * FROM v) TO '/dev/null' for the base table and each kind of
 #     view, best of three, so that every column of every row is computed;
 #   - pgbench point lookups by key (WHERE customer_id = $1), SECONDS each
@@ -19,43 +20,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'EOF' >/dev/null
-SET client_min_messages = warning;
-DO $$ BEGIN
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_bench_reader') THEN
-        CREATE ROLE crm_bench_reader LOGIN;
-    END IF;
-    IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_bench_confidential') THEN
-        CREATE ROLE crm_bench_confidential LOGIN;
-    END IF;
-END $$;
-GRANT pg_write_server_files TO crm_bench_reader, crm_bench_confidential;
-GRANT SELECT ON public.customer TO crm_bench_reader, crm_bench_confidential;
-SELECT privacy.set_clearance('crm_bench_confidential', 'confidential');
-EOF
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" -f "$here/crm_labels.sql" >/dev/null
-psql -X -q -v ON_ERROR_STOP=1 -d "$db" <<'EOF' >/dev/null
-SET client_min_messages = warning;
-DELETE FROM privacy.subject_choices;
-DELETE FROM privacy.disclosure_profiles WHERE name = 'bench_partner';
-INSERT INTO privacy.subject_choices (subject, key, purpose, opted_out)
-SELECT 'public.customer'::regclass, customer_id::text, 'direct_marketing', true
-  FROM public.customer WHERE customer_id % 10 = 3;
-INSERT INTO privacy.subject_choices (subject, key, purpose, opted_out)
-SELECT 'public.customer'::regclass, customer_id::text, 'sensitive_data', true
-  FROM public.customer WHERE customer_id % 50 = 7;
-SELECT privacy.create_disclosure('bench_partner');
-SELECT privacy.disclose('bench_partner', 'public.customer', 'customer_id', 'keep');
-SELECT privacy.disclose('bench_partner', 'public.customer', 'email', 'pseudonym');
-SELECT privacy.disclose('bench_partner', 'public.customer', 'birth_date', 'generalize(year)');
-SELECT privacy.disclose('bench_partner', 'public.customer', 'city', 'keep');
-SELECT privacy.disclose('bench_partner', 'public.customer', 'income', 'generalize(10000)');
-SELECT privacy.grant_access('crm_bench_reader', kind, name)
-  FROM (VALUES ('standard', NULL), ('full', NULL), ('anon', NULL),
-               ('optout', 'direct_marketing'), ('disclose', 'bench_partner')) AS g(kind, name);
-SELECT privacy.grant_access('crm_bench_confidential', 'standard');
-ANALYZE privacy.subject_choices;
-EOF
+bash "$here/setup.sh" "$db"
 
 echo
 echo "Privacy views on $(psql -X -At -d "$db" -c 'SELECT count(*) FROM public.customer') customers,"

@@ -6,9 +6,9 @@
 #   bash test/run.sh test          run every pg_regress, pgTAP and scripted suite
 #   bash test/run.sh matrix [VER...]  run "test" on PostgreSQL 15, 17 and 18, each
 #                                  in a Debian chroot (see test/matrix.sh)
-#   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions, then
-#                                  views) on ROWS generated customers (1,000,000
-#                                  by default)
+#   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions,
+#                                  views, BI queries, audit) on ROWS generated
+#                                  customers (1,000,000 by default)
 #   bash test/run.sh valgrind      run the pg_regress and pgTAP suites and the
 #                                  hostile calls of test/functions_hostile.t with
 #                                  the server under valgrind; report every error
@@ -233,6 +233,7 @@ case "$mode" in
 		psql -X -q -v ON_ERROR_STOP=1 -c 'CREATE DATABASE crm_bench'
 		psql -X -v ON_ERROR_STOP=1 -v rows="${1:-1000000}" -d crm_bench -f bench/functions.sql
 		bash bench/views.sh crm_bench
+		bash bench/bi.sh crm_bench
 		bash bench/audit.sh crm_bench
 		;;
 	valgrind)
