@@ -1439,6 +1439,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 
 		StringInfoData query;
 		char	   *comments;
+		char	   *hashed;
 		char		md5[33];	/* 32 hex digits */
 		const char *errstr = NULL;
 
@@ -1456,8 +1457,8 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		append_view_query(&query, t, columns, v, treatments);
 		comments = view_comments(t, columns, v, qname);
 		/* the comments count: a new comment on the table rewrites them */
-		appendStringInfo(&query, "\n%s", comments);
-		if (!pg_md5_hash(query.data, query.len, md5, &errstr))
+		hashed = psprintf("%s\n%s", query.data, comments);
+		if (!pg_md5_hash(hashed, strlen(hashed), md5, &errstr))
 			elog(ERROR, "could not compute an MD5 hash: %s", errstr ? errstr : "out of memory");
 		if (OidIsValid(existing))
 		{
@@ -1477,8 +1478,6 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			}
 		}
 
-		/* the query alone again */
-		query.data[query.len - strlen(comments) - 1] = '\0';
 		initStringInfo(&sql);
 		if (OidIsValid(existing))
 		{
