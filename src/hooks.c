@@ -544,6 +544,30 @@ column_level(Oid relid, AttrNumber attnum)
 	return (int) cl.level;
 }
 
+/* Is node the generated views' "(SELECT privacy.clearance_level())"? */
+static bool
+is_clearance_sublink(Node *node)
+{
+	SubLink    *sl = (SubLink *) node;
+	Query	   *sq;
+	TargetEntry *tle;
+	Oid			fn;
+	char	   *name;
+
+	if (!IsA(node, SubLink) || sl->subLinkType != EXPR_SUBLINK || !IsA(sl->subselect, Query))
+		return false;
+	sq = (Query *) sl->subselect;
+	if (sq->rtable != NIL || list_length(sq->targetList) != 1)
+		return false;
+	tle = (TargetEntry *) linitial(sq->targetList);
+	if (!IsA(tle->expr, FuncExpr))
+		return false;
+	fn = ((FuncExpr *) tle->expr)->funcid;
+	name = get_func_name(fn);
+	return name != NULL && strcmp(name, "clearance_level") == 0 &&
+		get_func_namespace(fn) == get_namespace_oid(CRM_SCHEMA, true);
+}
+
 /*
  * The clearance a condition of a CASE asks of the reader: N for the
  * generated views' "crm.level >= N", none for any other condition.
@@ -555,7 +579,8 @@ condition_clearance(Node *cond)
 	Const	   *c;
 	char	   *opname;
 
-	if (!IsA(cond, OpExpr) || list_length(op->args) != 2 || !IsA(linitial(op->args), Var) ||
+	if (!IsA(cond, OpExpr) || list_length(op->args) != 2 ||
+		!(IsA(linitial(op->args), Var) || is_clearance_sublink((Node *) linitial(op->args))) ||
 		!IsA(lsecond(op->args), Const))
 		return CRM_LEVEL_PUBLIC;
 	c = (Const *) lsecond(op->args);

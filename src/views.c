@@ -586,7 +586,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 			/* in clear at or above the column's level */
 			needs->level = true;
 			appendStringInfo(&expr,
-							 "CASE WHEN crm.level OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
+							 "CASE WHEN (SELECT privacy.clearance_level()) OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 							 (int) c->cl.level, col);
 		}
 		else if (rule->kind == CRM_RULE_NULL)
@@ -612,7 +612,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 			needs->key |= (rule->kind == CRM_RULE_PSEUDONYM ||
 						   rule->kind == CRM_RULE_NOISE_RATIO ||
 						   rule->kind == CRM_RULE_NOISE_INTERVAL);
-			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, "crm.key", needs->seed);
+			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, "(SELECT k.key FROM privacy.pseudonym_key k ORDER BY k.id DESC LIMIT 1)", needs->seed);
 		}
 		if (clearance)
 			appendStringInfoString(&expr, " END");
@@ -750,16 +750,6 @@ append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns
 	 * a subquery).  The key is read with the view owner's rights; it is no
 	 * column of the view, so no reader's function can see it.
 	 */
-	if (needs.level || needs.key)
-	{
-		appendStringInfoString(buf, " CROSS JOIN (SELECT ");
-		if (needs.level)
-			appendStringInfoString(buf, "privacy.clearance_level() AS level");
-		if (needs.key)
-			appendStringInfo(buf, "%s(SELECT k.key FROM privacy.pseudonym_key k"
-							 " ORDER BY k.id DESC LIMIT 1) AS key", needs.level ? ", " : "");
-		appendStringInfoString(buf, " OFFSET 0) crm");
-	}
 }
 
 /* The quasi-identifier columns of a table, in its order. */
