@@ -570,7 +570,8 @@ is_clearance_sublink(Node *node)
 
 /*
  * The clearance a condition of a CASE asks of the reader: N for the
- * generated views' "crm.level >= N", none for any other condition.
+ * generated views' "(SELECT privacy.clearance_level()) >= N" (or, in views
+ * built by version 0.1, "crm.level >= N"), none for any other condition.
  */
 static int
 condition_clearance(Node *cond)

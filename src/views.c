@@ -26,8 +26,10 @@
  * them out and a restore builds them again from the restored labels.
  *
  * The reader's clearance and the pseudonym key (read with the view owner's
- * rights, passed to keyed_pseudonym() and keyed_noise()) are evaluated once
- * per query, in a one-row subquery the view joins (crm.level, crm.key).
+ * rights, passed to keyed_pseudonym() and keyed_noise()) are scalar
+ * subqueries, which PostgreSQL evaluates once per query (initplans, whose
+ * values a parallel worker receives): no join, so the views can run in
+ * parallel.
  * Opt-outs are EXISTS against privacy.subject_choices, which the planner
  * runs as an anti-join, a hashed pass or an index probe.
  *
@@ -470,13 +472,18 @@ typed_null(const TableSpec *t, const ColumnSpec *c)
 /* What the SELECT of a view needs besides the table (filled by append_column). */
 typedef struct ViewNeeds
 {
-	bool		level;			/* the reader's clearance, crm.level */
-	bool		key;			/* the pseudonym key, crm.key */
 	const char *seed;			/* the text of the row's key, for stable noise */
 	const char *sensitive;		/* the condition "subject opted out of sensitive_data" */
 } ViewNeeds;
 
 static const CrmRule null_rule = {.kind = CRM_RULE_NULL};
+
+/*
+ * The newest pseudonym key, read with the view owner's rights: a scalar
+ * subquery, evaluated once per query.  It is no column of the view, so no
+ * reader's function can see it.
+ */
+#define CURRENT_KEY "(SELECT k.key FROM privacy.pseudonym_key k ORDER BY k.id DESC LIMIT 1)"
 
 /*
  * What a view does to a column, for the column's comment: a tool shows it
@@ -584,7 +591,6 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 		if (clearance)
 		{
 			/* in clear at or above the column's level */
-			needs->level = true;
 			appendStringInfo(&expr,
 							 "CASE WHEN (SELECT privacy.clearance_level()) OPERATOR(pg_catalog.>=) %d THEN %s ELSE ",
 							 (int) c->cl.level, col);
@@ -609,10 +615,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 				? (v->kind == VIEW_DISCLOSE ? psprintf("%s %s", v->name, column) : column)
 				: psprintf("%s.%s", t->relname, c->name);
 
-			needs->key |= (rule->kind == CRM_RULE_PSEUDONYM ||
-						   rule->kind == CRM_RULE_NOISE_RATIO ||
-						   rule->kind == CRM_RULE_NOISE_INTERVAL);
-			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, "(SELECT k.key FROM privacy.pseudonym_key k ORDER BY k.id DESC LIMIT 1)", needs->seed);
+			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, CURRENT_KEY, needs->seed);
 		}
 		if (clearance)
 			appendStringInfoString(&expr, " END");
@@ -712,7 +715,7 @@ opted_out(const TableSpec *t, const char *purpose)
 }
 
 /*
- * Append "SELECT <columns> FROM table t [CROSS JOIN (...) crm]": the columns
+ * Append "SELECT <columns> FROM table t": the columns
  * as view v shows them, after first (raw SQL, or NULL).
  */
 static void
@@ -744,12 +747,6 @@ append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns
 		append_column(buf, t, (ColumnSpec *) lfirst(lc), v, treatments, &needs);
 	}
 	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
-
-	/*
-	 * The reader's clearance and the key, once per query (OFFSET 0 keeps it
-	 * a subquery).  The key is read with the view owner's rights; it is no
-	 * column of the view, so no reader's function can see it.
-	 */
 }
 
 /* The quasi-identifier columns of a table, in its order. */
