@@ -47,6 +47,7 @@
 #include "access/relation.h"
 #include "access/sysattr.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
@@ -817,59 +818,77 @@ active_read_of(EState *estate)
 }
 
 /*
- * The rows a generated view produces are counted where it ends: each view's
- * WHERE ends in privacy.view_rows('schema.view'), which has no column and is
- * not volatile, so the planner makes it a one-time filter of a Result node
- * at the top of the view's plan (above its joins; views.c).  At
- * ExecutorStart of a query that is or may be a recorded read, those Result
- * nodes get count_view_rows as their ExecProcNodeReal (EXPLAIN ANALYZE's
+ * The rows a generated view produces are counted where they leave it.  A
+ * standard or full view is flattened into the reader's query: its rows are
+ * those its table's scans return (after every condition pushed into them),
+ * and those scans name the table by the view's schema (views.c), e.g.
+ * "customer privacy_standard".  The other views end in
+ * privacy.view_rows('schema.view'), which has no column and is not
+ * volatile, so the planner makes it a one-time filter of a Result node at
+ * the top of the view's plan (above its joins; views.c).  At ExecutorStart
+ * of a query that is or may be a recorded read, those nodes get
+ * count_view_rows as their ExecProcNodeReal (EXPLAIN ANALYZE's
  * instrumentation still wraps it), which counts each row they return for
  * their view.  The record's row_count is the sum over the views it records
  * (not over the other views of the statement).  A parallel worker running
  * its part of the leader's plan counts the rows of the views the leader
  * records (it finds them as the leader does, with the same user) and adds
- * each to its leader's count at once (accesslog.c); the leader takes that
- * count when its run ends (its workers have finished), or when it sends the
- * record of a run that failed (the workers were stopped before).  So
- * row_count is the rows the views produced, summed over every run, whatever
- * the statement did with them: count(*) counts every row, a cursor every
- * row its FETCHes pulled through the view, a PL/pgSQL loop every row it
- * took, a writable CTE every row it copied.
+ * them to its leader's count (accesslog.c) every WORKER_BATCH rows and when
+ * its part ends; the leader takes that count when its run ends (its workers
+ * have finished), or when it sends the record of a run that failed (the
+ * workers were stopped before).  So row_count is the rows the views
+ * produced, summed over every run, whatever the statement did with them:
+ * count(*) counts every row, a cursor every row its FETCHes pulled through
+ * the view, a PL/pgSQL loop every row it took, a writable CTE every row it
+ * copied.  (A reader can alias a table it may read itself as
+ * privacy_standard; that only adds rows to its own record.)
  */
 typedef struct ViewTop
 {
-	PlanState  *ps;				/* the Result node */
-	const char *name;			/* its view, schema.view quoted */
+	PlanState  *ps;				/* the Result node, or the table's scan */
+	ExecProcNodeMtd exec;		/* its own ExecProcNodeReal */
+	List	   *names;			/* its view, schema.view quoted (a scan of a
+								 * partition: also its ancestors' views) */
 	uint64		rows;
 } ViewTop;
 
-static ExecProcNodeMtd result_exec = NULL;	/* the Result node's own */
+#define WORKER_BATCH 1024
+
 static List *worker_names = NIL;	/* in a parallel worker: the views to count */
+static List *worker_tops = NIL;		/* ... and where it counts them */
+static uint64 worker_unsent = 0;	/* ... rows not yet added to the leader's */
+
+/* The ViewTop of a counting node (there is one: count_view_tops set it). */
+static ViewTop *
+view_top_of(PlanState *ps, ActiveRead *a)
+{
+	ListCell   *lc;
+
+	foreach(lc, a ? a->tops : worker_tops)
+	{
+		ViewTop    *top = (ViewTop *) lfirst(lc);
+
+		if (top->ps == ps)
+			return top;
+	}
+	elog(ERROR, "crm_privacy: no row counter for plan node %d", (int) nodeTag(ps));
+	pg_unreachable();
+}
 
 static TupleTableSlot *
 count_view_rows(PlanState *ps)
 {
-	TupleTableSlot *slot = result_exec(ps);
+	ActiveRead *a = active_read_of(ps->state);	/* only a worker's part of a plan has none */
+	ViewTop    *top = view_top_of(ps, a);
+	TupleTableSlot *slot = top->exec(ps);
 
 	if (!TupIsNull(slot))
 	{
-		ActiveRead *a = active_read_of(ps->state);
-		ListCell   *lc;
-
-		if (a == NULL)
-			crm_access_worker_rows_add(1);	/* only a worker's part of a plan has none */
-		else
+		top->rows++;
+		if (a == NULL && ++worker_unsent >= WORKER_BATCH)
 		{
-			foreach(lc, a->tops)
-			{
-				ViewTop    *top = (ViewTop *) lfirst(lc);
-
-				if (top->ps == ps)
-				{
-					top->rows++;
-					break;
-				}
-			}
+			crm_access_worker_rows_add(worker_unsent);
+			worker_unsent = 0;
 		}
 	}
 	return slot;
@@ -897,9 +916,16 @@ read_rows(ActiveRead *a)
 	foreach(lc, a->tops)
 	{
 		ViewTop    *top = (ViewTop *) lfirst(lc);
+		ListCell   *n;
 
-		if (name_in(top->name, a->names))
-			rows += top->rows;
+		foreach(n, top->names)
+		{
+			if (name_in((const char *) lfirst(n), a->names))
+			{
+				rows += top->rows;
+				break;
+			}
+		}
 	}
 	return rows;
 }
@@ -938,16 +964,67 @@ typedef struct CountContext
 {
 	Oid			fn;				/* privacy.view_rows(text) */
 	ActiveRead *a;				/* the leader's read, or NULL in a worker */
+	MemoryContext cxt;			/* the query's */
 } CountContext;
 
+/* Does this plan node return the rows of a table it scans? */
+static bool
+is_table_scan(Plan *plan)
+{
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_ForeignScan:
+		case T_CustomScan:
+			return ((Scan *) plan)->scanrelid > 0;
+		default:
+			return false;
+	}
+}
+
 /*
- * planstate_tree_walker: make the Result nodes of view_rows() count, in a
- * worker only those of the views the leader records.
+ * The flattened views a scan belongs to: for a table named by the schema of
+ * the standard or full views, that view of the table, and (a partition or
+ * inheritance child, scanned for its parent) those of its ancestors.
+ */
+static List *
+scan_view_names(PlanState *ps)
+{
+	RangeTblEntry *rte = exec_rt_fetch(((Scan *) ps->plan)->scanrelid, ps->state);
+	const char *alias = rte->eref ? rte->eref->aliasname : NULL;
+	List	   *names = NIL;
+	List	   *tables;
+	ListCell   *lc;
+
+	if (rte->rtekind != RTE_RELATION || alias == NULL ||
+		(strcmp(alias, "privacy_standard") != 0 && strcmp(alias, "privacy_full") != 0))
+		return NIL;
+	tables = lcons_oid(rte->relid, get_partition_ancestors(rte->relid));
+	foreach(lc, tables)
+	{
+		char	   *relname = get_rel_name(lfirst_oid(lc));
+
+		if (relname)
+			names = lappend(names, quote_qualified_identifier(alias, relname));
+	}
+	return names;
+}
+
+/*
+ * planstate_tree_walker: make the nodes where generated views' rows leave
+ * them count, in a worker only those of the views the leader records.
  */
 static bool
 count_view_tops(PlanState *ps, void *context)
 {
 	CountContext *cx = (CountContext *) context;
+	List	   *names = NIL;
 
 	if (ps == NULL)
 		return false;
@@ -958,36 +1035,45 @@ count_view_tops(PlanState *ps, void *context)
 		foreach(lc, (List *) ((Result *) ps->plan)->resconstantqual)
 		{
 			FuncExpr   *f = (FuncExpr *) lfirst(lc);
-			Const	   *arg;
-			char	   *name;
 
-			if (!IsA(f, FuncExpr) || f->funcid != cx->fn || list_length(f->args) != 1 ||
-				!IsA(linitial(f->args), Const) || ((Const *) linitial(f->args))->constisnull)
-				continue;
-			arg = (Const *) linitial(f->args);
-			name = TextDatumGetCString(arg->constvalue);
-			if (result_exec == NULL)
-				result_exec = ps->ExecProcNodeReal;
-			if (ps->ExecProcNodeReal != result_exec)
-				break;
-			if (cx->a)
+			if (IsA(f, FuncExpr) && f->funcid == cx->fn && list_length(f->args) == 1 &&
+				IsA(linitial(f->args), Const) && !((Const *) linitial(f->args))->constisnull)
 			{
-				ViewTop    *top = MemoryContextAllocZero(cx->a->estate->es_query_cxt, sizeof(ViewTop));
-
-				top->ps = ps;
-				top->name = MemoryContextStrdup(cx->a->estate->es_query_cxt, name);
-				cx->a->tops = lappend(cx->a->tops, top);
-			}
-			else if (!name_in(name, worker_names))
+				names = list_make1(TextDatumGetCString(((Const *) linitial(f->args))->constvalue));
 				break;
+			}
+		}
+	}
+	else if (is_table_scan(ps->plan))
+		names = scan_view_names(ps);
+
+	if (names != NIL && ps->ExecProcNodeReal != count_view_rows)
+	{
+		bool		counted = (cx->a != NULL);
+		ListCell   *lc;
+
+		foreach(lc, names)
+			counted |= name_in((const char *) lfirst(lc), worker_names);
+		if (counted)
+		{
+			ViewTop    *top = palloc0(sizeof(ViewTop));
+
+			top->ps = ps;
+			top->exec = ps->ExecProcNodeReal;
+			top->names = NIL;
+			foreach(lc, names)
+				top->names = lappend(top->names, pstrdup((const char *) lfirst(lc)));
+			if (cx->a)
+				cx->a->tops = lappend(cx->a->tops, top);
+			else
+				worker_tops = lappend(worker_tops, top);
 			ExecSetExecProcNode(ps, count_view_rows);
-			break;
 		}
 	}
 	return planstate_tree_walker(ps, count_view_tops, context);
 }
 
-/* Make the ends of the generated views of a query count their rows. */
+/* Make the places where a query's generated views' rows leave them count. */
 static void
 count_view_rows_of(QueryDesc *queryDesc, ActiveRead *a)
 {
@@ -995,13 +1081,12 @@ count_view_rows_of(QueryDesc *queryDesc, ActiveRead *a)
 
 	cx.fn = view_rows_function();
 	cx.a = a;
-	if (OidIsValid(cx.fn) && queryDesc->planstate)
+	if (queryDesc->planstate)
 	{
-		MemoryContext old = a ? MemoryContextSwitchTo(a->estate->es_query_cxt) : NULL;
+		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 
 		(void) count_view_tops(queryDesc->planstate, &cx);
-		if (old)
-			MemoryContextSwitchTo(old);
+		MemoryContextSwitchTo(old);
 	}
 }
 
@@ -1137,6 +1222,8 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		return;
 	if (IsParallelWorker() && run_depth == 0)
 	{
+		worker_tops = NIL;
+		worker_unsent = 0;
 		worker_names = recorded_views(queryDesc->plannedstmt, &potential, -1);
 		if (worker_names != NIL)
 			count_view_rows_of(queryDesc, NULL);
@@ -1221,6 +1308,13 @@ access_ExecutorEnd(QueryDesc *queryDesc)
 
 	if (a)
 		send_read(a);
+	else if (IsParallelWorker() && run_depth == 0 && worker_tops != NIL)
+	{
+		/* a worker's part of its leader's plan ends: its last rows */
+		crm_access_worker_rows_add(worker_unsent);
+		worker_unsent = 0;
+		worker_tops = NIL;
+	}
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else

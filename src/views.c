@@ -21,9 +21,13 @@
  * label nor a caller's search_path can change what a view computes.  Views
  * are built with search_path pinned, then given to crm_privacy_views, a role
  * that is no superuser and cannot bypass row-level security, so the base
- * tables' policies apply through them (trust.c vets those policies).  They
- * are security_barrier, and are members of the extension: pg_dump leaves
- * them out and a restore builds them again from the restored labels.
+ * tables' policies apply through them (trust.c vets those policies).  The
+ * views that drop rows (opt-out, anonymous, disclosure) are security
+ * barriers; the standard and full views drop none, and a reader's condition
+ * on them only ever sees what the view shows, so they are plain views the
+ * planner flattens (see flattened()).  All are members of the extension:
+ * pg_dump leaves them out and a restore builds them again from the restored
+ * labels.
  *
  * The reader's clearance and the pseudonym key (read with the view owner's
  * rights, passed to keyed_pseudonym() and keyed_noise()) are scalar
@@ -99,6 +103,27 @@ typedef struct ViewTarget
 	char	   *name;			/* purpose (optout) or profile (disclose) */
 	char	   *row_purpose;	/* opt-outs of this purpose drop rows */
 } ViewTarget;
+
+/*
+ * The standard and full views have no row filter: they are plain views the
+ * planner flattens into the reader's query (statistics, indexes, join
+ * estimates and parallel plans work as on the table).  Their table is
+ * named by the view's schema (EXPLAIN shows "customer privacy_standard"),
+ * which is how the read audit finds the scans whose rows the view produces
+ * (hooks.c).  The other kinds filter rows (opt-outs, k-anonymity) and stay
+ * security barriers, with the table named t.
+ */
+static bool
+flattened(const ViewTarget *v)
+{
+	return v->kind == VIEW_STANDARD || v->kind == VIEW_FULL;
+}
+
+static const char *
+table_alias(const ViewTarget *v)
+{
+	return flattened(v) ? v->schema : "t";
+}
 
 /* A labelled table. */
 typedef struct TableSpec
@@ -522,7 +547,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 			  const ViewTarget *v, List *treatments, ViewNeeds *needs)
 {
 	StringInfoData expr;
-	char	   *col = psprintf("t.%s", quote_identifier(c->name));
+	char	   *col = psprintf("%s.%s", table_alias(v), quote_identifier(c->name));
 	const CrmRule *rule = NULL;
 	CrmRule		treatment;
 	bool		hidden = false;
@@ -649,7 +674,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
  * the label's key column.
  */
 static char *
-row_seed(const TableSpec *t)
+row_seed(const TableSpec *t, const char *alias)
 {
 	Relation	rel = relation_open(t->relid, AccessShareLock);
 	Oid			pk = crm_primary_key_index(rel);
@@ -670,14 +695,14 @@ row_seed(const TableSpec *t)
 
 			if (i > 0)
 				appendStringInfoString(&seed, " OPERATOR(pg_catalog.||) E'\\x1f' OPERATOR(pg_catalog.||) ");
-			appendStringInfoString(&seed, key_text(psprintf("t.%s", quote_identifier(NameStr(att->attname))),
+			appendStringInfoString(&seed, key_text(psprintf("%s.%s", alias, quote_identifier(NameStr(att->attname))),
 												   att->atttypid));
 		}
 		ReleaseSysCache(tup);
 	}
 	relation_close(rel, AccessShareLock);
 	if (seed.len == 0)
-		appendStringInfoString(&seed, key_text(psprintf("t.%s", quote_identifier(t->tl.key)),
+		appendStringInfoString(&seed, key_text(psprintf("%s.%s", alias, quote_identifier(t->tl.key)),
 											   get_atttype(t->relid, get_attnum(t->relid, t->tl.key))));
 	return seed.data;
 }
@@ -690,9 +715,9 @@ row_seed(const TableSpec *t)
  * expects.
  */
 static char *
-opted_out(const TableSpec *t, const char *purpose)
+opted_out(const TableSpec *t, const char *alias, const char *purpose)
 {
-	const char *keycol = psprintf("t.%s", quote_identifier(t->tl.key));
+	const char *keycol = psprintf("%s.%s", alias, quote_identifier(t->tl.key));
 	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
 	const char *choicecol = "key";
 
@@ -733,9 +758,9 @@ append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns
 		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
 	}
 	if (sensitive && v->kind != VIEW_FULL)
-		needs.sensitive = opted_out(t, "sensitive_data");
+		needs.sensitive = opted_out(t, table_alias(v), "sensitive_data");
 	if (v->kind != VIEW_FULL)
-		needs.seed = row_seed(t);
+		needs.seed = row_seed(t, table_alias(v));
 
 	appendStringInfoString(buf, "SELECT ");
 	if (first)
@@ -746,7 +771,8 @@ append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns
 			appendStringInfoString(buf, ", ");
 		append_column(buf, t, (ColumnSpec *) lfirst(lc), v, treatments, &needs);
 	}
-	appendStringInfo(buf, " FROM %s t", quote_qualified_identifier(t->nspname, t->relname));
+	appendStringInfo(buf, " FROM %s %s", quote_qualified_identifier(t->nspname, t->relname),
+					 quote_identifier(table_alias(v)));
 }
 
 /* The quasi-identifier columns of a table, in its order. */
@@ -853,17 +879,20 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		append_core(buf, t, columns, columns, v, treatments, NULL);
 
 	/*
-	 * privacy.view_rows('schema.view') has no column and is not volatile: the
-	 * planner makes it a one-time filter of a Result node at the top of the
-	 * view's plan, whose rows are the rows the view produces.  The read audit
-	 * counts them there (hooks.c).  A full view also refuses to be read
-	 * unrecorded.
+	 * A full view refuses to be read unrecorded (a one-time check).  The read
+	 * audit counts the rows a flattened view produces at its table's scans;
+	 * the other views end in privacy.view_rows('schema.view'), which has no
+	 * column and is not volatile: the planner makes it a one-time filter of a
+	 * Result node at the top of the view's plan, whose rows are the rows the
+	 * view produces, and the read audit counts them there (hooks.c).
 	 */
-	appendStringInfoString(buf, " WHERE ");
 	if (v->kind == VIEW_FULL)
-		appendStringInfoString(buf, "(SELECT privacy.read_audit_ready()) AND ");
+		appendStringInfoString(buf, " WHERE (SELECT privacy.read_audit_ready())");
+	if (flattened(v))
+		return;
+	appendStringInfoString(buf, " WHERE ");
 	if (v->row_purpose)
-		appendStringInfo(buf, "NOT %s AND ", opted_out(t, v->row_purpose));
+		appendStringInfo(buf, "NOT %s AND ", opted_out(t, table_alias(v), v->row_purpose));
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 		appendStringInfo(buf, "true) a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d AND ",
 						 t->tl.k);
@@ -1427,6 +1456,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		StringInfoData query;
 		char	   *comments;
 		char	   *hashed;
+		const char *options = flattened(v) ? "security_barrier = false" : "security_barrier";
 		char		md5[33];	/* 32 hex digits */
 		const char *errstr = NULL;
 
@@ -1444,7 +1474,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		append_view_query(&query, t, columns, v, treatments);
 		comments = view_comments(t, columns, v, qname);
 		/* the comments count: a new comment on the table rewrites them */
-		hashed = psprintf("%s\n%s", query.data, comments);
+		hashed = psprintf("%s\n%s\n%s", options, query.data, comments);
 		if (!pg_md5_hash(hashed, strlen(hashed), md5, &errstr))
 			elog(ERROR, "could not compute an MD5 hash: %s", errstr ? errstr : "out of memory");
 		if (OidIsValid(existing))
@@ -1469,13 +1499,13 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 		if (OidIsValid(existing))
 		{
 			/* in place: its grants and the views users built on it stay */
-			appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s", qname, query.data);
+			appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (%s) AS %s", qname, options, query.data);
 			exec_sql(sql.data);
 			exec_sql(comments);
 		}
 		else
 		{
-			appendStringInfo(&sql, "CREATE VIEW %s WITH (security_barrier) AS %s", qname, query.data);
+			appendStringInfo(&sql, "CREATE VIEW %s WITH (%s) AS %s", qname, options, query.data);
 			exec_sql(sql.data);
 			existing = get_relname_relid(t->relname, nspid);
 			add_to_extension(RelationRelationId, existing);
