@@ -9,7 +9,8 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION
 
 MODULE_big   = crm_privacy
 OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
-               src/pseudonym.o src/views.o src/roles.o src/trust.o src/audit.o src/hooks.o src/accesslog.o src/requests.o
+               src/pseudonym.o src/views.o src/roles.o src/trust.o src/audit.o src/hooks.o src/accesslog.o src/requests.o \
+               src/masking.o
 
 # The install script is assembled from these sources, in this order.
 SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon.sql \
@@ -20,7 +21,7 @@ DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 # a database from each to the next (ALTER EXTENSION crm_privacy UPDATE).
 DATA         = $(EXTENSION)--0.1.sql $(EXTENSION)--0.1--0.2.sql
 
-REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments suppression
+REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments suppression planner
 
 # Our code builds warning-free (WERROR=1, as the test harness builds, makes every
 # warning an error); PostgreSQL's own headers are

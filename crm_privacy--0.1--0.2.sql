@@ -769,3 +769,12 @@ ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;
 
 -- Every view built again: they carry the comments now.
 SELECT privacy.refresh_views();
+
+-- Transparent masking: privacy.set_masked (the masked word of a role label).
+CREATE FUNCTION privacy.set_masked(role pg_catalog.regrole, masked pg_catalog.bool)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_set_masked'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.set_masked(pg_catalog.regrole, pg_catalog.bool) IS
+'mark (true) or unmark (false) a role for transparent masking: its queries of labelled tables read their standard views; superusers and privacy administrators only';

@@ -53,6 +53,7 @@ _PG_init(void)
 	crm_label_init();
 	crm_ddl_init();
 	crm_read_audit_init();
+	crm_masking_init();
 	CacheRegisterRelcacheCallback(crm_relcache_callback, (Datum) 0);
 
 #if PG_VERSION_NUM >= 150000
@@ -185,6 +186,7 @@ crm_relcache_callback(Datum arg pg_attribute_unused(), Oid relid)
 	crm_access_log_relcache(relid);
 	crm_pseudonym_relcache(relid);
 	crm_roles_relcache(relid);
+	crm_masking_relcache(relid);
 }
 
 /* The owner of the extension. */

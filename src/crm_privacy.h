@@ -83,8 +83,16 @@ extern void crm_read_audit_clearance_seen(int level);
 /* accesslog.c */
 extern void crm_access_log_relcache(Oid relid);
 
+/* masking.c */
+extern void crm_masking_init(void);
+extern void crm_masking_relcache(Oid relid);
+extern void crm_masking_check_utility(Node *parsetree);
+extern void crm_masking_suspend(bool suspend);
+
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);
+extern bool crm_role_is_masked(Oid roleid);
+extern bool crm_any_masked_role(void);
 extern void crm_require_privacy_admin(void);
 extern void crm_roles_relcache(Oid relid);
 

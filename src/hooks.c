@@ -834,7 +834,7 @@ active_read_of(EState *estate)
  * its part of the leader's plan counts the rows of the views the leader
  * records (it finds them as the leader does, with the same user) and adds
  * them to its leader's count (accesslog.c) every WORKER_BATCH rows and when
- * its part ends; the leader takes that count when its run ends (its workers
+ * its part ends or fails; the leader takes that count when its run ends (its workers
  * have finished), or when it sends the record of a run that failed (the
  * workers were stopped before).  So row_count is the rows the views
  * produced, summed over every run, whatever the statement did with them:
@@ -857,6 +857,22 @@ typedef struct ViewTop
 static List *worker_names = NIL;	/* in a parallel worker: the views to count */
 static List *worker_tops = NIL;		/* ... and where it counts them */
 static uint64 worker_unsent = 0;	/* ... rows not yet added to the leader's */
+
+/*
+ * A parallel worker's part of the plan ends, or fails: add its last rows to
+ * its leader's count.  (A leader whose run fails waits for its workers to
+ * exit, which aborts their transactions, before it sends the record.)
+ */
+static void
+worker_rows_flush(void)
+{
+	if (!IsParallelWorker())
+		return;
+	if (worker_unsent > 0)
+		crm_access_worker_rows_add(worker_unsent);
+	worker_unsent = 0;
+	worker_tops = NIL;
+}
 
 /* The ViewTop of a counting node (there is one: count_view_tops set it). */
 static ViewTop *
@@ -1197,6 +1213,7 @@ access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 
 	if (event != XACT_EVENT_ABORT && event != XACT_EVENT_PARALLEL_ABORT)
 		return;
+	worker_rows_flush();
 	dlist_foreach(iter, &active_reads)
 		send_read(dlist_container(ActiveRead, node, iter.cur));
 }
@@ -1308,13 +1325,8 @@ access_ExecutorEnd(QueryDesc *queryDesc)
 
 	if (a)
 		send_read(a);
-	else if (IsParallelWorker() && run_depth == 0 && worker_tops != NIL)
-	{
-		/* a worker's part of its leader's plan ends: its last rows */
-		crm_access_worker_rows_add(worker_unsent);
-		worker_unsent = 0;
-		worker_tops = NIL;
-	}
+	else if (IsParallelWorker() && run_depth == 0)
+		worker_rows_flush();	/* a worker's part of its leader's plan ends */
 	if (prev_ExecutorEnd)
 		prev_ExecutorEnd(queryDesc);
 	else

@@ -73,7 +73,7 @@
 #define SCHEMA_HINT \
 	"The only schema label is \"trusted\"."
 #define ROLE_HINT \
-	"A role label is \"clearance=LEVEL\", \"privacy_admin\" or both, with LEVEL one of public, internal, confidential and secret."
+	"A role label is any of \"clearance=LEVEL\", \"privacy_admin\" and \"masked\", with LEVEL one of public, internal, confidential and secret."
 
 /*
  * Raise the standard "invalid label" error: the message quotes the label and
@@ -733,7 +733,7 @@ crm_parse_table_label(const char *label, CrmTableLabel *out)
 		LABEL_ERROR(label, "subject= needs \"related\", not", kind_word->text, errhint(TABLE_HINT));
 }
 
-/* Parse a role label: clearance=LEVEL and/or privacy_admin, in any order. */
+/* Parse a role label: clearance=LEVEL, privacy_admin, masked, in any order. */
 void
 crm_parse_role_label(const char *label, CrmRoleLabel *out)
 {
@@ -753,6 +753,8 @@ crm_parse_role_label(const char *label, CrmRoleLabel *out)
 		}
 		else if (w->value == NULL && strcmp(w->name, "privacy_admin") == 0)
 			check_once(label, w, &out->privacy_admin);
+		else if (w->value == NULL && strcmp(w->name, "masked") == 0)
+			check_once(label, w, &out->masked);
 		else
 			LABEL_ERROR(label, "unknown word", w->text, errhint(ROLE_HINT));
 	}
@@ -762,11 +764,16 @@ crm_parse_role_label(const char *label, CrmRoleLabel *out)
 char *
 crm_role_label_to_string(const CrmRoleLabel *rl)
 {
-	if (rl->has_clearance && rl->privacy_admin)
-		return psprintf("clearance=%s privacy_admin", crm_level_name(rl->clearance));
+	StringInfoData buf;
+
+	initStringInfo(&buf);
 	if (rl->has_clearance)
-		return psprintf("clearance=%s", crm_level_name(rl->clearance));
-	return pstrdup("privacy_admin");
+		appendStringInfo(&buf, "clearance=%s", crm_level_name(rl->clearance));
+	if (rl->privacy_admin)
+		appendStringInfo(&buf, "%sprivacy_admin", buf.len > 0 ? " " : "");
+	if (rl->masked)
+		appendStringInfo(&buf, "%smasked", buf.len > 0 ? " " : "");
+	return buf.data;
 }
 
 /* Parse a level given on its own (privacy.set_clearance). */

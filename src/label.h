@@ -98,6 +98,7 @@ typedef struct CrmRoleLabel
 	bool		has_clearance;
 	CrmLevel	clearance;
 	bool		privacy_admin;
+	bool		masked;			/* its reads of labelled tables are masked */
 } CrmRoleLabel;
 
 /* One crm_privacy label on a table (attnum 0) or a column. */

@@ -169,8 +169,17 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	/* any result but an error: a rule of the owner's may turn an UPDATE into nothing */
-	if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, 0) < 0)
-		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+	crm_masking_suspend(true);	/* our statement, even if the owner is masked */
+	PG_TRY();
+	{
+		if (SPI_execute_with_args(sql, nargs, argtypes, args, nulls, read_only, 0) < 0)
+			elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+	}
+	PG_FINALLY();
+	{
+		crm_masking_suspend(false);
+	}
+	PG_END_TRY();
 	n = SPI_processed;
 	if (rows && SPI_tuptable != NULL)
 	{

@@ -60,6 +60,7 @@
 #include "utils/inval.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/plancache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
 #include "utils/syscache.h"
@@ -102,6 +103,7 @@ static const char *const admin_functions[] = {
 	"rotate_pseudonym_key",
 	"seal_audit",
 	"set_clearance",
+	"set_masked",
 	"subject_report",
 	"verify_audit",
 };
@@ -136,6 +138,9 @@ crm_roles_relcache(Oid relid)
 {
 	if (relid == InvalidOid || relid == SharedSecLabelRelationId)
 		invalidate_role_cache();
+	/* masking may have changed: no plan made before survives (masking.c) */
+	if (relid == SharedSecLabelRelationId)
+		ResetPlanCache();
 }
 
 /*
@@ -266,6 +271,37 @@ crm_is_privacy_admin(Oid roleid)
 	return false;
 }
 
+/*
+ * Is roleid masked (doc/views.md, "Transparent masking"): not a superuser,
+ * and with the privileges of a role labelled masked?
+ */
+bool
+crm_role_is_masked(Oid roleid)
+{
+	if (superuser_arg(roleid))
+		return false;
+	load_role_labels();
+	for (int i = 0; i < n_role_entries; i++)
+	{
+		const RoleEntry *e = &role_entries[i];
+
+		if (e->label.masked && has_privs_of_role(roleid, e->roleid))
+			return true;
+	}
+	return false;
+}
+
+/* Is any role labelled masked?  (Nothing to mask otherwise.) */
+bool
+crm_any_masked_role(void)
+{
+	load_role_labels();
+	for (int i = 0; i < n_role_entries; i++)
+		if (role_entries[i].label.masked)
+			return true;
+	return false;
+}
+
 /* Raise 42501 unless roleid is a privacy administrator. */
 static void
 require_admin(Oid roleid, const char *what)
@@ -314,6 +350,8 @@ crm_check_role_relabel(Oid roleid, const char *seclabel)
 	if (old.has_clearance != new.has_clearance ||
 		(new.has_clearance && old.clearance != new.clearance))
 		require_admin(GetUserId(), "set, change or remove a clearance");
+	if (old.masked != new.masked)
+		require_admin(GetUserId(), "mark or unmark a masked role");
 
 	/* Every backend forgets its cached role labels when this commits. */
 	CacheInvalidateRelcacheByRelid(SharedSecLabelRelationId);
@@ -379,37 +417,17 @@ crm_require_privacy_admin_sql(PG_FUNCTION_ARGS)
 }
 
 /*
- * SQL: privacy.set_clearance(role regrole, level text); a NULL level removes
- * the clearance.  Changes only the clearance= word of the role's label (a
- * privacy_admin word stays).  Writes the label itself, so that a privacy
- * administrator without CREATEROLE can use it; the checks are those of the
- * label hook.
+ * Change one word of roleid's label and write it (the label hook's checks
+ * apply).  The label is written here, so that a privacy administrator
+ * without CREATEROLE can use privacy.set_clearance and privacy.set_masked.
  */
-PG_FUNCTION_INFO_V1(crm_set_clearance);
-Datum
-crm_set_clearance(PG_FUNCTION_ARGS)
+static void
+update_role_label(Oid roleid, const CrmRoleLabel *words, bool clearance, bool masked)
 {
-	Oid			roleid;
 	ObjectAddress addr;
 	char	   *oldtext;
-	CrmRoleLabel rl;
 	char	   *label = NULL;
-
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("role must not be NULL")));
-	roleid = PG_GETARG_OID(0);
-	require_admin(GetUserId(), "set, change or remove a clearance");
-
-	memset(&rl, 0, sizeof(rl));
-	if (!PG_ARGISNULL(1))
-	{
-		char	   *level = text_to_cstring(PG_GETARG_TEXT_PP(1));
-
-		rl.has_clearance = true;
-		rl.clearance = crm_parse_level(level);
-	}
+	CrmRoleLabel rl;
 
 	/* As SECURITY LABEL does: lock the role, then make sure it still exists. */
 	LockSharedObject(AuthIdRelationId, roleid, 0, ShareUpdateExclusiveLock);
@@ -420,18 +438,69 @@ crm_set_clearance(PG_FUNCTION_ARGS)
 
 	ObjectAddressSet(addr, AuthIdRelationId, roleid);
 	oldtext = GetSecurityLabel(&addr, CRM_PROVIDER);
+	memset(&rl, 0, sizeof(rl));
 	if (oldtext != NULL)
+		crm_parse_role_label(oldtext, &rl);
+	if (clearance)
 	{
-		CrmRoleLabel old;
-
-		crm_parse_role_label(oldtext, &old);
-		rl.privacy_admin = old.privacy_admin;
+		rl.has_clearance = words->has_clearance;
+		rl.clearance = words->clearance;
 	}
-	if (rl.has_clearance || rl.privacy_admin)
+	if (masked)
+		rl.masked = words->masked;
+	if (rl.has_clearance || rl.privacy_admin || rl.masked)
 		label = crm_role_label_to_string(&rl);
 
 	crm_check_role_relabel(roleid, label);
 	SetSecurityLabel(&addr, CRM_PROVIDER, label);
+}
+
+/*
+ * SQL: privacy.set_clearance(role regrole, level text); a NULL level removes
+ * the clearance.  Changes only the clearance= word of the role's label.
+ */
+PG_FUNCTION_INFO_V1(crm_set_clearance);
+Datum
+crm_set_clearance(PG_FUNCTION_ARGS)
+{
+	CrmRoleLabel rl;
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("role must not be NULL")));
+	require_admin(GetUserId(), "set, change or remove a clearance");
+
+	memset(&rl, 0, sizeof(rl));
+	if (!PG_ARGISNULL(1))
+	{
+		rl.has_clearance = true;
+		rl.clearance = crm_parse_level(text_to_cstring(PG_GETARG_TEXT_PP(1)));
+	}
+	update_role_label(PG_GETARG_OID(0), &rl, true, false);
+	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: privacy.set_masked(role regrole, masked boolean): mark a role (true)
+ * or unmark it (false) for transparent masking.  Changes only the masked
+ * word of the role's label.
+ */
+PG_FUNCTION_INFO_V1(crm_set_masked);
+Datum
+crm_set_masked(PG_FUNCTION_ARGS)
+{
+	CrmRoleLabel rl;
+
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("%s must not be NULL", PG_ARGISNULL(0) ? "role" : "masked")));
+	require_admin(GetUserId(), "mark or unmark a masked role");
+
+	memset(&rl, 0, sizeof(rl));
+	rl.masked = PG_GETARG_BOOL(1);
+	update_role_label(PG_GETARG_OID(0), &rl, false, true);
 	PG_RETURN_VOID();
 }
 

@@ -142,8 +142,9 @@ is "$(q "$db" "SELECT row_count FROM privacy.access_log WHERE application_name =
 	"a cursor whose last FETCH fails records the rows produced (40 fetched, 20 more until the error)"
 
 # 12. A parallel read that fails after its workers produced rows: their rows
-# are counted (the workers add each at once; the leader takes them when it
-# sends the record of the failed statement).
+# are counted (the workers add them in batches of 1,024 and, failing, the
+# rest when their transaction aborts; the leader waits for its workers to
+# exit before it sends the record of the failed statement).
 PGAPPNAME='failing parallel' q "$db" "SET parallel_setup_cost = 0; SET parallel_tuple_cost = 0;
     SET min_parallel_table_scan_size = 0; SET parallel_leader_participation = off;
     COPY (SELECT id, name, 1 / (id - 90) FROM privacy_full.member) TO STDOUT" >/dev/null

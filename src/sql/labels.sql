@@ -57,6 +57,15 @@ SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.set_clearance(pg_catalog.regrole, pg_catalog.text) IS
 'set the clearance= word of a role''s crm_privacy label (NULL removes the clearance); superusers and privacy administrators only';
 
+-- Superusers and privacy administrators only (checked in C, as set_clearance).
+CREATE FUNCTION privacy.set_masked(role pg_catalog.regrole, masked pg_catalog.bool)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_set_masked'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.set_masked(pg_catalog.regrole, pg_catalog.bool) IS
+'mark (true) or unmark (false) a role for transparent masking: its queries of labelled tables read their standard views; superusers and privacy administrators only';
+
 -- Every labelled column, every labelled table (column NULL), and every
 -- unlabelled column of a subject or related table with its privacy-by-default
 -- label (label NULL).

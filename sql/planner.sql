@@ -1,0 +1,162 @@
+--
+-- planner: the standard and full views are plain views the planner flattens
+-- into the reader's query.  Columns every reader sees in clear are plain
+-- column references (statistics, indexes, join estimates and parallel plans
+-- work as on the tables); masked columns stay masked in every place a
+-- reader's condition can reach; the read audit counts the rows the views
+-- produce at their tables' scans.
+--
+CREATE TEMP TABLE start AS SELECT coalesce(max(id), 0) AS id, count(*)::int AS n FROM privacy.access_log;
+CREATE FUNCTION pg_temp.reads() RETURNS TABLE (relations text[], query text, row_count bigint)
+LANGUAGE sql AS $$
+    SELECT relations, query, row_count FROM privacy.access_log
+     WHERE id > (SELECT id FROM start) ORDER BY id
+$$;
+-- The plan of a query, and facts about it.
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE j jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    RETURN j;
+END $$;
+CREATE FUNCTION pg_temp.scans(q text) RETURNS text LANGUAGE sql AS $$
+    SELECT string_agg(x->>'Node Type' || coalesce(' using ' || (x->>'Index Name'), '') || ' on '
+                      || (x->>'Relation Name') || ' ' || (x->>'Alias'), '; ' ORDER BY x::text)
+      FROM jsonb_path_query(pg_temp.plan_of(q), 'strict $.** ? (exists(@."Relation Name"))') x
+$$;
+CREATE FUNCTION pg_temp.join_rows(q text) RETURNS numeric LANGUAGE sql AS $$
+    SELECT (x->>'Plan Rows')::numeric
+      FROM jsonb_path_query(pg_temp.plan_of(q), 'strict $.** ? (@."Node Type" like_regex "Join|Nested Loop")') x
+     LIMIT 1
+$$;
+CREATE FUNCTION pg_temp.has_node(q text, node text) RETURNS boolean LANGUAGE sql AS $$
+    SELECT EXISTS (SELECT FROM jsonb_path_query(pg_temp.plan_of(q), 'strict $.**."Node Type"') x
+                    WHERE x #>> '{}' = node)
+$$;
+
+CREATE TABLE pl_customer (id int PRIMARY KEY, name text, phone text, city text);
+CREATE TABLE pl_orders (order_id int PRIMARY KEY, customer_id int REFERENCES pl_customer, amount numeric);
+CREATE INDEX ON pl_orders (customer_id);
+SELECT privacy.label_table('pl_customer', 'subject key=id');
+SELECT privacy.label_column('pl_customer', 'id', 'public');
+SELECT privacy.label_column('pl_customer', 'name', 'identifier mask=name');
+SELECT privacy.label_column('pl_customer', 'phone', 'identifier level=secret mask=phone');
+SELECT privacy.label_column('pl_customer', 'city', 'quasi_identifier');
+SELECT privacy.label_table('pl_orders', 'related subject=public.pl_customer key=customer_id');
+SELECT privacy.label_column('pl_orders', 'order_id', 'public');
+SELECT privacy.label_column('pl_orders', 'customer_id', 'public');
+SELECT privacy.label_column('pl_orders', 'amount', 'personal');
+INSERT INTO pl_customer SELECT g, 'name ' || g, '1380000' || lpad(g::text, 4, '0'), 'city ' || g % 20
+  FROM generate_series(1, 3000) g;
+INSERT INTO pl_orders SELECT g, 1 + g % 3000, g FROM generate_series(1, 9000) g;
+ANALYZE pl_customer, pl_orders;
+SELECT relname, reloptions FROM pg_class
+ WHERE oid IN ('privacy_standard.pl_customer'::regclass, 'privacy_full.pl_customer'::regclass,
+               'privacy_anon.pl_customer'::regclass, 'privacy_optout_direct_marketing.pl_customer'::regclass)
+ ORDER BY relnamespace::regnamespace::text;
+CREATE ROLE regress_pl_public;
+CREATE ROLE regress_pl_secret;
+SELECT privacy.grant_access('regress_pl_public', 'standard');
+SELECT privacy.grant_access('regress_pl_secret', 'standard');
+SELECT privacy.grant_access('regress_pl_secret', 'full');
+SELECT privacy.set_clearance('regress_pl_secret', 'secret');
+
+SET ROLE regress_pl_public;
+-- The first page by key reads the primary key index, as on the table.
+SELECT pg_temp.scans('SELECT * FROM privacy_standard.pl_customer ORDER BY id LIMIT 10');
+SELECT EXISTS (SELECT FROM jsonb_path_query(pg_temp.plan_of('SELECT * FROM privacy_standard.pl_orders WHERE customer_id = 42'),
+                                             'strict $.**."Index Name"') x
+                WHERE x #>> '{}' = 'pl_orders_customer_id_idx') AS lookup_uses_index;
+-- A join through the views is estimated as the same join of the tables
+-- (the owner's plan of the tables, below), also with a condition on a
+-- column the reader sees in clear.  (A condition on a masked column is on
+-- the masked value, estimated without the column's statistics.)
+SELECT pg_temp.join_rows('SELECT c.city, sum(o.amount) FROM privacy_standard.pl_customer c
+                          JOIN privacy_standard.pl_orders o ON o.customer_id = c.id GROUP BY c.city')
+       AS view_join_rows \gset
+SELECT pg_temp.join_rows('SELECT count(*) FROM privacy_standard.pl_customer c
+                          JOIN privacy_standard.pl_orders o ON o.customer_id = c.id WHERE o.order_id <= 900')
+       AS view_filtered_join_rows \gset
+-- ... and can run in parallel.
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET min_parallel_index_scan_size = 0;
+SELECT pg_temp.has_node('SELECT c.city, sum(o.amount) FROM privacy_standard.pl_customer c
+                         JOIN privacy_standard.pl_orders o ON o.customer_id = c.id GROUP BY c.city', 'Gather')
+    OR pg_temp.has_node('SELECT c.city, sum(o.amount) FROM privacy_standard.pl_customer c
+                         JOIN privacy_standard.pl_orders o ON o.customer_id = c.id GROUP BY c.city', 'Gather Merge')
+       AS parallel;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET min_parallel_index_scan_size;
+
+-- A reader's condition or function on a masked column only ever sees the
+-- masked value, wherever the planner evaluates it (a function of the
+-- reader's own, cheap and marked leakproof-looking, raising what it sees).
+CREATE FUNCTION pg_temp.peek(text) RETURNS boolean LANGUAGE plpgsql COST 0.0001 AS $$
+BEGIN
+    RAISE NOTICE 'peek: %', $1;
+    RETURN true;
+END $$;
+SELECT id FROM privacy_standard.pl_customer WHERE pg_temp.peek(name) AND pg_temp.peek(phone) AND id = 7;
+SELECT count(*) AS by_real_phone FROM privacy_standard.pl_customer WHERE phone = '13800000007';
+SELECT count(*) AS by_real_name FROM privacy_standard.pl_customer WHERE name = 'name 7';
+SELECT count(*) AS joined_on_real_phone
+  FROM privacy_standard.pl_customer c
+  JOIN (VALUES ('13800000007'), ('13800000008')) v(p) ON v.p = c.phone;
+RESET ROLE;
+-- The owner's estimate of the same joins of the tables.
+SELECT pg_temp.join_rows('SELECT c.city, sum(o.amount) FROM pl_customer c
+                          JOIN pl_orders o ON o.customer_id = c.id GROUP BY c.city')
+       AS table_join_rows \gset
+SELECT pg_temp.join_rows('SELECT count(*) FROM pl_customer c
+                          JOIN pl_orders o ON o.customer_id = c.id WHERE o.order_id <= 900')
+       AS table_filtered_join_rows \gset
+SELECT :view_join_rows / :table_join_rows BETWEEN 0.5 AND 2 AS join_estimate_within_2x,
+       :view_filtered_join_rows / :table_filtered_join_rows BETWEEN 0.5 AND 2 AS filtered_join_estimate_within_2x;
+
+-- The read audit counts the rows each recorded view produced: a join of two
+-- full views (3000 customers + 9000 orders, and 150 + 450 with a condition),
+-- a parallel read, a secret reader's clear read of the standard view, and
+-- neither the standard view of a reader who sees nothing recorded in clear
+-- nor another view of the same query.
+SELECT count(*) FROM privacy_full.pl_customer c JOIN privacy_full.pl_orders o ON o.customer_id = c.id;
+SELECT count(*) FROM privacy_full.pl_customer c JOIN privacy_full.pl_orders o ON o.customer_id = c.id
+ WHERE c.city = 'city 3';
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SELECT pg_temp.has_node('SELECT count(*) FROM privacy_full.pl_orders', 'Gather') AS parallel_plan;
+SELECT count(*) FROM privacy_full.pl_orders;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SET ROLE regress_pl_secret;
+SELECT count(phone) FROM privacy_standard.pl_customer WHERE id <= 100;
+SELECT count(*) FROM privacy_full.pl_customer f JOIN privacy_standard.pl_orders s ON s.customer_id = f.id
+ WHERE f.id <= 10;
+SELECT sum(amount) FROM privacy_standard.pl_orders;
+RESET ROLE;
+SET ROLE regress_pl_public;
+SELECT count(phone) FROM privacy_standard.pl_customer;
+RESET ROLE;
+SELECT regress_wait_reads((SELECT n + 5 FROM start)) - (SELECT n FROM start) AS new_records;
+SELECT * FROM pg_temp.reads();
+
+-- A partitioned labelled table: its partitions' scans count for its views.
+CREATE TABLE pl_visits (visit_id int, customer_id int, note text, PRIMARY KEY (visit_id, customer_id))
+    PARTITION BY RANGE (customer_id);
+CREATE TABLE pl_visits_low PARTITION OF pl_visits FOR VALUES FROM (0) TO (1000);
+CREATE TABLE pl_visits_high PARTITION OF pl_visits FOR VALUES FROM (1000) TO (10000);
+SELECT privacy.label_table('pl_visits', 'related subject=public.pl_customer key=customer_id');
+SELECT privacy.label_column('pl_visits', 'note', 'personal');
+INSERT INTO pl_visits SELECT g, 1 + g * 5 % 3000, 'note ' || g FROM generate_series(1, 600) g;
+TRUNCATE start;
+INSERT INTO start SELECT coalesce(max(id), 0), count(*) FROM privacy.access_log;
+SELECT pg_temp.scans('SELECT count(*) FROM privacy_full.pl_visits');
+SELECT count(*) FROM privacy_full.pl_visits;
+SELECT count(*) FROM privacy_full.pl_visits WHERE customer_id >= 1000;
+SELECT regress_wait_reads((SELECT n + 2 FROM start)) - (SELECT n FROM start) AS new_records;
+SELECT * FROM pg_temp.reads();
