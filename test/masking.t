@@ -58,7 +58,7 @@ if [ "$CRM_PRELOAD" != on ]; then
 	q postgres "DROP DATABASE $db" >/dev/null
 	done_testing; exit
 fi
-plan 34
+plan 38
 
 view=$(as crm_mask_bi "SELECT * FROM privacy_standard.customer ORDER BY id")
 is "$(as crm_mask_bi "SELECT * FROM customer ORDER BY id")" "$view" \
@@ -100,9 +100,12 @@ is "$(as crm_mask_bi "CREATE TEMP VIEW mine AS SELECT id, name FROM customer; SE
 # Writes are refused, clearly.
 for stmt in "INSERT INTO customer (id, name) VALUES (99, 'x')" "UPDATE customer SET name = 'x' WHERE id = 1" \
             "DELETE FROM orders WHERE order_id = 1" "SELECT * FROM customer WHERE id = 1 FOR UPDATE" \
-            "TRUNCATE orders" "COPY customer TO STDOUT"; do
+            "TRUNCATE orders" "COPY customer TO STDOUT" "COPY orders FROM STDIN" \
+            "MERGE INTO orders o USING (SELECT 1 AS k) s ON o.order_id = s.k WHEN MATCHED THEN DELETE" \
+            "SELECT ctid FROM customer"; do
 	is "$(code crm_mask_bi "$stmt")" "42501" "refused to a masked role (42501): $stmt"
 done
+is "$(code crm_mask_bi "SELECT * FROM customer TABLESAMPLE SYSTEM (50)")" "0A000" "TABLESAMPLE of a labelled table is not available to a masked role (0A000)"
 like "$(as crm_mask_bi "UPDATE public.customer SET name = 'x'")" \
 	'permission denied to write table public.customer: role "crm_mask_bi" is masked' "the refusal names the table and the role"
 is "$(q "$db" "SELECT count(*) FROM customer WHERE name = 'x'") $(q "$db" "SELECT count(*) FROM orders")" "0 60" "... and nothing changed"
