@@ -778,3 +778,36 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.set_masked(pg_catalog.regrole, pg_catalog.bool) IS
 'mark (true) or unmark (false) a role for transparent masking: its queries of labelled tables read their standard views; superusers and privacy administrators only';
+
+-- Static anonymization (doc/anonymize.md): a table, or every labelled table
+-- of the database, rewritten in place with its columns' anon rules.
+-- Privacy administrators with the privileges of the tables' owner; checked
+-- in C, which runs the rewrite as the owner.
+CREATE FUNCTION privacy.anonymize_table(tbl pg_catalog.regclass, confirm pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (table_name pg_catalog.regclass, rows_changed pg_catalog.int8, kept pg_catalog.text[])
+AS 'MODULE_PATHNAME', 'crm_anonymize_table'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.anonymize_table(pg_catalog.regclass, pg_catalog.text) IS
+'rewrite a labelled table (a subject table with its related tables) in place with its anon rules; confirm must name the table; privacy administrators with the owner''s privileges';
+
+CREATE FUNCTION privacy.anonymize_database(confirm pg_catalog.text DEFAULT NULL)
+RETURNS TABLE (table_name pg_catalog.regclass, rows_changed pg_catalog.int8, kept pg_catalog.text[])
+AS 'MODULE_PATHNAME', 'crm_anonymize_database'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.anonymize_database(pg_catalog.text) IS
+'rewrite every labelled table of the database in place with its anon rules; confirm must name the database; privacy administrators with the owners'' privileges';
+
+-- The read audit counts the rows of the flattened standard and full views
+-- where they are read: privacy.view_row; view_rows marks the other views.
+COMMENT ON FUNCTION privacy.view_rows(pg_catalog.text) IS
+'true; marks the top of an opt-out, anonymous or disclosure view''s plan, where the read audit counts the rows the view produces';
+CREATE FUNCTION privacy.view_row(view pg_catalog.text) RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_view_row'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.view_row(pg_catalog.text) IS
+'true; first in the filter of each scan of a standard or full view''s table, where the read audit counts the rows read';
+
+-- The views call clearance_level() once per query and column: no SET clause.
+ALTER FUNCTION privacy.clearance_level() RESET search_path;

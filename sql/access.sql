@@ -161,7 +161,8 @@ BEGIN
     RAISE NOTICE 'looped over % rows', n;
 END $$;
 -- c, d. A 4 kB comment in front, a phone number and an ID typed in WHERE:
---       the stored text has neither.
+--       the stored text has neither.  (Every row the scan read is counted,
+--       before the condition.)
 SELECT format('/* %s */ SELECT id FROM privacy_full.crowd WHERE phone = %L OR id = 990 -- %s',
               repeat('x', 4000), '13800130007', 'bye') AS q \gset
 :q;
@@ -171,7 +172,9 @@ owd"",x";
 -- f. Clear reads through the standard view: recorded for a reader with
 --    clearance secret who selects the sensitive (secret) column; not for a
 --    reader without clearance (it is masked), nor for public columns or
---    count(*).
+--    count(*).  (The standard view is flattened: its rows are counted where
+--    the table's scan reads them, before any condition: a sequential scan
+--    of the 1000 rows counts 1000.)
 SET ROLE regress_crm_secret;
 SELECT religion FROM privacy_standard.crowd WHERE id <= 3 ORDER BY id;
 SELECT id FROM privacy_standard.crowd WHERE id = 1;

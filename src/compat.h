@@ -146,4 +146,18 @@ typedef RangeTblEntry RTEPermissionInfo;
 #define index_insert_cleanup(index, info)	((void) 0)
 #endif
 
+/*
+ * The planner hook's parameters (an ExplainState is passed from PostgreSQL
+ * 19 on).
+ */
+#if PG_VERSION_NUM >= 190000
+#define CRM_PLANNER_PARAMS	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams, ExplainState *es
+#define CRM_PLANNER_ARGS	parse, query_string, cursorOptions, boundParams, es
+#else
+#define CRM_PLANNER_PARAMS	Query *parse, const char *query_string, int cursorOptions, \
+	ParamListInfo boundParams
+#define CRM_PLANNER_ARGS	parse, query_string, cursorOptions, boundParams
+#endif
+
 #endif							/* CRM_COMPAT_H */

@@ -13,6 +13,7 @@
 #ifndef CRM_PRIVACY_H
 #define CRM_PRIVACY_H
 
+#include "access/attnum.h"
 #include "nodes/pg_list.h"
 #include "compat.h"
 
@@ -88,6 +89,15 @@ extern void crm_masking_init(void);
 extern void crm_masking_relcache(Oid relid);
 extern void crm_masking_check_utility(Node *parsetree);
 extern void crm_masking_suspend(bool suspend);
+
+/* requests.c: shared with anonymize.c */
+extern char *crm_qualified_name(Oid relid);
+extern Oid	crm_table_owner(Oid relid);
+extern uint64 crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+										   Datum done, List **rows,
+										   bool read_only, Datum *result, bool *isnull);
+extern bool crm_is_key_column(Oid relid, AttrNumber attnum);
+extern char *crm_neutral_value(Oid base, const char *type);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);

@@ -58,7 +58,9 @@
 #include "lib/ilist.h"
 #include "mb/pg_wchar.h"
 #include "miscadmin.h"
+#include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
 #include "parser/parser.h"
 #include "parser/scanner.h"
 #include "parser/parsetree.h"
@@ -818,44 +820,56 @@ active_read_of(EState *estate)
 }
 
 /*
- * The rows a generated view produces are counted where they leave it.  A
- * standard or full view is flattened into the reader's query: its rows are
- * those its table's scans return (after every condition pushed into them),
- * and those scans name the table by the view's schema (views.c), e.g.
- * "customer privacy_standard".  The other views end in
- * privacy.view_rows('schema.view'), which has no column and is not
- * volatile, so the planner makes it a one-time filter of a Result node at
- * the top of the view's plan (above its joins; views.c).  At ExecutorStart
- * of a query that is or may be a recorded read, those nodes get
+ * The rows a generated view produces are counted where they leave it, or,
+ * for the views the planner flattens, where they are read.
+ *
+ * A standard or full view is flattened into the reader's query, and a
+ * condition of the reader's (its own function, say) may be evaluated in the
+ * scan of the view's table, on every row the scan reads.  So the rows of
+ * those views are counted before any condition: the planner hook puts
+ * privacy.view_row('schema.view') first in the filter of every scan of a
+ * table the plan names by a flattened view's schema ("customer
+ * privacy_standard", views.c), and each call counts one row for that view
+ * (crm_view_row).  Only an index condition, which only the table's own
+ * operator classes evaluate, comes before it: the rows it excludes are never
+ * read.
+ *
+ * The other views filter rows (opt-outs, k-anonymity) and stay security
+ * barriers: a reader's condition that is not leakproof runs only above them.
+ * They end in privacy.view_rows('schema.view'), which has no column and is
+ * not volatile, so the planner makes it a one-time filter of a Result node at
+ * the top of the view's plan (above its joins; views.c).  At ExecutorStart of
+ * a query that is or may be a recorded read, those Result nodes get
  * count_view_rows as their ExecProcNodeReal (EXPLAIN ANALYZE's
- * instrumentation still wraps it), which counts each row they return for
- * their view.  The record's row_count is the sum over the views it records
- * (not over the other views of the statement).  A parallel worker running
- * its part of the leader's plan counts the rows of the views the leader
- * records (it finds them as the leader does, with the same user) and adds
- * them to its leader's count (accesslog.c) every WORKER_BATCH rows and when
- * its part ends or fails; the leader takes that count when its run ends (its workers
+ * instrumentation still wraps it), which counts each row they return.
+ *
+ * The record's row_count is the sum over the views it records (not over the
+ * other views of the statement).  A parallel worker running its part of the
+ * leader's plan counts the rows of the views the leader records (it finds
+ * them as the leader does, with the same user) and adds them to its
+ * leader's count (accesslog.c) every WORKER_BATCH rows and when its part
+ * ends or fails; the leader takes that count when its run ends (its workers
  * have finished), or when it sends the record of a run that failed (the
- * workers were stopped before).  So row_count is the rows the views
- * produced, summed over every run, whatever the statement did with them:
+ * workers were stopped before).  So row_count is the rows the views produced
+ * or had read, summed over every run, whatever the statement did with them:
  * count(*) counts every row, a cursor every row its FETCHes pulled through
  * the view, a PL/pgSQL loop every row it took, a writable CTE every row it
- * copied.  (A reader can alias a table it may read itself as
- * privacy_standard; that only adds rows to its own record.)
+ * copied.  (Calling privacy.view_row() or view_rows() oneself, or naming a
+ * table one may read oneself privacy_standard, only adds rows to one's own
+ * record.)
  */
 typedef struct ViewTop
 {
-	PlanState  *ps;				/* the Result node, or the table's scan */
+	PlanState  *ps;				/* the Result node; NULL: a flattened view's counter */
 	ExecProcNodeMtd exec;		/* its own ExecProcNodeReal */
-	List	   *names;			/* its view, schema.view quoted (a scan of a
-								 * partition: also its ancestors' views) */
+	const char *name;			/* its view, schema.view quoted */
 	uint64		rows;
 } ViewTop;
 
 #define WORKER_BATCH 1024
 
 static List *worker_names = NIL;	/* in a parallel worker: the views to count */
-static List *worker_tops = NIL;		/* ... and where it counts them */
+static List *worker_tops = NIL;		/* ... the Result nodes where it counts them */
 static uint64 worker_unsent = 0;	/* ... rows not yet added to the leader's */
 
 /*
@@ -874,7 +888,18 @@ worker_rows_flush(void)
 	worker_tops = NIL;
 }
 
-/* The ViewTop of a counting node (there is one: count_view_tops set it). */
+/* One more row in a parallel worker. */
+static inline void
+worker_row(void)
+{
+	if (++worker_unsent >= WORKER_BATCH)
+	{
+		crm_access_worker_rows_add(worker_unsent);
+		worker_unsent = 0;
+	}
+}
+
+/* The ViewTop of a counting Result node (there is one: count_view_tops set it). */
 static ViewTop *
 view_top_of(PlanState *ps, ActiveRead *a)
 {
@@ -901,11 +926,8 @@ count_view_rows(PlanState *ps)
 	if (!TupIsNull(slot))
 	{
 		top->rows++;
-		if (a == NULL && ++worker_unsent >= WORKER_BATCH)
-		{
-			crm_access_worker_rows_add(worker_unsent);
-			worker_unsent = 0;
-		}
+		if (a == NULL)
+			worker_row();
 	}
 	return slot;
 }
@@ -932,47 +954,55 @@ read_rows(ActiveRead *a)
 	foreach(lc, a->tops)
 	{
 		ViewTop    *top = (ViewTop *) lfirst(lc);
-		ListCell   *n;
 
-		foreach(n, top->names)
-		{
-			if (name_in((const char *) lfirst(n), a->names))
-			{
-				rows += top->rows;
-				break;
-			}
-		}
+		if (name_in(top->name, a->names))
+			rows += top->rows;
 	}
 	return rows;
 }
 
 /*
- * The OID of privacy.view_rows(text), or InvalidOid; looked up once, again
- * after any change to pg_proc (CREATE or DROP EXTENSION).
+ * The OIDs of privacy.view_rows(text) and privacy.view_row(text), or
+ * InvalidOid; looked up once, again after any change to pg_proc (CREATE or
+ * DROP EXTENSION, ALTER EXTENSION UPDATE).
  */
 static Oid	view_rows_oid = InvalidOid;
-static bool view_rows_known = false;
+static Oid	view_row_oid = InvalidOid;
+static bool view_functions_known = false;
 
 static void
-view_rows_syscache(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
-				   uint32 hashvalue pg_attribute_unused())
+view_functions_syscache(Datum arg pg_attribute_unused(), int cacheid pg_attribute_unused(),
+						uint32 hashvalue pg_attribute_unused())
 {
-	view_rows_known = false;
+	view_functions_known = false;
+}
+
+static Oid
+text_function(Oid nsp, const char *name)
+{
+	Oid			argtype = TEXTOID;
+
+	return GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum(name),
+						   PointerGetDatum(buildoidvector(&argtype, 1)), ObjectIdGetDatum(nsp));
+}
+
+static void
+view_functions(void)
+{
+	if (!view_functions_known)
+	{
+		Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
+
+		view_rows_oid = OidIsValid(nsp) ? text_function(nsp, "view_rows") : InvalidOid;
+		view_row_oid = OidIsValid(nsp) ? text_function(nsp, "view_row") : InvalidOid;
+		view_functions_known = true;
+	}
 }
 
 static Oid
 view_rows_function(void)
 {
-	if (!view_rows_known)
-	{
-		Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
-		Oid			argtype = TEXTOID;
-
-		view_rows_oid = !OidIsValid(nsp) ? InvalidOid :
-			GetSysCacheOid3(PROCNAMEARGSNSP, Anum_pg_proc_oid, CStringGetDatum("view_rows"),
-							PointerGetDatum(buildoidvector(&argtype, 1)), ObjectIdGetDatum(nsp));
-		view_rows_known = true;
-	}
+	view_functions();
 	return view_rows_oid;
 }
 
@@ -980,110 +1010,45 @@ typedef struct CountContext
 {
 	Oid			fn;				/* privacy.view_rows(text) */
 	ActiveRead *a;				/* the leader's read, or NULL in a worker */
-	MemoryContext cxt;			/* the query's */
 } CountContext;
 
-/* Does this plan node return the rows of a table it scans? */
-static bool
-is_table_scan(Plan *plan)
-{
-	switch (nodeTag(plan))
-	{
-		case T_SeqScan:
-		case T_SampleScan:
-		case T_IndexScan:
-		case T_IndexOnlyScan:
-		case T_BitmapHeapScan:
-		case T_TidScan:
-		case T_TidRangeScan:
-		case T_ForeignScan:
-		case T_CustomScan:
-			return ((Scan *) plan)->scanrelid > 0;
-		default:
-			return false;
-	}
-}
-
 /*
- * The flattened views a scan belongs to: for a table named by the schema of
- * the standard or full views, that view of the table, and (a partition or
- * inheritance child, scanned for its parent) those of its ancestors.
- */
-static List *
-scan_view_names(PlanState *ps)
-{
-	RangeTblEntry *rte = exec_rt_fetch(((Scan *) ps->plan)->scanrelid, ps->state);
-	const char *alias = rte->eref ? rte->eref->aliasname : NULL;
-	List	   *names = NIL;
-	List	   *tables;
-	ListCell   *lc;
-
-	if (rte->rtekind != RTE_RELATION || alias == NULL ||
-		(strcmp(alias, "privacy_standard") != 0 && strcmp(alias, "privacy_full") != 0))
-		return NIL;
-	tables = lcons_oid(rte->relid, get_partition_ancestors(rte->relid));
-	foreach(lc, tables)
-	{
-		char	   *relname = get_rel_name(lfirst_oid(lc));
-
-		if (relname)
-			names = lappend(names, quote_qualified_identifier(alias, relname));
-	}
-	return names;
-}
-
-/*
- * planstate_tree_walker: make the nodes where generated views' rows leave
- * them count, in a worker only those of the views the leader records.
+ * planstate_tree_walker: make the Result nodes of view_rows() count, in a
+ * worker only those of the views the leader records.
  */
 static bool
 count_view_tops(PlanState *ps, void *context)
 {
 	CountContext *cx = (CountContext *) context;
-	List	   *names = NIL;
 
 	if (ps == NULL)
 		return false;
-	if (IsA(ps, ResultState))
+	if (IsA(ps, ResultState) && ps->ExecProcNodeReal != count_view_rows)
 	{
 		ListCell   *lc;
 
 		foreach(lc, (List *) ((Result *) ps->plan)->resconstantqual)
 		{
 			FuncExpr   *f = (FuncExpr *) lfirst(lc);
+			char	   *name;
+			ViewTop    *top;
 
-			if (IsA(f, FuncExpr) && f->funcid == cx->fn && list_length(f->args) == 1 &&
-				IsA(linitial(f->args), Const) && !((Const *) linitial(f->args))->constisnull)
-			{
-				names = list_make1(TextDatumGetCString(((Const *) linitial(f->args))->constvalue));
+			if (!IsA(f, FuncExpr) || f->funcid != cx->fn || list_length(f->args) != 1 ||
+				!IsA(linitial(f->args), Const) || ((Const *) linitial(f->args))->constisnull)
+				continue;
+			name = TextDatumGetCString(((Const *) linitial(f->args))->constvalue);
+			if (cx->a == NULL && !name_in(name, worker_names))
 				break;
-			}
-		}
-	}
-	else if (is_table_scan(ps->plan))
-		names = scan_view_names(ps);
-
-	if (names != NIL && ps->ExecProcNodeReal != count_view_rows)
-	{
-		bool		counted = (cx->a != NULL);
-		ListCell   *lc;
-
-		foreach(lc, names)
-			counted |= name_in((const char *) lfirst(lc), worker_names);
-		if (counted)
-		{
-			ViewTop    *top = palloc0(sizeof(ViewTop));
-
+			top = palloc0(sizeof(ViewTop));
 			top->ps = ps;
 			top->exec = ps->ExecProcNodeReal;
-			top->names = NIL;
-			foreach(lc, names)
-				top->names = lappend(top->names, pstrdup((const char *) lfirst(lc)));
+			top->name = name;
 			if (cx->a)
 				cx->a->tops = lappend(cx->a->tops, top);
 			else
 				worker_tops = lappend(worker_tops, top);
 			ExecSetExecProcNode(ps, count_view_rows);
+			break;
 		}
 	}
 	return planstate_tree_walker(ps, count_view_tops, context);
@@ -1097,13 +1062,178 @@ count_view_rows_of(QueryDesc *queryDesc, ActiveRead *a)
 
 	cx.fn = view_rows_function();
 	cx.a = a;
-	if (queryDesc->planstate)
+	if (OidIsValid(cx.fn) && queryDesc->planstate)
 	{
 		MemoryContext old = MemoryContextSwitchTo(queryDesc->estate->es_query_cxt);
 
 		(void) count_view_tops(queryDesc->planstate, &cx);
 		MemoryContextSwitchTo(old);
 	}
+}
+
+/*
+ * The planner hook: put privacy.view_row('schema.view') first in the filter
+ * of every scan of a table named by a flattened view's schema.
+ */
+static planner_hook_type prev_planner = NULL;
+
+/* The flattened view a scan of relid, named alias, reads, or NULL. */
+static char *
+flattened_view_name(Oid relid, const char *alias)
+{
+	Oid			nsp;
+	List	   *tables;
+	ListCell   *lc;
+
+	if (strcmp(alias, "privacy_standard") != 0 && strcmp(alias, "privacy_full") != 0)
+		return NULL;
+	nsp = get_namespace_oid(alias, true);
+	if (!OidIsValid(nsp))
+		return NULL;
+	/* the table, or for a partition or inheritance child the ancestor labelled */
+	tables = lcons_oid(relid, get_partition_ancestors(relid));
+	foreach(lc, tables)
+	{
+		char	   *relname = get_rel_name(lfirst_oid(lc));
+
+		if (relname && OidIsValid(get_relname_relid(relname, nsp)))
+			return quote_qualified_identifier(alias, relname);
+	}
+	return NULL;
+}
+
+static void
+mark_view_scans(Plan *plan, PlannedStmt *stmt, Oid fn)
+{
+	ListCell   *lc;
+
+	if (plan == NULL)
+		return;
+	check_stack_depth();
+	switch (nodeTag(plan))
+	{
+		case T_SeqScan:
+		case T_SampleScan:
+		case T_IndexScan:
+		case T_IndexOnlyScan:
+		case T_BitmapHeapScan:
+		case T_TidScan:
+		case T_TidRangeScan:
+		case T_ForeignScan:
+		case T_CustomScan:
+			{
+				Index		scanrelid = ((Scan *) plan)->scanrelid;
+				RangeTblEntry *rte = scanrelid > 0 ? rt_fetch(scanrelid, stmt->rtable) : NULL;
+				char	   *name;
+
+				if (rte && rte->rtekind == RTE_RELATION && rte->eref &&
+					(name = flattened_view_name(rte->relid, rte->eref->aliasname)) != NULL)
+					plan->qual = lcons(makeFuncExpr(fn, BOOLOID,
+													list_make1(makeConst(TEXTOID, -1, InvalidOid, -1,
+																		 CStringGetTextDatum(name), false, false)),
+													InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL),
+									   plan->qual);
+				break;
+			}
+		case T_Append:
+			foreach(lc, ((Append *) plan)->appendplans)
+				mark_view_scans((Plan *) lfirst(lc), stmt, fn);
+			break;
+		case T_MergeAppend:
+			foreach(lc, ((MergeAppend *) plan)->mergeplans)
+				mark_view_scans((Plan *) lfirst(lc), stmt, fn);
+			break;
+		case T_SubqueryScan:
+			mark_view_scans(((SubqueryScan *) plan)->subplan, stmt, fn);
+			break;
+		default:
+			break;
+	}
+	if (IsA(plan, CustomScan))
+		foreach(lc, ((CustomScan *) plan)->custom_plans)
+			mark_view_scans((Plan *) lfirst(lc), stmt, fn);
+	mark_view_scans(plan->lefttree, stmt, fn);
+	mark_view_scans(plan->righttree, stmt, fn);
+}
+
+static PlannedStmt *
+access_planner(CRM_PLANNER_PARAMS)
+{
+	PlannedStmt *stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	ListCell   *lc;
+
+	view_functions();
+	if (stmt->commandType != CMD_UTILITY && OidIsValid(view_row_oid))
+	{
+		mark_view_scans(stmt->planTree, stmt, view_row_oid);
+		foreach(lc, stmt->subplans)
+			mark_view_scans((Plan *) lfirst(lc), stmt, view_row_oid);
+	}
+	return stmt;
+}
+
+/*
+ * SQL: privacy.view_row(view text), first in the filter of every scan of a
+ * flattened view's table: count one row read for that view, for the query
+ * now running (in a parallel worker, for its leader), and return true.  The
+ * counter is found at the first call of each scan and kept in fn_extra (the
+ * query's memory).
+ */
+typedef struct RowCounter
+{
+	bool		resolved;
+	uint64	   *rows;			/* the leader's counter, or NULL */
+	bool		worker;			/* a worker counting for its leader */
+} RowCounter;
+
+PG_FUNCTION_INFO_V1(crm_view_row);
+Datum
+crm_view_row(PG_FUNCTION_ARGS)
+{
+	RowCounter *rc = (RowCounter *) fcinfo->flinfo->fn_extra;
+
+	if (rc == NULL)
+	{
+		rc = MemoryContextAllocZero(fcinfo->flinfo->fn_mcxt, sizeof(RowCounter));
+		fcinfo->flinfo->fn_extra = rc;
+	}
+	if (!rc->resolved)
+	{
+		ActiveRead *a = running_estate ? active_read_of(running_estate) : NULL;
+		char	   *name = PG_ARGISNULL(0) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(0));
+
+		if (a && name)
+		{
+			ListCell   *lc;
+			ViewTop    *top = NULL;
+
+			foreach(lc, a->tops)
+			{
+				ViewTop    *t = (ViewTop *) lfirst(lc);
+
+				if (t->ps == NULL && strcmp(t->name, name) == 0)
+					top = t;
+			}
+			if (top == NULL)
+			{
+				MemoryContext old = MemoryContextSwitchTo(a->estate->es_query_cxt);
+
+				top = palloc0(sizeof(ViewTop));
+				top->name = pstrdup(name);
+				a->tops = lappend(a->tops, top);
+				MemoryContextSwitchTo(old);
+			}
+			rc->rows = &top->rows;
+		}
+		else if (a == NULL && name && IsParallelWorker() && name_in(name, worker_names))
+			rc->worker = true;
+		rc->resolved = true;
+	}
+	if (rc->rows)
+		(*rc->rows)++;
+	else if (rc->worker)
+		worker_row();
+	PG_RETURN_BOOL(true);
 }
 
 /* The recorded read of a running query, or NULL. */
@@ -1361,8 +1491,10 @@ crm_read_audit_init(void)
 	ExecutorRun_hook = access_ExecutorRun;
 	prev_ExecutorEnd = ExecutorEnd_hook;
 	ExecutorEnd_hook = access_ExecutorEnd;
+	prev_planner = planner_hook;
+	planner_hook = access_planner;
 	RegisterXactCallback(access_xact_callback, NULL);
-	CacheRegisterSyscacheCallback(PROCOID, view_rows_syscache, (Datum) 0);
+	CacheRegisterSyscacheCallback(PROCOID, view_functions_syscache, (Datum) 0);
 	read_audit_active = true;
 }
 

@@ -52,6 +52,7 @@
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
+#include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "parser/analyze.h"
@@ -346,6 +347,49 @@ masking_post_parse_analyze(ParseState *pstate, Query *query, JumbleState *jstate
 }
 
 /*
+ * ExecutorCheckPerms: a masked role never reads or writes a labelled table
+ * directly, whatever its grants -- not through a view, a rule or a SQL
+ * function body stored before it was masked (or with BEGIN ATOMIC, which is
+ * not parsed again), whose permissions are checked as itself.  What it
+ * parses reads the standard views (above), whose own reads of the table are
+ * checked as their owner, crm_privacy_views.
+ */
+static ExecutorCheckPerms_hook_type prev_check_perms = NULL;
+
+static bool
+masking_check_perms(CRM_CHECK_PERMS_PARAMS)
+{
+	ListCell   *lc;
+
+	if (prev_check_perms && !prev_check_perms(CRM_CHECK_PERMS_ARGS))
+		return false;
+	if (suspended > 0 || !crm_any_masked_role())
+		return true;
+	foreach(lc, CRM_CHECK_PERMS_INFOS)
+	{
+		RTEPermissionInfo *p = (RTEPermissionInfo *) lfirst(lc);
+		Oid			user;
+
+		if (p->requiredPerms == 0 || !OidIsValid(p->relid))
+			continue;
+		user = OidIsValid(p->checkAsUser) ? p->checkAsUser : GetUserId();
+		if (!is_labelled(p->relid) || !crm_role_is_masked(user))
+			continue;
+		if (!ereport_on_violation)
+			return false;
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s: role \"%s\" is masked",
+						quote_qualified_identifier(get_namespace_name(get_rel_namespace(p->relid)),
+												   get_rel_name(p->relid)),
+						GetUserNameFromId(user, false)),
+				 errdetail("A masked role reads labelled tables only through their standard views; a view, rule or function body of its own made before it was masked, or stored already parsed, reads the table directly."),
+				 errhint("Create the view or function again while the role is masked, with a SQL body in quotes (not BEGIN ATOMIC).")));
+	}
+	return true;
+}
+
+/*
  * ProcessUtility: a masked role may neither COPY a labelled table (COPY
  * (SELECT ...) TO is a query, masked as any) nor TRUNCATE it.
  */
@@ -407,6 +451,8 @@ crm_masking_init(void)
 		return;
 	prev_post_parse_analyze = post_parse_analyze_hook;
 	post_parse_analyze_hook = masking_post_parse_analyze;
+	prev_check_perms = ExecutorCheckPerms_hook;
+	ExecutorCheckPerms_hook = masking_check_perms;
 	CacheRegisterSyscacheCallback(AUTHMEMROLEMEM, masking_role_callback, (Datum) 0);
 	CacheRegisterSyscacheCallback(AUTHOID, masking_role_callback, (Datum) 0);
 }

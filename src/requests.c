@@ -44,8 +44,8 @@
 #include "label.h"
 
 /* Quoted, schema-qualified name of a relation. */
-static char *
-qualified_name(Oid relid)
+char *
+crm_qualified_name(Oid relid)
 {
 	return quote_qualified_identifier(get_namespace_name(get_rel_namespace(relid)),
 									  get_rel_name(relid));
@@ -62,8 +62,8 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /* Check that relid is a table (ordinary, partitioned or foreign); return its owner. */
-static Oid
-table_owner(Oid relid)
+Oid
+crm_table_owner(Oid relid)
 {
 	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
 	Form_pg_class form;
@@ -108,15 +108,11 @@ user_column(Oid relid, const char *col)
  * also the first column of the first row, copied out of SPI's memory into
  * the caller's (*isnull when there is no row or the value is NULL).
  */
-static uint64 run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
-										Datum done, List **rows,
-										bool read_only, Datum *result, bool *isnull);
-
 static uint64
-run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only,
+run_as_crm_table_owner(Oid relid, const char *sql, const char *param, bool read_only,
 				   Datum *result, bool *isnull)
 {
-	return run_as_table_owner_keyed(relid, sql, param, NULL, (Datum) 0, NULL, read_only, result, isnull);
+	return crm_run_as_table_owner_keyed(relid, sql, param, NULL, (Datum) 0, NULL, read_only, result, isnull);
 }
 
 /*
@@ -126,12 +122,12 @@ run_as_table_owner(Oid relid, const char *sql, const char *param, bool read_only
  * rows is given, the first column (bytea) of every row returned appended to
  * *rows, copied into the caller's memory.
  */
-static uint64
-run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
-						 Datum done, List **rows,
-						 bool read_only, Datum *result, bool *isnull)
+uint64
+crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+							 Datum done, List **rows,
+							 bool read_only, Datum *result, bool *isnull)
 {
-	Oid			owner = table_owner(relid);
+	Oid			owner = crm_table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
@@ -200,7 +196,7 @@ run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *k
 						   VARSIZE_ANY_EXHDR(DatumGetPointer(d))) != 0)
 					ereport(ERROR,
 							(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
-							 errmsg("the erasure of table %s was undone by the table's own code", qualified_name(relid)),
+							 errmsg("the erasure of table %s was undone by the table's own code", crm_qualified_name(relid)),
 							 errdetail("A trigger or rule of the table wrote other values than the erasure did; nothing was erased."),
 							 errhint("Make the table's triggers leave the erased values alone, then erase the subject again.")));
 			}
@@ -280,13 +276,13 @@ crm_apply_change(PG_FUNCTION_ARGS)
 	relid = PG_GETARG_OID(0);
 	keycol = NameStr(*PG_GETARG_NAME(1));
 	col = NameStr(*PG_GETARG_NAME(2));
-	(void) table_owner(relid);
+	(void) crm_table_owner(relid);
 	/* the new value goes through the column type's own cast, as the owner */
-	sql = psprintf("UPDATE %s SET %s = %s WHERE %s", qualified_name(relid), quote_identifier(col),
+	sql = psprintf("UPDATE %s SET %s = %s WHERE %s", crm_qualified_name(relid), quote_identifier(col),
 				   value_as_column(relid, user_column(relid, col),
 								   PG_ARGISNULL(3) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(3))),
 				   key_condition(relid, keycol));
-	PG_RETURN_INT64((int64) run_as_table_owner(relid, sql, text_to_cstring(PG_GETARG_TEXT_PP(4)),
+	PG_RETURN_INT64((int64) run_as_crm_table_owner(relid, sql, text_to_cstring(PG_GETARG_TEXT_PP(4)),
 											   false, NULL, NULL));
 }
 
@@ -305,8 +301,8 @@ crm_check_value(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 0, "tbl");
 	require_arg(fcinfo, 1, "col");
 	relid = PG_GETARG_OID(0);
-	(void) table_owner(relid);
-	run_as_table_owner(relid,
+	(void) crm_table_owner(relid);
+	run_as_crm_table_owner(relid,
 					   psprintf("SELECT %s",
 								value_as_column(relid, user_column(relid, NameStr(*PG_GETARG_NAME(1))),
 												PG_ARGISNULL(2) ? NULL : text_to_cstring(PG_GETARG_TEXT_PP(2)))),
@@ -332,15 +328,15 @@ crm_subject_rows(PG_FUNCTION_ARGS)
 	require_arg(fcinfo, 0, "tbl");
 	require_arg(fcinfo, 1, "key");
 	relid = PG_GETARG_OID(0);
-	(void) table_owner(relid);
+	(void) crm_table_owner(relid);
 	if (!crm_get_table_label(relid, &tl))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("table %s is not labelled as a subject or related table", get_rel_name(relid))));
-	run_as_table_owner(relid,
+	run_as_crm_table_owner(relid,
 					   psprintf("SELECT pg_catalog.jsonb_agg(pg_catalog.to_jsonb(crm_row.*))"
 								" FROM %s crm_row WHERE %s",
-								qualified_name(relid), key_condition(relid, tl.key)),
+								crm_qualified_name(relid), key_condition(relid, tl.key)),
 					   text_to_cstring(PG_GETARG_TEXT_PP(1)), true, &result, &isnull);
 	if (isnull)
 		PG_RETURN_DATUM(DirectFunctionCall1(jsonb_in, CStringGetDatum("[]")));
@@ -351,8 +347,8 @@ crm_subject_rows(PG_FUNCTION_ARGS)
  * Is column attnum of relid part of a primary key, a unique constraint, a
  * foreign key (either end) or the partition key?
  */
-static bool
-is_key_column(Oid relid, AttrNumber attnum)
+bool
+crm_is_key_column(Oid relid, AttrNumber attnum)
 {
 	bool		result = false;
 
@@ -377,8 +373,8 @@ is_key_column(Oid relid, AttrNumber attnum)
  * a NOT NULL column with nothing else to put there; NULL for a type that has
  * none (an enum, a composite, a range: the caller reports the column).
  */
-static char *
-neutral_value(Oid base, const char *type)
+char *
+crm_neutral_value(Oid base, const char *type)
 {
 	const char *v;
 
@@ -471,11 +467,11 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	 * named among the values not erased, never kept silently.
 	 */
 	if (att->attidentity == ATTRIBUTE_IDENTITY_ALWAYS ||
-		is_key_column(RelationGetRelid(rel), att->attnum))
+		crm_is_key_column(RelationGetRelid(rel), att->attnum))
 	{
 		if (label)
 			*not_erased = lappend(*not_erased,
-								  psprintf("%s.%s", qualified_name(RelationGetRelid(rel)),
+								  psprintf("%s.%s", crm_qualified_name(RelationGetRelid(rel)),
 										   quote_identifier(NameStr(att->attname))));
 		return false;
 	}
@@ -496,12 +492,12 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 			appendStringInfo(&expr, "CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col, type);
 		else
 		{
-			char	   *neutral = neutral_value(base, type);
+			char	   *neutral = crm_neutral_value(base, type);
 
 			if (neutral == NULL)
 			{
 				*not_erased = lappend(*not_erased,
-									  psprintf("%s.%s", qualified_name(RelationGetRelid(rel)), col));
+									  psprintf("%s.%s", crm_qualified_name(RelationGetRelid(rel)), col));
 				return false;
 			}
 			appendStringInfoString(&expr, neutral);
@@ -535,7 +531,7 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 	StringInfoData erased;
 	uint64		n = 0;
 
-	(void) table_owner(relid);
+	(void) crm_table_owner(relid);
 	rel = relation_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 
@@ -572,7 +568,7 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 		 * of what was written, which differ when a trigger or rule of the
 		 * owner put other values back.
 		 */
-		n = run_as_table_owner_keyed(relid,
+		n = crm_run_as_table_owner_keyed(relid,
 									 psprintf("UPDATE %s AS crm_t SET %s"
 											  " FROM (SELECT crm_t.tableoid AS crm_tableoid, crm_t.ctid AS crm_ctid, %s"
 											  "       FROM %s AS crm_t WHERE %s AND %s OPERATOR(pg_catalog.<>) ALL ($3)"
@@ -580,8 +576,8 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 											  " WHERE crm_t.tableoid OPERATOR(pg_catalog.=) crm_e.crm_tableoid"
 											  " AND crm_t.ctid OPERATOR(pg_catalog.=) crm_e.crm_ctid"
 											  " RETURNING %s, %s",
-											  qualified_name(relid), assign.data, set.data,
-											  qualified_name(relid), key_condition(relid, keycol), stored,
+											  crm_qualified_name(relid), assign.data, set.data,
+											  crm_qualified_name(relid), key_condition(relid, keycol), stored,
 											  stored, intended),
 									 key, pkey, done, fingerprints, false, NULL, NULL);
 		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
@@ -626,7 +622,7 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 				 errmsg("done must be a one-dimensional array of fingerprints without NULLs")));
 	if (get_call_result_type(fcinfo, NULL, &desc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
-	(void) table_owner(subject);
+	(void) crm_table_owner(subject);
 	if (!crm_get_table_label(subject, &tl) || tl.related)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -79,6 +79,8 @@
 static const char *const admin_functions[] = {
 	"add_purpose",
 	"adopt_choices",
+	"anonymize_database",
+	"anonymize_table",
 	"audit_head",
 	"check_setup",
 	"create_disclosure",

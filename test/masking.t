@@ -58,7 +58,7 @@ if [ "$CRM_PRELOAD" != on ]; then
 	q postgres "DROP DATABASE $db" >/dev/null
 	done_testing; exit
 fi
-plan 38
+plan 45
 
 view=$(as crm_mask_bi "SELECT * FROM privacy_standard.customer ORDER BY id")
 is "$(as crm_mask_bi "SELECT * FROM customer ORDER BY id")" "$view" \
@@ -138,6 +138,25 @@ wait
 is "$(grep -v '^$' "$CRM_TMP/masking_session.out" | tr '\n' ' ')" "Name 15 N*** 1* " \
 	"a role masked meanwhile: the session's prepared statement is masked at its next EXECUTE"
 q "$db" "SELECT privacy.set_masked('crm_mask_plain', false)" >/dev/null
+
+# Objects a role made before it was masked (while, wrongly, granted the
+# table), and a body stored already parsed (BEGIN ATOMIC): they read the
+# table with the masked role's rights, and are refused (42501).
+q "$db" "GRANT SELECT ON customer TO crm_mask_plain; GRANT CREATE ON SCHEMA public TO crm_mask_plain" >/dev/null
+as crm_mask_plain "CREATE VIEW plain_view AS SELECT id, name FROM customer;
+    CREATE FUNCTION plain_atomic() RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT name FROM customer WHERE id = 18; END;
+    CREATE TABLE plain_log (v text); CREATE TABLE plain_in (i int);
+    CREATE RULE copy_name AS ON INSERT TO plain_in DO ALSO INSERT INTO plain_log SELECT name FROM customer WHERE id = NEW.i" >/dev/null
+is "$(as crm_mask_plain "SELECT name FROM plain_view WHERE id = 18")" "Name 18" "(before it is masked, the role's own view reads the table)"
+q "$db" "SELECT privacy.set_masked('crm_mask_plain', true)" >/dev/null
+for stmt in "SELECT name FROM plain_view WHERE id = 18" "SELECT plain_atomic()" "INSERT INTO plain_in VALUES (18)"; do
+	is "$(code crm_mask_plain "$stmt")" "42501" "masked: a view, BEGIN ATOMIC function or rule of its own made before reads no table: $stmt (42501)"
+done
+is "$(as crm_mask_plain "CREATE FUNCTION plain_atomic2() RETURNS text LANGUAGE sql BEGIN ATOMIC SELECT name FROM customer WHERE id = 18; END;
+    SELECT plain_atomic2()" 2>&1 | grep -c '^ERROR:.*is masked')" "1" "a BEGIN ATOMIC body written while masked is refused too"
+is "$(as crm_mask_plain "CREATE VIEW plain_view2 AS SELECT id, name FROM customer; SELECT name FROM plain_view2 WHERE id = 18")" "N*** 1*" \
+	"a view made while masked reads the standard view"
+q "$db" "SELECT privacy.set_masked('crm_mask_plain', false); REVOKE SELECT ON customer FROM crm_mask_plain" >/dev/null
 
 # The clearance decides, as in the standard view.
 q "$db" "SELECT privacy.set_clearance('crm_mask_bi', 'confidential')" >/dev/null

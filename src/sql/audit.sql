@@ -96,14 +96,25 @@ LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.read_audit_ready() IS
 'true when reads of the privacy_full views are recorded; otherwise an error saying how to fix the setup';
 
--- Every generated view's WHERE ends in view_rows('schema.view'): a one-time
--- filter at the top of the view's plan, where the read audit counts the rows
--- the view produces (row_count).  It only returns true.
+-- The opt-out, anonymous and disclosure views end their WHERE in
+-- view_rows('schema.view'): a one-time filter at the top of the view's plan,
+-- where the read audit counts the rows the view produces (row_count).  It
+-- only returns true.
 CREATE FUNCTION privacy.view_rows(view pg_catalog.text) RETURNS pg_catalog.bool
 AS 'MODULE_PATHNAME', 'crm_view_rows'
 LANGUAGE C STABLE PARALLEL SAFE;
 COMMENT ON FUNCTION privacy.view_rows(pg_catalog.text) IS
-'true; marks the top of a generated view''s plan, where the read audit counts the rows the view produces';
+'true; marks the top of an opt-out, anonymous or disclosure view''s plan, where the read audit counts the rows the view produces';
+
+-- The planner puts view_row('schema.view') first in the filter of every scan
+-- of a standard or full view's table (flattened into the reader's query),
+-- where the read audit counts the rows read (row_count).  It only returns
+-- true.
+CREATE FUNCTION privacy.view_row(view pg_catalog.text) RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_view_row'
+LANGUAGE C VOLATILE PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.view_row(pg_catalog.text) IS
+'true; first in the filter of each scan of a standard or full view''s table, where the read audit counts the rows read';
 
 -- A privileged read done by a function: the relations it read.
 CREATE FUNCTION privacy.record_access(relations pg_catalog.text[]) RETURNS void

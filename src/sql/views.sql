@@ -260,11 +260,12 @@ GRANT SELECT ON privacy.access_grants TO PUBLIC;
 
 -- The clearance of the current user, as a level number (0 public .. 3
 -- secret): the highest clearance of any role whose privileges it has.  The
--- views call it once per query.
+-- views call it once per query and column (an initplan each); it runs no SQL
+-- and looks up no names, so it has no search_path of its own (a SET clause
+-- would make every call save and restore the settings).
 CREATE FUNCTION privacy.clearance_level() RETURNS pg_catalog.int4
 AS 'MODULE_PATHNAME', 'crm_clearance_level'
-LANGUAGE C STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp;
+LANGUAGE C STABLE PARALLEL SAFE;
 CREATE FUNCTION privacy.clearance(role pg_catalog.regrole DEFAULT CURRENT_USER::pg_catalog.regrole)
 RETURNS pg_catalog.text
 AS 'MODULE_PATHNAME', 'crm_clearance'
