@@ -178,7 +178,8 @@ plan_column(TablePlan *tp, Form_pg_attribute att, const CrmTableLabel *tl,
 									name));
 		return;
 	}
-	if (att->attnotnull && rule->kind == CRM_RULE_NULL)
+	/* NOT NULL: the mask, unless it keeps the value (then as below) */
+	if (att->attnotnull && rule->kind == CRM_RULE_NULL && cl.mask.kind != CRM_RULE_KEEP)
 		rule = &cl.mask;
 
 	col = psprintf("crm_t.%s", quote_identifier(name));
