@@ -181,3 +181,11 @@ SELECT * FROM pg_temp.reads();
 SELECT f #>> '{}' AS filter
   FROM jsonb_path_query(pg_temp.plan_of('SELECT * FROM privacy_full.pl_customer WHERE pg_temp.sink(name)'),
                         'strict $.**."Filter"') f;
+
+SELECT privacy.revoke_access(r, k) FROM unnest(ARRAY['regress_pl_public', 'regress_pl_secret']::regrole[]) r,
+       unnest(ARRAY['standard', 'full']) k WHERE NOT (r = 'regress_pl_public'::regrole AND k = 'full');
+SELECT privacy.set_clearance('regress_pl_secret', NULL);
+DROP TABLE pl_visits, pl_orders, pl_customer;
+DROP FUNCTION pg_temp.peek(text);
+DROP ROLE regress_pl_public;
+DROP ROLE regress_pl_secret;
