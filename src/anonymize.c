@@ -45,6 +45,7 @@
 #include "access/relation.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
+#include "catalog/pg_trigger.h"
 #include "commands/dbcommands.h"
 #include "commands/seclabel.h"
 #include "executor/spi.h"
@@ -320,8 +321,57 @@ check_foreign_keys(List *plans)
 }
 
 /*
+ * Refuse a group with a trigger (but crm_privacy's audit triggers) or rule
+ * that fires on UPDATE: it would run on every row rewritten, and could keep
+ * or copy the values being replaced.
+ */
+static void
+check_update_code(List *plans)
+{
+	ListCell   *lc;
+
+	foreach(lc, plans)
+	{
+		TablePlan  *tp = (TablePlan *) lfirst(lc);
+
+		if (tp->set.len == 0)
+			continue;
+		if (SPI_connect() != SPI_OK_CONNECT)
+			elog(ERROR, "SPI_connect failed");
+		if (SPI_execute(psprintf("SELECT 't', t.tgname FROM pg_catalog.pg_trigger t"
+								 " WHERE t.tgrelid OPERATOR(pg_catalog.=) %u AND NOT t.tgisinternal"
+								 " AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"
+								 " AND (CAST(t.tgtype AS pg_catalog.int4) OPERATOR(pg_catalog.&) %d) OPERATOR(pg_catalog.<>) 0"
+								 " UNION ALL SELECT 'r', r.rulename FROM pg_catalog.pg_rewrite r"
+								 " WHERE r.ev_class OPERATOR(pg_catalog.=) %u AND r.ev_type OPERATOR(pg_catalog.=) '2'"
+								 " ORDER BY 1, 2",
+								 tp->relid, TRIGGER_TYPE_UPDATE, tp->relid), true, 0) != SPI_OK_SELECT)
+			elog(ERROR, "could not read the triggers");
+		for (uint64 r = 0; r < SPI_processed; r++)
+		{
+			char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+			char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+
+			if (kind[0] == 't' && crm_is_audit_trigger(tp->relid, name))
+				continue;
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("table %s has %s \"%s\", which fires on UPDATE",
+							crm_qualified_name(tp->relid), kind[0] == 't' ? "trigger" : "rule", name),
+					 errdetail("It would run on every row the anonymization rewrites, and could keep or copy the values being replaced."),
+					 kind[0] == 't'
+					 ? errhint("Disable it for the anonymization (ALTER TABLE %s DISABLE TRIGGER %s), then enable it again.",
+							   crm_qualified_name(tp->relid), quote_identifier(name))
+					 : errhint("Drop the rule for the anonymization, then create it again.")));
+		}
+		SPI_finish();
+	}
+}
+
+/*
  * Anonymize one group (a subject table and its related tables, or one
- * table): plan, check, record, rewrite; append a result row per table.
+ * table): plan, check, record, rewrite, analyze; append a result row per
+ * table.
  */
 static void
 anonymize_group(List *relids, ReturnSetInfo *rsinfo)
@@ -374,6 +424,7 @@ anonymize_group(List *relids, ReturnSetInfo *rsinfo)
 		plans = lappend(plans, plan_table(relid, &tl, subject_name));
 	}
 	check_foreign_keys(plans);
+	check_update_code(plans);
 
 	initStringInfo(&sql);
 	initStringInfo(&counts);
@@ -397,9 +448,22 @@ anonymize_group(List *relids, ReturnSetInfo *rsinfo)
 		(void) crm_run_as_table_owner_keyed(linitial_oid(relids), sql.data, NULL, key, (Datum) 0, NULL,
 											false, &result, &isnull);
 		explicit_bzero(VARDATA(key), VARSIZE(key) - VARHDRSZ);
+		/* the statistics of the clear values go: pg_stats shows the new ones */
+		foreach(lc, plans)
+			if (((TablePlan *) lfirst(lc))->set.len > 0)
+				(void) crm_run_as_table_owner_keyed(((TablePlan *) lfirst(lc))->relid,
+													psprintf("ANALYZE %s", crm_qualified_name(((TablePlan *) lfirst(lc))->relid)),
+													NULL, NULL, (Datum) 0, NULL, false, NULL, NULL);
 		if (!isnull)
-			deconstruct_array(DatumGetArrayTypeP(result), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+		{
+			int16		typlen;
+			bool		typbyval;
+			char		typalign;
+
+			get_typlenbyvalalign(INT8OID, &typlen, &typbyval, &typalign);
+			deconstruct_array(DatumGetArrayTypeP(result), INT8OID, typlen, typbyval, typalign,
 							  &rows, NULL, &nrows);
+		}
 	}
 
 	foreach(lc, plans)

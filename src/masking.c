@@ -51,6 +51,7 @@
 #include "access/sysattr.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
+#include "catalog/partition.h"
 #include "catalog/pg_class.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
@@ -77,28 +78,32 @@ static post_parse_analyze_hook_type prev_post_parse_analyze = NULL;
 /* crm_privacy's own statements, run as a table's owner: never masked */
 static int	suspended = 0;
 
-/* Which relations carry a crm_privacy table label, cached per backend. */
+/*
+ * Which relations carry a crm_privacy table label, or are partitions or
+ * inheritance children of one (a masked role reads those only through the
+ * labelled table), cached per backend.
+ */
 typedef struct LabelledEntry
 {
 	Oid			relid;			/* hash key */
 	bool		labelled;
+	Oid			labelled_ancestor;	/* for a partition or child: the labelled table */
 } LabelledEntry;
 
 static HTAB *labelled_cache = NULL;
 
 /* A relcache invalidation (from crm_privacy.c's callback). */
 void
-crm_masking_relcache(Oid relid)
+crm_masking_relcache(Oid relid pg_attribute_unused())
 {
+	/*
+	 * Any table's: a label set on a parent changes what its partitions are,
+	 * and the cache is small and cheap to fill again.
+	 */
 	if (labelled_cache == NULL)
 		return;
-	if (!OidIsValid(relid))
-	{
-		hash_destroy(labelled_cache);
-		labelled_cache = NULL;
-	}
-	else
-		(void) hash_search(labelled_cache, &relid, HASH_REMOVE, NULL);
+	hash_destroy(labelled_cache);
+	labelled_cache = NULL;
 }
 
 /* Role labels or memberships changed: no plan survives that was made before. */
@@ -109,32 +114,64 @@ masking_role_callback(Datum arg pg_attribute_unused(), int cacheid pg_attribute_
 	ResetPlanCache();
 }
 
-/* Does relid carry a crm_privacy table label? */
+/*
+ * Does relid carry a crm_privacy table label, or is it a partition or child
+ * of a table that does?  *ancestor (if given) is set to that table for a
+ * partition or child, else InvalidOid.
+ */
+static bool
+is_labelled_or_child(Oid relid, Oid *ancestor)
+{
+	LabelledEntry *e = NULL;
+	bool		found;
+	Oid			above = InvalidOid;
+	CrmTableLabel tl;
+	ListCell   *lc;
+
+	if (labelled_cache)
+		e = (LabelledEntry *) hash_search(labelled_cache, &relid, HASH_FIND, NULL);
+	if (e == NULL)
+	{
+		/*
+		 * The labels are read first: reading catalogs may take invalidations,
+		 * which drop the cache (crm_masking_relcache); an error leaves no
+		 * entry.
+		 */
+		found = crm_get_table_label(relid, &tl);
+		if (!found)
+		{
+			foreach(lc, get_partition_ancestors(relid))
+			{
+				if (crm_get_table_label(lfirst_oid(lc), &tl))
+				{
+					above = lfirst_oid(lc);
+					break;
+				}
+			}
+		}
+		if (labelled_cache == NULL)
+		{
+			HASHCTL		ctl;
+
+			ctl.keysize = sizeof(Oid);
+			ctl.entrysize = sizeof(LabelledEntry);
+			ctl.hcxt = CacheMemoryContext;
+			labelled_cache = hash_create("crm_privacy labelled tables", 64, &ctl,
+										 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
+		}
+		e = (LabelledEntry *) hash_search(labelled_cache, &relid, HASH_ENTER, NULL);
+		e->labelled = found || OidIsValid(above);
+		e->labelled_ancestor = above;
+	}
+	if (ancestor)
+		*ancestor = e->labelled_ancestor;
+	return e->labelled;
+}
+
 static bool
 is_labelled(Oid relid)
 {
-	LabelledEntry *e;
-	bool		found;
-	CrmTableLabel tl;
-
-	if (labelled_cache == NULL)
-	{
-		HASHCTL		ctl;
-
-		ctl.keysize = sizeof(Oid);
-		ctl.entrysize = sizeof(LabelledEntry);
-		ctl.hcxt = CacheMemoryContext;
-		labelled_cache = hash_create("crm_privacy labelled tables", 64, &ctl,
-									 HASH_ELEM | HASH_BLOBS | HASH_CONTEXT);
-	}
-	e = (LabelledEntry *) hash_search(labelled_cache, &relid, HASH_FIND, NULL);
-	if (e)
-		return e->labelled;
-	/* the label is read before the entry is made: an error leaves none */
-	found = crm_get_table_label(relid, &tl);
-	e = (LabelledEntry *) hash_search(labelled_cache, &relid, HASH_ENTER, NULL);
-	e->labelled = found;
-	return found;
+	return is_labelled_or_child(relid, NULL);
 }
 
 /* Raise 42501: a masked role may not change a labelled table. */
@@ -213,6 +250,7 @@ static void
 mask_rte(Query *q, int rti, RangeTblEntry *rte)
 {
 	Oid			relid = rte->relid;
+	Oid			parent;
 	AclMode		perms;
 	Bitmapset  *selected;
 	int			col = -1;
@@ -242,6 +280,14 @@ mask_rte(Query *q, int rti, RangeTblEntry *rte)
 							get_rel_name(relid), GetUserNameFromId(GetUserId(), false)),
 					 errdetail("A masked role reads the table's standard view, which has no system columns.")));
 	}
+	if (is_labelled_or_child(relid, &parent) && OidIsValid(parent))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("permission denied for table %s: role \"%s\" is masked",
+						crm_qualified_name(relid), GetUserNameFromId(GetUserId(), false)),
+				 errdetail("Table %s is a partition or child of the labelled table %s.",
+						   crm_qualified_name(relid), crm_qualified_name(parent)),
+				 errhint("Query %s, which reads its standard view.", crm_qualified_name(parent))));
 	if (rte->tablesample)
 		ereport(ERROR,
 				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),

@@ -7,7 +7,7 @@
 # crm_privacy_anonymized_copy makes an anonymized copy of a database that
 # loads, constraints and all, into a database without crm_privacy.
 . "$(dirname "$0")/tap.sh"
-plan 24
+plan 26
 src=crm_anon_src_$CRM_PRELOAD
 dst=crm_anon_dst_$CRM_PRELOAD
 inplace=crm_anon_inplace_$CRM_PRELOAD
@@ -24,7 +24,14 @@ CREATE EXTENSION crm_privacy;
 GRANT CREATE ON SCHEMA public TO crm_anon_owner;
 SECURITY LABEL FOR crm_privacy ON ROLE crm_anon_admin IS 'privacy_admin';
 SET ROLE crm_anon_owner;
-CREATE TABLE products (product_id int PRIMARY KEY, title text NOT NULL);
+CREATE FUNCTION not_as_superuser(v int) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS \$f\$
+BEGIN
+    IF current_setting('is_superuser') = 'on' AND current_database() LIKE 'crm\\_anon\\_copy\\_%' THEN
+        RAISE EXCEPTION 'the owner''s CHECK ran as the superuser making the copy';
+    END IF;
+    RETURN v > 0;
+END \$f\$;
+CREATE TABLE products (product_id int PRIMARY KEY CHECK (not_as_superuser(product_id)), title text NOT NULL);
 CREATE TABLE customer (id bigint PRIMARY KEY, member_no int GENERATED ALWAYS AS IDENTITY, name text NOT NULL,
                        email text NOT NULL UNIQUE, phone text, city text NOT NULL, born date NOT NULL,
                        income numeric, religion text, referrer bigint REFERENCES customer);
@@ -85,6 +92,13 @@ like "$(psql -X -q -At -d "$inplace" -c "SELECT * FROM privacy.anonymize_table('
 is "$(q "$inplace" "SELECT count(*) FROM customer WHERE name LIKE 'Zhang Wei%'") $(q "$inplace" "SELECT count(*) FROM privacy.audit_log WHERE op = 'ANONYMIZE'")" \
 	"200 0" "... and nothing was written or recorded"
 q "$inplace" "DROP TABLE tickets" >/dev/null
+# A trigger that fires on UPDATE could keep or copy the values: refused
+# until the owner disables it.
+q "$inplace" "SET ROLE crm_anon_owner; CREATE FUNCTION keep_name() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN NEW.name := OLD.name; RETURN NEW; END';
+    CREATE TRIGGER keep_name BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION keep_name()" >/dev/null
+like "$(psql -X -q -At -d "$inplace" -c "SELECT * FROM privacy.anonymize_table('customer', 'public.customer')" 2>&1)" \
+	'table public.customer has trigger "keep_name", which fires on UPDATE' "a trigger that fires on UPDATE: refused (55000), naming it"
+q "$inplace" "ALTER TABLE customer DISABLE TRIGGER keep_name" >/dev/null
 # The owner gives its privileges to the privacy administrator.
 q "$inplace" "GRANT crm_anon_owner TO crm_anon_admin" >/dev/null
 before=$(q "$inplace" "SELECT count(*) FROM orders o JOIN customer c ON c.id = o.customer_id JOIN visits v ON v.customer_id = c.id")
@@ -109,6 +123,9 @@ is "$(q "$inplace" "SELECT string_agg(table_name || ' ' || (new_values->>'rows')
 	"public.customer 200, public.orders 600, public.visits 300" "each table's anonymization is recorded in the audit log, with its rows"
 is "$(q "$inplace" "SELECT city FROM customer ORDER BY city LIMIT 1") $(q "$inplace" "SELECT sum(amount) FROM orders")" "City 0 180300" \
 	"anon=keep columns keep their values"
+is "$(q "$inplace" "SELECT count(*) FROM pg_stats WHERE tablename = 'customer' AND attname = 'email' AND most_common_vals::text LIKE '%example.cn%'
+                     OR tablename = 'customer' AND attname = 'email' AND histogram_bounds::text LIKE '%example.cn%'")" "0" \
+	"the tables are analyzed again: pg_stats shows no clear value"
 
 # --- crm_privacy_anonymized_copy -------------------------------------------
 copy=$CRM_TMP/crm_anon_copy_$CRM_PRELOAD.sql
