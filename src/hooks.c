@@ -1082,6 +1082,7 @@ static char *
 flattened_view_name(Oid relid, const char *alias)
 {
 	Oid			nsp;
+	char	   *relname;
 	List	   *tables;
 	ListCell   *lc;
 
@@ -1090,12 +1091,14 @@ flattened_view_name(Oid relid, const char *alias)
 	nsp = get_namespace_oid(alias, true);
 	if (!OidIsValid(nsp))
 		return NULL;
-	/* the table, or for a partition or inheritance child the ancestor labelled */
-	tables = lcons_oid(relid, get_partition_ancestors(relid));
+	/* the table; for a partition or inheritance child, the ancestor labelled */
+	relname = get_rel_name(relid);
+	if (relname && OidIsValid(get_relname_relid(relname, nsp)))
+		return quote_qualified_identifier(alias, relname);
+	tables = get_partition_ancestors(relid);
 	foreach(lc, tables)
 	{
-		char	   *relname = get_rel_name(lfirst_oid(lc));
-
+		relname = get_rel_name(lfirst_oid(lc));
 		if (relname && OidIsValid(get_relname_relid(relname, nsp)))
 			return quote_qualified_identifier(alias, relname);
 	}
