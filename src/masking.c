@@ -59,6 +59,9 @@
 #include "parser/analyze.h"
 #include "parser/parser.h"
 #include "parser/parsetree.h"
+#if PG_VERSION_NUM >= 160000
+#include "parser/parse_relation.h"
+#endif
 #include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -304,7 +307,7 @@ mask_rte(Query *q, int rti, RangeTblEntry *rte)
 #if PG_VERSION_NUM >= 160000
 	if (perminfo)
 	{
-		int			gone = rte->perminfoindex;
+		Index		gone = rte->perminfoindex;
 		ListCell   *lc;
 
 		q->rteperminfos = list_delete_nth_cell(q->rteperminfos, gone - 1);
