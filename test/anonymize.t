@@ -7,7 +7,7 @@
 # crm_privacy_anonymized_copy makes an anonymized copy of a database that
 # loads, constraints and all, into a database without crm_privacy.
 . "$(dirname "$0")/tap.sh"
-plan 26
+plan 27
 src=crm_anon_src_$CRM_PRELOAD
 dst=crm_anon_dst_$CRM_PRELOAD
 inplace=crm_anon_inplace_$CRM_PRELOAD
@@ -58,6 +58,9 @@ SELECT privacy.label_column('orders', 'address', 'identifier mask=partial(2,0)')
 SELECT privacy.label_table('visits', 'related subject=public.customer key=customer_id');
 SELECT privacy.label_column('visits', 'customer_id', 'identifier anon=pseudonym');
 SELECT privacy.label_column('visits', 'at', 'personal anon=keep');
+CREATE TABLE name_history (customer_id bigint, old_name text);
+CREATE FUNCTION keep_history() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO name_history VALUES (OLD.id, OLD.name); RETURN NEW; END';
+CREATE TRIGGER keep_history AFTER UPDATE OF name ON customer FOR EACH ROW EXECUTE FUNCTION keep_history();
 INSERT INTO products SELECT g, 'Product ' || g FROM generate_series(1, 5) g;
 INSERT INTO customer (id, name, email, phone, city, born, income, religion, referrer)
 SELECT g, 'Zhang Wei' || g, 'zhang' || g || '@example.cn', '1390000' || lpad(g::text, 4, '0'),
@@ -97,8 +100,8 @@ q "$inplace" "DROP TABLE tickets" >/dev/null
 q "$inplace" "SET ROLE crm_anon_owner; CREATE FUNCTION keep_name() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN NEW.name := OLD.name; RETURN NEW; END';
     CREATE TRIGGER keep_name BEFORE UPDATE ON customer FOR EACH ROW EXECUTE FUNCTION keep_name()" >/dev/null
 like "$(psql -X -q -At -d "$inplace" -c "SELECT * FROM privacy.anonymize_table('customer', 'public.customer')" 2>&1)" \
-	'table public.customer has trigger "keep_name", which fires on UPDATE' "a trigger that fires on UPDATE: refused (55000), naming it"
-q "$inplace" "ALTER TABLE customer DISABLE TRIGGER keep_name" >/dev/null
+	'table public.customer has trigger "keep_(name|history)", which fires on UPDATE' "a trigger that fires on UPDATE: refused (55000), naming it"
+q "$inplace" "ALTER TABLE customer DISABLE TRIGGER keep_name; ALTER TABLE customer DISABLE TRIGGER keep_history" >/dev/null
 # The owner gives its privileges to the privacy administrator.
 q "$inplace" "GRANT crm_anon_owner TO crm_anon_admin" >/dev/null
 before=$(q "$inplace" "SELECT count(*) FROM orders o JOIN customer c ON c.id = o.customer_id JOIN visits v ON v.customer_id = c.id")
@@ -138,7 +141,9 @@ is "$rc $(grep -c 'public.products' "$CRM_TMP/crm_anon_copy.err")" "3 1" \
 "$anoncopy" --unlabelled=copy "$src" >"$copy" 2>"$CRM_TMP/crm_anon_copy.err"
 ok $? "crm_privacy_anonymized_copy --unlabelled=copy $src > copy.sql"
 is "$(grep -cE 'Zhang Wei|example\.cn|1390000|faith[0-9]|Road [0-9]' "$copy")" "0" \
-	"the copy has no name, e-mail, phone, sensitive value or address of the source"
+	"the copy has no name, e-mail, phone, sensitive value or address of the source (a history trigger on customer copied none)"
+is "$(grep -c 'CREATE TRIGGER keep_history AFTER UPDATE OF name ON public.customer' "$copy")" "1" \
+	"... and has the source's trigger, enabled"
 is "$(grep -ciE 'crm_privacy|security label|pseudonym_key' "$copy")" "0" \
 	"... and nothing of crm_privacy: no extension, labels, choices, logs or key"
 q postgres "CREATE DATABASE $dst TEMPLATE template0" >/dev/null
