@@ -1105,8 +1105,31 @@ flattened_view_name(Oid relid, const char *alias)
 	return NULL;
 }
 
+/*
+ * What the planner hook walks the plan for: first the range-table entries
+ * that some node scans, then (marking) the scans to count at.
+ */
+typedef struct MarkContext
+{
+	PlannedStmt *stmt;
+	Oid			fn;				/* privacy.view_row(text) */
+	bool		marking;		/* false: collect scanned */
+	Bitmapset  *scanned;		/* range-table indexes some scan reads */
+	List	   *merged_names;	/* flattened views whose own scan is gone */
+	List	   *merged_relids;	/* ... and their tables */
+} MarkContext;
+
+static Node *
+view_row_call(Oid fn, const char *name)
+{
+	return (Node *) makeFuncExpr(fn, BOOLOID,
+								 list_make1(makeConst(TEXTOID, -1, InvalidOid, -1,
+													  CStringGetTextDatum(name), false, false)),
+								 InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL);
+}
+
 static void
-mark_view_scans(Plan *plan, PlannedStmt *stmt, Oid fn)
+mark_view_scans(Plan *plan, MarkContext *cx)
 {
 	ListCell   *lc;
 
@@ -1126,52 +1149,97 @@ mark_view_scans(Plan *plan, PlannedStmt *stmt, Oid fn)
 		case T_CustomScan:
 			{
 				Index		scanrelid = ((Scan *) plan)->scanrelid;
-				RangeTblEntry *rte = scanrelid > 0 ? rt_fetch(scanrelid, stmt->rtable) : NULL;
+				RangeTblEntry *rte = scanrelid > 0 ? rt_fetch(scanrelid, cx->stmt->rtable) : NULL;
 				char	   *name;
+				ListCell   *m;
+				ListCell   *r;
 
-				if (rte && rte->rtekind == RTE_RELATION && rte->eref &&
-					(name = flattened_view_name(rte->relid, rte->eref->aliasname)) != NULL)
-					plan->qual = lcons(makeFuncExpr(fn, BOOLOID,
-													list_make1(makeConst(TEXTOID, -1, InvalidOid, -1,
-																		 CStringGetTextDatum(name), false, false)),
-													InvalidOid, InvalidOid, COERCE_EXPLICIT_CALL),
-									   plan->qual);
+				if (!cx->marking)
+				{
+					if (scanrelid > 0)
+						cx->scanned = bms_add_member(cx->scanned, scanrelid);
+					break;
+				}
+				if (rte == NULL || rte->rtekind != RTE_RELATION)
+					break;
+				/* the views merged into this scan (self-join elimination), then its own */
+				forboth(m, cx->merged_names, r, cx->merged_relids)
+				{
+					if (lfirst_oid(r) == rte->relid)
+						plan->qual = lcons(view_row_call(cx->fn, (char *) lfirst(m)), plan->qual);
+				}
+				if (rte->eref && (name = flattened_view_name(rte->relid, rte->eref->aliasname)) != NULL)
+					plan->qual = lcons(view_row_call(cx->fn, name), plan->qual);
 				break;
 			}
 		case T_Append:
 			foreach(lc, ((Append *) plan)->appendplans)
-				mark_view_scans((Plan *) lfirst(lc), stmt, fn);
+				mark_view_scans((Plan *) lfirst(lc), cx);
 			break;
 		case T_MergeAppend:
 			foreach(lc, ((MergeAppend *) plan)->mergeplans)
-				mark_view_scans((Plan *) lfirst(lc), stmt, fn);
+				mark_view_scans((Plan *) lfirst(lc), cx);
 			break;
 		case T_SubqueryScan:
-			mark_view_scans(((SubqueryScan *) plan)->subplan, stmt, fn);
+			mark_view_scans(((SubqueryScan *) plan)->subplan, cx);
 			break;
 		default:
 			break;
 	}
 	if (IsA(plan, CustomScan))
 		foreach(lc, ((CustomScan *) plan)->custom_plans)
-			mark_view_scans((Plan *) lfirst(lc), stmt, fn);
-	mark_view_scans(plan->lefttree, stmt, fn);
-	mark_view_scans(plan->righttree, stmt, fn);
+			mark_view_scans((Plan *) lfirst(lc), cx);
+	mark_view_scans(plan->lefttree, cx);
+	mark_view_scans(plan->righttree, cx);
+}
+
+static void
+mark_all(MarkContext *cx)
+{
+	ListCell   *lc;
+
+	mark_view_scans(cx->stmt->planTree, cx);
+	foreach(lc, cx->stmt->subplans)
+		mark_view_scans((Plan *) lfirst(lc), cx);
 }
 
 static PlannedStmt *
 access_planner(CRM_PLANNER_PARAMS)
 {
 	PlannedStmt *stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	MarkContext cx;
 	ListCell   *lc;
 
 	view_functions();
-	if (stmt->commandType != CMD_UTILITY && OidIsValid(view_row_oid))
+	if (stmt->commandType == CMD_UTILITY || !OidIsValid(view_row_oid))
+		return stmt;
+	memset(&cx, 0, sizeof(cx));
+	cx.stmt = stmt;
+	cx.fn = view_row_oid;
+
+	/*
+	 * A flattened view's table that no node scans, though the query names
+	 * it: the planner merged it into another scan of the same table (from
+	 * PostgreSQL 18 on, a self-join on its key is eliminated: the full view
+	 * joined with the standard view of the same table).  Its rows are read
+	 * by that scan, and counted there too.  (A relation a join removed as
+	 * useless is counted there too: more, never fewer.)
+	 */
+	mark_all(&cx);
+	foreach(lc, stmt->rtable)
 	{
-		mark_view_scans(stmt->planTree, stmt, view_row_oid);
-		foreach(lc, stmt->subplans)
-			mark_view_scans((Plan *) lfirst(lc), stmt, view_row_oid);
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+		char	   *name;
+
+		if (rte->rtekind != RTE_RELATION || rte->inh || rte->relkind != RELKIND_RELATION ||
+			rte->eref == NULL || bms_is_member(foreach_current_index(lc) + 1, cx.scanned) ||
+			(name = flattened_view_name(rte->relid, rte->eref->aliasname)) == NULL)
+			continue;
+		cx.merged_names = lappend(cx.merged_names, name);
+		cx.merged_relids = lappend_oid(cx.merged_relids, rte->relid);
 	}
+	cx.marking = true;
+	mark_all(&cx);
 	return stmt;
 }
 
