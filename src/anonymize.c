@@ -44,6 +44,7 @@
 
 #include "access/relation.h"
 #include "catalog/pg_class.h"
+#include "catalog/pg_inherits.h"
 #include "catalog/pg_type.h"
 #include "catalog/pg_trigger.h"
 #include "commands/dbcommands.h"
@@ -274,6 +275,7 @@ check_foreign_keys(List *plans)
 	if (SPI_execute(psprintf("SELECT c.conname, c.conrelid, c.conkey, c.confrelid, c.confkey"
 							 " FROM pg_catalog.pg_constraint c"
 							 " WHERE c.contype OPERATOR(pg_catalog.=) 'f'"
+							 " AND c.conparentid OPERATOR(pg_catalog.=) 0"	/* a partition's copy: its parent's counts */
 							 " AND (c.conrelid OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.oid[])"
 							 "   OR c.confrelid OPERATOR(pg_catalog.=) ANY (ARRAY[%s]::pg_catalog.oid[]))",
 							 oids.data, oids.data), true, 0) != SPI_OK_SELECT)
@@ -320,6 +322,8 @@ check_foreign_keys(List *plans)
 	SPI_finish();
 }
 
+static void check_update_code_of(Oid relid);
+
 /*
  * Refuse a group with a trigger (but crm_privacy's audit triggers) or rule
  * that fires on UPDATE: it would run on every row rewritten, and could keep
@@ -333,39 +337,49 @@ check_update_code(List *plans)
 	foreach(lc, plans)
 	{
 		TablePlan  *tp = (TablePlan *) lfirst(lc);
+		ListCell   *t;
 
 		if (tp->set.len == 0)
 			continue;
-		if (SPI_connect() != SPI_OK_CONNECT)
-			elog(ERROR, "SPI_connect failed");
-		if (SPI_execute(psprintf("SELECT 't', t.tgname FROM pg_catalog.pg_trigger t"
-								 " WHERE t.tgrelid OPERATOR(pg_catalog.=) %u AND NOT t.tgisinternal"
-								 " AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"
-								 " AND (CAST(t.tgtype AS pg_catalog.int4) OPERATOR(pg_catalog.&) %d) OPERATOR(pg_catalog.<>) 0"
-								 " UNION ALL SELECT 'r', r.rulename FROM pg_catalog.pg_rewrite r"
-								 " WHERE r.ev_class OPERATOR(pg_catalog.=) %u AND r.ev_type OPERATOR(pg_catalog.=) '2'"
-								 " ORDER BY 1, 2",
-								 tp->relid, TRIGGER_TYPE_UPDATE, tp->relid), true, 0) != SPI_OK_SELECT)
-			elog(ERROR, "could not read the triggers");
-		for (uint64 r = 0; r < SPI_processed; r++)
-		{
-			char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
-			char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
-
-			if (kind[0] == 't' && crm_is_audit_trigger(tp->relid, name))
-				continue;
-			ereport(ERROR,
-					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-					 errmsg("table %s has %s \"%s\", which fires on UPDATE",
-							crm_qualified_name(tp->relid), kind[0] == 't' ? "trigger" : "rule", name),
-					 errdetail("It would run on every row the anonymization rewrites, and could keep or copy the values being replaced."),
-					 kind[0] == 't'
-					 ? errhint("Disable it for the anonymization (ALTER TABLE %s DISABLE TRIGGER %s), then enable it again.",
-							   crm_qualified_name(tp->relid), quote_identifier(name))
-					 : errhint("Drop the rule for the anonymization, then create it again.")));
-		}
-		SPI_finish();
+		/* the table and its partitions and children: their triggers fire too */
+		foreach(t, find_all_inheritors(tp->relid, NoLock, NULL))
+			check_update_code_of(lfirst_oid(t));
 	}
+}
+
+/* Refuse a table with a trigger or rule (above) that fires on UPDATE. */
+static void
+check_update_code_of(Oid relid)
+{
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(psprintf("SELECT 't', t.tgname FROM pg_catalog.pg_trigger t"
+							 " WHERE t.tgrelid OPERATOR(pg_catalog.=) %u AND NOT t.tgisinternal"
+							 " AND t.tgenabled OPERATOR(pg_catalog.<>) 'D'"
+							 " AND (CAST(t.tgtype AS pg_catalog.int4) OPERATOR(pg_catalog.&) %d) OPERATOR(pg_catalog.<>) 0"
+							 " UNION ALL SELECT 'r', r.rulename FROM pg_catalog.pg_rewrite r"
+							 " WHERE r.ev_class OPERATOR(pg_catalog.=) %u AND r.ev_type OPERATOR(pg_catalog.=) '2'"
+							 " ORDER BY 1, 2",
+							 relid, TRIGGER_TYPE_UPDATE, relid), true, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the triggers");
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		char	   *kind = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1);
+		char	   *name = SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 2);
+
+		if (kind[0] == 't' && crm_is_audit_trigger(relid, name))
+			continue;
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has %s \"%s\", which fires on UPDATE",
+						crm_qualified_name(relid), kind[0] == 't' ? "trigger" : "rule", name),
+				 errdetail("It would run on every row the anonymization rewrites, and could keep or copy the values being replaced."),
+				 kind[0] == 't'
+				 ? errhint("Disable it for the anonymization (ALTER TABLE %s DISABLE TRIGGER %s), then enable it again.",
+						   crm_qualified_name(relid), quote_identifier(name))
+				 : errhint("Drop the rule for the anonymization, then create it again.")));
+	}
+	SPI_finish();
 }
 
 /*

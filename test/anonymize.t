@@ -7,7 +7,7 @@
 # crm_privacy_anonymized_copy makes an anonymized copy of a database that
 # loads, constraints and all, into a database without crm_privacy.
 . "$(dirname "$0")/tap.sh"
-plan 27
+plan 28
 src=crm_anon_src_$CRM_PRELOAD
 dst=crm_anon_dst_$CRM_PRELOAD
 inplace=crm_anon_inplace_$CRM_PRELOAD
@@ -58,6 +58,15 @@ SELECT privacy.label_column('orders', 'address', 'identifier mask=partial(2,0)')
 SELECT privacy.label_table('visits', 'related subject=public.customer key=customer_id');
 SELECT privacy.label_column('visits', 'customer_id', 'identifier anon=pseudonym');
 SELECT privacy.label_column('visits', 'at', 'personal anon=keep');
+CREATE TABLE notes (customer_id bigint NOT NULL REFERENCES customer, kind text NOT NULL, note text) PARTITION BY LIST (kind);
+CREATE TABLE notes_low PARTITION OF notes FOR VALUES IN ('call', 'visit');
+CREATE TABLE note_history (old_note text);
+CREATE FUNCTION keep_note() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO note_history VALUES (OLD.note); RETURN NEW; END';
+CREATE TRIGGER keep_note AFTER UPDATE ON notes_low FOR EACH ROW EXECUTE FUNCTION keep_note();
+SELECT privacy.label_table('notes', 'related subject=public.customer key=customer_id');
+SELECT privacy.label_column('notes', 'customer_id', 'identifier anon=pseudonym');
+SELECT privacy.label_column('notes', 'kind', 'public');
+SELECT privacy.label_column('notes', 'note', 'identifier');
 CREATE TABLE name_history (customer_id bigint, old_name text);
 CREATE FUNCTION keep_history() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN INSERT INTO name_history VALUES (OLD.id, OLD.name); RETURN NEW; END';
 CREATE TRIGGER keep_history AFTER UPDATE OF name ON customer FOR EACH ROW EXECUTE FUNCTION keep_history();
@@ -68,6 +77,8 @@ SELECT g, 'Zhang Wei' || g, 'zhang' || g || '@example.cn', '1390000' || lpad(g::
   FROM generate_series(1, 200) g;
 INSERT INTO orders SELECT g, 1 + g % 200, 1 + g % 5, g, 'Road ' || g FROM generate_series(1, 600) g;
 INSERT INTO visits SELECT 1 + g % 200, date '2026-01-01' + g FROM generate_series(1, 300) g;
+INSERT INTO notes SELECT g, 'call', 'Zhang Wei private note ' || g FROM generate_series(1, 20) g;
+SELECT lo_from_bytea(0, convert_to('Zhang Wei passport', 'UTF8'));
 RESET ROLE"
 q postgres "CREATE DATABASE $src" >/dev/null
 q postgres "CREATE DATABASE $inplace" >/dev/null
@@ -102,11 +113,15 @@ q "$inplace" "SET ROLE crm_anon_owner; CREATE FUNCTION keep_name() RETURNS trigg
 like "$(psql -X -q -At -d "$inplace" -c "SELECT * FROM privacy.anonymize_table('customer', 'public.customer')" 2>&1)" \
 	'table public.customer has trigger "keep_(name|history)", which fires on UPDATE' "a trigger that fires on UPDATE: refused (55000), naming it"
 q "$inplace" "ALTER TABLE customer DISABLE TRIGGER keep_name; ALTER TABLE customer DISABLE TRIGGER keep_history" >/dev/null
+like "$(psql -X -q -At -d "$inplace" -c "SELECT * FROM privacy.anonymize_table('customer', 'public.customer')" 2>&1)" \
+	'table public.notes_low has trigger "keep_note", which fires on UPDATE' "... also one on a partition of a related table"
+q "$inplace" "ALTER TABLE notes_low DISABLE TRIGGER keep_note" >/dev/null
 # The owner gives its privileges to the privacy administrator.
 q "$inplace" "GRANT crm_anon_owner TO crm_anon_admin" >/dev/null
 before=$(q "$inplace" "SELECT count(*) FROM orders o JOIN customer c ON c.id = o.customer_id JOIN visits v ON v.customer_id = c.id")
-out=$(psql -X -q -At -d "$inplace" -U crm_anon_admin -c "SELECT table_name, rows_changed, array_to_string(kept, '; ') FROM privacy.anonymize_table('customer', 'public.customer') ORDER BY 1::text")
+out=$(psql -X -q -At -d "$inplace" -U crm_anon_admin -c "SELECT table_name, rows_changed, array_to_string(kept, '; ') FROM privacy.anonymize_table('customer', 'public.customer') ORDER BY table_name::text")
 is "$out" "customer|200|member_no (an identity column GENERATED ALWAYS)
+notes|20|
 orders|600|
 visits|300|" "a privacy administrator with the owner's privileges rewrites customer with its related tables; the rows and what is kept"
 is "$(q "$inplace" "SELECT count(*) FILTER (WHERE name LIKE 'Zhang%' OR email LIKE '%example.cn' OR phone IS NOT NULL OR religion IS NOT NULL
@@ -123,7 +138,7 @@ is "$(q "$inplace" "SELECT count(*) FROM pg_constraint WHERE contype IN ('f', 'u
 	"$(q "$src" "SELECT count(*) FROM pg_constraint WHERE contype IN ('f', 'u', 'p', 'n') AND conrelid::regclass::text IN ('customer', 'orders', 'visits') AND convalidated")" \
 	"every constraint is still there and valid"
 is "$(q "$inplace" "SELECT string_agg(table_name || ' ' || (new_values->>'rows'), ', ' ORDER BY table_name) FROM privacy.audit_log WHERE op = 'ANONYMIZE'")" \
-	"public.customer 200, public.orders 600, public.visits 300" "each table's anonymization is recorded in the audit log, with its rows"
+	"public.customer 200, public.notes 20, public.orders 600, public.visits 300" "each table's anonymization is recorded in the audit log, with its rows"
 is "$(q "$inplace" "SELECT city FROM customer ORDER BY city LIMIT 1") $(q "$inplace" "SELECT sum(amount) FROM orders")" "City 0 180300" \
 	"anon=keep columns keep their values"
 is "$(q "$inplace" "SELECT count(*) FROM pg_stats WHERE tablename = 'customer' AND attname = 'email' AND most_common_vals::text LIKE '%example.cn%'
@@ -140,8 +155,8 @@ is "$rc $(grep -c 'public.products' "$CRM_TMP/crm_anon_copy.err")" "3 1" \
 	"an unlabelled table with rows: the copy refuses until told what to do with it, and names it"
 "$anoncopy" --unlabelled=copy "$src" >"$copy" 2>"$CRM_TMP/crm_anon_copy.err"
 ok $? "crm_privacy_anonymized_copy --unlabelled=copy $src > copy.sql"
-is "$(grep -cE 'Zhang Wei|example\.cn|1390000|faith[0-9]|Road [0-9]' "$copy")" "0" \
-	"the copy has no name, e-mail, phone, sensitive value or address of the source (a history trigger on customer copied none)"
+is "$(grep -cE 'Zhang Wei|example\.cn|1390000|faith[0-9]|Road [0-9]|lowrite|lo_create' "$copy")" "0" \
+	"the copy has no name, e-mail, phone, sensitive value, note or address of the source, nor the large object (history triggers on customer and on a partition copied none)"
 is "$(grep -c 'CREATE TRIGGER keep_history AFTER UPDATE OF name ON public.customer' "$copy")" "1" \
 	"... and has the source's trigger, enabled"
 is "$(grep -ciE 'crm_privacy|security label|pseudonym_key' "$copy")" "0" \
