@@ -188,24 +188,15 @@ plan_column(TablePlan *tp, Form_pg_attribute att, const CrmTableLabel *tl,
 	initStringInfo(&expr);
 	if (att->attnotnull && rule->kind == CRM_RULE_NULL)
 	{
-		Oid			base = getBaseType(att->atttypid);
-		char	   *type = format_type_extended(att->atttypid, att->atttypmod,
-												FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+		char	   *blank = crm_blank_value(att, col);
 
-		if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
-			appendStringInfo(&expr, "CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col, type);
-		else
+		if (blank == NULL)
 		{
-			char	   *neutral = crm_neutral_value(base, type);
-
-			if (neutral == NULL)
-			{
-				tp->kept = lappend(tp->kept,
-								   psprintf("%s (NOT NULL, and its type has no value that reveals nothing)", name));
-				return;
-			}
-			appendStringInfoString(&expr, neutral);
+			tp->kept = lappend(tp->kept,
+							   psprintf("%s (NOT NULL, and its type has no value that reveals nothing)", name));
+			return;
 		}
+		appendStringInfoString(&expr, blank);
 		context = NULL;
 	}
 	else
@@ -500,27 +491,6 @@ anonymize_group(List *relids, ReturnSetInfo *rsinfo)
 	}
 }
 
-/* The tables labelled related to subject. */
-static List *
-related_tables(Oid subject)
-{
-	List	   *result = NIL;
-	ListCell   *lc;
-
-	foreach(lc, crm_relation_labels())
-	{
-		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
-		CrmTableLabel tl;
-
-		if (entry->attnum != 0 || entry->relid == subject)
-			continue;
-		crm_parse_table_label(entry->label, &tl);
-		if (tl.related && crm_subject_relid(&tl) == subject)
-			result = list_append_unique_oid(result, entry->relid);
-	}
-	return result;
-}
-
 /* Raise 22023 unless confirm is what it must be. */
 static void
 require_confirmation(FunctionCallInfo fcinfo, int argno, const char *expected, const char *what)
@@ -557,7 +527,7 @@ crm_anonymize_table(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 	group = list_make1_oid(relid);
 	if (crm_get_table_label(relid, &tl) && !tl.related)
-		group = list_concat(group, related_tables(relid));
+		group = list_concat(group, crm_related_tables(relid));
 	anonymize_group(group, (ReturnSetInfo *) fcinfo->resultinfo);
 	return (Datum) 0;
 }
@@ -595,7 +565,7 @@ crm_anonymize_database(PG_FUNCTION_ARGS)
 	}
 	foreach(lc, subjects)
 	{
-		List	   *group = lcons_oid(lfirst_oid(lc), related_tables(lfirst_oid(lc)));
+		List	   *group = lcons_oid(lfirst_oid(lc), crm_related_tables(lfirst_oid(lc)));
 
 		anonymize_group(group, (ReturnSetInfo *) fcinfo->resultinfo);
 		done = list_concat(done, group);

@@ -14,6 +14,7 @@
 #define CRM_PRIVACY_H
 
 #include "access/attnum.h"
+#include "catalog/pg_attribute.h"
 #include "nodes/pg_list.h"
 #include "compat.h"
 
@@ -97,7 +98,7 @@ extern uint64 crm_run_as_table_owner_keyed(Oid relid, const char *sql, const cha
 										   Datum done, List **rows,
 										   bool read_only, Datum *result, bool *isnull);
 extern bool crm_is_key_column(Oid relid, AttrNumber attnum);
-extern char *crm_neutral_value(Oid base, const char *type);
+extern char *crm_blank_value(Form_pg_attribute att, const char *col);
 
 /* roles.c */
 extern bool crm_is_privacy_admin(Oid roleid);

@@ -1149,9 +1149,9 @@ crm_relation_labels(void)
 	return result;
 }
 
-/* Names of the tables whose related label points at subject. */
-static List *
-related_tables_of(Oid subject)
+/* The tables whose related label points at subject (OIDs). */
+List *
+crm_related_tables(Oid subject)
 {
 	List	   *result = NIL;
 	ListCell   *lc;
@@ -1165,8 +1165,20 @@ related_tables_of(Oid subject)
 			continue;
 		crm_parse_table_label(entry->label, &tl);
 		if (tl.related && crm_subject_relid(&tl) == subject)
-			result = lappend(result, get_rel_name(entry->relid));
+			result = list_append_unique_oid(result, entry->relid);
 	}
+	return result;
+}
+
+/* Names of the tables whose related label points at subject. */
+static List *
+related_tables_of(Oid subject)
+{
+	List	   *result = NIL;
+	ListCell   *lc;
+
+	foreach(lc, crm_related_tables(subject))
+		result = lappend(result, get_rel_name(lfirst_oid(lc)));
 	return result;
 }
 

@@ -118,6 +118,7 @@ extern void crm_parse_table_label(const char *label, CrmTableLabel *out);
 extern void crm_check_table_label(const char *label, const CrmTableLabel *tl, Oid relid);
 extern Oid	crm_subject_relid(const CrmTableLabel *tl);
 extern bool crm_get_table_label(Oid relid, CrmTableLabel *out);
+extern List *crm_related_tables(Oid subject);
 extern void crm_parse_role_label(const char *label, CrmRoleLabel *out);
 extern char *crm_role_label_to_string(const CrmRoleLabel *rl);
 extern CrmLevel crm_parse_level(const char *level);

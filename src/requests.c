@@ -373,8 +373,8 @@ crm_is_key_column(Oid relid, AttrNumber attnum)
  * a NOT NULL column with nothing else to put there; NULL for a type that has
  * none (an enum, a composite, a range: the caller reports the column).
  */
-char *
-crm_neutral_value(Oid base, const char *type)
+static char *
+neutral_value(Oid base, const char *type)
 {
 	const char *v;
 
@@ -434,6 +434,23 @@ crm_neutral_value(Oid base, const char *type)
 }
 
 /*
+ * What a NOT NULL column gets where its rules give NULL (an erasure, an
+ * anonymization): stars for text, else a value of its type that reveals
+ * nothing; NULL when its type has none.  col is the column's reference.
+ */
+char *
+crm_blank_value(Form_pg_attribute att, const char *col)
+{
+	Oid			base = getBaseType(att->atttypid);
+	char	   *type = format_type_extended(att->atttypid, att->atttypmod,
+											FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+
+	if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
+		return psprintf("CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col, type);
+	return neutral_value(base, type);
+}
+
+/*
  * Append "<erased value> AS col" for one column to a select list, or
  * nothing when the column is public, a key, or cannot change.  A NOT NULL
  * column whose rules give NULL gets stars (text) or a value of its type that
@@ -484,24 +501,15 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	initStringInfo(&expr);
 	if (att->attnotnull && rule->kind == CRM_RULE_NULL)
 	{
-		Oid			base = getBaseType(att->atttypid);
-		char	   *type = format_type_extended(att->atttypid, att->atttypmod,
-												FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY);
+		char	   *blank = crm_blank_value(att, col);
 
-		if (base == TEXTOID || base == VARCHAROID || base == BPCHAROID)
-			appendStringInfo(&expr, "CAST(pg_catalog.repeat('*', pg_catalog.length(%s)) AS %s)", col, type);
-		else
+		if (blank == NULL)
 		{
-			char	   *neutral = crm_neutral_value(base, type);
-
-			if (neutral == NULL)
-			{
-				*not_erased = lappend(*not_erased,
-									  psprintf("%s.%s", crm_qualified_name(RelationGetRelid(rel)), col));
-				return false;
-			}
-			appendStringInfoString(&expr, neutral);
+			*not_erased = lappend(*not_erased,
+								  psprintf("%s.%s", crm_qualified_name(RelationGetRelid(rel)), col));
+			return false;
 		}
+		appendStringInfoString(&expr, blank);
 	}
 	else
 		crm_append_rule(&expr, rule, col, att->atttypid, att->atttypmod, "erasure", "$2", NULL);
