@@ -23,7 +23,9 @@
  *   writer writes every record still in shared memory to stderr (the server
  *   log) with write(2), each slot claimed by compare-and-exchange; a reader
  *   that queues a record after that (its own SIGQUIT not there yet) writes
- *   it to the server log itself before it answers;
+ *   it to the server log itself before it answers; the records of a batch
+ *   being committed go to a pending file instead, which the database's
+ *   writer settles after the restart (PENDING_DIR);
  * - a hot standby cannot write: the record goes to the server log.
  *
  * What can still be lost: the queue when the only writer is killed with
@@ -39,20 +41,25 @@
  */
 #include "postgres.h"
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "access/heapam.h"
 #include "access/table.h"
 #include "access/tableam.h"
+#include "access/transam.h"
 #include "access/xact.h"
 #include "access/xlog.h"
 #include "access/parallel.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_namespace.h"
+#include "catalog/pg_tablespace_d.h"
 #include "catalog/pg_class.h"
 #include "catalog/pg_type.h"
 #include "commands/sequence.h"
+#include "common/relpath.h"
 #include "commands/trigger.h"
 #include "executor/executor.h"
 #include "fmgr.h"
@@ -60,12 +67,15 @@
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
 #include "storage/condition_variable.h"
+#include "storage/fd.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "storage/lmgr.h"
 #include "storage/lwlock.h"
 #include "storage/proc.h"
+#include "storage/procarray.h"
 #include "storage/shmem.h"
 #include "tcop/tcopprot.h"
 #include "utils/array.h"
@@ -102,15 +112,44 @@
  */
 #define SLOT_FREE			0
 #define SLOT_QUEUED			1	/* in a writer's queue */
-#define SLOT_TAKEN			2	/* in a writer's transaction, not committed */
-#define SLOT_DUMPED			3	/* written to the server log by a dying writer */
+#define SLOT_TAKEN			2	/* in a writer's transaction, before its commit */
+#define SLOT_COMMITTING		3	/* in a writer's transaction (xid), committing */
+#define SLOT_DUMPED			4	/* claimed by a dying process */
 
 typedef struct AccessSlot
 {
 	pg_atomic_uint32 state;
 	int			next;			/* next slot of the queue or the free list; -1 */
+	FullTransactionId xid;		/* COMMITTING: the writer's transaction */
 	AccessRecord rec;
 } AccessSlot;
+
+/*
+ * Records whose writer's transaction was committing when shared memory went
+ * away (an immediate shutdown, a crash) cannot go to the server log: the
+ * commit may have reached the WAL, and they would be in the table too.  A
+ * dying process writes them instead to a file of PENDING_DIR (in the data
+ * directory): a PendingHeader, then the records.  After the restart, the
+ * writer of the database looks the transaction up: committed, the file goes;
+ * not, it inserts the records, in a transaction that first puts its own xid
+ * into the file, so that a crash at any point neither loses nor repeats
+ * them.  The launcher starts those writers.  The names begin with
+ * pgsql_tmp, which base backups leave out (a standby must not insert them
+ * again).
+ */
+#define PENDING_DIR			"crm_privacy"
+#define PENDING_PREFIX		"pgsql_tmp.access."	/* then dbid.pid.n */
+#define PENDING_MAGIC		0x50524d43	/* "CRMP" */
+
+typedef struct PendingHeader
+{
+	uint32		magic;
+	uint32		record_size;	/* sizeof(AccessRecord) of the build that wrote it */
+	Oid			dbid;
+	uint32		unused;
+	uint64		xid;			/* FullTransactionId: the records are in the */
+								/* table if and only if it committed */
+} PendingHeader;
 
 /* A database's writer and its queue. */
 #define WRITER_FREE			0
@@ -167,6 +206,9 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 
 PGDLLEXPORT void crm_access_writer_main(Datum arg);
+PGDLLEXPORT void crm_access_launcher_main(Datum arg);
+static void pending_dir_create(void);
+static void register_launcher(void);
 
 /* Reserve the shared memory of the read audit. */
 static void
@@ -191,6 +233,7 @@ access_shmem_startup(void)
 	access_shared = ShmemInitStruct("crm_privacy read audit", ACCESS_SHARED_SIZE, &found);
 	if (!found)
 	{
+		pending_dir_create();
 		memset(access_shared, 0, ACCESS_SHARED_SIZE);
 		access_shared->lock = &(GetNamedLWLockTranche("crm_privacy"))->lock;
 		pg_atomic_init_u32(&access_shared->dying, 0);
@@ -235,6 +278,7 @@ crm_access_shmem_install(void)
 	shmem_request_hook = access_shmem_request;
 	prev_shmem_startup_hook = shmem_startup_hook;
 	shmem_startup_hook = access_shmem_startup;
+	register_launcher();
 }
 
 /*
@@ -405,18 +449,133 @@ crm_access_worker_rows_take(void)
 	return pg_atomic_exchange_u64(&worker_rows[MyProcNumber], 0);
 }
 
+/* write(2) all of buf to fd; false if it could not.  Safe in a signal handler. */
+static bool
+write_all(int fd, const void *buf, size_t len)
+{
+	const char *c = buf;
+
+	while (len > 0)
+	{
+		ssize_t		w = write(fd, c, len);
+
+		if (w <= 0)
+			return false;
+		c += w;
+		len -= w;
+	}
+	return true;
+}
+
+/* Append the decimal digits of v to p; returns the end.  Signal-safe. */
+static char *
+append_uint(char *p, uint64 v)
+{
+	char		digits[24];
+	int			n = 0;
+
+	do
+		digits[n++] = '0' + v % 10;
+	while ((v /= 10) > 0);
+	while (n > 0)
+		*p++ = digits[--n];
+	*p = '\0';
+	return p;
+}
+
+/* Write a record to stderr (the server log) as a LOG line.  Signal-safe. */
+static void
+dump_record(const AccessRecord *rec, const char *detail)
+{
+	static char buf[JSON_MAX];
+
+	record_json(buf, rec);
+	if (write_all(STDERR_FILENO, "LOG:  ", 6) && write_all(STDERR_FILENO, buf, strlen(buf)))
+	{
+		(void) write_all(STDERR_FILENO, "\nDETAIL:  ", 10);
+		(void) write_all(STDERR_FILENO, detail, strlen(detail));
+		(void) write_all(STDERR_FILENO, "\n", 1);
+	}
+}
+
+/* A pending file a dying process is writing: one per committing transaction. */
+typedef struct DumpFile
+{
+	Oid			dbid;
+	FullTransactionId xid;
+	int			fd;
+} DumpFile;
+
 /*
- * Write every record still in shared memory (of any database) to stderr, the
- * server log, as a plain write(2): nothing here allocates or locks, so a
- * signal handler may call it.  Each slot is claimed with a
- * compare-and-exchange, so that no two processes write it.
+ * Write a COMMITTING record to the pending file of its transaction, opening
+ * that file first if needed; false if no file could be written.  Signal-safe:
+ * open(2) and write(2) only.  No fsync: the records outlive the processes
+ * (an immediate shutdown, a crash), not the operating system (nor does the
+ * shared memory they were in).
+ */
+static bool
+dump_pending(DumpFile *files, int *nfiles, const AccessSlot *s)
+{
+	DumpFile   *f = NULL;
+
+	for (int i = 0; i < *nfiles && f == NULL; i++)
+		if (files[i].dbid == s->rec.dbid && FullTransactionIdEquals(files[i].xid, s->xid))
+			f = &files[i];
+	if (f == NULL)
+	{
+		char		path[MAXPGPATH];
+		char	   *p;
+		PendingHeader h;
+		int			fd = -1;
+
+		if (*nfiles >= ACCESS_WRITERS)
+			return false;
+		for (uint32 n = 0; fd < 0 && n < 1000; n++)
+		{
+			strcpy(path, PENDING_DIR "/" PENDING_PREFIX);
+			p = append_uint(path + strlen(path), s->rec.dbid);
+			*p++ = '.';
+			p = append_uint(p, (uint64) getpid());
+			*p++ = '.';
+			append_uint(p, n);
+			fd = open(path, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY, S_IRUSR | S_IWUSR);
+			if (fd < 0 && errno != EEXIST)
+				return false;
+		}
+		if (fd < 0)
+			return false;
+		memset(&h, 0, sizeof(h));
+		h.magic = PENDING_MAGIC;
+		h.record_size = sizeof(AccessRecord);
+		h.dbid = s->rec.dbid;
+		h.xid = U64FromFullTransactionId(s->xid);
+		if (!write_all(fd, &h, sizeof(h)))
+		{
+			close(fd);
+			(void) unlink(path);
+			return false;
+		}
+		f = &files[(*nfiles)++];
+		f->dbid = s->rec.dbid;
+		f->xid = s->xid;
+		f->fd = fd;
+	}
+	return write_all(f->fd, &s->rec, sizeof(AccessRecord));
+}
+
+/*
+ * Write every record still in shared memory (of any database) out, as plain
+ * write(2)s: nothing here allocates or locks, so a signal handler may call
+ * it.  Each slot is claimed with a compare-and-exchange, so that no two
+ * processes write it.  A queued record, or one whose writer has not begun to
+ * commit (it will not: its own claim fails, see mark_committing), goes to
+ * stderr, the server log; one whose writer is committing, to a pending file.
  */
 static void
 dump_slots(void)
 {
-	static char buf[JSON_MAX];
-	static const char prefix[] = "LOG:  ";
-	static const char detail[] = "\nDETAIL:  Recorded in the server log at an immediate shutdown or crash.\n";
+	DumpFile	files[ACCESS_WRITERS];
+	int			nfiles = 0;
 
 	for (int i = 0; access_shared != NULL && i < queue_size; i++)
 	{
@@ -425,27 +584,14 @@ dump_slots(void)
 
 		if ((st == SLOT_QUEUED || st == SLOT_TAKEN) &&
 			pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_DUMPED))
-		{
-			const char *parts[3] = {prefix, buf, detail};
-
-			record_json(buf, &s->rec);
-			for (int p = 0; p < 3; p++)
-			{
-				const char *c = parts[p];
-				size_t		left = strlen(c);
-
-				while (left > 0)
-				{
-					ssize_t		w = write(STDERR_FILENO, c, left);
-
-					if (w <= 0)
-						break;
-					c += w;
-					left -= w;
-				}
-			}
-		}
+			dump_record(&s->rec, "Recorded in the server log at an immediate shutdown or crash.");
+		else if (st == SLOT_COMMITTING &&
+				 pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_DUMPED) &&
+				 !dump_pending(files, &nfiles, s))
+			dump_record(&s->rec, "Recorded in the server log at an immediate shutdown or crash, while its transaction was committing: it may also be in privacy.access_log.");
 	}
+	for (int i = 0; i < nfiles; i++)
+		close(files[i].fd);
 }
 
 /*
@@ -481,13 +627,35 @@ find_writer(Oid dbid)
 	return NULL;
 }
 
+/* Claim writer entry w for a writer of dbid that we start; lock held. */
+static void
+claim_writer(AccessWriter *w, Oid dbid)
+{
+	w->state = WRITER_STARTING;
+	w->dbid = dbid;
+	w->starter = MyProcPid;
+	w->claimed = GetCurrentTimestamp();
+	w->proc = NULL;
+}
+
+/* Give up our claim of w: the writer we started did not attach. */
+static void
+release_claim(AccessWriter *w)
+{
+	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+	if (w->state == WRITER_STARTING && w->starter == MyProcPid)
+		w->state = WRITER_FREE;
+	LWLockRelease(access_shared->lock);
+	ConditionVariableBroadcast(&access_shared->changed);
+}
+
 /*
- * Start a writer for the current database, which the caller has claimed,
+ * Start a writer for database dbid, whose entry the caller has claimed,
  * and wait until it attaches; false if it does not (no worker slot, it died
  * at its start, the server is shutting down).
  */
 static bool
-start_writer(void)
+start_writer(Oid dbid)
 {
 	BackgroundWorker worker;
 	BackgroundWorkerHandle *handle;
@@ -502,7 +670,7 @@ start_writer(void)
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_access_writer_main");
 	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy access log writer");
 	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy access log writer");
-	worker.bgw_main_arg = ObjectIdGetDatum(MyDatabaseId);
+	worker.bgw_main_arg = ObjectIdGetDatum(dbid);
 	worker.bgw_notify_pid = MyProcPid;
 	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
 	{
@@ -519,7 +687,7 @@ start_writer(void)
 		BgwHandleStatus status;
 
 		LWLockAcquire(access_shared->lock, LW_SHARED);
-		w = find_writer(MyDatabaseId);
+		w = find_writer(dbid);
 		attached = (w != NULL && w->state == WRITER_RUNNING);
 		LWLockRelease(access_shared->lock);
 		if (attached)
@@ -621,11 +789,7 @@ crm_access_queue(const AccessRecord *rec)
 			}
 			if (w != NULL && may_wait)
 			{
-				w->state = WRITER_STARTING;
-				w->dbid = MyDatabaseId;
-				w->starter = MyProcPid;
-				w->claimed = GetCurrentTimestamp();
-				w->proc = NULL;
+				claim_writer(w, MyDatabaseId);
 				claimed = true;
 			}
 			else if (w == NULL)
@@ -644,13 +808,9 @@ crm_access_queue(const AccessRecord *rec)
 			break;
 		if (claimed)
 		{
-			if (!start_writer())
+			if (!start_writer(MyDatabaseId))
 			{
-				LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-				if (w->state == WRITER_STARTING && w->starter == MyProcPid)
-					w->state = WRITER_FREE;
-				LWLockRelease(access_shared->lock);
-				ConditionVariableBroadcast(&access_shared->changed);
+				release_claim(w);
 				why = "Recorded in the server log: no crm_privacy access log writer could be started.";
 				break;
 			}
@@ -697,8 +857,11 @@ take_records(AccessWriter *w, int *batch)
 	LWLockRelease(access_shared->lock);
 	for (; i >= 0; i = access_shared->slots[i].next)
 	{
-		pg_atomic_write_u32(&access_shared->slots[i].state, SLOT_TAKEN);
-		batch[n++] = i;
+		uint32		st = SLOT_QUEUED;
+
+		/* a dying process may have written it out already */
+		if (pg_atomic_compare_exchange_u32(&access_shared->slots[i].state, &st, SLOT_TAKEN))
+			batch[n++] = i;
 	}
 	return n;
 }
@@ -925,7 +1088,7 @@ fill_row(TupleTableSlot *slot, TupleDesc tupdesc, const AccessRecord *r)
  * which fires them.
  */
 static void
-insert_records(const int *batch, int n)
+insert_records(const AccessRecord *const *recs, int n, void (*precommit) (void *), void *arg)
 {
 	Oid			log_relid;
 	Relation	rel;
@@ -982,7 +1145,7 @@ insert_records(const int *batch, int n)
 			CHECK_FOR_INTERRUPTS();
 			for (int i = 0; i < m; i++)
 			{
-				fill_row(slots[i], tupdesc, &access_shared->slots[batch[done + i]].rec);
+				fill_row(slots[i], tupdesc, recs[done + i]);
 				if (tupdesc->constr)
 					ExecConstraints(rri, slots[i], estate);
 			}
@@ -1009,7 +1172,7 @@ insert_records(const int *batch, int n)
 
 			CHECK_FOR_INTERRUPTS();
 			oldcxt = MemoryContextSwitchTo(GetPerTupleMemoryContext(estate));
-			fill_row(slot, tupdesc, &access_shared->slots[batch[i]].rec);
+			fill_row(slot, tupdesc, recs[i]);
 			ExecSimpleRelationInsert(rri, estate, slot);
 			MemoryContextSwitchTo(oldcxt);
 			ResetPerTupleExprContext(estate);
@@ -1022,14 +1185,63 @@ insert_records(const int *batch, int n)
 	FreeExecutorState(estate);
 	table_close(rel, NoLock);
 	PopActiveSnapshot();
+	precommit(arg);
 	CommitTransactionCommand();
 	pgstat_report_activity(STATE_IDLE, NULL);
 }
 
 static AccessWriter *my_writer = NULL;	/* in a writer: its entry */
 static int *my_batch = NULL;	/* in a writer: the slots it took [queue_size] */
+static const AccessRecord **my_recs = NULL; /* and their records */
 static int	my_batch_n = 0;
 static volatile sig_atomic_t got_sigterm = false;
+
+/*
+ * Put the WAL of the transaction so far (its rows) on disk: after a crash its
+ * xid is then known to the server, and never given to another transaction,
+ * so that a pending file can name it.
+ */
+static void
+flush_xid(void)
+{
+	if (XactLastRecEnd != InvalidXLogRecPtr)
+		XLogFlush(XactLastRecEnd);
+}
+
+/*
+ * Just before the commit of a batch: its slots become COMMITTING, with the
+ * transaction's xid, so that a process dying from now on writes them to a
+ * pending file rather than to the server log.  A slot a dying process has
+ * claimed already (shared memory is going away) means no commit: the others
+ * go back to TAKEN and the writer writes out what is left and exits, as its
+ * own SIGQUIT would make it.
+ */
+static void
+mark_committing(void *arg pg_attribute_unused())
+{
+	FullTransactionId xid = GetTopFullTransactionId();
+
+	flush_xid();
+
+	for (int k = 0; k < my_batch_n; k++)
+	{
+		AccessSlot *s = &access_shared->slots[my_batch[k]];
+		uint32		st = SLOT_TAKEN;
+
+		s->xid = xid;
+		if (!pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_COMMITTING))
+		{
+			for (int j = 0; j < k; j++)
+			{
+				st = SLOT_COMMITTING;
+				(void) pg_atomic_compare_exchange_u32(&access_shared->slots[my_batch[j]].state,
+													  &st, SLOT_TAKEN);
+			}
+			dump_slots();
+			_exit(2);
+		}
+	}
+}
 
 /*
  * Write a batch of the writer's queue; true if there was one.  The slots are
@@ -1043,9 +1255,11 @@ write_records(void)
 	my_batch_n = take_records(my_writer, my_batch);
 	if (my_batch_n == 0)
 		return false;
+	for (int k = 0; k < my_batch_n; k++)
+		my_recs[k] = &access_shared->slots[my_batch[k]].rec;
 	PG_TRY();
 	{
-		insert_records(my_batch, my_batch_n);
+		insert_records(my_recs, my_batch_n, mark_committing, NULL);
 	}
 	PG_CATCH();
 	{
@@ -1069,8 +1283,12 @@ log_batch(const char *why)
 	for (int k = 0; k < my_batch_n; k++)
 	{
 		AccessSlot *s = &access_shared->slots[my_batch[k]];
+		uint32		st = pg_atomic_read_u32(&s->state);
 
-		log_record(&s->rec, why);
+		/* its transaction did not commit; unless a dying process took it */
+		if ((st == SLOT_TAKEN || st == SLOT_COMMITTING) &&
+			pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_DUMPED))
+			log_record(&s->rec, why);
 	}
 	free_records(my_batch, my_batch_n);
 	my_batch_n = 0;
@@ -1103,6 +1321,280 @@ writer_exit(int code pg_attribute_unused(), Datum arg pg_attribute_unused())
 	ConditionVariableBroadcast(&access_shared->changed);
 }
 
+/*
+ * Pending files (see PENDING_DIR): the records of transactions that were
+ * committing when shared memory went away.
+ */
+
+/* A pending file read into memory. */
+typedef struct PendingFile
+{
+	char		path[MAXPGPATH];
+	PendingHeader h;
+	AccessRecord *recs;
+	int			n;
+} PendingFile;
+
+/* Make PENDING_DIR at server start (in the postmaster). */
+static void
+pending_dir_create(void)
+{
+	if (MakePGDirectory(PENDING_DIR) < 0 && errno != EEXIST)
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not create directory \"%s\": %m", PENDING_DIR),
+				 errdetail("Reads being recorded when the server crashes will be recorded in the server log.")));
+}
+
+/*
+ * The database of a pending file's name, or InvalidOid if name is not one
+ * (names ending in .new are files being rewritten, .bad unreadable ones).
+ */
+static Oid
+pending_dbid(const char *name)
+{
+	size_t		len = strlen(name);
+	char	   *end;
+	unsigned long v;
+
+	if (strncmp(name, PENDING_PREFIX, strlen(PENDING_PREFIX)) != 0 ||
+		(len > 4 && (strcmp(name + len - 4, ".new") == 0 || strcmp(name + len - 4, ".bad") == 0)))
+		return InvalidOid;
+	errno = 0;
+	v = strtoul(name + strlen(PENDING_PREFIX), &end, 10);
+	if (errno != 0 || *end != '.' || v == 0 || v > PG_UINT32_MAX)
+		return InvalidOid;
+	return (Oid) v;
+}
+
+/* The paths of the pending files of database dbid (any database: InvalidOid). */
+static List *
+pending_files(Oid dbid)
+{
+	DIR		   *dir = AllocateDir(PENDING_DIR);
+	struct dirent *de;
+	List	   *paths = NIL;
+
+	while ((de = ReadDirExtended(dir, PENDING_DIR, LOG)) != NULL)
+	{
+		Oid			d = pending_dbid(de->d_name);
+
+		if (OidIsValid(d) && (!OidIsValid(dbid) || d == dbid))
+			paths = lappend(paths, psprintf("%s/%s", PENDING_DIR, de->d_name));
+	}
+	FreeDir(dir);
+	return paths;
+}
+
+/* Read a pending file; false (and the file renamed .bad) if it is not one. */
+static bool
+pending_read(const char *path, PendingFile *pf)
+{
+	int			fd;
+	struct stat st;
+	char	   *data = NULL;
+	bool		ok = false;
+
+	strlcpy(pf->path, path, sizeof(pf->path));
+	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= (off_t) sizeof(PendingHeader))
+	{
+		data = palloc(st.st_size);
+		ok = read(fd, data, st.st_size) == st.st_size;
+	}
+	if (fd >= 0)
+		CloseTransientFile(fd);
+	if (ok)
+	{
+		memcpy(&pf->h, data, sizeof(PendingHeader));
+		ok = pf->h.magic == PENDING_MAGIC && pf->h.record_size == sizeof(AccessRecord);
+	}
+	if (!ok)
+	{
+		char	   *bad = psprintf("%s.bad", path);
+
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("could not read crm_privacy's pending read records \"%s\"", path),
+				 errdetail("It was renamed \"%s\": it is not a file of records of this build of crm_privacy.", bad)));
+		(void) durable_rename(path, bad, LOG);
+		return false;
+	}
+	/* a record cut short (the dying process was killed) is left out */
+	pf->n = (st.st_size - sizeof(PendingHeader)) / sizeof(AccessRecord);
+	pf->recs = (AccessRecord *) (data + sizeof(PendingHeader));
+	return true;
+}
+
+/*
+ * Before the commit of a pending file's records: the file gets the new
+ * transaction's xid (written aside, then renamed over it), so that it is
+ * dropped after a crash if and only if they were inserted.
+ */
+static void
+pending_rewrite(void *arg)
+{
+	PendingFile *pf = arg;
+	char	   *tmp = psprintf("%s.new", pf->path);
+	int			fd;
+
+	pf->h.xid = U64FromFullTransactionId(GetTopFullTransactionId());
+	flush_xid();
+	fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_TRUNC | PG_BINARY);
+	if (fd < 0 ||
+		write(fd, &pf->h, sizeof(PendingHeader)) != sizeof(PendingHeader) ||
+		write(fd, pf->recs, pf->n * sizeof(AccessRecord)) != (ssize_t) (pf->n * sizeof(AccessRecord)) ||
+		pg_fsync(fd) != 0)
+		ereport(ERROR,
+				(errcode_for_file_access(),
+				 errmsg("could not write file \"%s\": %m", tmp)));
+	CloseTransientFile(fd);
+	(void) durable_rename(tmp, pf->path, ERROR);
+}
+
+/*
+ * Settle a pending file of this database: its transaction committed, drop it;
+ * it did not, insert its records (then drop it); its outcome can no longer be
+ * told (so old that the commit log is gone), write them to the server log.
+ * A file of a transaction still running (a writer of this database inserting
+ * it, which cannot be: there is one) is left.
+ */
+static void
+pending_settle(const char *path)
+{
+	PendingFile pf;
+	FullTransactionId fxid;
+	TransactionId xid;
+	const char *volatile why = NULL;
+
+	if (!pending_read(path, &pf))
+		return;
+	fxid = FullTransactionIdFromU64(pf.h.xid);
+	xid = XidFromFullTransactionId(fxid);
+	if (!FullTransactionIdIsNormal(fxid) ||
+		(FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()) &&
+		 TransactionIdPrecedes(xid, TransamVariables->oldestClogXid)))
+		why = "Recorded in the server log after a crash: whether its transaction committed is no longer known, so it may also be in privacy.access_log.";
+	else if (!FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()))
+		;						/* never reached the WAL: not committed */
+	else if (TransactionIdIsInProgress(xid))
+		return;
+	else if (TransactionIdDidCommit(xid))
+	{
+		ereport(LOG,
+				(errmsg("crm_privacy: %d read records of a batch committing at a crash are in privacy.access_log", pf.n)));
+		durable_unlink(path, LOG);
+		return;
+	}
+	if (why == NULL && pf.n > 0)
+	{
+		const AccessRecord **recs = palloc(pf.n * sizeof(AccessRecord *));
+
+		for (int k = 0; k < pf.n; k++)
+			recs[k] = &pf.recs[k];
+		PG_TRY();
+		{
+			insert_records(recs, pf.n, pending_rewrite, &pf);
+			ereport(LOG,
+					(errmsg("crm_privacy: %d read records of a batch not committed at a crash were written to privacy.access_log", pf.n)));
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+			why = "Recorded in the server log after a crash: the crm_privacy access log writer could not write privacy.access_log.";
+		}
+		PG_END_TRY();
+	}
+	for (int k = 0; why != NULL && k < pf.n; k++)
+		log_record(&pf.recs[k], why);
+	durable_unlink(path, LOG);
+}
+
+/*
+ * Main of the launcher, a process started with the server (and after each
+ * crash restart): it starts the writer of each database that has pending
+ * files, and tries again every 10 s while some are left.  Those of a
+ * database that was dropped go to the server log.
+ */
+void
+crm_access_launcher_main(Datum arg pg_attribute_unused())
+{
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	BackgroundWorkerUnblockSignals();
+	while (!ShutdownRequestPending)
+	{
+		List	   *paths = pending_files(InvalidOid);
+		ListCell   *lc;
+		bool		left = false;
+
+		foreach(lc, paths)
+		{
+			const char *path = lfirst(lc);
+			Oid			dbid = pending_dbid(strrchr(path, '/') + 1);
+			char	   *dbdir = GetDatabasePath(dbid, DEFAULTTABLESPACE_OID);
+			struct stat st;
+			AccessWriter *w;
+			bool		claimed = false;
+
+			CHECK_FOR_INTERRUPTS();
+			if (stat(dbdir, &st) != 0 && errno == ENOENT)
+			{
+				PendingFile pf;
+
+				if (pending_read(path, &pf))
+				{
+					for (int k = 0; k < pf.n; k++)
+						log_record(&pf.recs[k], "Recorded in the server log after a crash: its database was dropped.");
+					durable_unlink(path, LOG);
+				}
+				continue;
+			}
+			LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
+			w = find_writer(dbid);
+			if (w == NULL)
+			{
+				for (int i = 0; i < ACCESS_WRITERS && w == NULL; i++)
+					if (access_shared->writers[i].state == WRITER_FREE)
+						w = &access_shared->writers[i];
+				if (w != NULL)
+				{
+					claim_writer(w, dbid);
+					claimed = true;
+				}
+			}
+			LWLockRelease(access_shared->lock);
+			if (claimed && !start_writer(dbid))
+				release_claim(w);
+			left = true;
+		}
+		list_free_deep(paths);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (left ? WL_TIMEOUT : 0),
+						 10000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	proc_exit(1);				/* started again after a restart */
+}
+
+/* Register the launcher; from _PG_init, when preloaded. */
+static void
+register_launcher(void)
+{
+	BackgroundWorker worker;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = 10;
+	snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_privacy");
+	snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_access_launcher_main");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy access log launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy access log launcher");
+	RegisterBackgroundWorker(&worker);
+}
+
 /* SIGTERM (a fast shutdown, pg_terminate_backend): write the queue, then exit. */
 static void
 writer_sigterm(SIGNAL_ARGS)
@@ -1122,6 +1614,7 @@ crm_access_writer_main(Datum arg)
 	long		idle_ms = 0;
 
 	my_batch = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(int));
+	my_recs = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(AccessRecord *));
 	pqsignal(SIGTERM, writer_sigterm);
 	pqsignal(SIGQUIT, writer_quickdie);
 	BackgroundWorkerUnblockSignals();
@@ -1149,6 +1642,19 @@ crm_access_writer_main(Datum arg)
 	if (my_writer == NULL)
 		proc_exit(0);			/* another writer took the entry */
 	ConditionVariableBroadcast(&access_shared->changed);
+
+	/* records a crash left in pending files come first */
+	{
+		List	   *paths = pending_files(dbid);
+		ListCell   *lc;
+
+		foreach(lc, paths)
+		{
+			CHECK_FOR_INTERRUPTS();
+			pending_settle(lfirst(lc));
+		}
+		list_free_deep(paths);
+	}
 
 	while (!got_sigterm)
 	{

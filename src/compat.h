@@ -49,6 +49,11 @@ typedef int ProcNumber;
 #define GetNumberFromPGProc(proc) ((proc)->pgprocno)
 #endif
 
+/* 17: ShmemVariableCache became TransamVariables. */
+#if PG_VERSION_NUM < 170000
+#define TransamVariables ShmemVariableCache
+#endif
+
 /*
  * 16: the permissions the executor checks moved from RangeTblEntry to
  * RTEPermissionInfo (PlannedStmt->permInfos, and a second argument of

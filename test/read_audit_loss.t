@@ -16,7 +16,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 28
+plan 39
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -177,6 +177,65 @@ is "$(comm -23 "$CRM_TMP/quit-answered.sorted" "$CRM_TMP/quit-recorded" | wc -l)
 is "$(records quit | uniq -d | wc -l)" 0 "none twice"
 [ "$(in_log quit)" -gt 0 ]
 ok $? "$(in_log quit) of them in the server log, written by the readers"
+
+# 8. An immediate shutdown while the writer commits a batch: its commit is
+# in the WAL, and it waits for a synchronous standby that never comes.  The
+# batch must not go to the server log as well (it did: every read of it was
+# recorded twice): the dying writer puts it in a pending file, and after the
+# restart the writer of the database finds its transaction committed.
+pending() { find "$data/crm_privacy" -name 'pgsql_tmp.access.*' | wc -l; }
+writer_waits() { wait_for "$db" "SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'crm_privacy access log writer' AND datname = '$db' AND wait_event = '$1'"; }
+q postgres "ALTER SYSTEM SET synchronous_standby_names = 'nobody'" >/dev/null
+q postgres "SELECT pg_reload_conf()" >/dev/null
+answered=$(reads syncrep 1 100 2 | sort)
+writer_waits SyncRep
+as_pg pg_ctl -D "$data" -m immediate -w stop >/dev/null
+is "$(pending)" 1 "an immediate shutdown while the writer waits for its commit leaves its batch in a pending file"
+as_pg sed -i '/^synchronous_standby_names/d' "$data/postgresql.auto.conf"
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+for _ in $(seq 1 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
+is "$(pending)" 0 "after the restart, the writer the launcher starts settles it"
+is "$answered" "$(expect syncrep 1 100)" "100 reads were answered"
+is "$(records syncrep)" "$answered" "each is recorded once: the batch committed, and nothing of it is in the server log"
+like "$(grep 'read records of a batch committing at a crash' "$log")" \
+	"crm_privacy: [0-9]+ read records of a batch committing at a crash are in privacy.access_log" "the server log says so"
+
+# 9. The same when the batch had not committed: a (superuser's) deferred
+# trigger on the log sleeps at the commit of this postmaster's batches.  After
+# the restart the records are inserted from the pending file, once.
+q "$db" "CREATE TABLE slow_until (t timestamptz);
+         INSERT INTO slow_until SELECT pg_postmaster_start_time() + interval '1 microsecond';
+         CREATE FUNCTION slow() RETURNS trigger LANGUAGE plpgsql AS \$\$
+         BEGIN
+           IF pg_postmaster_start_time() < (SELECT max(t) FROM public.slow_until) THEN
+             PERFORM pg_sleep(60);
+           END IF;
+           RETURN NULL;
+         END \$\$;
+         CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON privacy.access_log
+           DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow();" >/dev/null
+answered=$(reads uncommitted 1 100 2 | sort)
+writer_waits PgSleep
+as_pg pg_ctl -D "$data" -m immediate -w stop >/dev/null
+is "$(pending)" 1 "an immediate shutdown in the commit of a batch (before its commit record) leaves it in a pending file"
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+for _ in $(seq 1 100); do [ "$(pending)" = 0 ] && break; sleep 0.1; done
+is "$(pending)" 0 "after the restart it is settled"
+is "$(records uncommitted)" "$answered" "each of the 100 reads is recorded once, in the table"
+like "$(grep 'read records of a batch not committed at a crash' "$log")" \
+	"crm_privacy: [0-9]+ read records of a batch not committed at a crash were written to privacy.access_log" "the server log says so"
+q "$db" "DROP TRIGGER slow ON privacy.access_log" >/dev/null
+
+# 10. A file in that directory that is not one of ours is set aside, with a
+# warning, at the next start of a writer of its database.
+dbid=$(q postgres "SELECT oid FROM pg_database WHERE datname = '$db'")
+as_pg sh -c "echo garbage > '$data/crm_privacy/pgsql_tmp.access.$dbid.1.0'"
+as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null
+as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
+for _ in $(seq 1 100); do [ -e "$data/crm_privacy/pgsql_tmp.access.$dbid.1.0.bad" ] && break; sleep 0.1; done
+is "$(ls "$data/crm_privacy")" "pgsql_tmp.access.$dbid.1.0.bad" "an unreadable pending file is renamed .bad"
+like "$(grep 'pending read records' "$log")" "WARNING:  could not read crm_privacy's pending read records" "with a warning"
+as_pg rm -f "$data/crm_privacy/pgsql_tmp.access.$dbid.1.0.bad"
 
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 done_testing
