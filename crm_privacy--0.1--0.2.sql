@@ -811,3 +811,129 @@ COMMENT ON FUNCTION privacy.view_row(pg_catalog.text) IS
 
 -- The views call clearance_level() once per query and column: no SET clause.
 ALTER FUNCTION privacy.clearance_level() RESET search_path;
+
+-- The grants of privacy.access_grants reach the snapshots' views too.
+CREATE OR REPLACE FUNCTION privacy.grants_changed() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    g record;
+    v record;
+    a record;
+    own pg_catalog.aclitem[];
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN g := OLD; ELSE g := NEW; END IF;
+    FOR v IN
+        SELECT c.oid, n.nspname, c.relname
+          FROM pg_catalog.pg_class c
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+          JOIN pg_catalog.pg_depend d ON d.classid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                                     AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
+          JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
+                                         AND e.extname OPERATOR(pg_catalog.=) 'crm_privacy'
+         CROSS JOIN LATERAL (SELECT CASE g.kind
+                   WHEN 'optout' THEN 'optout_' OPERATOR(pg_catalog.||) g.name
+                   WHEN 'disclose' THEN 'disclose_' OPERATOR(pg_catalog.||) g.name
+                   ELSE g.kind END AS suffix) s
+         WHERE c.relkind OPERATOR(pg_catalog.=) 'v'
+           -- the views of the kind, and their snapshots' views
+           AND n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['privacy_' OPERATOR(pg_catalog.||) s.suffix,
+                                                         'privacy_snapshot_' OPERATOR(pg_catalog.||) s.suffix])
+    LOOP
+        IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
+            EXECUTE pg_catalog.format('REVOKE SELECT ON %I.%I FROM %I', v.nspname, v.relname,
+                                      pg_catalog.pg_get_userbyid(g.role));
+        ELSE
+            EXECUTE pg_catalog.format('GRANT SELECT ON %I.%I TO %I', v.nspname, v.relname,
+                                      pg_catalog.pg_get_userbyid(g.role));
+        END IF;
+        -- The view's initial privileges (what pg_dump leaves out) become
+        -- the grants of privacy.access_grants: users' own grants are set
+        -- aside while they are recorded, and given back.
+        SELECT pg_catalog.array_agg(pg_catalog.makeaclitem(e.grantee, e.grantor, e.privilege_type, e.is_grantable))
+          INTO own
+          FROM pg_catalog.pg_class c, pg_catalog.aclexplode(c.relacl) e
+         WHERE c.oid OPERATOR(pg_catalog.=) v.oid AND e.grantee OPERATOR(pg_catalog.<>) c.relowner
+           AND NOT (e.privilege_type OPERATOR(pg_catalog.=) 'SELECT' AND NOT e.is_grantable
+                    AND EXISTS (SELECT FROM privacy.access_grants x
+                                 WHERE x.role::pg_catalog.oid OPERATOR(pg_catalog.=) e.grantee
+                                   AND x.kind OPERATOR(pg_catalog.=) g.kind
+                                   AND x.name OPERATOR(pg_catalog.=) g.name));
+        FOR a IN SELECT * FROM pg_catalog.aclexplode(own) LOOP
+            EXECUTE pg_catalog.format('REVOKE %s ON %I.%I FROM %s', a.privilege_type, v.nspname, v.relname,
+                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END);
+        END LOOP;
+        PERFORM privacy.record_baseline(v.oid);
+        FOR a IN SELECT * FROM pg_catalog.aclexplode(own) LOOP
+            EXECUTE pg_catalog.format('GRANT %s ON %I.%I TO %s%s', a.privilege_type, v.nspname, v.relname,
+                CASE WHEN a.grantee OPERATOR(pg_catalog.=) 0 THEN 'PUBLIC'
+                     ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(a.grantee)) END,
+                CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+    END LOOP;
+    RETURN NULL;
+END $$;
+
+-- Snapshots (doc/snapshots.md): the rows of an anonymous or disclosure view
+-- kept in a table of privacy_snapshot_data (indexed, analyzed; granted to
+-- nobody) and read through a view of privacy_snapshot_<kind>, which applies
+-- opt-outs and erasures as they are when it is read.  Refreshed on demand
+-- and, for the databases of crm_privacy.snapshot_databases, on a schedule.
+CREATE SCHEMA privacy_snapshot_data;
+COMMENT ON SCHEMA privacy_snapshot_data IS
+'crm_privacy: the tables that keep the snapshots (granted to nobody; read them through the privacy_snapshot_* views)';
+-- a table's owner inserts its snapshot's rows into a new table while it is refreshed
+GRANT USAGE ON SCHEMA privacy_snapshot_data TO PUBLIC;
+
+CREATE TABLE privacy.snapshot_data (
+    tbl           pg_catalog.oid NOT NULL,
+    tbl_name      pg_catalog.text NOT NULL,
+    views         pg_catalog.text NOT NULL,
+    refresh_every pg_catalog.interval,
+    refreshed_at  pg_catalog.timestamptz NOT NULL,
+    row_count     pg_catalog.int8 NOT NULL,
+    PRIMARY KEY (tbl, views)
+);
+
+CREATE VIEW privacy.snapshots AS
+SELECT s.tbl_name AS table_name, s.views,
+       'privacy_snapshot_' OPERATOR(pg_catalog.||) pg_catalog.substr(s.views, 9) AS snapshot_schema,
+       s.refresh_every, s.refreshed_at, s.row_count
+  FROM privacy.snapshot_data s;
+GRANT SELECT ON privacy.snapshots TO PUBLIC;
+COMMENT ON VIEW privacy.snapshots IS
+'the snapshots of the anonymous and disclosure views: when each was refreshed, its rows, its schedule';
+
+CREATE FUNCTION privacy.refresh_snapshot(tbl pg_catalog.regclass, views pg_catalog.text DEFAULT 'privacy_anon')
+RETURNS pg_catalog.int8
+AS 'MODULE_PATHNAME', 'crm_refresh_snapshot'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.refresh_snapshot(pg_catalog.regclass, pg_catalog.text) IS
+'make or refresh the snapshot of a table''s anonymous (or disclosure) view; returns its rows; privacy administrators';
+
+CREATE FUNCTION privacy.drop_snapshot(tbl pg_catalog.regclass, views pg_catalog.text DEFAULT 'privacy_anon')
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_drop_snapshot'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.drop_snapshot(pg_catalog.regclass, pg_catalog.text) IS
+'drop the snapshot of a table''s anonymous (or disclosure) view; privacy administrators';
+
+CREATE FUNCTION privacy.refresh_due_snapshots()
+RETURNS pg_catalog.int4
+AS 'MODULE_PATHNAME', 'crm_refresh_due_snapshots'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.refresh_due_snapshots() IS
+'refresh the snapshots whose refresh_every has passed; returns how many; privacy administrators (the scheduler calls it)';
+
+CREATE FUNCTION privacy.schedule_snapshot(tbl pg_catalog.regclass, views pg_catalog.text,
+                                          refresh_every pg_catalog.interval)
+RETURNS void
+AS 'MODULE_PATHNAME', 'crm_schedule_snapshot'
+LANGUAGE C VOLATILE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.schedule_snapshot(pg_catalog.regclass, pg_catalog.text, pg_catalog.interval) IS
+'refresh a snapshot every refresh_every (NULL: on demand only), in the databases of crm_privacy.snapshot_databases; privacy administrators';

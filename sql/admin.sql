@@ -228,6 +228,7 @@ SELECT p.oid::regprocedure AS function,
                               WHEN 'jsonb' THEN '{}'
                               WHEN 'timestamp with time zone' THEN 'now'
                               WHEN 'bigint' THEN '0' WHEN 'integer' THEN '0'
+                              WHEN 'interval' THEN '1 hour'
                               WHEN 'text[]' THEN '{x}'
                               WHEN 'bytea[]' THEN '{}'
                               WHEN 'oid' THEN '0' WHEN 'oid[]' THEN '{}'

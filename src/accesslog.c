@@ -1397,7 +1397,8 @@ pending_read(const char *path, PendingFile *pf)
 
 	strlcpy(pf->path, path, sizeof(pf->path));
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= (off_t) sizeof(PendingHeader))
+	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= (off_t) sizeof(PendingHeader) &&
+		st.st_size <= (off_t) MaxAllocSize)
 	{
 		data = palloc(st.st_size);
 		ok = read(fd, data, st.st_size) == st.st_size;
@@ -1423,6 +1424,18 @@ pending_read(const char *path, PendingFile *pf)
 	/* a record cut short (the dying process was killed) is left out */
 	pf->n = (st.st_size - sizeof(PendingHeader)) / sizeof(AccessRecord);
 	pf->recs = (AccessRecord *) (data + sizeof(PendingHeader));
+	for (int k = 0; k < pf->n; k++)
+	{
+		AccessRecord *r = &pf->recs[k];
+
+		/* whatever the file holds, its strings end */
+		r->session_user_name[NAMEDATALEN - 1] = '\0';
+		r->current_user_name[NAMEDATALEN - 1] = '\0';
+		r->application_name[NAMEDATALEN - 1] = '\0';
+		r->client_addr[sizeof(r->client_addr) - 1] = '\0';
+		r->relations[RELATIONS_MAX - 1] = '\0';
+		r->query[QUERY_MAX - 1] = '\0';
+	}
 	return true;
 }
 
@@ -1522,6 +1535,7 @@ void
 crm_access_launcher_main(Datum arg pg_attribute_unused())
 {
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
 	while (!ShutdownRequestPending)
 	{
@@ -1570,8 +1584,14 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 			left = true;
 		}
 		list_free_deep(paths);
-		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | (left ? WL_TIMEOUT : 0),
-						 10000L, PG_WAIT_EXTENSION);
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		crm_snapshot_launch();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT,
+						 left ? 10000L : 60000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}
@@ -1590,8 +1610,8 @@ register_launcher(void)
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_privacy");
 	snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_access_launcher_main");
-	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy access log launcher");
-	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy access log launcher");
+	snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy launcher");
+	snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy launcher");
 	RegisterBackgroundWorker(&worker);
 }
 

@@ -118,6 +118,30 @@ extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
 extern void crm_reassign_records(List *old_roles, Oid new_role);
 extern char *crm_canonical_key(Oid basetype, int32 typmod, const char *key);
+
+/* views.c, for snapshot.c */
+typedef struct CrmSnapshotSql
+{
+	char	   *snapshot_schema;	/* privacy_snapshot_anon, ... */
+	char	   *relname;		/* the table's name: the view's */
+	Oid			subject;		/* the table's subject table */
+	int			k;				/* its k (k-anonymity), or 0 */
+	char	   *fill;			/* SELECT crm_privacy_key, <columns>; key $2 */
+	char	   *columns;		/* the snapshot table's column definitions */
+	char	   *reader;			/* the SELECT of the reader's view */
+	char	   *comments;		/* the COMMENT statements of the reader's view */
+	List	   *indexed;		/* names of the columns to index */
+	List	   *grantees;		/* names of the roles granted the view's kind */
+} CrmSnapshotSql;
+extern void crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage,
+							 CrmSnapshotSql *out);
+extern void crm_view_schema(const char *schema, const char *what);
+extern void crm_extension_member(Oid classid, Oid objid, bool add);
+
+/* snapshot.c */
+extern void crm_snapshot_init(void);
+extern void crm_snapshot_launch(void);
+extern void crm_snapshots_of(Oid relid, bool related, bool drop);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);
 
 #endif							/* CRM_PRIVACY_H */

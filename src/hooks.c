@@ -667,12 +667,30 @@ describe_view(ViewInfo *v)
 	char	   *relname = get_rel_name(v->relid);
 	Relation	rel;
 	Query	   *q;
+	Oid			described = v->relid;
 
 	v->ours = v->full = false;
 	v->natts = 0;
 	v->cols = NULL;
 	v->name = NULL;
-	if (nspname == NULL || relname == NULL || !generated_schema(nspname) ||
+
+	/* a snapshot's view (snapshot.c) shows what its live view shows */
+	if (nspname != NULL && relname != NULL && strncmp(nspname, "privacy_snapshot_", 17) == 0)
+	{
+		char	   *live = psprintf("privacy_%s", nspname + 17);
+
+		if (generated_schema(live) && strcmp(live, "privacy_full") != 0 &&
+			OidIsValid(get_namespace_oid(live, true)))
+		{
+			described = get_relname_relid(relname, get_namespace_oid(live, true));
+			if (!OidIsValid(described) || !crm_is_extension_member(RelationRelationId, described))
+				described = InvalidOid;
+		}
+		else
+			described = InvalidOid;
+	}
+	if (nspname == NULL || relname == NULL || !OidIsValid(described) ||
+		(described == v->relid && !generated_schema(nspname)) ||
 		!crm_is_extension_member(RelationRelationId, v->relid))
 		return;
 	v->ours = true;
@@ -681,7 +699,7 @@ describe_view(ViewInfo *v)
 	if (v->full)
 		return;					/* every read is recorded */
 
-	rel = relation_open(v->relid, AccessShareLock);
+	rel = relation_open(described, AccessShareLock);
 	q = get_view_query(rel);
 	v->natts = RelationGetNumberOfAttributes(rel);
 	v->cols = MemoryContextAllocZero(CacheMemoryContext, sizeof(ViewColumn) * Max(v->natts, 1));

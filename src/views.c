@@ -102,6 +102,9 @@ typedef struct ViewTarget
 	char	   *schema;			/* e.g. privacy_optout_direct_marketing */
 	char	   *name;			/* purpose (optout) or profile (disclose) */
 	char	   *row_purpose;	/* opt-outs of this purpose drop rows */
+	bool		snapshot;		/* the query that fills a snapshot of the view */
+								/* (snapshot.c): key $2, subject key first, */
+								/* no opt-out looked up, no read audit */
 } ViewTarget;
 
 /*
@@ -640,7 +643,8 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 				? (v->kind == VIEW_DISCLOSE ? psprintf("%s %s", v->name, column) : column)
 				: psprintf("%s.%s", t->relname, c->name);
 
-			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context, CURRENT_KEY, needs->seed);
+			crm_append_rule(&expr, rule, col, c->typid, c->typmod, context,
+							v->snapshot ? "$2" : CURRENT_KEY, needs->seed);
 		}
 		if (clearance)
 			appendStringInfoString(&expr, " END");
@@ -715,9 +719,8 @@ row_seed(const TableSpec *t, const char *alias)
  * expects.
  */
 static char *
-opted_out(const TableSpec *t, const char *alias, const char *purpose)
+opted_out_key(const TableSpec *t, const char *keycol, const char *purpose)
 {
-	const char *keycol = psprintf("%s.%s", alias, quote_identifier(t->tl.key));
 	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
 	const char *choicecol = "key";
 
@@ -739,6 +742,12 @@ opted_out(const TableSpec *t, const char *alias, const char *purpose)
 					strcmp(choicecol, "key") == 0 ? key_text(keycol, keytype) : keycol);
 }
 
+static char *
+opted_out(const TableSpec *t, const char *alias, const char *purpose)
+{
+	return opted_out_key(t, psprintf("%s.%s", alias, quote_identifier(t->tl.key)), purpose);
+}
+
 /*
  * Append "SELECT <columns> FROM table t": the columns
  * as view v shows them, after first (raw SQL, or NULL).
@@ -757,7 +766,7 @@ append_core(StringInfo buf, const TableSpec *t, List *columns, List *all_columns
 
 		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
 	}
-	if (sensitive && v->kind != VIEW_FULL)
+	if (sensitive && v->kind != VIEW_FULL && !v->snapshot)
 		needs.sensitive = opted_out(t, table_alias(v), "sensitive_data");
 	if (v->kind != VIEW_FULL)
 		needs.seed = row_seed(t, table_alias(v));
@@ -813,12 +822,12 @@ static bool table_spec(Oid relid, TableSpec *t);
  * (its key NULL) stays.
  */
 static char *
-related_survivors(const TableSpec *t, List *treatments)
+related_survivors(const TableSpec *t, List *treatments, bool snapshot)
 {
 	TableSpec	s;
 	List	   *columns;
 	StringInfoData buf;
-	ViewTarget	anon = {.kind = VIEW_ANON, .schema = "privacy_anon"};
+	ViewTarget	anon = {.kind = VIEW_ANON, .schema = "privacy_anon", .snapshot = snapshot};
 	const char *fk = psprintf("t.%s", quote_identifier(t->tl.key));
 
 	if (!t->tl.related || !table_spec(t->subject, &s) || s.tl.k <= 0)
@@ -841,12 +850,16 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 				  List *treatments)
 {
 	ListCell   *lc;
-	const char *survivors = v->kind == VIEW_ANON ? related_survivors(t, treatments) : NULL;
+	const char *survivors = v->kind == VIEW_ANON ? related_survivors(t, treatments, v->snapshot) : NULL;
+	const char *hidden = v->snapshot ? psprintf("%s.%s AS crm_privacy_key", table_alias(v),
+												quote_identifier(t->tl.key)) : NULL;
 
 	/* k-anonymity: count each quasi-identifier class, suppress the small ones */
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
 	{
 		appendStringInfoString(buf, "SELECT ");
+		if (hidden)
+			appendStringInfoString(buf, "s.crm_privacy_key, ");
 		foreach(lc, columns)
 		{
 			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
@@ -868,15 +881,17 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 		 * count the suppressed rows that meet it, an oracle on their values.
 		 */
 		appendStringInfoString(buf, "SELECT ");
+		if (hidden)
+			appendStringInfoString(buf, "kept.crm_privacy_key, ");
 		foreach(lc, columns)
 			appendStringInfo(buf, "%skept.%s", foreach_current_index(lc) > 0 ? ", " : "",
 							 quote_identifier(((ColumnSpec *) lfirst(lc))->name));
 		appendStringInfoString(buf, " FROM (");
-		append_core(buf, t, columns, columns, v, treatments, NULL);
+		append_core(buf, t, columns, columns, v, treatments, hidden);
 		appendStringInfo(buf, " WHERE %s OFFSET 0) kept", survivors);
 	}
 	else
-		append_core(buf, t, columns, columns, v, treatments, NULL);
+		append_core(buf, t, columns, columns, v, treatments, hidden);
 
 	/*
 	 * A full view refuses to be read unrecorded (a one-time check).  The read
@@ -891,6 +906,16 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 	if (flattened(v))
 		return;
 	appendStringInfoString(buf, " WHERE ");
+	if (v->snapshot)
+	{
+		/* the opt-outs are the reader's view's (crm_snapshot_sql) */
+		if (v->kind == VIEW_ANON && t->tl.k > 0)
+			appendStringInfo(buf, "true) a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d",
+							 t->tl.k);
+		else
+			appendStringInfoString(buf, "true");
+		return;
+	}
 	if (v->row_purpose)
 		appendStringInfo(buf, "NOT %s AND ", opted_out(t, table_alias(v), v->row_purpose));
 	if (v->kind == VIEW_ANON && t->tl.k > 0)
@@ -1203,27 +1228,32 @@ disclosure_treatments(void)
 
 /* Make sure the schema of a target exists and belongs to the extension. */
 static void
-ensure_schema(const ViewTarget *v)
+ensure_schema_named(const char *schema, const char *what)
 {
-	Oid			nspid = get_namespace_oid(v->schema, true);
+	Oid			nspid = get_namespace_oid(schema, true);
 
 	if (OidIsValid(nspid))
 	{
 		if (!crm_is_extension_member(NamespaceRelationId, nspid))
 			ereport(ERROR,
 					(errcode(ERRCODE_DUPLICATE_SCHEMA),
-					 errmsg("schema \"%s\" exists and does not belong to crm_privacy", v->schema),
-					 errhint("Rename or drop it; crm_privacy keeps its %s views there.",
-							 kind_names[v->kind])));
+					 errmsg("schema \"%s\" exists and does not belong to crm_privacy", schema),
+					 errhint("Rename or drop it; crm_privacy keeps its %s there.", what)));
 		return;
 	}
-	exec_sql(psprintf("CREATE SCHEMA %s", quote_identifier(v->schema)));
-	exec_sql(psprintf("GRANT USAGE ON SCHEMA %s TO PUBLIC", quote_identifier(v->schema)));
-	exec_sql(psprintf("COMMENT ON SCHEMA %s IS %s", quote_identifier(v->schema),
-					  quote_literal_cstr(psprintf("crm_privacy: %s views%s%s", kind_names[v->kind],
-												  v->name ? " of " : "", v->name ? v->name : ""))));
-	add_to_extension(NamespaceRelationId, get_namespace_oid(v->schema, false));
-	record_baseline(NamespaceRelationId, get_namespace_oid(v->schema, false));
+	exec_sql(psprintf("CREATE SCHEMA %s", quote_identifier(schema)));
+	exec_sql(psprintf("GRANT USAGE ON SCHEMA %s TO PUBLIC", quote_identifier(schema)));
+	exec_sql(psprintf("COMMENT ON SCHEMA %s IS %s", quote_identifier(schema),
+					  quote_literal_cstr(psprintf("crm_privacy: %s", what))));
+	add_to_extension(NamespaceRelationId, get_namespace_oid(schema, false));
+	record_baseline(NamespaceRelationId, get_namespace_oid(schema, false));
+}
+
+static void
+ensure_schema(const ViewTarget *v)
+{
+	ensure_schema_named(v->schema, psprintf("%s views%s%s", kind_names[v->kind],
+											v->name ? " of " : "", v->name ? v->name : ""));
 }
 
 /* Does view viewid read table relid? */
@@ -1306,11 +1336,12 @@ refuse_if_used(Oid viewid, const char *detail)
 					 users.data, SPI_processed > 1 ? "them" : "it")));
 }
 
-/* Grant SELECT on a new view to the roles granted its kind. */
-static void
-apply_grants(const ViewTarget *v, const char *viewname)
+/* The names of the roles granted the views of v's kind (privacy.access_grants). */
+static List *
+grantees(const ViewTarget *v)
 {
 	List	   *roles = NIL;
+	List	   *names = NIL;
 	ListCell   *lc;
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		args[2];
@@ -1330,9 +1361,20 @@ apply_grants(const ViewTarget *v, const char *viewname)
 		char	   *rolname = GetUserNameFromId(lfirst_oid(lc), true);
 
 		if (rolname)
-			exec_sql(psprintf("GRANT SELECT ON %s.%s TO %s", quote_identifier(v->schema),
-							  quote_identifier(viewname), quote_identifier(rolname)));
+			names = lappend(names, rolname);
 	}
+	return names;
+}
+
+/* Grant SELECT on view schema.viewname to the roles granted the views of v's kind. */
+static void
+apply_grants(const ViewTarget *v, const char *schema, const char *viewname)
+{
+	ListCell   *lc;
+
+	foreach(lc, grantees(v))
+		exec_sql(psprintf("GRANT SELECT ON %s.%s TO %s", quote_identifier(schema),
+						  quote_identifier(viewname), quote_identifier((char *) lfirst(lc))));
 }
 
 /* Is any role a member of roleid? */
@@ -1511,7 +1553,7 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			add_to_extension(RelationRelationId, existing);
 			exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", qname, quote_identifier(CRM_VIEW_ROLE)));
 			exec_sql(comments);
-			apply_grants(v, t->relname);
+			apply_grants(v, v->schema, t->relname);
 			record_baseline(RelationRelationId, existing);
 		}
 		exec_sql(psprintf("INSERT INTO privacy.view_definitions (view, md5) VALUES (%u, '%s')"
@@ -1796,6 +1838,7 @@ crm_drop_views_of(Oid relid)
 	drop_generated(relid, NIL, NIL);
 	SPI_finish();
 	crm_end_owner(&ctx);
+	crm_snapshots_of(relid, false, true);
 }
 
 /* SQL: privacy.refresh_views(tbl regclass DEFAULT NULL). */
@@ -1873,4 +1916,174 @@ crm_k_anonymity(PG_FUNCTION_ARGS)
 	if (isnull)
 		PG_RETURN_NULL();
 	PG_RETURN_INT32((int32) DatumGetInt64(result));
+}
+
+/*
+ * Snapshots (snapshot.c): what makes the snapshot of view schema
+ * views_schema (an anonymous or disclosure view) of table relid, to be kept
+ * in table storage (qualified).  SPI is connected, as the extension's owner.
+ *
+ * The snapshot table holds the view's rows as its query computes them, with
+ * the pseudonym key as parameter $2 (run as the table's owner), and the
+ * row's subject key first (crm_privacy_key), but without any opt-out: the
+ * reader's view over it (a security barrier) applies the opt-outs as they
+ * are when it is read, NULLs the sensitive columns of subjects who opted out
+ * of sensitive data, and leaves out every erased subject, so that a choice
+ * or an erasure made after the refresh holds at once.
+ */
+void
+crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSnapshotSql *out)
+{
+	TableSpec	t;
+	List	   *columns;
+	List	   *treatments;
+	ViewTarget *v = NULL;
+	ListCell   *lc;
+	StringInfoData buf;
+	Oid			keytype;
+	int32		keytypmod;
+	bool		sensitive = false;
+	const char *sensitive_out;
+
+	if (!table_spec(relid, &t))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("table %s has no privacy views", crm_qualified_name(relid)),
+				 errhint("Label it as a subject or related table.")));
+	foreach(lc, view_targets())
+	{
+		ViewTarget *c = (ViewTarget *) lfirst(lc);
+
+		if (strcmp(c->schema, views_schema) == 0 && (c->kind == VIEW_ANON || c->kind == VIEW_DISCLOSE))
+			v = c;
+	}
+	if (v == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("\"%s\" is not a schema of anonymous or disclosure views", views_schema),
+				 errhint("Snapshots are made of privacy_anon and of the privacy_disclose_* schemas of privacy.disclosure_profiles.")));
+	out->snapshot_schema = psprintf("privacy_snapshot_%s", views_schema + strlen("privacy_"));
+	if (strlen(out->snapshot_schema) >= NAMEDATALEN)
+		ereport(ERROR,
+				(errcode(ERRCODE_NAME_TOO_LONG),
+				 errmsg("the snapshot schema of \"%s\" would be longer than %d bytes", views_schema, NAMEDATALEN - 1),
+				 errhint("Use a shorter disclosure profile name.")));
+	out->relname = t.relname;
+	out->subject = t.subject;
+	out->k = t.tl.k;
+	columns = table_columns(relid);
+	treatments = disclosure_treatments();
+	{
+		Oid			coll;
+
+		get_atttypetypmodcoll(relid, get_attnum(relid, t.tl.key), &keytype, &keytypmod, &coll);
+	}
+
+	/*
+	 * Only built-in types (and enums): the snapshot table's statistics and
+	 * indexes are computed as its owner, crm_privacy_views, which must run no
+	 * code of a table's owner.
+	 */
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+		Oid			base = getBaseType(c->typid);
+
+		if (get_typ_typrelid(base) != InvalidOid ||
+			(get_typtype(base) != TYPTYPE_ENUM && base >= FirstNormalObjectId))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("column \"%s\" of table %s is of type %s, which a snapshot cannot hold",
+							c->name, crm_qualified_name(relid), format_type_be(c->typid)),
+					 errdetail("A snapshot holds built-in types and enums only: its statistics would run the type's code as the snapshots' owner.")));
+		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
+	}
+
+	/* the fill: the view's query, as its snapshot */
+	v->snapshot = true;
+	initStringInfo(&buf);
+	append_view_query(&buf, &t, columns, v, treatments);
+	out->fill = buf.data;
+	out->comments = view_comments(&t, columns, v,
+								  quote_qualified_identifier(out->snapshot_schema, t.relname));
+
+	/* the table */
+	initStringInfo(&buf);
+	appendStringInfo(&buf, "crm_privacy_key %s", type_name(keytype, keytypmod));
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+		appendStringInfo(&buf, ", %s %s", quote_identifier(c->name), type_name(c->typid, c->typmod));
+	}
+	out->columns = buf.data;
+
+	/* the reader's view */
+	sensitive_out = sensitive ? opted_out_key(&t, "s.crm_privacy_key", "sensitive_data") : NULL;
+	initStringInfo(&buf);
+	appendStringInfoString(&buf, "SELECT ");
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+		const char *col = psprintf("s.%s", quote_identifier(c->name));
+
+		if (foreach_current_index(lc) > 0)
+			appendStringInfoString(&buf, ", ");
+		if (sensitive_out && c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE)
+			appendStringInfo(&buf, "CASE WHEN %s IS NULL OR NOT (%s) THEN %s ELSE %s END AS %s",
+							 col, sensitive_out, col, typed_null(&t, c), quote_identifier(c->name));
+		else
+			appendStringInfoString(&buf, col);
+	}
+	appendStringInfo(&buf, " FROM %s s WHERE ", storage);
+	if (v->row_purpose)
+		appendStringInfo(&buf, "NOT %s AND ", opted_out_key(&t, "s.crm_privacy_key", v->row_purpose));
+	appendStringInfo(&buf, "NOT EXISTS (SELECT FROM privacy.erasure_data e"
+					 " WHERE e.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					 " AND e.key OPERATOR(pg_catalog.=) %s) AND privacy.view_rows(%s)",
+					 t.subject, key_text("s.crm_privacy_key", getBaseType(keytype)),
+					 quote_literal_cstr(quote_qualified_identifier(out->snapshot_schema, t.relname)));
+	out->reader = buf.data;
+
+	/* lookups: by the (pseudonymized) subject key, and by a one-column primary key */
+	out->indexed = list_make1(t.tl.key);
+	{
+		Relation	rel = relation_open(relid, AccessShareLock);
+		Oid			pk = crm_primary_key_index(rel);
+
+		if (OidIsValid(pk))
+		{
+			HeapTuple	tup = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(pk));
+
+			if (HeapTupleIsValid(tup))
+			{
+				Form_pg_index index = (Form_pg_index) GETSTRUCT(tup);
+
+				if (index->indnkeyatts == 1 && index->indkey.values[0] != get_attnum(relid, t.tl.key))
+					out->indexed = lappend(out->indexed,
+										   pstrdup(NameStr(TupleDescAttr(RelationGetDescr(rel),
+																		 index->indkey.values[0] - 1)->attname)));
+				ReleaseSysCache(tup);
+			}
+		}
+		relation_close(rel, AccessShareLock);
+	}
+	out->grantees = grantees(v);
+}
+
+/* For snapshot.c: a schema of the extension's (made if missing, usable by all). */
+void
+crm_view_schema(const char *schema, const char *what)
+{
+	ensure_schema_named(schema, what);
+}
+
+/* For snapshot.c: add an object to the extension, or drop one of its objects. */
+void
+crm_extension_member(Oid classid, Oid objid, bool add)
+{
+	if (add)
+		add_to_extension(classid, objid);
+	else
+		drop_member(classid, objid, DROP_RESTRICT);
 }

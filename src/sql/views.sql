@@ -635,11 +635,14 @@ BEGIN
                                      AND d.objid OPERATOR(pg_catalog.=) c.oid AND d.deptype OPERATOR(pg_catalog.=) 'e'
           JOIN pg_catalog.pg_extension e ON e.oid OPERATOR(pg_catalog.=) d.refobjid
                                          AND e.extname OPERATOR(pg_catalog.=) 'crm_privacy'
+         CROSS JOIN LATERAL (SELECT CASE g.kind
+                   WHEN 'optout' THEN 'optout_' OPERATOR(pg_catalog.||) g.name
+                   WHEN 'disclose' THEN 'disclose_' OPERATOR(pg_catalog.||) g.name
+                   ELSE g.kind END AS suffix) s
          WHERE c.relkind OPERATOR(pg_catalog.=) 'v'
-           AND n.nspname OPERATOR(pg_catalog.=) CASE g.kind
-                   WHEN 'optout' THEN 'privacy_optout_' OPERATOR(pg_catalog.||) g.name
-                   WHEN 'disclose' THEN 'privacy_disclose_' OPERATOR(pg_catalog.||) g.name
-                   ELSE 'privacy_' OPERATOR(pg_catalog.||) g.kind END
+           -- the views of the kind, and their snapshots' views
+           AND n.nspname OPERATOR(pg_catalog.=) ANY (ARRAY['privacy_' OPERATOR(pg_catalog.||) s.suffix,
+                                                         'privacy_snapshot_' OPERATOR(pg_catalog.||) s.suffix])
     LOOP
         IF TG_OP OPERATOR(pg_catalog.=) 'DELETE' THEN
             EXECUTE pg_catalog.format('REVOKE SELECT ON %I.%I FROM %I', v.nspname, v.relname,

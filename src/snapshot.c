@@ -1,0 +1,582 @@
+/*-------------------------------------------------------------------------
+ *
+ * snapshot.c
+ *	  Snapshots of the anonymous and disclosure views (doc/snapshots.md):
+ *	  the view's rows kept in a table, indexed and analyzed, refreshed on
+ *	  demand (privacy.refresh_snapshot) and on a schedule kept by a
+ *	  background worker, read through a view of privacy_snapshot_<kind>.
+ *
+ * A refresh fills a new table of privacy_snapshot_data (owned by
+ * crm_privacy_views, granted to nobody) with the view's query, run as the
+ * table's owner under SECURITY_RESTRICTED_OPERATION with the pseudonym key
+ * as a parameter (the owner may insert into that new table for this one
+ * statement); indexes the (pseudonymized) subject key and a one-column
+ * primary key; analyzes it; points the reader's view at it and drops the
+ * old table, all in one transaction: readers see the old snapshot or the new
+ * one.  The reader's view (views.c, crm_snapshot_sql) applies the opt-outs
+ * and erasures as they are when it is read.  A subject's erasure refreshes
+ * the snapshots of a subject table with k-anonymity, and of its related
+ * tables: the classes it leaves may have become too small.
+ *
+ * The schedule: privacy.snapshots.refresh_every.  The launcher (accesslog.c)
+ * starts a scheduler for each database of crm_privacy.snapshot_databases,
+ * which refreshes the snapshots that are due.
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/snapshot.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/xact.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "common/hashfn.h"
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "tcop/tcopprot.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timestamp.h"
+#include "utils/varlena.h"
+
+#include "crm_privacy.h"
+#include "compat.h"
+#include "label.h"
+
+#define DATA_SCHEMA		"privacy_snapshot_data"
+
+PGDLLEXPORT void crm_snapshot_scheduler_main(Datum arg);
+
+/* crm_privacy.snapshot_databases, crm_privacy.snapshot_naptime */
+static char *snapshot_databases = NULL;
+static int	snapshot_naptime = 60;
+
+/* Run one statement through SPI (connected). */
+static void
+exec_sql(const char *sql)
+{
+	if (SPI_execute(sql, false, 0) < 0)
+		elog(ERROR, "SPI_execute failed: %s", sql);
+}
+
+/* The name of the table that keeps the snapshot of views_schema's view of relid. */
+static char *
+storage_name(Oid relid, const char *views_schema)
+{
+	return psprintf("%u_%08x", relid, hash_bytes((const unsigned char *) views_schema,
+												  (int) strlen(views_schema)));
+}
+
+/*
+ * Refresh the snapshot of views_schema's view of relid; SPI connected, as the
+ * extension's owner.  Returns its rows.
+ */
+static int64
+refresh_connected(Oid relid, const char *views_schema)
+{
+	CrmSnapshotSql ss;
+	char	   *base = storage_name(relid, views_schema);
+	char	   *fresh = psprintf("%s_new", base);
+	char	   *fresh_q = quote_qualified_identifier(DATA_SCHEMA, fresh);
+	Oid			datanspid = get_namespace_oid(DATA_SCHEMA, false);
+	Oid			owner = crm_table_owner(relid);
+	const char *owner_q = quote_identifier(GetUserNameFromId(owner, false));
+	Oid			old;
+	Oid			viewid;
+	Oid			nspid;
+	char	   *view_q;
+	bytea	   *key;
+	int64		rows;
+	ListCell   *lc;
+
+	crm_snapshot_sql(relid, views_schema, fresh_q, &ss);
+	if (ss.k > 0 && ss.subject != relid && crm_table_owner(ss.subject) != owner)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("tables %s and %s have different owners", crm_qualified_name(relid),
+						crm_qualified_name(ss.subject)),
+				 errdetail("The snapshot of a related table is computed as its owner, who must read its subject table's classes (k-anonymity)."),
+				 errhint("Give them one owner (ALTER TABLE ... OWNER TO), then refresh again.")));
+	crm_view_schema(ss.snapshot_schema, psprintf("snapshots of the %s views", views_schema));
+	nspid = get_namespace_oid(ss.snapshot_schema, false);
+	view_q = quote_qualified_identifier(ss.snapshot_schema, ss.relname);
+
+	/* the new table, filled as the table's owner */
+	exec_sql(psprintf("CREATE TABLE %s (%s)", fresh_q, ss.columns));
+	crm_extension_member(RelationRelationId, get_relname_relid(fresh, datanspid), true);
+	exec_sql(psprintf("ALTER TABLE %s OWNER TO %s", fresh_q, quote_identifier(CRM_VIEW_ROLE)));
+	exec_sql(psprintf("GRANT INSERT ON %s TO %s", fresh_q, owner_q));
+	key = crm_pseudonym_key();
+	rows = (int64) crm_run_as_table_owner_keyed(relid,
+												psprintf("INSERT INTO %s SELECT * FROM (%s) f", fresh_q, ss.fill),
+												NULL, key, (Datum) 0, NULL, false, NULL, NULL);
+	explicit_bzero(VARDATA(key), VARSIZE(key) - VARHDRSZ);
+	exec_sql(psprintf("REVOKE INSERT ON %s FROM %s", fresh_q, owner_q));
+	foreach(lc, ss.indexed)
+		exec_sql(psprintf("CREATE INDEX ON %s (%s)", fresh_q, quote_identifier((char *) lfirst(lc))));
+	exec_sql(psprintf("ANALYZE %s", fresh_q));
+
+	/* the reader's view, now on the new table */
+	viewid = get_relname_relid(ss.relname, nspid);
+	if (OidIsValid(viewid))
+		exec_sql(psprintf("CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s", view_q, ss.reader));
+	else
+	{
+		exec_sql(psprintf("CREATE VIEW %s WITH (security_barrier) AS %s", view_q, ss.reader));
+		viewid = get_relname_relid(ss.relname, nspid);
+		crm_extension_member(RelationRelationId, viewid, true);
+		exec_sql(psprintf("ALTER VIEW %s OWNER TO %s", view_q, quote_identifier(CRM_VIEW_ROLE)));
+		foreach(lc, ss.grantees)
+			exec_sql(psprintf("GRANT SELECT ON %s TO %s", view_q, quote_identifier((char *) lfirst(lc))));
+		exec_sql(psprintf("SELECT privacy.record_baseline(%u)", viewid));
+	}
+	exec_sql(ss.comments);
+
+	/* the old table goes; the new one takes its name */
+	old = get_relname_relid(base, datanspid);
+	if (OidIsValid(old))
+		crm_extension_member(RelationRelationId, old, false);
+	exec_sql(psprintf("ALTER TABLE %s RENAME TO %s", fresh_q, quote_identifier(base)));
+
+	exec_sql(psprintf("INSERT INTO privacy.snapshot_data (tbl, tbl_name, views, refreshed_at, row_count)"
+					  " VALUES (%u, %s, %s, pg_catalog.now(), " INT64_FORMAT ")"
+					  " ON CONFLICT (tbl, views) DO UPDATE SET tbl_name = excluded.tbl_name,"
+					  " refreshed_at = excluded.refreshed_at, row_count = excluded.row_count",
+					  relid, quote_literal_cstr(crm_qualified_name(relid)),
+					  quote_literal_cstr(views_schema), rows));
+	return rows;
+}
+
+/*
+ * Drop the snapshot of views_schema's view of relid (which may be dropped
+ * already); SPI connected, as the extension's owner.  Its reader's view is
+ * the one that reads its table.
+ */
+static void
+drop_connected(Oid relid, const char *views_schema)
+{
+	Oid			storage = get_relname_relid(storage_name(relid, views_schema),
+											get_namespace_oid(DATA_SCHEMA, false));
+
+	if (OidIsValid(storage))
+	{
+		List	   *views = NIL;
+		ListCell   *lc;
+
+		exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+						  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+						  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
+						  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
+		for (uint64 i = 0; i < SPI_processed; i++)
+			views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		foreach(lc, views)
+			if (crm_is_extension_member(RelationRelationId, lfirst_oid(lc)))
+				crm_extension_member(RelationRelationId, lfirst_oid(lc), false);
+		crm_extension_member(RelationRelationId, storage, false);
+	}
+	exec_sql(psprintf("DELETE FROM privacy.snapshot_data WHERE tbl OPERATOR(pg_catalog.=) %u"
+					  " AND views OPERATOR(pg_catalog.=) %s", relid, quote_literal_cstr(views_schema)));
+}
+
+/* The snapshots (tbl, views) whose table is relid or, with related, one of its related tables. */
+static List *
+snapshots_of(Oid relid, bool related)
+{
+	List	   *result = NIL;
+
+	exec_sql("SELECT tbl, views FROM privacy.snapshot_data ORDER BY tbl, views");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		Oid			tbl = atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		CrmTableLabel tl;
+
+		if (tbl == relid ||
+			(related && crm_get_table_label(tbl, &tl) && tl.related && crm_subject_relid(&tl) == relid))
+		{
+			result = lappend_oid(result, tbl);
+			result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+		}
+	}
+	return result;
+}
+
+/* Check a views argument: not null. */
+static char *
+views_arg(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the schema of the views must not be null"),
+				 errhint("Name privacy_anon or a privacy_disclose_* schema.")));
+	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+}
+
+/* SQL: privacy.refresh_snapshot(tbl regclass, views text DEFAULT 'privacy_anon') */
+PG_FUNCTION_INFO_V1(crm_refresh_snapshot);
+Datum
+crm_refresh_snapshot(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *views;
+	CrmOwnerContext ctx;
+	int64		rows;
+
+	crm_require_privacy_admin();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the table must not be null")));
+	relid = PG_GETARG_OID(0);
+	crm_require_relation(relid);
+	views = views_arg(fcinfo, 1);
+	crm_lock_view_admin();
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	rows = refresh_connected(relid, views);
+	SPI_finish();
+	crm_end_owner(&ctx);
+	PG_RETURN_INT64(rows);
+}
+
+/* SQL: privacy.drop_snapshot(tbl regclass, views text DEFAULT 'privacy_anon') */
+PG_FUNCTION_INFO_V1(crm_drop_snapshot);
+Datum
+crm_drop_snapshot(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *views;
+	CrmOwnerContext ctx;
+	bool		found = false;
+	List	   *snaps;
+
+	crm_require_privacy_admin();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the table must not be null")));
+	relid = PG_GETARG_OID(0);
+	crm_require_relation(relid);
+	views = views_arg(fcinfo, 1);
+	crm_lock_view_admin();
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	snaps = snapshots_of(relid, false);
+	for (int i = 0; i + 1 < list_length(snaps); i += 2)
+		found |= (strcmp(list_nth(snaps, i + 1), views) == 0);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table %s has no snapshot of its %s view", crm_qualified_name(relid), views),
+				 errhint("privacy.snapshots lists the snapshots.")));
+	drop_connected(relid, views);
+	SPI_finish();
+	crm_end_owner(&ctx);
+	PG_RETURN_VOID();
+}
+
+/*
+ * SQL: privacy.schedule_snapshot(tbl regclass, views text, refresh_every
+ * interval): refresh it every refresh_every (NULL: on demand only).
+ */
+PG_FUNCTION_INFO_V1(crm_schedule_snapshot);
+Datum
+crm_schedule_snapshot(PG_FUNCTION_ARGS)
+{
+	Oid			relid;
+	char	   *views;
+	CrmOwnerContext ctx;
+	Oid			argtypes[3] = {OIDOID, TEXTOID, INTERVALOID};
+	Datum		args[3];
+	char		nulls[3] = {' ', ' ', ' '};
+	uint64		n;
+
+	crm_require_privacy_admin();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the table must not be null")));
+	relid = PG_GETARG_OID(0);
+	views = views_arg(fcinfo, 1);
+	if (!PG_ARGISNULL(2))
+	{
+		Interval   *every = PG_GETARG_INTERVAL_P(2);
+		Interval	minute = {.time = USECS_PER_MINUTE};
+
+		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
+											  IntervalPGetDatum(&minute))) < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("a snapshot cannot be refreshed more often than every minute"),
+					 errhint("NULL refreshes it on demand only.")));
+		args[2] = IntervalPGetDatum(every);
+	}
+	else
+		nulls[2] = 'n';
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(views);
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute_with_args("UPDATE privacy.snapshot_data SET refresh_every = $3"
+							  " WHERE tbl OPERATOR(pg_catalog.=) $1 AND views OPERATOR(pg_catalog.=) $2",
+							  3, argtypes, args, nulls, false, 0) != SPI_OK_UPDATE)
+		elog(ERROR, "could not update privacy.snapshot_data");
+	n = SPI_processed;
+	SPI_finish();
+	crm_end_owner(&ctx);
+	if (n == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("table %s has no snapshot of its %s view",
+						get_rel_name(relid) ? crm_qualified_name(relid) : psprintf("%u", relid), views),
+				 errhint("Make it with privacy.refresh_snapshot() first.")));
+	PG_RETURN_VOID();
+}
+
+/*
+ * Refresh, or drop, the snapshots of relid (and of its related tables with
+ * related); called with the table's views being changed (views.c) or after
+ * an erasure (requests.c).
+ */
+void
+crm_snapshots_of(Oid relid, bool related, bool drop)
+{
+	CrmOwnerContext ctx;
+	List	   *snaps;
+
+	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
+		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
+		return;					/* during CREATE or DROP EXTENSION */
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	snaps = snapshots_of(relid, related);
+	for (int i = 0; i + 1 < list_length(snaps); i += 2)
+	{
+		Oid			tbl = list_nth_oid(snaps, i);
+		char	   *views = list_nth(snaps, i + 1);
+
+		if (drop)
+			drop_connected(tbl, views);
+		else
+			(void) refresh_connected(tbl, views);
+	}
+	SPI_finish();
+	crm_end_owner(&ctx);
+}
+
+/*
+ * SQL: privacy.refresh_due_snapshots(): refresh each snapshot whose
+ * refresh_every has passed since its last refresh; returns how many.
+ */
+PG_FUNCTION_INFO_V1(crm_refresh_due_snapshots);
+Datum
+crm_refresh_due_snapshots(PG_FUNCTION_ARGS)
+{
+	CrmOwnerContext ctx;
+	List	   *due = NIL;
+	int			n = 0;
+
+	crm_require_privacy_admin();
+	crm_lock_view_admin();
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	exec_sql("SELECT tbl, views FROM privacy.snapshot_data"
+			 " WHERE refresh_every IS NOT NULL"
+			 " AND refreshed_at OPERATOR(pg_catalog.+) refresh_every OPERATOR(pg_catalog.<=) pg_catalog.now()"
+			 " ORDER BY refreshed_at");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		due = lappend_oid(due, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		due = lappend(due, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+	for (int i = 0; i + 1 < list_length(due); i += 2)
+	{
+		CHECK_FOR_INTERRUPTS();
+		if (get_rel_relkind(list_nth_oid(due, i)) == '\0')
+			continue;			/* dropped meanwhile */
+		(void) refresh_connected(list_nth_oid(due, i), list_nth(due, i + 1));
+		n++;
+	}
+	SPI_finish();
+	crm_end_owner(&ctx);
+	PG_RETURN_INT32(n);
+}
+
+/*
+ * The scheduler of one database (its name in bgw_extra): every
+ * crm_privacy.snapshot_naptime it refreshes the snapshots that are due, in
+ * a transaction of its own, as the bootstrap superuser.  An error is logged
+ * and tried again at the next round.
+ */
+void
+crm_snapshot_scheduler_main(Datum arg pg_attribute_unused())
+{
+	char		dbname[BGW_EXTRALEN];
+
+	strlcpy(dbname, MyBgworkerEntry->bgw_extra, sizeof(dbname));
+	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(dbname, NULL, 0);
+	pgstat_report_appname("crm_privacy snapshot scheduler");
+
+	while (!ShutdownRequestPending)
+	{
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		pgstat_report_activity(STATE_RUNNING, "crm_privacy: refreshing due snapshots");
+		PG_TRY();
+		{
+			if (OidIsValid(get_extension_oid("crm_privacy", true)))
+			{
+				if (SPI_connect() != SPI_OK_CONNECT)
+					elog(ERROR, "SPI_connect failed");
+				exec_sql("SELECT privacy.refresh_due_snapshots()");
+				SPI_finish();
+			}
+			PopActiveSnapshot();
+			CommitTransactionCommand();
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+		pgstat_report_activity(STATE_IDLE, NULL);
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 snapshot_naptime * 1000L, PG_WAIT_EXTENSION);
+		ResetLatch(MyLatch);
+		CHECK_FOR_INTERRUPTS();
+	}
+	proc_exit(0);
+}
+
+/*
+ * In the launcher: keep a scheduler running for each database named in
+ * crm_privacy.snapshot_databases (started again if it stops; stopped when
+ * its database leaves the list).
+ */
+typedef struct Scheduler
+{
+	char		dbname[NAMEDATALEN];
+	BackgroundWorkerHandle *handle;
+} Scheduler;
+
+static List *schedulers = NIL;	/* Scheduler, in TopMemoryContext */
+
+void
+crm_snapshot_launch(void)
+{
+	char	   *copy = pstrdup(snapshot_databases ? snapshot_databases : "");
+	List	   *names = NIL;
+	ListCell   *lc;
+	MemoryContext old;
+
+	if (!SplitIdentifierString(copy, ',', &names))
+	{
+		ereport(LOG,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("crm_privacy.snapshot_databases is not a list of database names")));
+		names = NIL;
+	}
+	/* stop those no longer named, forget those stopped */
+	foreach(lc, schedulers)
+	{
+		Scheduler  *s = lfirst(lc);
+		pid_t		pid;
+		bool		named = false;
+		ListCell   *n;
+
+		foreach(n, names)
+			named |= (strcmp((char *) lfirst(n), s->dbname) == 0);
+		if (!named)
+			TerminateBackgroundWorker(s->handle);
+		if (!named || GetBackgroundWorkerPid(s->handle, &pid) == BGWH_STOPPED)
+		{
+			pfree(s->handle);
+			pfree(s);
+			schedulers = foreach_delete_current(schedulers, lc);
+		}
+	}
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	foreach(lc, names)
+	{
+		const char *name = lfirst(lc);
+		bool		running = false;
+		ListCell   *r;
+		BackgroundWorker worker;
+		Scheduler  *s;
+
+		foreach(r, schedulers)
+			running |= (strcmp(((Scheduler *) lfirst(r))->dbname, name) == 0);
+		if (running)
+			continue;
+		memset(&worker, 0, sizeof(worker));
+		worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+		worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+		worker.bgw_restart_time = BGW_NEVER_RESTART;
+		snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_privacy");
+		snprintf(worker.bgw_function_name, BGW_MAXLEN, "crm_snapshot_scheduler_main");
+		snprintf(worker.bgw_name, BGW_MAXLEN, "crm_privacy snapshot scheduler");
+		snprintf(worker.bgw_type, BGW_MAXLEN, "crm_privacy snapshot scheduler");
+		strlcpy(worker.bgw_extra, name, BGW_EXTRALEN);
+		worker.bgw_notify_pid = MyProcPid;
+		s = palloc0(sizeof(Scheduler));
+		strlcpy(s->dbname, name, sizeof(s->dbname));
+		if (!RegisterDynamicBackgroundWorker(&worker, &s->handle))
+		{
+			ereport(LOG,
+					(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
+					 errmsg("could not start the crm_privacy snapshot scheduler of database \"%s\"", name),
+					 errhint("Raise max_worker_processes.")));
+			pfree(s);
+			continue;
+		}
+		schedulers = lappend(schedulers, s);
+	}
+	MemoryContextSwitchTo(old);
+}
+
+/* The settings of the schedule; from _PG_init. */
+void
+crm_snapshot_init(void)
+{
+	DefineCustomStringVariable("crm_privacy.snapshot_databases",
+							   "Databases whose snapshot schedule the crm_privacy background worker keeps.",
+							   "A comma-separated list of database names; each gets a scheduler that refreshes its due snapshots.",
+							   &snapshot_databases, "", PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("crm_privacy.snapshot_naptime",
+							"How often a snapshot scheduler looks for due snapshots.",
+							NULL, &snapshot_naptime, 60, 1, 86400, PGC_SIGHUP, GUC_UNIT_S,
+							NULL, NULL, NULL);
+}
