@@ -712,6 +712,33 @@ row_seed(const TableSpec *t, const char *alias)
 }
 
 /*
+ * The choice's column a key column (keycol, an expression) compares with, in
+ * *choicecol, and what it compares: keycol, or its canonical text.
+ */
+static const char *
+choice_key(const TableSpec *t, const char *keycol, const char **choicecol)
+{
+	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
+
+	/*
+	 * Numbers compare as numbers, in the column's own type against the
+	 * choice's key_int or key_num (an int4 column of a related table against
+	 * a bigint subject key, numeric(12,2) against numeric(12,0)); any other
+	 * key as the text of its type, which subject_key() made canonical.
+	 */
+	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
+		*choicecol = "key_int";
+	else if (keytype == NUMERICOID || keytype == FLOAT4OID || keytype == FLOAT8OID)
+		*choicecol = "key_num";	/* a float column compares with it as a float */
+	else
+	{
+		*choicecol = "key";
+		return key_text(keycol, keytype);
+	}
+	return keycol;
+}
+
+/*
  * The condition "the row's subject opted out of purpose", as EXISTS: in a
  * WHERE clause NOT EXISTS runs as an anti-join (or an index probe for a
  * point lookup); inside an expression the planner gets both an index probe
@@ -721,25 +748,14 @@ row_seed(const TableSpec *t, const char *alias)
 static char *
 opted_out_key(const TableSpec *t, const char *keycol, const char *purpose)
 {
-	Oid			keytype = getBaseType(get_atttype(t->relid, get_attnum(t->relid, t->tl.key)));
-	const char *choicecol = "key";
+	const char *choicecol;
+	const char *key = choice_key(t, keycol, &choicecol);
 
-	/*
-	 * Numbers compare as numbers, in the column's own type against the
-	 * choice's key_int or key_num (an int4 column of a related table against
-	 * a bigint subject key, numeric(12,2) against numeric(12,0)); any other
-	 * key as the text of its type, which subject_key() made canonical.
-	 */
-	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
-		choicecol = "key_int";
-	else if (keytype == NUMERICOID || keytype == FLOAT4OID || keytype == FLOAT8OID)
-		choicecol = "key_num";	/* a float column compares with it as a float */
 	return psprintf("EXISTS (SELECT FROM privacy.subject_choices c"
 					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
 					" AND c.%s OPERATOR(pg_catalog.=) %s)",
-					t->subject, quote_literal_cstr(purpose), choicecol,
-					strcmp(choicecol, "key") == 0 ? key_text(keycol, keytype) : keycol);
+					t->subject, quote_literal_cstr(purpose), choicecol, key);
 }
 
 static char *
@@ -2018,8 +2034,13 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 	}
 	out->columns = buf.data;
 
-	/* the reader's view */
-	sensitive_out = sensitive ? opted_out_key(&t, "s.crm_privacy_key", "sensitive_data") : NULL;
+	/*
+	 * The reader's view.  The subjects who opted out of sensitive data are
+	 * a hashed outer join, not a subquery per column and row: its estimate
+	 * stays the table's (a subquery's would make a full read look expensive
+	 * enough for JIT compilation, which costs more than the read).
+	 */
+	sensitive_out = sensitive ? "so.crm_privacy_key IS NULL" : NULL;
 	initStringInfo(&buf);
 	appendStringInfoString(&buf, "SELECT ");
 	foreach(lc, columns)
@@ -2030,12 +2051,31 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 		if (foreach_current_index(lc) > 0)
 			appendStringInfoString(&buf, ", ");
 		if (sensitive_out && c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE)
-			appendStringInfo(&buf, "CASE WHEN %s IS NULL OR NOT (%s) THEN %s ELSE %s END AS %s",
-							 col, sensitive_out, col, typed_null(&t, c), quote_identifier(c->name));
+			appendStringInfo(&buf, "CASE WHEN %s THEN %s ELSE %s END AS %s",
+							 sensitive_out, col, typed_null(&t, c), quote_identifier(c->name));
 		else
 			appendStringInfoString(&buf, col);
 	}
-	appendStringInfo(&buf, " FROM %s s WHERE ", storage);
+	appendStringInfo(&buf, " FROM %s s", storage);
+	if (sensitive_out)
+	{
+		const char *choicecol;
+		const char *key = choice_key(&t, "s.crm_privacy_key", &choicecol);
+
+		/*
+		 * One choice per subject and purpose: subject_choices is unique on
+		 * the key's canonical text, and so on key_int, the integer it is.
+		 * Numbers of other types (key_num) may have two texts (numeric(12,2)
+		 * turned numeric(12,3)): those are made distinct first.  Without
+		 * DISTINCT, a lookup probes the choices' index for its one row.
+		 */
+		appendStringInfo(&buf, " LEFT JOIN (SELECT %sc.%s AS crm_privacy_key FROM privacy.subject_choices c"
+						 " WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						 " AND c.purpose OPERATOR(pg_catalog.=) 'sensitive_data' AND c.opted_out) so"
+						 " ON so.crm_privacy_key OPERATOR(pg_catalog.=) %s",
+						 strcmp(choicecol, "key_num") == 0 ? "DISTINCT " : "", choicecol, t.subject, key);
+	}
+	appendStringInfoString(&buf, " WHERE ");
 	if (v->row_purpose)
 		appendStringInfo(&buf, "NOT %s AND ", opted_out_key(&t, "s.crm_privacy_key", v->row_purpose));
 	appendStringInfo(&buf, "NOT EXISTS (SELECT FROM privacy.erasure_data e"
