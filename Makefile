@@ -23,7 +23,7 @@ DATA         = $(EXTENSION)--0.1.sql $(EXTENSION)--0.1--0.2.sql
 # The anonymized copy of a database (doc/anonymize.md), into PostgreSQL's bindir.
 SCRIPTS      = bin/crm_privacy_anonymized_copy
 
-REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments suppression planner
+REGRESS      = init labels labels_owner mask anon pseudonym views keys reports audit requests access admin choices comments suppression planner snapshot
 
 # Our code builds warning-free (WERROR=1, as the test harness builds, makes every
 # warning an error); PostgreSQL's own headers are

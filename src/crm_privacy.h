@@ -141,7 +141,8 @@ extern void crm_extension_member(Oid classid, Oid objid, bool add);
 /* snapshot.c */
 extern void crm_snapshot_init(void);
 extern void crm_snapshot_launch(void);
-extern void crm_snapshots_of(Oid relid, bool related, bool drop);
+extern void crm_snapshots_of(Oid relid, bool related);
+extern void crm_snapshots_gc(void);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);
 
 #endif							/* CRM_PRIVACY_H */

@@ -62,6 +62,7 @@
 #define DATA_SCHEMA		"privacy_snapshot_data"
 
 PGDLLEXPORT void crm_snapshot_scheduler_main(Datum arg);
+static void drop_storage(Oid storage);
 
 /* crm_privacy.snapshot_databases, crm_privacy.snapshot_naptime */
 static char *snapshot_databases = NULL;
@@ -148,10 +149,10 @@ refresh_connected(Oid relid, const char *views_schema)
 	}
 	exec_sql(ss.comments);
 
-	/* the old table goes; the new one takes its name */
+	/* the old table goes (with a view left under the table's former name) */
 	old = get_relname_relid(base, datanspid);
 	if (OidIsValid(old))
-		crm_extension_member(RelationRelationId, old, false);
+		drop_storage(old);
 	exec_sql(psprintf("ALTER TABLE %s RENAME TO %s", fresh_q, quote_identifier(base)));
 
 	exec_sql(psprintf("INSERT INTO privacy.snapshot_data (tbl, tbl_name, views, refreshed_at, row_count)"
@@ -164,9 +165,32 @@ refresh_connected(Oid relid, const char *views_schema)
 }
 
 /*
+ * Drop a snapshot table, and the extension's views that read it (its
+ * reader's view, or one left under a table's former name); SPI connected,
+ * as the extension's owner.
+ */
+static void
+drop_storage(Oid storage)
+{
+	List	   *views = NIL;
+	ListCell   *lc;
+
+	exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+					  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+					  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
+					  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	foreach(lc, views)
+		if (crm_is_extension_member(RelationRelationId, lfirst_oid(lc)))
+			crm_extension_member(RelationRelationId, lfirst_oid(lc), false);
+	crm_extension_member(RelationRelationId, storage, false);
+}
+
+/*
  * Drop the snapshot of views_schema's view of relid (which may be dropped
- * already); SPI connected, as the extension's owner.  Its reader's view is
- * the one that reads its table.
+ * already); SPI connected, as the extension's owner.
  */
 static void
 drop_connected(Oid relid, const char *views_schema)
@@ -175,22 +199,7 @@ drop_connected(Oid relid, const char *views_schema)
 											get_namespace_oid(DATA_SCHEMA, false));
 
 	if (OidIsValid(storage))
-	{
-		List	   *views = NIL;
-		ListCell   *lc;
-
-		exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
-						  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
-						  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
-						  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-						  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
-		for (uint64 i = 0; i < SPI_processed; i++)
-			views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
-		foreach(lc, views)
-			if (crm_is_extension_member(RelationRelationId, lfirst_oid(lc)))
-				crm_extension_member(RelationRelationId, lfirst_oid(lc), false);
-		crm_extension_member(RelationRelationId, storage, false);
-	}
+		drop_storage(storage);
 	exec_sql(psprintf("DELETE FROM privacy.snapshot_data WHERE tbl OPERATOR(pg_catalog.=) %u"
 					  " AND views OPERATOR(pg_catalog.=) %s", relid, quote_literal_cstr(views_schema)));
 }
@@ -354,12 +363,11 @@ crm_schedule_snapshot(PG_FUNCTION_ARGS)
 }
 
 /*
- * Refresh, or drop, the snapshots of relid (and of its related tables with
- * related); called with the table's views being changed (views.c) or after
- * an erasure (requests.c).
+ * Refresh the snapshots of relid (and of its related tables with related):
+ * after an erasure (requests.c), so that no copy of the erased values stays.
  */
 void
-crm_snapshots_of(Oid relid, bool related, bool drop)
+crm_snapshots_of(Oid relid, bool related)
 {
 	CrmOwnerContext ctx;
 	List	   *snaps;
@@ -376,10 +384,44 @@ crm_snapshots_of(Oid relid, bool related, bool drop)
 		Oid			tbl = list_nth_oid(snaps, i);
 		char	   *views = list_nth(snaps, i + 1);
 
-		if (drop)
+		(void) refresh_connected(tbl, views);
+	}
+	SPI_finish();
+	crm_end_owner(&ctx);
+}
+
+/*
+ * Drop the snapshots whose live view is gone (its table dropped or
+ * unlabelled, its disclosure profile dropped); after the views changed
+ * (views.c).
+ */
+void
+crm_snapshots_gc(void)
+{
+	CrmOwnerContext ctx;
+	List	   *snaps = NIL;
+
+	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
+		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
+		return;					/* during CREATE or DROP EXTENSION */
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	exec_sql("SELECT tbl, views FROM privacy.snapshot_data ORDER BY tbl, views");
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		snaps = lappend_oid(snaps, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		snaps = lappend(snaps, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+	for (int i = 0; i + 1 < list_length(snaps); i += 2)
+	{
+		Oid			tbl = list_nth_oid(snaps, i);
+		char	   *views = list_nth(snaps, i + 1);
+		char	   *relname = get_rel_name(tbl);
+		Oid			nspid = get_namespace_oid(views, true);
+
+		if (relname == NULL || !OidIsValid(nspid) || !OidIsValid(get_relname_relid(relname, nspid)))
 			drop_connected(tbl, views);
-		else
-			(void) refresh_connected(tbl, views);
 	}
 	SPI_finish();
 	crm_end_owner(&ctx);

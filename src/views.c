@@ -1838,7 +1838,7 @@ crm_refresh(Oid relid)
 	}
 	PG_END_TRY();
 	SPI_finish();
-	crm_end_owner(&ctx);
+	crm_end_owner(&ctx);	crm_snapshots_gc();
 }
 
 /* Drop the views built on relid; used before DDL that their presence would block. */
@@ -1854,7 +1854,7 @@ crm_drop_views_of(Oid relid)
 	drop_generated(relid, NIL, NIL);
 	SPI_finish();
 	crm_end_owner(&ctx);
-	crm_snapshots_of(relid, false, true);
+	crm_snapshots_gc();
 }
 
 /* SQL: privacy.refresh_views(tbl regclass DEFAULT NULL). */

@@ -1,0 +1,212 @@
+--
+-- snapshot: snapshots of the anonymous and disclosure views, kept in tables
+-- (indexed, analyzed) and read through views that apply opt-outs and
+-- erasures as they are when read.
+--
+CREATE ROLE regress_sn_owner;
+CREATE ROLE regress_sn_reader;
+CREATE ROLE regress_sn_plain;
+CREATE SCHEMA sn AUTHORIZATION regress_sn_owner;
+GRANT USAGE ON SCHEMA sn TO PUBLIC;
+SET ROLE regress_sn_owner;
+-- The owner's code: a domain whose CHECK notes who runs it.
+CREATE TABLE sn.ran_as (who name);
+GRANT INSERT ON sn.ran_as TO PUBLIC;
+CREATE FUNCTION sn.note(v int) RETURNS boolean LANGUAGE sql VOLATILE
+    AS $$ INSERT INTO sn.ran_as VALUES (current_user); SELECT true $$;
+GRANT EXECUTE ON FUNCTION sn.note(int) TO PUBLIC;
+CREATE DOMAIN sn.points AS int CHECK (sn.note(VALUE));
+CREATE TABLE sn.customer (id int PRIMARY KEY, name text, city text, born int, religion text, points sn.points);
+CREATE TABLE sn.orders (order_id int PRIMARY KEY, customer_id int REFERENCES sn.customer, amount numeric);
+INSERT INTO sn.customer
+SELECT i, 'name ' || i, (ARRAY['北京', '上海', '广州'])[1 + i % 3], 1970 + i % 4,
+       CASE WHEN i % 2 = 0 THEN 'religion ' || i END, i
+  FROM generate_series(1, 40) i;
+-- customer 41 alone in its class (深圳): suppressed with k=2
+INSERT INTO sn.customer VALUES (41, 'name 41', '深圳', 1970, 'religion 41', 41);
+INSERT INTO sn.orders SELECT i, 1 + i % 41, i * 10 FROM generate_series(1, 123) i;
+RESET ROLE;
+SELECT privacy.label_table('sn.customer', 'subject key=id k=2');
+SELECT privacy.label_table('sn.orders', 'related subject=sn.customer key=customer_id');
+SELECT privacy.label_column('sn.customer', 'id', 'identifier anon=pseudonym');
+SELECT privacy.label_column('sn.customer', 'name', 'identifier');
+SELECT privacy.label_column('sn.customer', 'city', 'quasi_identifier anon=keep');
+SELECT privacy.label_column('sn.customer', 'born', 'quasi_identifier anon=generalize(10)');
+SELECT privacy.label_column('sn.customer', 'religion', 'sensitive anon=keep');
+SELECT privacy.label_column('sn.customer', 'points', 'personal anon=keep');
+SELECT privacy.label_column('sn.orders', 'order_id', 'public');
+SELECT privacy.label_column('sn.orders', 'customer_id', 'identifier anon=pseudonym');
+SELECT privacy.label_column('sn.orders', 'amount', 'personal anon=keep');
+SELECT privacy.create_disclosure('sn_partner', 'direct_marketing');
+SELECT privacy.disclose('sn_partner', 'sn.customer', 'id', 'pseudonym');
+SELECT privacy.disclose('sn_partner', 'sn.customer', 'city', 'keep');
+SELECT privacy.disclose('sn_partner', 'sn.customer', 'religion', 'keep');
+SELECT privacy.grant_access('regress_sn_reader', 'anon');
+SELECT privacy.grant_access('regress_sn_reader', 'disclose', 'sn_partner');
+-- Two subjects opted out before the snapshots: 2 of direct marketing, 4 of
+-- sensitive data.
+SELECT privacy.opt_out('sn.customer', '2', 'direct_marketing');
+SELECT privacy.opt_out('sn.customer', '4', 'sensitive_data');
+
+-- Made (as a privacy administrator): rows as the view's.
+DELETE FROM sn.ran_as;
+SELECT privacy.refresh_snapshot('sn.customer') AS customers,
+       privacy.refresh_snapshot('sn.orders') AS orders,
+       privacy.refresh_snapshot('sn.customer', 'privacy_disclose_sn_partner') AS disclosed;
+-- No code of the owner ran for it (the values keep their domain: its check
+-- does not run again), and none as anyone else.
+SELECT DISTINCT who FROM sn.ran_as;
+SELECT table_name, views, snapshot_schema, refresh_every, row_count FROM privacy.snapshots ORDER BY 1, 2;
+-- Indexed on the pseudonymized key (and the orders' primary key), analyzed.
+SELECT c.relname ~ '^[0-9]+_[0-9a-f]{8}$' AS named_by_oid, c.reltuples,
+       (SELECT string_agg(a.attname, ', ' ORDER BY a.attname)
+          FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
+         WHERE i.indrelid = c.oid) AS indexed,
+       c.relowner::regrole AS owner, c.relacl
+  FROM pg_class c
+ WHERE c.relnamespace = 'privacy_snapshot_data'::regnamespace AND c.relkind = 'r'
+ ORDER BY c.reltuples;
+SELECT c.oid::regclass AS snapshot_view, c.relowner::regrole AS owner, c.reloptions
+  FROM pg_class c
+ WHERE c.relnamespace::regnamespace::text LIKE 'privacy\_snapshot\_%' AND c.relkind = 'v'
+ ORDER BY 1::text;
+
+-- Each snapshot reads as its live view, row for row.
+CREATE FUNCTION pg_temp.same(live text, snap text) RETURNS text LANGUAGE plpgsql AS $$
+DECLARE a bigint; b bigint; n bigint;
+BEGIN
+    EXECUTE format('SELECT count(*) FROM %s', live) INTO n;
+    EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL SELECT * FROM %s) x', live, snap) INTO a;
+    EXECUTE format('SELECT count(*) FROM (SELECT * FROM %s EXCEPT ALL SELECT * FROM %s) x', snap, live) INTO b;
+    RETURN format('%s rows, %s only live, %s only in the snapshot', n, a, b);
+END $$;
+CREATE FUNCTION pg_temp.plan_of(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE j jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON, COSTS OFF) ' || q INTO j;
+    RETURN j;
+END $$;
+SET ROLE regress_sn_reader;
+SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer,
+       pg_temp.same('privacy_anon.orders', 'privacy_snapshot_anon.orders') AS orders,
+       pg_temp.same('privacy_disclose_sn_partner.customer', 'privacy_snapshot_disclose_sn_partner.customer') AS disclosed;
+-- Suppressed: customer 41 and their 3 orders; opted out of sensitive data:
+-- customer 4's religion.
+SELECT count(*) AS customers, count(religion) AS religions FROM privacy_snapshot_anon.customer;
+SELECT count(*) AS orders FROM privacy_snapshot_anon.orders;
+-- The tables are nobody's to read.
+DO $$ DECLARE r regclass; BEGIN
+    FOR r IN SELECT c.oid FROM pg_class c
+              WHERE c.relnamespace = 'privacy_snapshot_data'::regnamespace AND c.relkind = 'r' LOOP
+        BEGIN
+            EXECUTE format('SELECT count(*) FROM %s', r);
+            RAISE NOTICE 'read %', r;
+        EXCEPTION WHEN insufficient_privilege THEN
+            RAISE NOTICE 'refused (42501)';
+        END;
+    END LOOP;
+END $$;
+-- A lookup by the pseudonymized key can use the snapshot's index.
+SET enable_seqscan = off;
+SELECT (SELECT count(*) FROM jsonb_path_query(pg_temp.plan_of(
+            format('SELECT * FROM privacy_snapshot_anon.customer WHERE id = %s',
+                   (SELECT id FROM privacy_snapshot_anon.customer ORDER BY id LIMIT 1))),
+            'lax $.**."Index Cond" ? (@ like_regex "\\(id = ")')) AS index_lookups;
+RESET enable_seqscan;
+RESET ROLE;
+
+-- Opt-outs made after the refresh hold at once: customer 3 out of direct
+-- marketing (gone from the disclosure snapshot), customer 6 out of
+-- sensitive data (religion NULL in every snapshot).
+SELECT privacy.opt_out('sn.customer', '3', 'direct_marketing');
+SELECT privacy.opt_out('sn.customer', '6', 'sensitive_data');
+SET ROLE regress_sn_reader;
+SELECT count(*) AS disclosed, count(religion) AS disclosed_religions FROM privacy_snapshot_disclose_sn_partner.customer;
+SELECT count(*) AS customers, count(religion) AS religions FROM privacy_snapshot_anon.customer;
+SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer,
+       pg_temp.same('privacy_disclose_sn_partner.customer', 'privacy_snapshot_disclose_sn_partner.customer') AS disclosed;
+RESET ROLE;
+-- An opt-in shows the subject again.
+SELECT privacy.opt_in('sn.customer', '3', 'direct_marketing');
+SELECT count(*) AS disclosed FROM privacy_snapshot_disclose_sn_partner.customer;
+
+-- An erasure: the snapshots of the subject and its related tables are made
+-- again in the erasure's transaction (no copy of the erased values stays),
+-- and leave the erased subject out (the live views show its blanked row).
+SELECT refreshed_at AS before_erasure FROM privacy.snapshot_data WHERE views = 'privacy_anon' AND tbl = 'sn.customer'::regclass \gset
+SELECT privacy.erase_subject('sn.customer', '5') IS NOT NULL AS erased;
+SELECT views, refreshed_at > :'before_erasure' AS made_again FROM privacy.snapshot_data ORDER BY tbl, views;
+-- The customer's snapshot table holds the erased row only as the erasure
+-- left it in the table.
+SELECT DISTINCT d.refobjid::regclass AS customer_storage
+  FROM pg_depend d JOIN pg_rewrite r ON r.oid = d.objid
+  JOIN pg_class c ON c.oid = d.refobjid AND c.relnamespace = 'privacy_snapshot_data'::regnamespace
+ WHERE r.ev_class = 'privacy_snapshot_anon.customer'::regclass \gset
+SELECT c.name IS NULL AS name_erased, c.city = s.city AS city_as_in_table, s.religion
+  FROM :customer_storage s JOIN sn.customer c ON c.id = s.crm_privacy_key WHERE s.crm_privacy_key = 5;
+SET ROLE regress_sn_reader;
+SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer,
+       pg_temp.same('privacy_anon.orders', 'privacy_snapshot_anon.orders') AS orders,
+       pg_temp.same('privacy_disclose_sn_partner.customer', 'privacy_snapshot_disclose_sn_partner.customer') AS disclosed;
+RESET ROLE;
+
+-- Who may do what.
+SET ROLE regress_sn_plain;
+SELECT privacy.refresh_snapshot('sn.customer');
+SELECT privacy.drop_snapshot('sn.customer');
+SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', '1 hour');
+SELECT privacy.refresh_due_snapshots();
+SELECT count(*) FROM privacy_snapshot_anon.customer;
+RESET ROLE;
+-- Bad arguments: a clear error, nothing made.
+SELECT privacy.refresh_snapshot(NULL);
+SELECT privacy.refresh_snapshot('sn.customer', NULL);
+SELECT privacy.refresh_snapshot('sn.customer', 'privacy_standard');
+SELECT privacy.refresh_snapshot('sn.customer', 'privacy_full');
+SELECT privacy.refresh_snapshot('sn.customer', 'no_such_schema');
+SELECT privacy.refresh_snapshot('sn.ran_as');
+SELECT privacy.refresh_snapshot(0::oid::regclass);
+SELECT privacy.drop_snapshot('sn.customer', 'privacy_disclose_no_such');
+SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', '59 seconds');
+SELECT privacy.schedule_snapshot('sn.orders', 'privacy_disclose_sn_partner', '1 hour');
+SELECT count(*) AS snapshots FROM privacy.snapshot_data;
+-- A type the snapshot's statistics would run the owner's code for: refused.
+SET ROLE regress_sn_owner;
+CREATE TYPE sn.mood AS (level int);
+CREATE TABLE sn.odd (id int PRIMARY KEY, mood sn.mood);
+RESET ROLE;
+SELECT privacy.label_table('sn.odd', 'subject key=id');
+SELECT privacy.label_column('sn.odd', 'mood', 'personal anon=keep');
+SELECT privacy.refresh_snapshot('sn.odd');
+SELECT privacy.label_table('sn.odd', NULL);
+
+-- The schedule: due when refresh_every has passed since the last refresh.
+SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', '1 hour');
+SELECT privacy.refresh_due_snapshots() AS refreshed_now;
+UPDATE privacy.snapshot_data SET refreshed_at = refreshed_at - interval '2 hours'
+ WHERE tbl = 'sn.customer'::regclass AND views = 'privacy_anon';
+SELECT privacy.refresh_due_snapshots() AS refreshed_when_due;
+SELECT privacy.refresh_due_snapshots() AS refreshed_again;
+SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', NULL);
+SELECT table_name, views, refresh_every FROM privacy.snapshots ORDER BY 1, 2;
+
+-- Dropped: its view and table go.
+SELECT privacy.drop_snapshot('sn.customer', 'privacy_disclose_sn_partner');
+SELECT to_regclass('privacy_snapshot_disclose_sn_partner.customer') AS view_left;
+SELECT count(*) AS snapshot_tables FROM pg_class
+ WHERE relnamespace = 'privacy_snapshot_data'::regnamespace AND relkind = 'r';
+-- The table's views go (unlabelled, dropped): its snapshots go with them.
+SELECT privacy.label_table('sn.orders', NULL);
+SELECT to_regclass('privacy_snapshot_anon.orders') AS orders_view_left;
+DROP TABLE sn.orders;
+DROP TABLE sn.customer;
+SELECT to_regclass('privacy_snapshot_anon.customer') AS customer_view_left;
+SELECT count(*) AS snapshots, (SELECT count(*) FROM pg_class
+ WHERE relnamespace = 'privacy_snapshot_data'::regnamespace) AS snapshot_relations FROM privacy.snapshot_data;
+
+SELECT privacy.revoke_access('regress_sn_reader', 'anon');
+SELECT privacy.drop_disclosure('sn_partner');
+DROP SCHEMA sn CASCADE;
+DROP ROLE regress_sn_owner;
+DROP ROLE regress_sn_reader;
+DROP ROLE regress_sn_plain;
