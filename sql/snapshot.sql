@@ -190,6 +190,21 @@ SELECT privacy.refresh_due_snapshots() AS refreshed_again;
 SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', NULL);
 SELECT table_name, views, refresh_every FROM privacy.snapshots ORDER BY 1, 2;
 
+-- The table gains a column: the snapshot stays as it was until refreshed,
+-- then has it (its view made anew, with its grants).
+SET ROLE regress_sn_owner;
+ALTER TABLE sn.customer ADD COLUMN note text;
+RESET ROLE;
+SELECT count(*) AS snapshots_kept FROM privacy.snapshot_data;
+SELECT count(*) AS columns_before FROM information_schema.columns
+ WHERE table_schema = 'privacy_snapshot_anon' AND table_name = 'customer';
+SELECT privacy.refresh_snapshot('sn.customer') AS customers;
+SELECT count(*) AS columns_after FROM information_schema.columns
+ WHERE table_schema = 'privacy_snapshot_anon' AND table_name = 'customer';
+SET ROLE regress_sn_reader;
+SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer;
+RESET ROLE;
+
 -- Dropped: its view and table go.
 SELECT privacy.drop_snapshot('sn.customer', 'privacy_disclose_sn_partner');
 SELECT to_regclass('privacy_snapshot_disclose_sn_partner.customer') AS view_left;

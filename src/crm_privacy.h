@@ -143,6 +143,7 @@ extern void crm_snapshot_init(void);
 extern void crm_snapshot_launch(void);
 extern void crm_snapshots_of(Oid relid, bool related);
 extern void crm_snapshots_gc(void);
+extern void crm_snapshots_drop(Oid relid);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);
 
 #endif							/* CRM_PRIVACY_H */

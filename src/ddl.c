@@ -417,6 +417,7 @@ before_drop(DropStmt *stmt)
 				crm_audit_table_action(relid, "DROP TABLE", NULL);
 			if (has_views(relid))
 				crm_drop_views_of(relid);
+			crm_snapshots_drop(relid);
 		}
 		else if (stmt->removeType == OBJECT_EXTENSION &&
 				 strcmp(strVal(lfirst(lc)), CRM_PROVIDER) == 0)
@@ -445,7 +446,10 @@ before_drop(DropStmt *stmt)
 				CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc2);
 
 				if (entry->attnum == 0 && get_rel_namespace(entry->relid) == nspid)
+				{
 					crm_drop_views_of(entry->relid);
+					crm_snapshots_drop(entry->relid);
+				}
 			}
 		}
 	}
@@ -1024,7 +1028,10 @@ before_drop_owned(DropOwnedStmt *stmt)
 				ReleaseSysCache(tup);
 			}
 			if (list_member_oid(roles, relowner) || list_member_oid(roles, nspowner))
+			{
 				crm_drop_views_of(entry->relid);
+				crm_snapshots_drop(entry->relid);
+			}
 		}
 	}
 	if (SPI_connect() != SPI_OK_CONNECT)

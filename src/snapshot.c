@@ -31,6 +31,7 @@
  */
 #include "postgres.h"
 
+#include "access/relation.h"
 #include "access/xact.h"
 #include "catalog/namespace.h"
 #include "catalog/pg_class.h"
@@ -51,6 +52,7 @@
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
+#include "utils/rel.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -82,6 +84,29 @@ storage_name(Oid relid, const char *views_schema)
 {
 	return psprintf("%u_%08x", relid, hash_bytes((const unsigned char *) views_schema,
 												  (int) strlen(views_schema)));
+}
+
+/* Does view viewid have the columns of the snapshot table storage (but its first)? */
+static bool
+same_columns(Oid viewid, Oid storage)
+{
+	Relation	v = relation_open(viewid, AccessShareLock);
+	Relation	t = relation_open(storage, AccessShareLock);
+	TupleDesc	vd = RelationGetDescr(v);
+	TupleDesc	td = RelationGetDescr(t);
+	bool		same = (vd->natts == td->natts - 1);
+
+	for (int i = 0; same && i < vd->natts; i++)
+	{
+		Form_pg_attribute a = TupleDescAttr(vd, i);
+		Form_pg_attribute b = TupleDescAttr(td, i + 1);
+
+		same = strcmp(NameStr(a->attname), NameStr(b->attname)) == 0 &&
+			a->atttypid == b->atttypid && a->atttypmod == b->atttypmod;
+	}
+	relation_close(t, AccessShareLock);
+	relation_close(v, AccessShareLock);
+	return same;
 }
 
 /*
@@ -133,8 +158,13 @@ refresh_connected(Oid relid, const char *views_schema)
 		exec_sql(psprintf("CREATE INDEX ON %s (%s)", fresh_q, quote_identifier((char *) lfirst(lc))));
 	exec_sql(psprintf("ANALYZE %s", fresh_q));
 
-	/* the reader's view, now on the new table */
+	/* the reader's view, now on the new table; made anew if its columns changed */
 	viewid = get_relname_relid(ss.relname, nspid);
+	if (OidIsValid(viewid) && !same_columns(viewid, get_relname_relid(fresh, datanspid)))
+	{
+		crm_extension_member(RelationRelationId, viewid, false);
+		viewid = InvalidOid;
+	}
 	if (OidIsValid(viewid))
 		exec_sql(psprintf("CREATE OR REPLACE VIEW %s WITH (security_barrier) AS %s", view_q, ss.reader));
 	else
@@ -391,12 +421,12 @@ crm_snapshots_of(Oid relid, bool related)
 }
 
 /*
- * Drop the snapshots whose live view is gone (its table dropped or
- * unlabelled, its disclosure profile dropped); after the views changed
- * (views.c).
+ * Drop the snapshots of a table, or (InvalidOid) those that have no table
+ * any more: their table dropped or unlabelled, their disclosure profile
+ * dropped.
  */
-void
-crm_snapshots_gc(void)
+static void
+drop_snapshots(Oid relid)
 {
 	CrmOwnerContext ctx;
 	List	   *snaps = NIL;
@@ -417,14 +447,28 @@ crm_snapshots_gc(void)
 	{
 		Oid			tbl = list_nth_oid(snaps, i);
 		char	   *views = list_nth(snaps, i + 1);
-		char	   *relname = get_rel_name(tbl);
-		Oid			nspid = get_namespace_oid(views, true);
+		CrmTableLabel tl;
 
-		if (relname == NULL || !OidIsValid(nspid) || !OidIsValid(get_relname_relid(relname, nspid)))
+		if (tbl == relid || get_rel_name(tbl) == NULL || !crm_get_table_label(tbl, &tl) ||
+			!OidIsValid(get_namespace_oid(views, true)))
 			drop_connected(tbl, views);
 	}
 	SPI_finish();
 	crm_end_owner(&ctx);
+}
+
+/* Drop the snapshots that have no table any more; after the views changed (views.c). */
+void
+crm_snapshots_gc(void)
+{
+	drop_snapshots(InvalidOid);
+}
+
+/* Drop the snapshots of a table that is being dropped (ddl.c). */
+void
+crm_snapshots_drop(Oid relid)
+{
+	drop_snapshots(relid);
 }
 
 /*

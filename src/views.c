@@ -1854,7 +1854,6 @@ crm_drop_views_of(Oid relid)
 	drop_generated(relid, NIL, NIL);
 	SPI_finish();
 	crm_end_owner(&ctx);
-	crm_snapshots_gc();
 }
 
 /* SQL: privacy.refresh_views(tbl regclass DEFAULT NULL). */
