@@ -886,9 +886,6 @@ COMMENT ON SCHEMA privacy_snapshot_data IS
 -- a table's owner inserts its snapshot's rows into a new table while it is refreshed
 GRANT USAGE ON SCHEMA privacy_snapshot_data TO PUBLIC;
 
--- The snapshots' views leave out every erased subject.
-GRANT SELECT ON privacy.erasure_data TO crm_privacy_views;
-
 CREATE TABLE privacy.snapshot_data (
     tbl           pg_catalog.oid NOT NULL,
     tbl_name      pg_catalog.text NOT NULL,

@@ -131,8 +131,8 @@ SELECT privacy.opt_in('sn.customer', '3', 'direct_marketing');
 SELECT count(*) AS disclosed FROM privacy_snapshot_disclose_sn_partner.customer;
 
 -- An erasure: the snapshots of the subject and its related tables are made
--- again in the erasure's transaction (no copy of the erased values stays),
--- and leave the erased subject out (the live views show its blanked row).
+-- again in the erasure's transaction: no copy of the erased values stays,
+-- and they read as the live views (the subject's row as the erasure left it).
 SELECT refreshed_at AS before_erasure FROM privacy.snapshot_data WHERE views = 'privacy_anon' AND tbl = 'sn.customer'::regclass \gset
 SELECT privacy.erase_subject('sn.customer', '5') IS NOT NULL AS erased;
 SELECT views, refreshed_at > :'before_erasure' AS made_again FROM privacy.snapshot_data ORDER BY tbl, views;
@@ -170,6 +170,11 @@ SELECT privacy.drop_snapshot('sn.customer', 'privacy_disclose_no_such');
 SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', '59 seconds');
 SELECT privacy.schedule_snapshot('sn.orders', 'privacy_disclose_sn_partner', '1 hour');
 SELECT count(*) AS snapshots FROM privacy.snapshot_data;
+-- A refresh sees what committed before each of its statements: not in a
+-- REPEATABLE READ or SERIALIZABLE transaction (it could put erased values back).
+BEGIN ISOLATION LEVEL REPEATABLE READ;
+SELECT privacy.refresh_snapshot('sn.customer');
+ROLLBACK;
 -- A type the snapshot's statistics would run the owner's code for: refused.
 SET ROLE regress_sn_owner;
 CREATE TYPE sn.mood AS (level int);

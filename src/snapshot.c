@@ -14,9 +14,9 @@
  * primary key; analyzes it; points the reader's view at it and drops the
  * old table, all in one transaction: readers see the old snapshot or the new
  * one.  The reader's view (views.c, crm_snapshot_sql) applies the opt-outs
- * and erasures as they are when it is read.  A subject's erasure refreshes
- * the snapshots of a subject table with k-anonymity, and of its related
- * tables: the classes it leaves may have become too small.
+ * as they are when it is read.  A subject's erasure makes the snapshots of
+ * its table and related tables again, in its transaction: no copy of the
+ * erased values stays.
  *
  * The schedule: privacy.snapshots.refresh_every.  The launcher (accesslog.c)
  * starts a scheduler for each database of crm_privacy.snapshot_databases,
@@ -131,6 +131,18 @@ refresh_connected(Oid relid, const char *views_schema)
 	int64		rows;
 	ListCell   *lc;
 
+	/*
+	 * Each statement sees what committed before it (READ COMMITTED), after
+	 * the lock that orders refreshes: a refresh that waited for an erasure's
+	 * sees it, and never puts erased values back.
+	 */
+	if (IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("a snapshot cannot be refreshed in a %s transaction",
+						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errdetail("A refresh must see every change committed before it, erasures included."),
+				 errhint("Refresh it (or erase the subject) in a READ COMMITTED transaction.")));
 	crm_snapshot_sql(relid, views_schema, fresh_q, &ss);
 	if (ss.k > 0 && ss.subject != relid && crm_table_owner(ss.subject) != owner)
 		ereport(ERROR,
@@ -405,6 +417,7 @@ crm_snapshots_of(Oid relid, bool related)
 	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
 		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
 		return;					/* during CREATE or DROP EXTENSION */
+	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");

@@ -150,6 +150,7 @@ typedef struct ColumnSpec
 	bool		warned;			/* its untrusted domain was reported */
 	CrmColumnLabel cl;
 	char	   *does;			/* what the view being built does to it */
+	bool		hidden;			/* and whether it is always NULL there */
 } ColumnSpec;
 
 /* A treatment of a disclosure profile. */
@@ -653,6 +654,7 @@ append_column(StringInfo buf, const TableSpec *t, ColumnSpec *c,
 		appendStringInfoString(&expr, col);
 
 	c->does = describe_column(c, v, rule, hidden);
+	c->hidden = hidden;
 	if (hidden)
 		appendStringInfoString(buf, typed_null(t, c));
 	else if (needs->sensitive && v->kind != VIEW_FULL && c->cl.cls == CRM_CLASS_SENSITIVE)
@@ -1942,9 +1944,9 @@ crm_k_anonymity(PG_FUNCTION_ARGS)
  * the pseudonym key as parameter $2 (run as the table's owner), and the
  * row's subject key first (crm_privacy_key), but without any opt-out: the
  * reader's view over it (a security barrier) applies the opt-outs as they
- * are when it is read, NULLs the sensitive columns of subjects who opted out
- * of sensitive data, and leaves out every erased subject, so that a choice
- * or an erasure made after the refresh holds at once.
+ * are when it is read, and NULLs the sensitive columns it shows of subjects
+ * who opted out of sensitive data, so that a choice made after the refresh
+ * holds at once.  (An erasure makes the snapshots again, snapshot.c.)
  */
 void
 crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSnapshotSql *out)
@@ -2018,6 +2020,13 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 	v->snapshot = true;
 	initStringInfo(&buf);
 	append_view_query(&buf, &t, columns, v, treatments);
+	sensitive = false;			/* a sensitive column the view shows (not always NULL) */
+	foreach(lc, columns)
+	{
+		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE && !c->hidden);
+	}
 	out->fill = buf.data;
 	out->comments = view_comments(&t, columns, v,
 								  quote_qualified_identifier(out->snapshot_schema, t.relname));
@@ -2049,7 +2058,7 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 
 		if (foreach_current_index(lc) > 0)
 			appendStringInfoString(&buf, ", ");
-		if (sensitive_out && c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE)
+		if (sensitive_out && c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE && !c->hidden)
 			appendStringInfo(&buf, "CASE WHEN %s THEN %s ELSE %s END AS %s",
 							 sensitive_out, col, typed_null(&t, c), quote_identifier(c->name));
 		else
@@ -2077,10 +2086,7 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 	appendStringInfoString(&buf, " WHERE ");
 	if (v->row_purpose)
 		appendStringInfo(&buf, "NOT %s AND ", opted_out_key(&t, "s.crm_privacy_key", v->row_purpose));
-	appendStringInfo(&buf, "NOT EXISTS (SELECT FROM privacy.erasure_data e"
-					 " WHERE e.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-					 " AND e.key OPERATOR(pg_catalog.=) %s) AND privacy.view_rows(%s)",
-					 t.subject, key_text("s.crm_privacy_key", getBaseType(keytype)),
+	appendStringInfo(&buf, "privacy.view_rows(%s)",
 					 quote_literal_cstr(quote_qualified_identifier(out->snapshot_schema, t.relname)));
 	out->reader = buf.data;
 
