@@ -195,6 +195,18 @@ SELECT privacy.refresh_due_snapshots() AS refreshed_again;
 SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', NULL);
 SELECT table_name, views, refresh_every FROM privacy.snapshots ORDER BY 1, 2;
 
+-- Read audit: a snapshot's view is recorded as its live view is.  A column
+-- of level secret kept in clear by anon=keep makes a read a clear read.
+SELECT privacy.label_column('sn.customer', 'points', 'personal level=secret anon=keep');
+SELECT privacy.refresh_snapshot('sn.customer') AS customers;
+SELECT count(*) AS before FROM privacy.access_log \gset
+SET ROLE regress_sn_reader;
+SELECT count(points) AS points FROM privacy_snapshot_anon.customer WHERE city = '北京';
+SELECT count(city) AS cities FROM privacy_snapshot_anon.customer;
+RESET ROLE;
+SELECT regress_wait_reads(:before + 1) - :before AS recorded;
+SELECT relations, row_count, query FROM privacy.access_log ORDER BY id DESC LIMIT 1;
+
 -- The table gains a column: the snapshot stays as it was until refreshed,
 -- then has it (its view made anew, with its grants).
 SET ROLE regress_sn_owner;
