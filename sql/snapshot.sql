@@ -115,6 +115,19 @@ SELECT (SELECT count(*) FROM jsonb_path_query(pg_temp.plan_of(
 RESET enable_seqscan;
 RESET ROLE;
 
+-- Grants follow the live view's kind: given and taken after the snapshot.
+SELECT privacy.grant_access('regress_sn_plain', 'anon');
+SET ROLE regress_sn_plain;
+SELECT count(*) AS plain_reads FROM privacy_snapshot_anon.customer;
+RESET ROLE;
+SELECT privacy.revoke_access('regress_sn_plain', 'anon');
+SET ROLE regress_sn_plain;
+SELECT count(*) AS plain_reads FROM privacy_snapshot_anon.customer;
+RESET ROLE;
+-- The columns say what they hold, as the live view's.
+SELECT col_description('privacy_snapshot_anon.customer'::regclass, 3) AS city,
+       col_description('privacy_anon.customer'::regclass, 3) AS live_city;
+
 -- Opt-outs made after the refresh hold at once: customer 3 out of direct
 -- marketing (gone from the disclosure snapshot), customer 6 out of
 -- sensitive data (religion NULL in every snapshot).

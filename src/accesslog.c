@@ -1527,9 +1527,10 @@ pending_settle(const char *path)
 
 /*
  * Main of the launcher, a process started with the server (and after each
- * crash restart): it starts the writer of each database that has pending
- * files, and tries again every 10 s while some are left.  Those of a
- * database that was dropped go to the server log.
+ * crash restart), connected to no database.  Every 10 s, and at a reload:
+ * it starts the writer of each database that has pending files (those of a
+ * database that was dropped go to the server log), and keeps the snapshot
+ * schedulers of crm_privacy.snapshot_databases running (snapshot.c).
  */
 void
 crm_access_launcher_main(Datum arg pg_attribute_unused())
@@ -1541,7 +1542,6 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 	{
 		List	   *paths = pending_files(InvalidOid);
 		ListCell   *lc;
-		bool		left = false;
 
 		foreach(lc, paths)
 		{
@@ -1581,7 +1581,6 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 			LWLockRelease(access_shared->lock);
 			if (claimed && !start_writer(dbid))
 				release_claim(w);
-			left = true;
 		}
 		list_free_deep(paths);
 		if (ConfigReloadPending)
@@ -1591,7 +1590,7 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 		}
 		crm_snapshot_launch();
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT,
-						 left ? 10000L : 60000L, PG_WAIT_EXTENSION);
+						 10000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
 	}

@@ -8,7 +8,7 @@
 [ "$CRM_PRELOAD" = on ] || skip_all "the schedule needs the library preloaded"
 db=crm_snapshot_schedule
 log=$CRM_TMP/server.log
-plan 9
+plan 10
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -56,6 +56,12 @@ is "$(scheduler)" 1 "and the scheduler goes on"
 q "$db" "ALTER TABLE member DROP COLUMN p" >/dev/null
 wait_for "$db" "SELECT refreshed_at > now() - interval '30 seconds' FROM privacy.snapshot_data"
 ok $? "and refreshes the snapshot once it can"
+
+# A scheduler that stops is started again (the launcher looks every 10 s).
+q postgres "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE backend_type = 'crm_privacy snapshot scheduler'" >/dev/null
+sleep 1
+for _ in $(seq 1 300); do [ "$(scheduler)" = 1 ] && break; sleep 0.1; done
+is "$(scheduler)" 1 "a scheduler that was terminated is started again"
 
 # Out of the list: the scheduler stops.
 q postgres "ALTER SYSTEM RESET crm_privacy.snapshot_databases" >/dev/null
