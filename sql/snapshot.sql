@@ -198,6 +198,23 @@ SELECT privacy.label_column('sn.odd', 'mood', 'personal anon=keep');
 SELECT privacy.refresh_snapshot('sn.odd');
 SELECT privacy.label_table('sn.odd', NULL);
 
+-- Row-level security: the live views apply the table's policies for each
+-- reader, a snapshot could not.  Turning it on drops the table's snapshots
+-- and its related tables'; a refresh is refused while it is on.
+SET ROLE regress_sn_owner;
+ALTER TABLE sn.customer ENABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SELECT count(*) AS snapshots_left FROM privacy.snapshot_data;
+SELECT to_regclass('privacy_snapshot_anon.orders') AS orders_view_left;
+SELECT privacy.refresh_snapshot('sn.customer');
+SELECT privacy.refresh_snapshot('sn.orders');
+SET ROLE regress_sn_owner;
+ALTER TABLE sn.customer DISABLE ROW LEVEL SECURITY;
+RESET ROLE;
+SELECT privacy.refresh_snapshot('sn.customer') AS customers,
+       privacy.refresh_snapshot('sn.orders') AS orders,
+       privacy.refresh_snapshot('sn.customer', 'privacy_disclose_sn_partner') AS disclosed;
+
 -- The schedule: due when refresh_every has passed since the last refresh.
 SELECT privacy.schedule_snapshot('sn.customer', 'privacy_anon', '1 hour');
 SELECT privacy.refresh_due_snapshots() AS refreshed_now;

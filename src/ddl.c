@@ -1242,6 +1242,22 @@ lock_view_admin(Node *tree)
 }
 
 /* SQL: event trigger on ddl_command_start. */
+/* Does an ALTER TABLE turn row-level security on (or force it)? */
+static bool
+enables_row_security(AlterTableStmt *stmt)
+{
+	ListCell   *lc;
+
+	foreach(lc, stmt->cmds)
+	{
+		AlterTableCmd *cmd = (AlterTableCmd *) lfirst(lc);
+
+		if (cmd->subtype == AT_EnableRowSecurity || cmd->subtype == AT_ForceRowSecurity)
+			return true;
+	}
+	return false;
+}
+
 PG_FUNCTION_INFO_V1(crm_ddl_command_start);
 Datum
 crm_ddl_command_start(PG_FUNCTION_ARGS)
@@ -1272,6 +1288,9 @@ crm_ddl_command_start(PG_FUNCTION_ARGS)
 
 		if (has_views(relid) && changes_view_columns(stmt) && crm_owns_relation(relid, GetUserId()))
 			crm_drop_views_of(relid);
+		/* a snapshot cannot apply policies: it goes when they are turned on */
+		if (OidIsValid(relid) && enables_row_security(stmt) && crm_owns_relation(relid, GetUserId()))
+			crm_snapshots_drop(relid);
 	}
 	else if (IsA(tree, DropStmt))
 		before_drop((DropStmt *) tree);

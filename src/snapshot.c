@@ -53,6 +53,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
+#include "utils/syscache.h"
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 #include "utils/varlena.h"
@@ -84,6 +85,21 @@ storage_name(Oid relid, const char *views_schema)
 {
 	return psprintf("%u_%08x", relid, hash_bytes((const unsigned char *) views_schema,
 												  (int) strlen(views_schema)));
+}
+
+/* Has table relid row-level security enabled? */
+static bool
+row_security(Oid relid)
+{
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	bool		on = false;
+
+	if (HeapTupleIsValid(tup))
+	{
+		on = ((Form_pg_class) GETSTRUCT(tup))->relrowsecurity;
+		ReleaseSysCache(tup);
+	}
+	return on;
 }
 
 /* Does view viewid have the columns of the snapshot table storage (but its first)? */
@@ -144,6 +160,13 @@ refresh_connected(Oid relid, const char *views_schema)
 				 errdetail("A refresh must see every change committed before it, erasures included."),
 				 errhint("Refresh it (or erase the subject) in a READ COMMITTED transaction.")));
 	crm_snapshot_sql(relid, views_schema, fresh_q, &ss);
+	if (row_security(relid) || (ss.subject != relid && row_security(ss.subject)))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("table %s has row-level security, which a snapshot cannot apply",
+						crm_qualified_name(row_security(relid) ? relid : ss.subject)),
+				 errdetail("The live views apply the table's policies for each reader; a snapshot computed once would show every row to every reader."),
+				 errhint("Read the live view, or disable row-level security on the table.")));
 	if (ss.k > 0 && ss.subject != relid && crm_table_owner(ss.subject) != owner)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
@@ -463,6 +486,7 @@ drop_snapshots(Oid relid)
 		CrmTableLabel tl;
 
 		if (tbl == relid || get_rel_name(tbl) == NULL || !crm_get_table_label(tbl, &tl) ||
+			(OidIsValid(relid) && tl.related && crm_subject_relid(&tl) == relid) ||
 			!OidIsValid(get_namespace_oid(views, true)))
 			drop_connected(tbl, views);
 	}
@@ -477,7 +501,10 @@ crm_snapshots_gc(void)
 	drop_snapshots(InvalidOid);
 }
 
-/* Drop the snapshots of a table that is being dropped (ddl.c). */
+/*
+ * Drop the snapshots of a table, and of the tables related to it: it is being
+ * dropped, or gets row-level security (ddl.c).
+ */
 void
 crm_snapshots_drop(Oid relid)
 {
