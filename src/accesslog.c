@@ -42,6 +42,7 @@
 #include "postgres.h"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -64,6 +65,7 @@
 #include "executor/executor.h"
 #include "fmgr.h"
 #include "mb/pg_wchar.h"
+#include "parser/parse_relation.h"
 #include "miscadmin.h"
 #include "pgstat.h"
 #include "postmaster/bgworker.h"
@@ -88,6 +90,7 @@
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
+#include "utils/syscache.h"
 #include "utils/timestamp.h"
 
 #include "crm_privacy.h"
@@ -115,6 +118,7 @@
 #define SLOT_TAKEN			2	/* in a writer's transaction, before its commit */
 #define SLOT_COMMITTING		3	/* in a writer's transaction (xid), committing */
 #define SLOT_DUMPED			4	/* claimed by a dying process */
+#define SLOT_LOGGING		5	/* being written to the server log by its writer */
 
 typedef struct AccessSlot
 {
@@ -449,6 +453,17 @@ crm_access_worker_rows_take(void)
 	return pg_atomic_exchange_u64(&worker_rows[MyProcNumber], 0);
 }
 
+/* Block SIGQUIT, keeping the mask to restore in *old.  Safe in a signal handler. */
+static void
+quit_block(sigset_t *old)
+{
+	sigset_t	quit;
+
+	sigemptyset(&quit);
+	sigaddset(&quit, SIGQUIT);
+	sigprocmask(SIG_BLOCK, &quit, old);
+}
+
 /* write(2) all of buf to fd; false if it could not.  Safe in a signal handler. */
 static bool
 write_all(int fd, const void *buf, size_t len)
@@ -576,6 +591,13 @@ dump_slots(void)
 {
 	DumpFile	files[ACCESS_WRITERS];
 	int			nfiles = 0;
+	sigset_t	old;
+
+	/*
+	 * A claimed record must be written before this process dies: a reader
+	 * that dumps gets its own SIGQUIT meanwhile (quickdie exits at once).
+	 */
+	quit_block(&old);
 
 	for (int i = 0; access_shared != NULL && i < queue_size; i++)
 	{
@@ -592,6 +614,7 @@ dump_slots(void)
 	}
 	for (int i = 0; i < nfiles; i++)
 		close(files[i].fd);
+	sigprocmask(SIG_SETMASK, &old, NULL);
 }
 
 /*
@@ -884,19 +907,32 @@ queued_records(AccessWriter *w)
  * chained first, and the chain is put on the list under the lock at once.
  */
 static void
-free_records(int *batch, int n)
+free_records(int *batch, int n, uint32 from)
 {
-	if (n == 0)
-		return;
+	int			first = -1;
+	int			last = -1;
+
 	for (int k = 0; k < n; k++)
 	{
-		pg_atomic_write_u32(&access_shared->slots[batch[k]].state, SLOT_FREE);
-		if (k + 1 < n)
-			access_shared->slots[batch[k]].next = batch[k + 1];
+		uint32		st = from;
+
+		/*
+		 * Only a slot still ours: one a dying process claimed may be being
+		 * copied out (shared memory is going away; it need not be reused).
+		 */
+		if (!pg_atomic_compare_exchange_u32(&access_shared->slots[batch[k]].state, &st, SLOT_FREE))
+			continue;
+		if (last >= 0)
+			access_shared->slots[last].next = batch[k];
+		else
+			first = batch[k];
+		last = batch[k];
 	}
+	if (first < 0)
+		return;
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
-	access_shared->slots[batch[n - 1]].next = access_shared->free_head;
-	access_shared->free_head = batch[0];
+	access_shared->slots[last].next = access_shared->free_head;
+	access_shared->free_head = first;
 	LWLockRelease(access_shared->lock);
 	ConditionVariableBroadcast(&access_shared->changed);
 }
@@ -1097,6 +1133,8 @@ insert_records(const AccessRecord *const *recs, int n, void (*precommit) (void *
 	ResultRelInfo *rri;
 	TriggerDesc *trig;
 	bool		together;
+	RangeTblEntry *rte;
+	List	   *perminfos = NIL;
 
 	SetCurrentStatementStartTimestamp();
 	StartTransactionCommand();
@@ -1118,6 +1156,16 @@ insert_records(const AccessRecord *const *recs, int n, void (*precommit) (void *
 	tupdesc = RelationGetDescr(rel);
 
 	estate = CreateExecutorState();
+	/* a range table, as logical replication's apply has: error messages read it */
+	rte = makeNode(RangeTblEntry);
+	rte->rtekind = RTE_RELATION;
+	rte->relid = log_relid;
+	rte->relkind = RELKIND_RELATION;
+	rte->rellockmode = RowExclusiveLock;
+#if PG_VERSION_NUM >= 160000
+	addRTEPermissionInfo(&perminfos, rte);
+#endif
+	crm_exec_init_range_table(estate, list_make1(rte), perminfos);
 	rri = makeNode(ResultRelInfo);
 	InitResultRelInfo(rri, rel, 1, NULL, 0);
 	estate->es_result_relations = NULL;
@@ -1270,7 +1318,7 @@ write_records(void)
 	}
 	PG_END_TRY();
 	HOLD_INTERRUPTS();
-	free_records(my_batch, my_batch_n);
+	free_records(my_batch, my_batch_n, SLOT_COMMITTING);
 	my_batch_n = 0;
 	RESUME_INTERRUPTS();
 	return true;
@@ -1280,6 +1328,10 @@ write_records(void)
 static void
 log_batch(const char *why)
 {
+	sigset_t	old;
+
+	/* no SIGQUIT between claiming a record and writing it */
+	quit_block(&old);
 	for (int k = 0; k < my_batch_n; k++)
 	{
 		AccessSlot *s = &access_shared->slots[my_batch[k]];
@@ -1287,10 +1339,11 @@ log_batch(const char *why)
 
 		/* its transaction did not commit; unless a dying process took it */
 		if ((st == SLOT_TAKEN || st == SLOT_COMMITTING) &&
-			pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_DUMPED))
+			pg_atomic_compare_exchange_u32(&s->state, &st, SLOT_LOGGING))
 			log_record(&s->rec, why);
 	}
-	free_records(my_batch, my_batch_n);
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	free_records(my_batch, my_batch_n, SLOT_LOGGING);
 	my_batch_n = 0;
 }
 
@@ -1397,14 +1450,33 @@ pending_read(const char *path, PendingFile *pf)
 
 	strlcpy(pf->path, path, sizeof(pf->path));
 	fd = OpenTransientFile(path, O_RDONLY | PG_BINARY);
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size >= (off_t) sizeof(PendingHeader) &&
-		st.st_size <= (off_t) MaxAllocSize)
+	if (fd < 0 || fstat(fd, &st) != 0)
 	{
-		data = palloc(st.st_size);
-		ok = read(fd, data, st.st_size) == st.st_size;
+		/* not now: tried again at the next start of the writer */
+		ereport(LOG,
+				(errcode_for_file_access(),
+				 errmsg("could not read crm_privacy's pending read records \"%s\": %m", path)));
+		if (fd >= 0)
+			CloseTransientFile(fd);
+		return false;
 	}
-	if (fd >= 0)
-		CloseTransientFile(fd);
+	if (st.st_size >= (off_t) sizeof(PendingHeader) && st.st_size <= (off_t) MaxAllocSize)
+	{
+		ssize_t		got;
+
+		data = palloc(st.st_size);
+		got = read(fd, data, st.st_size);
+		if (got < 0)
+		{
+			ereport(LOG,
+					(errcode_for_file_access(),
+					 errmsg("could not read crm_privacy's pending read records \"%s\": %m", path)));
+			CloseTransientFile(fd);
+			return false;
+		}
+		ok = (got == st.st_size);
+	}
+	CloseTransientFile(fd);
 	if (ok)
 	{
 		memcpy(&pf->h, data, sizeof(PendingHeader));
@@ -1412,7 +1484,7 @@ pending_read(const char *path, PendingFile *pf)
 	}
 	if (!ok)
 	{
-		char	   *bad = psprintf("%s.bad", path);
+		char	   *bad = psprintf("%s.%ld.bad", path, (long) time(NULL));
 
 		ereport(WARNING,
 				(errcode(ERRCODE_DATA_CORRUPTED),
@@ -1421,8 +1493,12 @@ pending_read(const char *path, PendingFile *pf)
 		(void) durable_rename(path, bad, LOG);
 		return false;
 	}
-	/* a record cut short (the dying process was killed) is left out */
 	pf->n = (st.st_size - sizeof(PendingHeader)) / sizeof(AccessRecord);
+	if ((st.st_size - sizeof(PendingHeader)) % sizeof(AccessRecord) != 0)
+		ereport(WARNING,
+				(errcode(ERRCODE_DATA_CORRUPTED),
+				 errmsg("crm_privacy's pending read records \"%s\" end with a record cut short", path),
+				 errdetail("The process writing it was killed; its %d whole records are kept, the last one is lost.", pf->n)));
 	pf->recs = (AccessRecord *) (data + sizeof(PendingHeader));
 	for (int k = 0; k < pf->n; k++)
 	{
@@ -1477,28 +1553,50 @@ pending_settle(const char *path)
 {
 	PendingFile pf;
 	FullTransactionId fxid;
+	FullTransactionId next;
 	TransactionId xid;
+	char		status;
 	const char *volatile why = NULL;
 
 	if (!pending_read(path, &pf))
 		return;
 	fxid = FullTransactionIdFromU64(pf.h.xid);
 	xid = XidFromFullTransactionId(fxid);
-	if (!FullTransactionIdIsNormal(fxid) ||
-		(FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()) &&
-		 TransactionIdPrecedes(xid, TransamVariables->oldestClogXid)))
-		why = "Recorded in the server log after a crash: whether its transaction committed is no longer known, so it may also be in privacy.access_log.";
-	else if (!FullTransactionIdPrecedes(fxid, ReadNextFullTransactionId()))
-		;						/* never reached the WAL: not committed */
-	else if (TransactionIdIsInProgress(xid))
+	next = ReadNextFullTransactionId();
+
+	/*
+	 * The transaction's status, as pg_xact_status() finds it: in full
+	 * (64-bit) numbers, and in the commit log only while it is kept (under
+	 * the lock that truncating it takes).
+	 */
+	if (!FullTransactionIdIsNormal(fxid))
+		status = 'u';
+	else if (!FullTransactionIdPrecedes(fxid, next))
+		status = 'a';			/* never reached the WAL: not committed */
+	else if (U64FromFullTransactionId(next) - U64FromFullTransactionId(fxid) >= (UINT64CONST(1) << 31))
+		status = 'u';
+	else
+	{
+		LWLockAcquire(XactTruncationLock, LW_SHARED);
+		if (TransactionIdPrecedes(xid, TransamVariables->oldestClogXid))
+			status = 'u';
+		else if (TransactionIdIsInProgress(xid))
+			status = 'r';
+		else
+			status = TransactionIdDidCommit(xid) ? 'c' : 'a';
+		LWLockRelease(XactTruncationLock);
+	}
+	if (status == 'r')
 		return;
-	else if (TransactionIdDidCommit(xid))
+	if (status == 'c')
 	{
 		ereport(LOG,
 				(errmsg("crm_privacy: %d read records of a batch committing at a crash are in privacy.access_log", pf.n)));
 		durable_unlink(path, LOG);
 		return;
 	}
+	if (status == 'u')
+		why = "Recorded in the server log after a crash: whether its transaction committed is no longer known, so it may also be in privacy.access_log.";
 	if (why == NULL && pf.n > 0)
 	{
 		const AccessRecord **recs = palloc(pf.n * sizeof(AccessRecord *));
@@ -1508,8 +1606,6 @@ pending_settle(const char *path)
 		PG_TRY();
 		{
 			insert_records(recs, pf.n, pending_rewrite, &pf);
-			ereport(LOG,
-					(errmsg("crm_privacy: %d read records of a batch not committed at a crash were written to privacy.access_log", pf.n)));
 		}
 		PG_CATCH();
 		{
@@ -1520,9 +1616,49 @@ pending_settle(const char *path)
 		}
 		PG_END_TRY();
 	}
+	if (why == NULL && pf.n > 0)
+		ereport(LOG,
+				(errmsg("crm_privacy: %d read records of a batch not committed at a crash were written to privacy.access_log", pf.n)));
 	for (int k = 0; why != NULL && k < pf.n; k++)
 		log_record(&pf.recs[k], why);
 	durable_unlink(path, LOG);
+}
+
+/*
+ * Settle the pending files of database dbid, each in memory of its own; one
+ * that fails (an error) is left for the writer's next start.
+ */
+static void
+pending_settle_all(Oid dbid)
+{
+	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "crm_privacy pending records",
+											  ALLOCSET_DEFAULT_SIZES);
+	MemoryContext old = MemoryContextSwitchTo(cxt);
+	List	   *paths = pending_files(dbid);
+	ListCell   *lc;
+
+	MemoryContextSwitchTo(old);
+	foreach(lc, paths)
+	{
+		MemoryContext file = AllocSetContextCreate(cxt, "crm_privacy pending file", ALLOCSET_DEFAULT_SIZES);
+
+		CHECK_FOR_INTERRUPTS();
+		MemoryContextSwitchTo(file);
+		PG_TRY();
+		{
+			pending_settle(lfirst(lc));
+		}
+		PG_CATCH();
+		{
+			EmitErrorReport();
+			FlushErrorState();
+			AbortCurrentTransaction();
+		}
+		PG_END_TRY();
+		MemoryContextSwitchTo(old);
+		MemoryContextDelete(file);
+	}
+	MemoryContextDelete(cxt);
 }
 
 /*
@@ -1535,11 +1671,17 @@ pending_settle(const char *path)
 void
 crm_access_launcher_main(Datum arg pg_attribute_unused())
 {
+	MemoryContext round = AllocSetContextCreate(TopMemoryContext, "crm_privacy launcher",
+												 ALLOCSET_DEFAULT_SIZES);
+
 	pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	BackgroundWorkerUnblockSignals();
+	/* no database: the shared catalogs only (which databases exist) */
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
 	while (!ShutdownRequestPending)
 	{
+		MemoryContext old = MemoryContextSwitchTo(round);
 		List	   *paths = pending_files(InvalidOid);
 		ListCell   *lc;
 
@@ -1547,13 +1689,16 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 		{
 			const char *path = lfirst(lc);
 			Oid			dbid = pending_dbid(strrchr(path, '/') + 1);
-			char	   *dbdir = GetDatabasePath(dbid, DEFAULTTABLESPACE_OID);
-			struct stat st;
+			bool		exists;
 			AccessWriter *w;
 			bool		claimed = false;
 
 			CHECK_FOR_INTERRUPTS();
-			if (stat(dbdir, &st) != 0 && errno == ENOENT)
+			StartTransactionCommand();
+			exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbid));
+			CommitTransactionCommand();
+			MemoryContextSwitchTo(round);
+			if (!exists)
 			{
 				PendingFile pf;
 
@@ -1582,13 +1727,14 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 			if (claimed && !start_writer(dbid))
 				release_claim(w);
 		}
-		list_free_deep(paths);
 		if (ConfigReloadPending)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
 		}
 		crm_snapshot_launch();
+		MemoryContextSwitchTo(old);
+		MemoryContextReset(round);
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_EXIT_ON_PM_DEATH | WL_TIMEOUT,
 						 10000L, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
@@ -1604,7 +1750,7 @@ register_launcher(void)
 	BackgroundWorker worker;
 
 	memset(&worker, 0, sizeof(worker));
-	worker.bgw_flags = BGWORKER_SHMEM_ACCESS;
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
 	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
 	worker.bgw_restart_time = 10;
 	snprintf(worker.bgw_library_name, BGW_MAXLEN, "crm_privacy");
@@ -1641,6 +1787,14 @@ crm_access_writer_main(Datum arg)
 	before_shmem_exit(writer_exit, (Datum) 0);
 	BackgroundWorkerInitializeConnectionByOid(dbid, InvalidOid, 0);
 
+	/*
+	 * A batch's slots are freed, and a pending file removed, once its commit
+	 * returns: the commit must then be on disk, whatever synchronous_commit
+	 * the configuration, the database or the role set (off: it would not be).
+	 */
+	if (synchronous_commit < SYNCHRONOUS_COMMIT_LOCAL_FLUSH)
+		SetConfigOption("synchronous_commit", "local", PGC_SUSET, PGC_S_OVERRIDE);
+
 	/* attach to the entry a reader claimed for us */
 	LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 	for (int i = 0; i < ACCESS_WRITERS; i++)
@@ -1663,17 +1817,7 @@ crm_access_writer_main(Datum arg)
 	ConditionVariableBroadcast(&access_shared->changed);
 
 	/* records a crash left in pending files come first */
-	{
-		List	   *paths = pending_files(dbid);
-		ListCell   *lc;
-
-		foreach(lc, paths)
-		{
-			CHECK_FOR_INTERRUPTS();
-			pending_settle(lfirst(lc));
-		}
-		list_free_deep(paths);
-	}
+	pending_settle_all(dbid);
 
 	while (!got_sigterm)
 	{

@@ -49,6 +49,21 @@ typedef int ProcNumber;
 #define GetNumberFromPGProc(proc) ((proc)->pgprocno)
 #endif
 
+/*
+ * 16: ExecInitRangeTable() takes the permission infos; 18: and the relids
+ * left after pruning.  An executor state of one relation (index 1):
+ */
+#if PG_VERSION_NUM >= 180000
+#define crm_exec_init_range_table(estate, rtable, perminfos) \
+	ExecInitRangeTable((estate), (rtable), (perminfos), bms_make_singleton(1))
+#elif PG_VERSION_NUM >= 160000
+#define crm_exec_init_range_table(estate, rtable, perminfos) \
+	ExecInitRangeTable((estate), (rtable), (perminfos))
+#else
+#define crm_exec_init_range_table(estate, rtable, perminfos) \
+	((void) (perminfos), ExecInitRangeTable((estate), (rtable)))
+#endif
+
 /* 17: ShmemVariableCache became TransamVariables. */
 #if PG_VERSION_NUM < 170000
 #define TransamVariables ShmemVariableCache

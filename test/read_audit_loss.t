@@ -16,7 +16,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 39
+plan 42
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -232,10 +232,25 @@ dbid=$(q postgres "SELECT oid FROM pg_database WHERE datname = '$db'")
 as_pg sh -c "echo garbage > '$data/crm_privacy/pgsql_tmp.access.$dbid.1.0'"
 as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null
 as_pg pg_ctl -D "$data" -l "$log" -w -t 120 start >/dev/null
-for _ in $(seq 1 100); do [ -e "$data/crm_privacy/pgsql_tmp.access.$dbid.1.0.bad" ] && break; sleep 0.1; done
-is "$(ls "$data/crm_privacy")" "pgsql_tmp.access.$dbid.1.0.bad" "an unreadable pending file is renamed .bad"
+for _ in $(seq 1 100); do [ -n "$(ls "$data/crm_privacy")" ] && [ ! -e "$data/crm_privacy/pgsql_tmp.access.$dbid.1.0" ] && break; sleep 0.1; done
+like "$(ls "$data/crm_privacy")" "^pgsql_tmp\.access\.$dbid\.1\.0\.[0-9]+\.bad\$" "an unreadable pending file is renamed (with the time) .bad"
 like "$(grep 'pending read records' "$log")" "WARNING:  could not read crm_privacy's pending read records" "with a warning"
-as_pg rm -f "$data/crm_privacy/pgsql_tmp.access.$dbid.1.0.bad"
+as_pg sh -c "rm -f '$data'/crm_privacy/pgsql_tmp.access.$dbid.1.0.*.bad"
+
+# 11. A constraint the writer's rows break (a superuser added a NOT NULL
+# column to the log): the insert fails with an error, not a crash (the
+# executor state had no range table for the error message), and the records
+# go to the server log.
+crashes() { grep -c 'was terminated by signal' "$log"; }
+before=$(crashes)
+q "$db" "ALTER TABLE privacy.access_log ADD COLUMN extra int NOT NULL DEFAULT 0" >/dev/null
+answered=$(reads notnull 1 5 | sort)
+sleep 2
+is "$(crashes)" "$before" "a NOT NULL the writer's rows break does not crash the server"
+is "$(records notnull)" "$answered" "each read is recorded once, in the server log"
+like "$(grep -o 'null value in column "extra" of relation "access_log" violates not-null constraint' "$log" | head -1)" \
+	'violates not-null constraint' "with the writer's error"
+q "$db" "ALTER TABLE privacy.access_log DROP COLUMN extra" >/dev/null
 
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 done_testing
