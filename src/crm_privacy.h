@@ -132,6 +132,8 @@ typedef struct CrmSnapshotSql
 	char	   *comments;		/* the COMMENT statements of the reader's view */
 	List	   *indexed;		/* names of the columns to index */
 	List	   *grantees;		/* names of the roles granted the view's kind */
+	List	   *prune;			/* statements run after the fill: opt-outs */
+	List	   *quasi;			/* names of the quasi-identifier columns */
 } CrmSnapshotSql;
 extern void crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage,
 							 CrmSnapshotSql *out);
@@ -141,7 +143,7 @@ extern void crm_extension_member(Oid classid, Oid objid, bool add);
 /* snapshot.c */
 extern void crm_snapshot_init(void);
 extern void crm_snapshot_launch(void);
-extern void crm_snapshots_of(Oid relid, bool related);
+extern void crm_snapshots_erased(Oid subject, const char *key);
 extern void crm_snapshots_gc(void);
 extern void crm_snapshots_drop(Oid relid);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);

@@ -647,8 +647,8 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 		if (rtl.related && crm_subject_relid(&rtl) == subject)
 			(void) erase_rows(entry->relid, rtl.key, key, done, &fingerprints, &not_erased);
 	}
-	/* the snapshots are made again: no copy of the erased values stays */
-	crm_snapshots_of(subject, true);
+	/* the subject leaves the snapshots: no copy of the erased values stays */
+	crm_snapshots_erased(subject, key);
 
 	elems = palloc(sizeof(Datum) * (list_length(fingerprints) + 1));
 	i = 0;

@@ -38,7 +38,7 @@
 #include "catalog/pg_extension.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
-#include "common/hashfn.h"
+#include "catalog/pg_namespace.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
@@ -48,6 +48,7 @@
 #include "storage/ipc.h"
 #include "storage/latch.h"
 #include "tcop/tcopprot.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/lsyscache.h"
@@ -79,12 +80,45 @@ exec_sql(const char *sql)
 		elog(ERROR, "SPI_execute failed: %s", sql);
 }
 
-/* The name of the table that keeps the snapshot of views_schema's view of relid. */
-static char *
-storage_name(Oid relid, const char *views_schema)
+/*
+ * The id of the snapshot of views_schema's view of relid (its table is
+ * privacy_snapshot_data.s<id>), or 0 if there is none; with create, the
+ * snapshot's row is made if missing.
+ */
+static int64
+snapshot_id(Oid relid, const char *views_schema, bool create)
 {
-	return psprintf("%u_%08x", relid, hash_bytes((const unsigned char *) views_schema,
-												  (int) strlen(views_schema)));
+	Oid			argtypes[3] = {OIDOID, TEXTOID, TEXTOID};
+	Datum		args[3];
+	bool		isnull;
+	int64		id = 0;
+
+	args[0] = ObjectIdGetDatum(relid);
+	args[1] = CStringGetTextDatum(views_schema);
+	args[2] = CStringGetTextDatum(create ? crm_qualified_name(relid) : "");
+	if (SPI_execute_with_args(create
+							  ? "INSERT INTO privacy.snapshot_data AS d (tbl, tbl_name, views, refreshed_at, row_count)"
+							  " VALUES ($1, $3, $2, pg_catalog.now(), 0)"
+							  " ON CONFLICT (tbl, views) DO UPDATE SET tbl_name = excluded.tbl_name RETURNING d.id"
+							  : "SELECT d.id FROM privacy.snapshot_data d"
+							  " WHERE d.tbl OPERATOR(pg_catalog.=) $1 AND d.views OPERATOR(pg_catalog.=) $2",
+							  3, argtypes, args, NULL, false, 0) < 0)
+		elog(ERROR, "could not read privacy.snapshot_data");
+	if (SPI_processed > 0)
+	{
+		Datum		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+
+		if (!isnull)
+			id = DatumGetInt64(d);
+	}
+	return id;
+}
+
+/* The name of the table of snapshot id. */
+static char *
+storage_name(int64 id)
+{
+	return psprintf("s" INT64_FORMAT, id);
 }
 
 /* Has table relid row-level security enabled? */
@@ -133,9 +167,9 @@ static int64
 refresh_connected(Oid relid, const char *views_schema)
 {
 	CrmSnapshotSql ss;
-	char	   *base = storage_name(relid, views_schema);
-	char	   *fresh = psprintf("%s_new", base);
-	char	   *fresh_q = quote_qualified_identifier(DATA_SCHEMA, fresh);
+	char	   *base;
+	char	   *fresh;
+	char	   *fresh_q;
 	Oid			datanspid = get_namespace_oid(DATA_SCHEMA, false);
 	Oid			owner = crm_table_owner(relid);
 	const char *owner_q = quote_identifier(GetUserNameFromId(owner, false));
@@ -158,7 +192,10 @@ refresh_connected(Oid relid, const char *views_schema)
 				 errmsg("a snapshot cannot be refreshed in a %s transaction",
 						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
 				 errdetail("A refresh must see every change committed before it, erasures included."),
-				 errhint("Refresh it (or erase the subject) in a READ COMMITTED transaction.")));
+				 errhint("Refresh it in a READ COMMITTED transaction.")));
+	base = storage_name(snapshot_id(relid, views_schema, true));
+	fresh = psprintf("%s_new", base);
+	fresh_q = quote_qualified_identifier(DATA_SCHEMA, fresh);
 	crm_snapshot_sql(relid, views_schema, fresh_q, &ss);
 	if (row_security(relid) || (ss.subject != relid && row_security(ss.subject)))
 		ereport(ERROR,
@@ -174,6 +211,13 @@ refresh_connected(Oid relid, const char *views_schema)
 						crm_qualified_name(ss.subject)),
 				 errdetail("The snapshot of a related table is computed as its owner, who must read its subject table's classes (k-anonymity)."),
 				 errhint("Give them one owner (ALTER TABLE ... OWNER TO), then refresh again.")));
+	if (ss.k > 0 && ss.subject != relid && strcmp(views_schema, "privacy_anon") == 0 &&
+		snapshot_id(ss.subject, views_schema, false) == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("table %s has no snapshot of its anonymous view", crm_qualified_name(ss.subject)),
+				 errdetail("The anonymous snapshot of a related table leaves out the subjects its subject table's snapshot suppresses (k-anonymity), and an erasure updates both."),
+				 errhint("Make the snapshot of %s first.", crm_qualified_name(ss.subject))));
 	crm_view_schema(ss.snapshot_schema, psprintf("snapshots of the %s views", views_schema));
 	nspid = get_namespace_oid(ss.snapshot_schema, false);
 	view_q = quote_qualified_identifier(ss.snapshot_schema, ss.relname);
@@ -189,6 +233,13 @@ refresh_connected(Oid relid, const char *views_schema)
 												NULL, key, (Datum) 0, NULL, false, NULL, NULL);
 	explicit_bzero(VARDATA(key), VARSIZE(key) - VARHDRSZ);
 	exec_sql(psprintf("REVOKE INSERT ON %s FROM %s", fresh_q, owner_q));
+	/* the opt-outs made before the refresh: gone from its rows and statistics */
+	foreach(lc, ss.prune)
+	{
+		exec_sql((char *) lfirst(lc));
+		if (strncmp((char *) lfirst(lc), "DELETE", 6) == 0)
+			rows -= (int64) SPI_processed;
+	}
 	foreach(lc, ss.indexed)
 		exec_sql(psprintf("CREATE INDEX ON %s (%s)", fresh_q, quote_identifier((char *) lfirst(lc))));
 	exec_sql(psprintf("ANALYZE %s", fresh_q));
@@ -220,12 +271,22 @@ refresh_connected(Oid relid, const char *views_schema)
 		drop_storage(old);
 	exec_sql(psprintf("ALTER TABLE %s RENAME TO %s", fresh_q, quote_identifier(base)));
 
-	exec_sql(psprintf("INSERT INTO privacy.snapshot_data (tbl, tbl_name, views, refreshed_at, row_count)"
-					  " VALUES (%u, %s, %s, pg_catalog.now(), " INT64_FORMAT ")"
-					  " ON CONFLICT (tbl, views) DO UPDATE SET tbl_name = excluded.tbl_name,"
-					  " refreshed_at = excluded.refreshed_at, row_count = excluded.row_count",
-					  relid, quote_literal_cstr(crm_qualified_name(relid)),
-					  quote_literal_cstr(views_schema), rows));
+	{
+		Datum	   *names = palloc(sizeof(Datum) * (list_length(ss.quasi) + 1));
+		Oid			argtypes[1] = {TEXTARRAYOID};
+		Datum		args[1];
+		int			n = 0;
+
+		foreach(lc, ss.quasi)
+			names[n++] = CStringGetTextDatum((char *) lfirst(lc));
+		args[0] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
+		if (SPI_execute_with_args(psprintf("UPDATE privacy.snapshot_data SET refreshed_at = pg_catalog.now(),"
+										   " row_count = " INT64_FORMAT ", k = %d, subject = %u, quasi = $1"
+										   " WHERE tbl OPERATOR(pg_catalog.=) %u AND views OPERATOR(pg_catalog.=) %s",
+										   rows, ss.k, ss.subject, relid, quote_literal_cstr(views_schema)),
+								  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
+			elog(ERROR, "could not update privacy.snapshot_data");
+	}
 	return rows;
 }
 
@@ -260,11 +321,22 @@ drop_storage(Oid storage)
 static void
 drop_connected(Oid relid, const char *views_schema)
 {
-	Oid			storage = get_relname_relid(storage_name(relid, views_schema),
-											get_namespace_oid(DATA_SCHEMA, false));
+	int64		id = snapshot_id(relid, views_schema, false);
+	Oid			storage = id > 0 ? get_relname_relid(storage_name(id), get_namespace_oid(DATA_SCHEMA, false))
+		: InvalidOid;
+	const char *snapshot_schema = psprintf("privacy_snapshot_%s", views_schema + strlen("privacy_"));
+	Oid			nspid;
 
 	if (OidIsValid(storage))
 		drop_storage(storage);
+	/* a snapshot schema left empty goes too (that of a dropped profile) */
+	nspid = get_namespace_oid(snapshot_schema, true);
+	if (OidIsValid(nspid) && crm_is_extension_member(NamespaceRelationId, nspid))
+	{
+		exec_sql(psprintf("SELECT FROM pg_catalog.pg_class WHERE relnamespace OPERATOR(pg_catalog.=) %u LIMIT 1", nspid));
+		if (SPI_processed == 0)
+			crm_extension_member(NamespaceRelationId, nspid, false);
+	}
 	exec_sql(psprintf("DELETE FROM privacy.snapshot_data WHERE tbl OPERATOR(pg_catalog.=) %u"
 					  " AND views OPERATOR(pg_catalog.=) %s", relid, quote_literal_cstr(views_schema)));
 }
@@ -363,6 +435,14 @@ crm_drop_snapshot(PG_FUNCTION_ARGS)
 				 errmsg("table %s has no snapshot of its %s view", crm_qualified_name(relid), views),
 				 errhint("privacy.snapshots lists the snapshots.")));
 	drop_connected(relid, views);
+	/* the anonymous snapshots of related tables need the subject's (k-anonymity) */
+	if (strcmp(views, "privacy_anon") == 0)
+	{
+		snaps = snapshots_of(relid, true);
+		for (int i = 0; i + 1 < list_length(snaps); i += 2)
+			if (list_nth_oid(snaps, i) != relid && strcmp(list_nth(snaps, i + 1), views) == 0)
+				drop_connected(list_nth_oid(snaps, i), views);
+	}
 	SPI_finish();
 	crm_end_owner(&ctx);
 	PG_RETURN_VOID();
@@ -395,12 +475,16 @@ crm_schedule_snapshot(PG_FUNCTION_ARGS)
 	{
 		Interval   *every = PG_GETARG_INTERVAL_P(2);
 		Interval	minute = {.time = USECS_PER_MINUTE};
+		Interval	century = {.month = 100 * MONTHS_PER_YEAR};
 
 		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
-											  IntervalPGetDatum(&minute))) < 0)
+											  IntervalPGetDatum(&minute))) < 0 ||
+			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
+											  IntervalPGetDatum(&century))) > 0)
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a snapshot cannot be refreshed more often than every minute"),
+					 errmsg("a snapshot is refreshed every minute to every 100 years, not every %s",
+							DatumGetCString(DirectFunctionCall1(interval_out, IntervalPGetDatum(every)))),
 					 errhint("NULL refreshes it on demand only.")));
 		args[2] = IntervalPGetDatum(every);
 	}
@@ -428,29 +512,159 @@ crm_schedule_snapshot(PG_FUNCTION_ARGS)
 }
 
 /*
- * Refresh the snapshots of relid (and of its related tables with related):
- * after an erasure (requests.c), so that no copy of the erased values stays.
+ * The condition "the row's subject is one of $1 (text[] of canonical keys)"
+ * on a snapshot table's hidden key: numbers compare as numbers (an int4
+ * column of a related table against a bigint subject key, numeric(12,2)
+ * against numeric(12,3)), anything else as its text.
+ */
+static char *
+key_in(Oid storage)
+{
+	Oid			type = get_atttype(storage, 1);
+
+	if (type == INT2OID || type == INT4OID || type == INT8OID || type == NUMERICOID ||
+		type == FLOAT4OID || type == FLOAT8OID)
+		return "CAST(crm_privacy_key AS pg_catalog.numeric) OPERATOR(pg_catalog.=) ANY (CAST($1 AS pg_catalog.numeric[]))";
+	return "CAST(crm_privacy_key AS pg_catalog.text) OPERATOR(pg_catalog.=) ANY ($1)";
+}
+
+/*
+ * Take the subjects keys (text[]) out of snapshot table storage; with k > 0
+ * (the anonymous snapshot of a subject table), also every row of their
+ * quasi-identifier classes that have fewer than k rows left (quasi: the
+ * names of the class's columns).  Returns the keys taken out, as a text[]
+ * (0 when none).
+ */
+static Datum
+take_out(Oid storage, Datum keys, int k, List *quasi)
+{
+	char	   *st = quote_qualified_identifier(DATA_SCHEMA, get_rel_name(storage));
+	Oid			argtypes[1] = {TEXTARRAYOID};
+	Datum		args[1] = {keys};
+	StringInfoData sql;
+	bool		isnull;
+	Datum		result;
+
+	initStringInfo(&sql);
+	if (k <= 0)
+		appendStringInfo(&sql, "WITH gone AS (DELETE FROM %s WHERE %s RETURNING crm_privacy_key)"
+						 " SELECT pg_catalog.array_agg(CAST(crm_privacy_key AS pg_catalog.text)) FROM gone",
+						 st, key_in(storage));
+	else
+	{
+		/* the erased rows' classes, as the live view counts them (NULLs alike) */
+		ListCell   *lc;
+		StringInfoData same;
+
+		initStringInfo(&same);
+		appendStringInfoString(&same, "true");
+		foreach(lc, quasi)
+			appendStringInfo(&same, " AND x.%s IS NOT DISTINCT FROM e.%s",
+							 quote_identifier((char *) lfirst(lc)), quote_identifier((char *) lfirst(lc)));
+		appendStringInfo(&sql,
+						 "WITH e AS (SELECT ctid AS crm_row, * FROM %s WHERE %s),"
+						 " cls AS (SELECT x.ctid AS row, EXISTS (SELECT FROM e WHERE e.crm_row OPERATOR(pg_catalog.=) x.ctid) AS erased"
+						 " FROM %s x WHERE EXISTS (SELECT FROM e WHERE %s)),"
+						 " small AS (SELECT pg_catalog.count(*) FILTER (WHERE NOT erased) OPERATOR(pg_catalog.<) %d AS yes FROM cls),"
+						 " gone AS (DELETE FROM %s d WHERE d.ctid OPERATOR(pg_catalog.=) ANY (SELECT row FROM cls"
+						 " WHERE erased OR (SELECT yes FROM small)) RETURNING crm_privacy_key)"
+						 " SELECT pg_catalog.array_agg(CAST(crm_privacy_key AS pg_catalog.text)) FROM gone",
+						 st, key_in(storage), st, same.data, k, st);
+	}
+	if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not take subjects out of snapshot %s", st);
+	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull)
+		return (Datum) 0;
+	return SPI_datumTransfer(result, false, -1);
+}
+
+/*
+ * After the erasure of subject key of table subject (requests.c): take the
+ * subject out of every snapshot of the table and its related tables, in the
+ * erasure's transaction, so that no copy of the erased values stays; with
+ * k-anonymity, the rows of the classes it leaves too small go too (and the
+ * related rows of their subjects, as the live views suppress them).  Rows,
+ * not a rebuild: nothing a reader made on a snapshot's view can stop it.
  */
 void
-crm_snapshots_of(Oid relid, bool related)
+crm_snapshots_erased(Oid subject, const char *key)
 {
 	CrmOwnerContext ctx;
-	List	   *snaps;
+	Datum		erased;
+	Datum		classes = (Datum) 0;
+	Datum		one = CStringGetTextDatum(key);
+	int			subject_k = 0;
 
 	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
 		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
 		return;					/* during CREATE or DROP EXTENSION */
+	erased = PointerGetDatum(construct_array(&one, 1, TEXTOID, -1, false, TYPALIGN_INT));
 	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	snaps = snapshots_of(relid, related);
-	for (int i = 0; i + 1 < list_length(snaps); i += 2)
+	exec_sql(psprintf("SELECT d.tbl, d.views, d.k, d.quasi, d.id,"
+					  " d.tbl OPERATOR(pg_catalog.=) %u AND d.views OPERATOR(pg_catalog.=) 'privacy_anon' AS first"
+					  " FROM privacy.snapshot_data d WHERE d.subject OPERATOR(pg_catalog.=) %u"
+					  " ORDER BY first DESC, d.id", subject, subject));
+	if (SPI_processed > 0 && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
+				 errmsg("a subject with snapshots cannot be erased in a %s transaction",
+						IsolationIsSerializable() ? "SERIALIZABLE" : "REPEATABLE READ"),
+				 errdetail("The erasure takes the subject out of the snapshots as they are now."),
+				 errhint("Erase it in a READ COMMITTED transaction.")));
 	{
-		Oid			tbl = list_nth_oid(snaps, i);
-		char	   *views = list_nth(snaps, i + 1);
+		SPITupleTable *snaps = SPI_tuptable;
+		uint64		n = SPI_processed;
 
-		(void) refresh_connected(tbl, views);
+		for (uint64 i = 0; i < n; i++)
+		{
+			HeapTuple	tup = snaps->vals[i];
+			TupleDesc	desc = snaps->tupdesc;
+			Oid			tbl = atooid(SPI_getvalue(tup, desc, 1));
+			char	   *views = SPI_getvalue(tup, desc, 2);
+			int			k = atoi(SPI_getvalue(tup, desc, 3));
+			List	   *quasi = NIL;
+			char	   *name = storage_name(atoll(SPI_getvalue(tup, desc, 5)));
+			Oid			storage = get_relname_relid(name, get_namespace_oid(DATA_SCHEMA, false));
+			bool		first = strcmp(SPI_getvalue(tup, desc, 6), "t") == 0;
+			Datum		keys = erased;
+			int64		gone;
+			Datum		out;
+
+			bool		isnull;
+			Datum		q = SPI_getbinval(tup, desc, 4, &isnull);
+
+			if (!OidIsValid(storage))
+				continue;
+			if (!isnull)
+			{
+				Datum	   *elems;
+				bool	   *nulls;
+				int			nelems;
+
+				deconstruct_array(DatumGetArrayTypeP(q), TEXTOID, -1, false, TYPALIGN_INT,
+								  &elems, &nulls, &nelems);
+				for (int j = 0; j < nelems; j++)
+					if (!nulls[j])
+						quasi = lappend(quasi, TextDatumGetCString(elems[j]));
+			}
+			if (first)
+				subject_k = k;
+			else if (strcmp(views, "privacy_anon") == 0 && subject_k > 0 && classes != (Datum) 0)
+				keys = classes; /* the subjects the subject's snapshot lost */
+			out = take_out(storage, keys, first ? k : 0, quasi);
+			if (first && out != (Datum) 0)
+				classes = out;
+			gone = out != (Datum) 0 ? ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(out)),
+													 ARR_DIMS(DatumGetArrayTypeP(out))) : 0;
+			if (gone > 0)
+				exec_sql(psprintf("UPDATE privacy.snapshot_data SET row_count = row_count OPERATOR(pg_catalog.-) " INT64_FORMAT
+								  " WHERE tbl OPERATOR(pg_catalog.=) %u AND views OPERATOR(pg_catalog.=) %s",
+								  gone, tbl, quote_literal_cstr(views)));
+		}
 	}
 	SPI_finish();
 	crm_end_owner(&ctx);

@@ -834,10 +834,13 @@ static bool table_spec(Oid relid, TableSpec *t);
 
 /*
  * The anonymous view of a related table leaves out the rows of the subjects
- * its subject's anonymous view suppresses (k-anonymity): the condition, or
- * NULL when the subject asks for no k.  The classes are those of the
- * subject's view, of the anonymized quasi-identifiers; a row with no subject
- * (its key NULL) stays.
+ * its subject's anonymous view suppresses (k-anonymity): the join and the
+ * condition that do it, or NULL when the subject asks for no k.  The classes
+ * are those of the subject's view, of the anonymized quasi-identifiers; a
+ * row with no subject (its key NULL) stays.  An outer join to the distinct
+ * keys kept, not "key IN (...)" under an OR: that is a subquery the planner
+ * can hash only while the keys fit in work_mem, and otherwise scans once per
+ * row (hours for a million subjects).
  */
 static char *
 related_survivors(const TableSpec *t, List *treatments, bool snapshot)
@@ -852,13 +855,15 @@ related_survivors(const TableSpec *t, List *treatments, bool snapshot)
 		return NULL;
 	columns = table_columns(s.relid);
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "(%s IS NULL OR %s IN (SELECT s.crm_privacy_key FROM"
-					 " (SELECT a.crm_privacy_key, pg_catalog.count(*) OVER (", fk, fk);
+	appendStringInfoString(&buf, " LEFT JOIN (SELECT DISTINCT s.crm_privacy_key FROM"
+						   " (SELECT a.crm_privacy_key, pg_catalog.count(*) OVER (");
 	append_classes(&buf, quasi_identifiers(columns));
 	appendStringInfoString(&buf, ") AS crm_privacy_class_size FROM (");
 	append_core(&buf, &s, quasi_identifiers(columns), columns, &anon, treatments,
 				psprintf("t.%s AS crm_privacy_key", quote_identifier(s.tl.key)));
-	appendStringInfo(&buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d))", s.tl.k);
+	appendStringInfo(&buf, ") a) s WHERE s.crm_privacy_class_size OPERATOR(pg_catalog.>=) %d) crm_privacy_kept"
+					 " ON crm_privacy_kept.crm_privacy_key OPERATOR(pg_catalog.=) %s"
+					 " WHERE (%s IS NULL OR crm_privacy_kept.crm_privacy_key IS NOT NULL)", s.tl.k, fk, fk);
 	return buf.data;
 }
 
@@ -906,7 +911,7 @@ append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewT
 							 quote_identifier(((ColumnSpec *) lfirst(lc))->name));
 		appendStringInfoString(buf, " FROM (");
 		append_core(buf, t, columns, columns, v, treatments, hidden);
-		appendStringInfo(buf, " WHERE %s OFFSET 0) kept", survivors);
+		appendStringInfo(buf, "%s OFFSET 0) kept", survivors);
 	}
 	else
 		append_core(buf, t, columns, columns, v, treatments, hidden);
@@ -2031,14 +2036,25 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 	out->comments = view_comments(&t, columns, v,
 								  quote_qualified_identifier(out->snapshot_schema, t.relname));
 
-	/* the table */
+	/*
+	 * The table: each column of its type's base type, so that no domain's
+	 * CHECK (code of a table's owner, maybe) runs when rows are written to
+	 * it or their opt-outs are applied.
+	 */
 	initStringInfo(&buf);
-	appendStringInfo(&buf, "crm_privacy_key %s", type_name(keytype, keytypmod));
+	{
+		int32		base_typmod = keytypmod;
+		Oid			base = getBaseTypeAndTypmod(keytype, &base_typmod);
+
+		appendStringInfo(&buf, "crm_privacy_key %s", type_name(base, base_typmod));
+	}
 	foreach(lc, columns)
 	{
 		ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+		int32		base_typmod = c->typmod;
+		Oid			base = getBaseTypeAndTypmod(c->typid, &base_typmod);
 
-		appendStringInfo(&buf, ", %s %s", quote_identifier(c->name), type_name(c->typid, c->typmod));
+		appendStringInfo(&buf, ", %s %s", quote_identifier(c->name), type_name(base, base_typmod));
 	}
 	out->columns = buf.data;
 
@@ -2069,6 +2085,23 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 	{
 		const char *choicecol;
 		const char *key = choice_key(&t, "s.crm_privacy_key", &choicecol);
+		StringInfoData shown;
+
+		/*
+		 * The choice is looked up only for a row with a sensitive value to
+		 * show (else the key is NULL): EXPLAIN ANALYZE of the reader's query
+		 * counts no choice the row's values do not show anyway.
+		 */
+		initStringInfo(&shown);
+		foreach(lc, columns)
+		{
+			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+			if (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE && !c->hidden)
+				appendStringInfo(&shown, "%ss.%s IS NOT NULL", shown.len > 0 ? " OR " : "",
+								 quote_identifier(c->name));
+		}
+		key = psprintf("CASE WHEN %s THEN %s END", shown.data, key);
 
 		/*
 		 * One choice per subject and purpose: subject_choices is unique on
@@ -2114,6 +2147,37 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 		relation_close(rel, AccessShareLock);
 	}
 	out->grantees = grantees(v);
+
+	/*
+	 * After the fill, before the statistics: the subjects who had opted out
+	 * of the view's purpose, or of sensitive data, leave the snapshot table
+	 * (or their sensitive values do), so that neither its row count nor its
+	 * statistics (a reader's EXPLAIN estimates) count them.
+	 */
+	out->prune = NIL;
+	if (v->row_purpose)
+		out->prune = lappend(out->prune,
+							 psprintf("DELETE FROM %s s WHERE %s", storage,
+									  opted_out_key(&t, "s.crm_privacy_key", v->row_purpose)));
+	if (sensitive_out)
+	{
+		StringInfoData set;
+
+		initStringInfo(&set);
+		foreach(lc, columns)
+		{
+			ColumnSpec *c = (ColumnSpec *) lfirst(lc);
+
+			if (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE && !c->hidden)
+				appendStringInfo(&set, "%s%s = NULL", set.len > 0 ? ", " : "", quote_identifier(c->name));
+		}
+		out->prune = lappend(out->prune,
+							 psprintf("UPDATE %s s SET %s WHERE %s", storage, set.data,
+									  opted_out_key(&t, "s.crm_privacy_key", "sensitive_data")));
+	}
+	out->quasi = NIL;
+	foreach(lc, quasi_identifiers(columns))
+		out->quasi = lappend(out->quasi, ((ColumnSpec *) lfirst(lc))->name);
 }
 
 /* For snapshot.c: a schema of the extension's (made if missing, usable by all). */

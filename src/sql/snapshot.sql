@@ -9,13 +9,20 @@ COMMENT ON SCHEMA privacy_snapshot_data IS
 -- a table's owner inserts its snapshot's rows into a new table while it is refreshed
 GRANT USAGE ON SCHEMA privacy_snapshot_data TO PUBLIC;
 
+-- One row per snapshot; its table is privacy_snapshot_data.s<id>.
 CREATE TABLE privacy.snapshot_data (
+    id            pg_catalog.int8 GENERATED ALWAYS AS IDENTITY UNIQUE,
     tbl           pg_catalog.oid NOT NULL,
     tbl_name      pg_catalog.text NOT NULL,
     views         pg_catalog.text NOT NULL,
     refresh_every pg_catalog.interval,
     refreshed_at  pg_catalog.timestamptz NOT NULL,
     row_count     pg_catalog.int8 NOT NULL,
+    -- at the last refresh: the subject table, its k, the quasi-identifier
+    -- columns (an erasure takes the subject's rows out, and small classes)
+    subject       pg_catalog.oid,
+    k             pg_catalog.int4 NOT NULL DEFAULT 0,
+    quasi         pg_catalog.text[],
     PRIMARY KEY (tbl, views)
 );
 
