@@ -9,7 +9,7 @@
 # (doc/labels.md).  Without preloading, this test restores that way and also
 # shows the clear error a restore gets without it.
 . "$(dirname "$0")/tap.sh"
-if [ "$CRM_PRELOAD" = on ]; then plan 37; else plan 38; fi
+if [ "$CRM_PRELOAD" = on ]; then plan 40; else plan 41; fi
 if [ "$CRM_PRELOAD" = off ]; then
 	restore_opts="-c session_preload_libraries=crm_privacy"
 else
@@ -51,6 +51,7 @@ DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'crm_dump_hand
     CREATE ROLE crm_dump_hand; END IF; END \$\$;
 GRANT SELECT ON privacy_standard.a_orders TO crm_dump_hand;
 SELECT privacy.grant_access('crm_dump_reader', 'anon');
+SELECT privacy.refresh_snapshot('z_customer');
 SELECT privacy.opt_out('z_customer', '1', 'direct_marketing', 'web');
 SELECT privacy.opt_in('z_customer', '1', 'direct_marketing', 'phone');
 SELECT privacy.opt_out('public.\"Odd; \"\"name\"\"\"', '7', 'direct_marketing', 'odd');
@@ -82,7 +83,8 @@ after=$(q "$dst" "$labels_sql")
 is "$after" "$before" "privacy.labels is the same after restore"
 
 views_sql="SELECT string_agg(n.nspname || '.' || c.relname, ' ' ORDER BY n.nspname, c.relname) FROM pg_class c
-             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'privacy\\_%' AND c.relkind = 'v'"
+             JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname LIKE 'privacy\\_%' AND c.relkind = 'v'
+              AND n.nspname NOT LIKE 'privacy\\_snapshot\\_%'"
 views_before=$(q "$src" "$views_sql")
 like "$views_before" 'privacy_disclose_acme.z_customer.*privacy_optout_newsletter.z_customer' "the source has its views"
 is "$(q "$dst" "$views_sql")" "$views_before" "the privacy views are built again on restore"
@@ -94,6 +96,11 @@ is "$(q "$dst" "SELECT has_table_privilege('crm_dump_reader', 'privacy_standard.
 	"grants on the views survive the restore"
 is "$(q "$dst" "SELECT has_table_privilege('crm_dump_hand', 'privacy_standard.a_orders', 'SELECT')")" "t" \
 	"so does a user's own GRANT on a view"
+is "$(q "$dst" "SELECT count(*) FROM privacy.snapshots")" "0" "a snapshot is not dumped"
+is "$(q "$dst" "SELECT privacy.refresh_snapshot('z_customer') = (SELECT count(*) FROM privacy_anon.z_customer)")" "t" \
+	"and is made again after the restore"
+is "$(q "$dst" "SELECT has_table_privilege('crm_dump_reader', 'privacy_snapshot_anon.z_customer', 'SELECT')")" "t" \
+	"for the anonymous view's readers"
 # The dump holds only what users granted by hand: grant_access() grants are
 # privacy.access_grants rows, and come back with them.
 is "$("$PGBIN/pg_dump" --schema-only "$src" | grep -E '^(GRANT|REVOKE) .* (SCHEMA|TABLE) privacy_')" \
