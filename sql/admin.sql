@@ -213,7 +213,8 @@ INSERT INTO adm_everyones VALUES
     ('keyed_pseudonym'), ('keyed_pseudonym_int'), ('label_column'),
     ('label_table'), ('luhn_valid'), ('mask_card'), ('mask_cn_id'), ('mask_email'), ('mask_name'),
     ('mask_partial'), ('mask_phone'), ('noise'), ('parse_label'),
-    ('read_audit_ready'), ('role_columns'), ('subject_key'), ('subject_key_column'), ('view_row'), ('view_rows');
+    ('read_audit_ready'), ('role_columns'), ('snapshot_out_of_date'), ('subject_key'), ('subject_key_column'),
+    ('view_row'), ('view_rows');
 -- Each function called with an ordinary value of each argument's type (NULLs
 -- would let the planner fold away the call of a STRICT function), and with
 -- NULLs (for the privacy administrator below: no side effects).

@@ -125,7 +125,8 @@ typedef struct CrmSnapshotSql
 	char	   *snapshot_schema;	/* privacy_snapshot_anon, ... */
 	char	   *relname;		/* the table's name: the view's */
 	Oid			subject;		/* the table's subject table */
-	int			k;				/* its k (k-anonymity), or 0 */
+	int			k;				/* the k its view applies (k-anonymity), or 0 */
+	int			subject_k;		/* a related table's anonymous view: its subject's k */
 	char	   *fill;			/* SELECT crm_privacy_key, <columns>; key $2 */
 	char	   *columns;		/* the snapshot table's column definitions */
 	char	   *reader;			/* the SELECT of the reader's view */
@@ -134,6 +135,7 @@ typedef struct CrmSnapshotSql
 	List	   *grantees;		/* names of the roles granted the view's kind */
 	List	   *prune;			/* statements run after the fill: opt-outs */
 	List	   *quasi;			/* names of the quasi-identifier columns */
+	char	   *live_md5;		/* MD5 of the live view's query */
 } CrmSnapshotSql;
 extern void crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage,
 							 CrmSnapshotSql *out);
@@ -146,6 +148,7 @@ extern void crm_snapshot_launch(void);
 extern void crm_snapshots_erased(Oid subject, const char *key);
 extern void crm_snapshots_gc(void);
 extern void crm_snapshots_drop(Oid relid);
+extern void crm_snapshot_check(Oid relid, const char *views_schema, const char *live_md5);
 extern void crm_rename_enum_keys(Oid typid, const char *old_value, const char *new_value);
 
 #endif							/* CRM_PRIVACY_H */

@@ -204,15 +204,14 @@ refresh_connected(Oid relid, const char *views_schema)
 						crm_qualified_name(row_security(relid) ? relid : ss.subject)),
 				 errdetail("The live views apply the table's policies for each reader; a snapshot computed once would show every row to every reader."),
 				 errhint("Read the live view, or disable row-level security on the table.")));
-	if (ss.k > 0 && ss.subject != relid && crm_table_owner(ss.subject) != owner)
+	if (ss.subject_k > 0 && crm_table_owner(ss.subject) != owner)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("tables %s and %s have different owners", crm_qualified_name(relid),
 						crm_qualified_name(ss.subject)),
 				 errdetail("The snapshot of a related table is computed as its owner, who must read its subject table's classes (k-anonymity)."),
 				 errhint("Give them one owner (ALTER TABLE ... OWNER TO), then refresh again.")));
-	if (ss.k > 0 && ss.subject != relid && strcmp(views_schema, "privacy_anon") == 0 &&
-		snapshot_id(ss.subject, views_schema, false) == 0)
+	if (ss.subject_k > 0 && snapshot_id(ss.subject, views_schema, false) == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("table %s has no snapshot of its anonymous view", crm_qualified_name(ss.subject)),
@@ -281,9 +280,11 @@ refresh_connected(Oid relid, const char *views_schema)
 			names[n++] = CStringGetTextDatum((char *) lfirst(lc));
 		args[0] = PointerGetDatum(construct_array(names, n, TEXTOID, -1, false, TYPALIGN_INT));
 		if (SPI_execute_with_args(psprintf("UPDATE privacy.snapshot_data SET refreshed_at = pg_catalog.now(),"
-										   " row_count = " INT64_FORMAT ", k = %d, subject = %u, quasi = $1"
+										   " row_count = " INT64_FORMAT ", k = %d, subject = %u, quasi = $1,"
+										   " definition = %s, out_of_date = false"
 										   " WHERE tbl OPERATOR(pg_catalog.=) %u AND views OPERATOR(pg_catalog.=) %s",
-										   rows, ss.k, ss.subject, relid, quote_literal_cstr(views_schema)),
+										   rows, ss.k, ss.subject, quote_literal_cstr(ss.live_md5),
+										   relid, quote_literal_cstr(views_schema)),
 								  1, argtypes, args, NULL, false, 0) != SPI_OK_UPDATE)
 			elog(ERROR, "could not update privacy.snapshot_data");
 	}
@@ -477,7 +478,9 @@ crm_schedule_snapshot(PG_FUNCTION_ARGS)
 		Interval	minute = {.time = USECS_PER_MINUTE};
 		Interval	century = {.month = 100 * MONTHS_PER_YEAR};
 
-		if (DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
+		/* no negative part: "1200 months -36500 days" compares as small, adds as huge */
+		if (every->month < 0 || every->day < 0 || every->time < 0 ||
+			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
 											  IntervalPGetDatum(&minute))) < 0 ||
 			DatumGetInt32(DirectFunctionCall2(interval_cmp, IntervalPGetDatum(every),
 											  IntervalPGetDatum(&century))) > 0)
@@ -555,21 +558,34 @@ take_out(Oid storage, Datum keys, int k, List *quasi)
 		/* the erased rows' classes, as the live view counts them (NULLs alike) */
 		ListCell   *lc;
 		StringInfoData same;
+		StringInfoData classes;
 
 		initStringInfo(&same);
 		appendStringInfoString(&same, "true");
 		foreach(lc, quasi)
 			appendStringInfo(&same, " AND x.%s IS NOT DISTINCT FROM e.%s",
 							 quote_identifier((char *) lfirst(lc)), quote_identifier((char *) lfirst(lc)));
+		initStringInfo(&classes);
+		foreach(lc, quasi)
+			appendStringInfo(&classes, "%sa.%s", classes.len > 0 ? ", " : "",
+							 quote_identifier((char *) lfirst(lc)));
+
+		/*
+		 * Each row of the erased rows' classes, with how many rows of its
+		 * class stay; a class left with fewer than k goes whole.
+		 */
 		appendStringInfo(&sql,
 						 "WITH e AS (SELECT ctid AS crm_row, * FROM %s WHERE %s),"
-						 " cls AS (SELECT x.ctid AS row, EXISTS (SELECT FROM e WHERE e.crm_row OPERATOR(pg_catalog.=) x.ctid) AS erased"
+						 " a AS (SELECT x.ctid AS crm_row, x.*,"
+						 " EXISTS (SELECT FROM e WHERE e.crm_row OPERATOR(pg_catalog.=) x.ctid) AS crm_erased"
 						 " FROM %s x WHERE EXISTS (SELECT FROM e WHERE %s)),"
-						 " small AS (SELECT pg_catalog.count(*) FILTER (WHERE NOT erased) OPERATOR(pg_catalog.<) %d AS yes FROM cls),"
-						 " gone AS (DELETE FROM %s d WHERE d.ctid OPERATOR(pg_catalog.=) ANY (SELECT row FROM cls"
-						 " WHERE erased OR (SELECT yes FROM small)) RETURNING crm_privacy_key)"
+						 " c AS (SELECT a.crm_row, a.crm_erased, pg_catalog.count(*) FILTER (WHERE NOT a.crm_erased)"
+						 " OVER (%s%s) AS crm_left FROM a),"
+						 " gone AS (DELETE FROM %s d WHERE d.ctid OPERATOR(pg_catalog.=) ANY (SELECT c.crm_row FROM c"
+						 " WHERE c.crm_erased OR c.crm_left OPERATOR(pg_catalog.<) %d) RETURNING crm_privacy_key)"
 						 " SELECT pg_catalog.array_agg(CAST(crm_privacy_key AS pg_catalog.text)) FROM gone",
-						 st, key_in(storage), st, same.data, k, st);
+						 st, key_in(storage), st, same.data,
+						 classes.len > 0 ? "PARTITION BY " : "", classes.data, st, k);
 	}
 	if (SPI_execute_with_args(sql.data, 1, argtypes, args, NULL, false, 0) != SPI_OK_SELECT)
 		elog(ERROR, "could not take subjects out of snapshot %s", st);
@@ -655,7 +671,7 @@ crm_snapshots_erased(Oid subject, const char *key)
 				subject_k = k;
 			else if (strcmp(views, "privacy_anon") == 0 && subject_k > 0 && classes != (Datum) 0)
 				keys = classes; /* the subjects the subject's snapshot lost */
-			out = take_out(storage, keys, first ? k : 0, quasi);
+			out = take_out(storage, keys, k, quasi);
 			if (first && out != (Datum) 0)
 				classes = out;
 			gone = out != (Datum) 0 ? ArrayGetNItems(ARR_NDIM(DatumGetArrayTypeP(out)),
@@ -708,6 +724,88 @@ drop_snapshots(Oid relid)
 	crm_end_owner(&ctx);
 }
 
+/*
+ * The live view of views_schema of table relid was made anew (views.c), from
+ * a query whose MD5 is live_md5: a snapshot made from another query (a
+ * treatment, a label, a column changed) is out of date.  Its view then
+ * answers every read with an error until it is refreshed (the scheduler, or
+ * privacy.refresh_due_snapshots(), refreshes it at once): it never serves
+ * what the view no longer shows.  Only the view's query changes, with the
+ * same columns, so nothing built on it stands in the way.  SPI connected, as
+ * the extension's owner.
+ */
+void
+crm_snapshot_check(Oid relid, const char *views_schema, const char *live_md5)
+{
+	int64		id;
+	Oid			storage;
+	List	   *views = NIL;
+	ListCell   *lc;
+
+	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
+		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
+		return;
+	id = snapshot_id(relid, views_schema, false);
+	if (id == 0)
+		return;
+	exec_sql(psprintf("SELECT FROM privacy.snapshot_data WHERE id OPERATOR(pg_catalog.=) " INT64_FORMAT
+					  " AND (out_of_date OR definition OPERATOR(pg_catalog.=) %s)", id, quote_literal_cstr(live_md5)));
+	if (SPI_processed > 0)
+		return;
+	storage = get_relname_relid(storage_name(id), get_namespace_oid(DATA_SCHEMA, false));
+	if (OidIsValid(storage))
+	{
+		exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+						  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+						  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
+						  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
+		for (uint64 i = 0; i < SPI_processed; i++)
+			views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	}
+	foreach(lc, views)
+	{
+		Oid			viewid = lfirst_oid(lc);
+		Relation	rel;
+		TupleDesc	desc;
+		StringInfoData sql;
+		char	   *qname;
+
+		if (!crm_is_extension_member(RelationRelationId, viewid))
+			continue;
+		qname = quote_qualified_identifier(get_namespace_name(get_rel_namespace(viewid)), get_rel_name(viewid));
+		rel = relation_open(viewid, AccessShareLock);
+		desc = RelationGetDescr(rel);
+		initStringInfo(&sql);
+		appendStringInfo(&sql, "CREATE OR REPLACE VIEW %s WITH (security_barrier) AS SELECT ", qname);
+		for (int i = 0; i < desc->natts; i++)
+			appendStringInfo(&sql, "%ss.%s", i > 0 ? ", " : "",
+							 quote_identifier(NameStr(TupleDescAttr(desc, i)->attname)));
+		relation_close(rel, AccessShareLock);
+		appendStringInfo(&sql, " FROM %s s WHERE privacy.snapshot_out_of_date(%s)",
+						 quote_qualified_identifier(DATA_SCHEMA, get_rel_name(storage)),
+						 quote_literal_cstr(qname));
+		exec_sql(sql.data);
+	}
+	exec_sql(psprintf("UPDATE privacy.snapshot_data SET out_of_date = true WHERE id OPERATOR(pg_catalog.=) " INT64_FORMAT, id));
+}
+
+/*
+ * SQL: privacy.snapshot_out_of_date(view text): the filter of a snapshot's
+ * view that is out of date (crm_snapshot_check): an error, for every read.
+ */
+PG_FUNCTION_INFO_V1(crm_snapshot_out_of_date);
+Datum
+crm_snapshot_out_of_date(PG_FUNCTION_ARGS)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("snapshot %s is out of date", PG_ARGISNULL(0) ? "?" : text_to_cstring(PG_GETARG_TEXT_PP(0))),
+			 errdetail("Its view changed (a label, a treatment or a column) since it was made; it shows nothing until it is refreshed."),
+			 errhint("A privacy administrator refreshes it with privacy.refresh_snapshot(), or the scheduler does within crm_privacy.snapshot_naptime.")));
+	PG_RETURN_BOOL(false);
+}
+
 /* Drop the snapshots that have no table any more; after the views changed (views.c). */
 void
 crm_snapshots_gc(void)
@@ -743,8 +841,8 @@ crm_refresh_due_snapshots(PG_FUNCTION_ARGS)
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	exec_sql("SELECT tbl, views FROM privacy.snapshot_data"
-			 " WHERE refresh_every IS NOT NULL"
-			 " AND refreshed_at OPERATOR(pg_catalog.+) refresh_every OPERATOR(pg_catalog.<=) pg_catalog.now()"
+			 " WHERE out_of_date OR (refresh_every IS NOT NULL"
+			 " AND refreshed_at OPERATOR(pg_catalog.+) refresh_every OPERATOR(pg_catalog.<=) pg_catalog.now())"
 			 " ORDER BY refreshed_at");
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

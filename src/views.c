@@ -867,6 +867,18 @@ related_survivors(const TableSpec *t, List *treatments, bool snapshot)
 	return buf.data;
 }
 
+/* The MD5 of a view's query, in hex: what a snapshot was made from. */
+static char *
+query_md5(const char *query)
+{
+	char	   *md5 = palloc(33);
+	const char *errstr = NULL;
+
+	if (!pg_md5_hash(query, strlen(query), md5, &errstr))
+		elog(ERROR, "could not compute an MD5 hash: %s", errstr ? errstr : "out of memory");
+	return md5;
+}
+
 /* Append the SELECT of one view of a table. */
 static void
 append_view_query(StringInfo buf, const TableSpec *t, List *columns, const ViewTarget *v,
@@ -1547,6 +1559,9 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 			/* unchanged: nothing to do, no lock taken */
 			if (stored_definition_is(existing, md5))
 				continue;
+			/* its snapshot, made from the former definition, is out of date */
+			if (v->kind == VIEW_ANON || v->kind == VIEW_DISCLOSE)
+				crm_snapshot_check(t->relid, v->schema, query_md5(query.data));
 			/* other columns than it has (a column dropped, renamed, retyped): built anew */
 			if (!columns_extend(existing, columns))
 			{
@@ -1992,7 +2007,15 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 				 errhint("Use a shorter disclosure profile name.")));
 	out->relname = t.relname;
 	out->subject = t.subject;
-	out->k = t.tl.k;
+	out->k = v->kind == VIEW_ANON ? t.tl.k : 0;
+	out->subject_k = 0;
+	if (v->kind == VIEW_ANON && t.tl.related)
+	{
+		TableSpec	subject;
+
+		if (table_spec(t.subject, &subject))
+			out->subject_k = subject.tl.k;
+	}
 	columns = table_columns(relid);
 	treatments = disclosure_treatments();
 	{
@@ -2019,6 +2042,16 @@ crm_snapshot_sql(Oid relid, const char *views_schema, const char *storage, CrmSn
 							c->name, crm_qualified_name(relid), format_type_be(c->typid)),
 					 errdetail("A snapshot holds built-in types and enums only: its statistics would run the type's code as the snapshots' owner.")));
 		sensitive |= (c->labelled && c->cl.cls == CRM_CLASS_SENSITIVE);
+	}
+
+	/* the live view's query, which the snapshot follows (crm_snapshot_check) */
+	{
+		ViewTarget	live = *v;
+
+		live.snapshot = false;
+		initStringInfo(&buf);
+		append_view_query(&buf, &t, columns, &live, treatments);
+		out->live_md5 = query_md5(buf.data);
 	}
 
 	/* the fill: the view's query, as its snapshot */

@@ -23,13 +23,17 @@ CREATE TABLE privacy.snapshot_data (
     subject       pg_catalog.oid,
     k             pg_catalog.int4 NOT NULL DEFAULT 0,
     quasi         pg_catalog.text[],
+    -- the MD5 of the live view's query it was made from; out of date when
+    -- the live view changed since (its view then answers with an error)
+    definition    pg_catalog.text,
+    out_of_date   pg_catalog.bool NOT NULL DEFAULT false,
     PRIMARY KEY (tbl, views)
 );
 
 CREATE VIEW privacy.snapshots AS
 SELECT s.tbl_name AS table_name, s.views,
        'privacy_snapshot_' OPERATOR(pg_catalog.||) pg_catalog.substr(s.views, 9) AS snapshot_schema,
-       s.refresh_every, s.refreshed_at, s.row_count
+       s.refresh_every, s.refreshed_at, s.row_count, s.out_of_date
   FROM privacy.snapshot_data s;
 GRANT SELECT ON privacy.snapshots TO PUBLIC;
 COMMENT ON VIEW privacy.snapshots IS
@@ -50,6 +54,15 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.drop_snapshot(pg_catalog.regclass, pg_catalog.text) IS
 'drop the snapshot of a table''s anonymous (or disclosure) view; privacy administrators';
+
+-- The filter of an out-of-date snapshot's view: an error for every read.
+CREATE FUNCTION privacy.snapshot_out_of_date(view pg_catalog.text)
+RETURNS pg_catalog.bool
+AS 'MODULE_PATHNAME', 'crm_snapshot_out_of_date'
+LANGUAGE C STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp;
+COMMENT ON FUNCTION privacy.snapshot_out_of_date(pg_catalog.text) IS
+'raises an error: the filter of a snapshot view that is out of date';
 
 CREATE FUNCTION privacy.refresh_due_snapshots()
 RETURNS pg_catalog.int4
