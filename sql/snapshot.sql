@@ -318,6 +318,24 @@ SET ROLE regress_sn_reader;
 SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer;
 RESET ROLE;
 
+-- A related table with a k of its own: an erasure keeps its classes at k
+-- or more in the snapshot too (visits of shop A: 3, B: 3; erasing the
+-- customer with a visit at each leaves 2 and 2, and both classes go).
+CREATE TABLE sn.visit (id int PRIMARY KEY, customer_id int REFERENCES sn.customer, shop text);
+ALTER TABLE sn.visit OWNER TO regress_sn_owner;
+INSERT INTO sn.visit VALUES (1, 10, 'A'), (2, 11, 'A'), (3, 12, 'A'), (4, 12, 'B'), (5, 13, 'B'), (6, 14, 'B');
+SELECT privacy.label_table('sn.visit', 'related subject=sn.customer key=customer_id k=3');
+SELECT privacy.label_column('sn.visit', 'id', 'public');
+SELECT privacy.label_column('sn.visit', 'customer_id', 'identifier anon=pseudonym');
+SELECT privacy.label_column('sn.visit', 'shop', 'quasi_identifier anon=keep');
+SELECT privacy.refresh_snapshot('sn.visit') AS visits;
+SELECT privacy.erase_subject('sn.customer', '12') IS NOT NULL AS erased;
+SET ROLE regress_sn_reader;
+SELECT shop, count(*) FROM privacy_snapshot_anon.visit GROUP BY shop ORDER BY shop;
+RESET ROLE;
+SELECT privacy.label_table('sn.visit', NULL);
+DROP TABLE sn.visit;
+
 -- Dropped: its view and table go.
 SELECT privacy.drop_snapshot('sn.customer', 'privacy_disclose_sn_partner');
 SELECT to_regclass('privacy_snapshot_disclose_sn_partner.customer') AS view_left;
