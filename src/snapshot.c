@@ -291,6 +291,22 @@ refresh_connected(Oid relid, const char *views_schema)
 	return rows;
 }
 
+/* The views that read snapshot table storage; SPI connected. */
+static List *
+views_reading(Oid storage)
+{
+	List	   *views = NIL;
+
+	exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
+					  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
+					  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
+					  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+					  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
+	for (uint64 i = 0; i < SPI_processed; i++)
+		views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	return views;
+}
+
 /*
  * Drop a snapshot table, and the extension's views that read it (its
  * reader's view, or one left under a table's former name); SPI connected,
@@ -302,13 +318,7 @@ drop_storage(Oid storage)
 	List	   *views = NIL;
 	ListCell   *lc;
 
-	exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
-					  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
-					  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
-					  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-					  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
-	for (uint64 i = 0; i < SPI_processed; i++)
-		views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+	views = views_reading(storage);
 	foreach(lc, views)
 		if (crm_is_extension_member(RelationRelationId, lfirst_oid(lc)))
 			crm_extension_member(RelationRelationId, lfirst_oid(lc), false);
@@ -755,13 +765,7 @@ crm_snapshot_check(Oid relid, const char *views_schema, const char *live_md5)
 	storage = get_relname_relid(storage_name(id), get_namespace_oid(DATA_SCHEMA, false));
 	if (OidIsValid(storage))
 	{
-		exec_sql(psprintf("SELECT DISTINCT r.ev_class FROM pg_catalog.pg_depend d"
-						  " JOIN pg_catalog.pg_rewrite r ON r.oid OPERATOR(pg_catalog.=) d.objid"
-						  " WHERE d.classid OPERATOR(pg_catalog.=) CAST('pg_catalog.pg_rewrite' AS pg_catalog.regclass)"
-						  " AND d.refobjid OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
-						  " AND r.ev_class OPERATOR(pg_catalog.<>) CAST(%u AS pg_catalog.oid)", storage, storage));
-		for (uint64 i = 0; i < SPI_processed; i++)
-			views = lappend_oid(views, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		views = views_reading(storage);
 	}
 	foreach(lc, views)
 	{
