@@ -64,7 +64,8 @@ SELECT c.relname ~ '^s[0-9]+$' AS named_by_id, c.reltuples,
        (SELECT string_agg(a.attname, ', ' ORDER BY a.attname)
           FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = i.indkey[0]
          WHERE i.indrelid = c.oid) AS indexed,
-       c.relowner::regrole AS owner, c.relacl
+       c.relowner::regrole AS owner,
+       (SELECT string_agg(DISTINCT a.grantee::regrole::text, ', ') FROM aclexplode(c.relacl) a) AS grantees
   FROM pg_class c
  WHERE c.relnamespace = 'privacy_snapshot_data'::regnamespace AND c.relkind = 'r'
  ORDER BY c.reltuples;
@@ -113,7 +114,7 @@ SET enable_seqscan = off;
 SELECT (SELECT count(*) FROM jsonb_path_query(pg_temp.plan_of(
             format('SELECT * FROM privacy_snapshot_anon.customer WHERE id = %s',
                    (SELECT id FROM privacy_snapshot_anon.customer ORDER BY id LIMIT 1))),
-            'lax $.**."Index Cond" ? (@ like_regex "\\(id = ")')) AS index_lookups;
+            'lax $.**."Index Cond" ? (@ like_regex "\\(id = ")')) > 0 AS uses_index;
 RESET enable_seqscan;
 RESET ROLE;
 -- EXPLAIN ANALYZE tells nothing of a choice the row does not show: customer
@@ -130,13 +131,13 @@ END $$;
 SELECT (SELECT id FROM privacy_snapshot_data.s1 WHERE crm_privacy_key = 7) AS p7,
        (SELECT id FROM privacy_snapshot_data.s1 WHERE crm_privacy_key = 9) AS p9 \gset
 SET ROLE regress_sn_reader;
-SELECT pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p7) AS opted_out_7,
-       pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p9) AS not_9;
+SELECT pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p7)
+       = pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p9) AS same_choice_rows;
 -- (also when each lookup probes the choices' index)
 SET enable_hashjoin = off;
 SET enable_mergejoin = off;
-SELECT pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p7) AS opted_out_7,
-       pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p9) AS not_9;
+SELECT pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p7)
+       = pg_temp.choice_rows('SELECT id FROM privacy_snapshot_anon.customer WHERE id = ' || :p9) AS same_choice_rows;
 RESET enable_hashjoin;
 RESET enable_mergejoin;
 RESET ROLE;
