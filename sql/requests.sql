@@ -174,6 +174,25 @@ SELECT regress_wait_reads(20);
 SELECT current_user_name, relations, left(query, 40) AS query, row_count
   FROM privacy.access_log WHERE id > 9 ORDER BY id;
 
+-- A related table's int4 key under a numeric subject key: 2 matches 2.00,
+-- and a key no int4 holds (2.5, 3000000000) erases the subject alone, with
+-- no error (the cast of such a key failed the whole erasure).
+CREATE TABLE nsub (id numeric(12,2) PRIMARY KEY, name text);
+CREATE TABLE nrel (rid int PRIMARY KEY, id int4, note text);
+INSERT INTO nsub VALUES (2, 'two'), (2.5, 'two and a half'), (3000000000, 'big');
+INSERT INTO nrel VALUES (1, 2, 'of two'), (2, 3, 'of three');
+SELECT privacy.label_table('nsub', 'subject key=id');
+SELECT privacy.label_table('nrel', 'related subject=public.nsub key=id');
+SELECT privacy.label_column('nsub', 'name', 'identifier');
+SELECT privacy.label_column('nrel', 'note', 'identifier');
+SELECT privacy.erase_subject('nsub', '2.5') IS NOT NULL AS erased_2_5;
+SELECT privacy.erase_subject('nsub', '3000000000') IS NOT NULL AS erased_big;
+SELECT rid, id, note FROM nrel ORDER BY rid;
+SELECT privacy.erase_subject('nsub', '2') IS NOT NULL AS erased_2;
+SELECT rid, id, note FROM nrel ORDER BY rid;
+SELECT id, name FROM nsub ORDER BY id;
+DROP TABLE nrel, nsub;
+
 DROP TABLE purchase, client, patient;
 DROP TYPE mood;
 DROP ROLE regress_crm_someone;

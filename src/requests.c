@@ -236,6 +236,24 @@ key_condition(Oid relid, const char *keycol)
 {
 	Oid			keytype = getBaseType(get_atttype(relid, user_column(relid, keycol)));
 
+	/*
+	 * An integer column (of a related table) under a bigint or numeric subject
+	 * key: 2.00 is 2, and 2.5 or 3000000000 in an int4 column is no value at
+	 * all (NULL: no row), not an error that stops an erasure.
+	 */
+	if (keytype == INT2OID || keytype == INT4OID || keytype == INT8OID)
+	{
+		const char *type = format_type_extended(keytype, -1, FORMAT_TYPE_FORCE_QUALIFY);
+		const char *low = keytype == INT2OID ? "-32768" : keytype == INT4OID ? "-2147483648" : "-9223372036854775808";
+		const char *high = keytype == INT2OID ? "32767" : keytype == INT4OID ? "2147483647" : "9223372036854775807";
+
+		return psprintf("%s OPERATOR(pg_catalog.=) CASE"
+						" WHEN CAST($1 AS pg_catalog.numeric) OPERATOR(pg_catalog.=) pg_catalog.trunc(CAST($1 AS pg_catalog.numeric))"
+						" AND CAST($1 AS pg_catalog.numeric) OPERATOR(pg_catalog.>=) CAST('%s' AS pg_catalog.numeric)"
+						" AND CAST($1 AS pg_catalog.numeric) OPERATOR(pg_catalog.<=) CAST('%s' AS pg_catalog.numeric)"
+						" THEN CAST(CAST($1 AS pg_catalog.numeric) AS %s) END",
+						quote_identifier(keycol), low, high, type);
+	}
 	return psprintf("%s OPERATOR(pg_catalog.=) CAST($1 AS %s)", quote_identifier(keycol),
 					format_type_extended(keytype, -1, FORMAT_TYPE_FORCE_QUALIFY));
 }
