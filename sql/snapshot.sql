@@ -305,7 +305,12 @@ SELECT privacy.disclose('sn_partner', 'sn.customer', 'religion', 'keep');
 SELECT privacy.refresh_due_snapshots() AS refreshed;
 
 -- The table gains a column: the snapshot is out of date until refreshed,
--- then has it (its view made anew, with its grants).
+-- then has it; its view is replaced in place, so a reader's own view on it
+-- stays.
+CREATE SCHEMA sn_reader AUTHORIZATION regress_sn_reader;
+SET ROLE regress_sn_reader;
+CREATE VIEW sn_reader.cities AS SELECT city FROM privacy_snapshot_anon.customer;
+RESET ROLE;
 SET ROLE regress_sn_owner;
 ALTER TABLE sn.customer ADD COLUMN note text;
 RESET ROLE;
@@ -317,7 +322,9 @@ SELECT count(*) AS columns_after FROM information_schema.columns
  WHERE table_schema = 'privacy_snapshot_anon' AND table_name = 'customer';
 SET ROLE regress_sn_reader;
 SELECT pg_temp.same('privacy_anon.customer', 'privacy_snapshot_anon.customer') AS customer;
+SELECT count(*) AS cities FROM sn_reader.cities;
 RESET ROLE;
+DROP SCHEMA sn_reader CASCADE;
 
 -- A related table with a k of its own: an erasure keeps its classes at k
 -- or more in the snapshot too (visits of shop A: 3, B: 3; erasing the

@@ -136,15 +136,19 @@ row_security(Oid relid)
 	return on;
 }
 
-/* Does view viewid have the columns of the snapshot table storage (but its first)? */
+/*
+ * Are view viewid's columns the first ones of the snapshot table storage
+ * (after its hidden key)?  Then CREATE OR REPLACE VIEW keeps the view, and
+ * what users built on it, when columns were only added.
+ */
 static bool
-same_columns(Oid viewid, Oid storage)
+columns_kept(Oid viewid, Oid storage)
 {
 	Relation	v = relation_open(viewid, AccessShareLock);
 	Relation	t = relation_open(storage, AccessShareLock);
 	TupleDesc	vd = RelationGetDescr(v);
 	TupleDesc	td = RelationGetDescr(t);
-	bool		same = (vd->natts == td->natts - 1);
+	bool		same = (vd->natts <= td->natts - 1);
 
 	for (int i = 0; same && i < vd->natts; i++)
 	{
@@ -243,9 +247,13 @@ refresh_connected(Oid relid, const char *views_schema)
 		exec_sql(psprintf("CREATE INDEX ON %s (%s)", fresh_q, quote_identifier((char *) lfirst(lc))));
 	exec_sql(psprintf("ANALYZE %s", fresh_q));
 
-	/* the reader's view, now on the new table; made anew if its columns changed */
+	/*
+	 * The reader's view, now on the new table: replaced in place, unless a
+	 * column it has is gone or changed; then made anew (what users built on
+	 * it stands in the way, and the error names it).
+	 */
 	viewid = get_relname_relid(ss.relname, nspid);
-	if (OidIsValid(viewid) && !same_columns(viewid, get_relname_relid(fresh, datanspid)))
+	if (OidIsValid(viewid) && !columns_kept(viewid, get_relname_relid(fresh, datanspid)))
 	{
 		crm_extension_member(RelationRelationId, viewid, false);
 		viewid = InvalidOid;
@@ -352,38 +360,70 @@ drop_connected(Oid relid, const char *views_schema)
 					  " AND views OPERATOR(pg_catalog.=) %s", relid, quote_literal_cstr(views_schema)));
 }
 
+/*
+ * The snapshots a query of privacy.snapshot_data returns (its columns: tbl,
+ * views), as a list of pairs: table OID, then views schema.  SPI connected.
+ */
+static List *
+snapshot_pairs(const char *sql)
+{
+	List	   *pairs = NIL;
+
+	exec_sql(sql);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		pairs = lappend_oid(pairs, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
+		pairs = lappend(pairs, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+	}
+	return pairs;
+}
+
+#define ALL_SNAPSHOTS "SELECT tbl, views FROM privacy.snapshot_data ORDER BY tbl, views"
+
 /* The snapshots (tbl, views) whose table is relid or, with related, one of its related tables. */
 static List *
 snapshots_of(Oid relid, bool related)
 {
+	List	   *all = snapshot_pairs(ALL_SNAPSHOTS);
 	List	   *result = NIL;
 
-	exec_sql("SELECT tbl, views FROM privacy.snapshot_data ORDER BY tbl, views");
-	for (uint64 i = 0; i < SPI_processed; i++)
+	for (int i = 0; i + 1 < list_length(all); i += 2)
 	{
-		Oid			tbl = atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1));
+		Oid			tbl = list_nth_oid(all, i);
 		CrmTableLabel tl;
 
 		if (tbl == relid ||
 			(related && crm_get_table_label(tbl, &tl) && tl.related && crm_subject_relid(&tl) == relid))
 		{
 			result = lappend_oid(result, tbl);
-			result = lappend(result, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
+			result = lappend(result, list_nth(all, i + 1));
 		}
 	}
 	return result;
 }
 
-/* Check a views argument: not null. */
-static char *
-views_arg(FunctionCallInfo fcinfo, int argno)
+/*
+ * The (tbl regclass, views text) arguments of the snapshot functions, after
+ * the caller is checked: a privacy administrator.  Neither may be NULL; with
+ * must_exist, the table must exist.
+ */
+static void
+snapshot_args(FunctionCallInfo fcinfo, bool must_exist, Oid *relid, char **views)
 {
-	if (PG_ARGISNULL(argno))
+	crm_require_privacy_admin();
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the table must not be null")));
+	*relid = PG_GETARG_OID(0);
+	if (must_exist)
+		crm_require_relation(*relid);
+	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("the schema of the views must not be null"),
 				 errhint("Name privacy_anon or a privacy_disclose_* schema.")));
-	return text_to_cstring(PG_GETARG_TEXT_PP(argno));
+	*views = text_to_cstring(PG_GETARG_TEXT_PP(1));
 }
 
 /* SQL: privacy.refresh_snapshot(tbl regclass, views text DEFAULT 'privacy_anon') */
@@ -396,14 +436,7 @@ crm_refresh_snapshot(PG_FUNCTION_ARGS)
 	CrmOwnerContext ctx;
 	int64		rows;
 
-	crm_require_privacy_admin();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the table must not be null")));
-	relid = PG_GETARG_OID(0);
-	crm_require_relation(relid);
-	views = views_arg(fcinfo, 1);
+	snapshot_args(fcinfo, true, &relid, &views);
 	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -425,14 +458,7 @@ crm_drop_snapshot(PG_FUNCTION_ARGS)
 	bool		found = false;
 	List	   *snaps;
 
-	crm_require_privacy_admin();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the table must not be null")));
-	relid = PG_GETARG_OID(0);
-	crm_require_relation(relid);
-	views = views_arg(fcinfo, 1);
+	snapshot_args(fcinfo, true, &relid, &views);
 	crm_lock_view_admin();
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
@@ -475,13 +501,7 @@ crm_schedule_snapshot(PG_FUNCTION_ARGS)
 	char		nulls[3] = {' ', ' ', ' '};
 	uint64		n;
 
-	crm_require_privacy_admin();
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the table must not be null")));
-	relid = PG_GETARG_OID(0);
-	views = views_arg(fcinfo, 1);
+	snapshot_args(fcinfo, false, &relid, &views);
 	if (!PG_ARGISNULL(2))
 	{
 		Interval   *every = PG_GETARG_INTERVAL_P(2);
@@ -705,7 +725,7 @@ static void
 drop_snapshots(Oid relid)
 {
 	CrmOwnerContext ctx;
-	List	   *snaps = NIL;
+	List	   *snaps;
 
 	if (!OidIsValid(get_namespace_oid(DATA_SCHEMA, true)) ||
 		!OidIsValid(get_relname_relid("snapshot_data", get_namespace_oid(CRM_SCHEMA, true))))
@@ -713,12 +733,7 @@ drop_snapshots(Oid relid)
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	exec_sql("SELECT tbl, views FROM privacy.snapshot_data ORDER BY tbl, views");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		snaps = lappend_oid(snaps, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
-		snaps = lappend(snaps, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-	}
+	snaps = snapshot_pairs(ALL_SNAPSHOTS);
 	for (int i = 0; i + 1 < list_length(snaps); i += 2)
 	{
 		Oid			tbl = list_nth_oid(snaps, i);
@@ -836,7 +851,7 @@ Datum
 crm_refresh_due_snapshots(PG_FUNCTION_ARGS)
 {
 	CrmOwnerContext ctx;
-	List	   *due = NIL;
+	List	   *due;
 	int			n = 0;
 
 	crm_require_privacy_admin();
@@ -844,15 +859,10 @@ crm_refresh_due_snapshots(PG_FUNCTION_ARGS)
 	crm_become_owner(&ctx, true);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	exec_sql("SELECT tbl, views FROM privacy.snapshot_data"
-			 " WHERE out_of_date OR (refresh_every IS NOT NULL"
-			 " AND refreshed_at OPERATOR(pg_catalog.+) refresh_every OPERATOR(pg_catalog.<=) pg_catalog.now())"
-			 " ORDER BY refreshed_at");
-	for (uint64 i = 0; i < SPI_processed; i++)
-	{
-		due = lappend_oid(due, atooid(SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1)));
-		due = lappend(due, SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2));
-	}
+	due = snapshot_pairs("SELECT tbl, views FROM privacy.snapshot_data"
+						 " WHERE out_of_date OR (refresh_every IS NOT NULL"
+						 " AND refreshed_at OPERATOR(pg_catalog.+) refresh_every OPERATOR(pg_catalog.<=) pg_catalog.now())"
+						 " ORDER BY refreshed_at");
 	for (int i = 0; i + 1 < list_length(due); i += 2)
 	{
 		CHECK_FOR_INTERRUPTS();
