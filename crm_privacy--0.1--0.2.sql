@@ -767,6 +767,43 @@ CREATE EVENT TRIGGER crm_privacy_ddl_command_end ON ddl_command_end
 -- The checks of new tables and triggers hold in replica mode too.
 ALTER EVENT TRIGGER crm_privacy_ddl_command_end ENABLE ALWAYS;
 
+-- The same masks of character(n): the value without its trailing spaces (as
+-- its cast to text), masked, with those spaces given back.  The views mask a
+-- character(n) column with these, without a cast to text and back (which
+-- cost 30 % of a full read of a customer table by a public-clearance reader).
+CREATE FUNCTION privacy.mask_partial(v pg_catalog.bpchar, f pg_catalog.int4, l pg_catalog.int4,
+                                     pad pg_catalog.text DEFAULT '*')
+RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_partial_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.mask_email(pg_catalog.bpchar) RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_email_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.mask_phone(pg_catalog.bpchar) RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_phone_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.mask_name(pg_catalog.bpchar) RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_name_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.mask_cn_id(pg_catalog.bpchar) RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_cn_id_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+CREATE FUNCTION privacy.mask_card(pg_catalog.bpchar) RETURNS pg_catalog.bpchar
+AS 'MODULE_PATHNAME', 'crm_mask_card_bpchar'
+LANGUAGE C IMMUTABLE STRICT PARALLEL SAFE;
+COMMENT ON FUNCTION privacy.mask_partial(pg_catalog.bpchar, pg_catalog.int4, pg_catalog.int4, pg_catalog.text) IS
+'mask_partial of text; a character(n) value keeps its trailing spaces';
+COMMENT ON FUNCTION privacy.mask_email(pg_catalog.bpchar) IS
+'mask_email of text; a character(n) value keeps its trailing spaces';
+COMMENT ON FUNCTION privacy.mask_phone(pg_catalog.bpchar) IS
+'mask_phone of text; a character(n) value keeps its trailing spaces';
+COMMENT ON FUNCTION privacy.mask_name(pg_catalog.bpchar) IS
+'mask_name of text; a character(n) value keeps its trailing spaces';
+COMMENT ON FUNCTION privacy.mask_cn_id(pg_catalog.bpchar) IS
+'mask_cn_id of text; a character(n) value keeps its trailing spaces';
+COMMENT ON FUNCTION privacy.mask_card(pg_catalog.bpchar) IS
+'mask_card of text; a character(n) value keeps its trailing spaces';
+
 -- Every view built again: they carry the comments now.
 SELECT privacy.refresh_views();
 

@@ -190,6 +190,37 @@ SELECT v, is_email(v) AS email
     ('a@b.c.'), ('a@.bc'), ('a@@b.c'), ('a@b@c.d'), ('a b@c.d'), (E'a\t@c.d'), (''), ('a@b.c ')
   ) AS t(v);
 
+--
+-- Each mask of character(n): the text mask of the value without its
+-- trailing spaces, with those spaces given back (the views cast the result
+-- to the column's character(n), which then pads and truncates as the cast of
+-- the text mask did).  Every value, masked both ways, cast back to char(n).
+--
+SELECT v, n,
+       mask_partial(v::text, 2, 1)::varchar AS text_partial, mask_partial(v, 2, 1)::varchar AS char_partial,
+       mask_partial(v, 2, 1) = mask_partial(v::text, 2, 1)::bpchar AS same_partial,
+       octet_length(mask_partial(v, 1, 0, '＊')) AS bytes_with_pad
+  FROM (VALUES ('13812345678'::char(14), 14), ('张三丰'::char(5), 5), (''::char(3), 3), ('a'::char(1), 1),
+               ('école'::char(8), 8)) AS t(v, n);
+SELECT count(*) AS cases,
+       count(*) FILTER (WHERE format('[%s]', m.by_char::char(12)) = format('[%s]', m.by_text::char(12))) AS same_as_char12,
+       count(*) FILTER (WHERE format('[%s]', m.wide_char::char(30)) = format('[%s]', m.wide_text::char(30))) AS same_as_char30
+  FROM (VALUES ('13812345678'), ('138-1234-5678'), ('110101199003077777'), ('11010119900307X'),
+               ('zhang.san@example.com'), ('not an e-mail'), ('张三丰'), ('欧阳娜娜'), ('John Smith'),
+               ('6222 0201 2345 6789'), (''), ('a'), ('  lead'), ('a@b.cn')) AS v(t)
+ CROSS JOIN LATERAL (VALUES
+       (mask_email(v.t::char(12)), mask_email(v.t::char(12)::text), mask_email(v.t::char(30)), mask_email(v.t::char(30)::text)),
+       (mask_phone(v.t::char(12)), mask_phone(v.t::char(12)::text), mask_phone(v.t::char(30)), mask_phone(v.t::char(30)::text)),
+       (mask_name(v.t::char(12)), mask_name(v.t::char(12)::text), mask_name(v.t::char(30)), mask_name(v.t::char(30)::text)),
+       (mask_cn_id(v.t::char(12)), mask_cn_id(v.t::char(12)::text), mask_cn_id(v.t::char(30)), mask_cn_id(v.t::char(30)::text)),
+       (mask_card(v.t::char(12)), mask_card(v.t::char(12)::text), mask_card(v.t::char(30)), mask_card(v.t::char(30)::text)),
+       (mask_partial(v.t::char(12), 3, 2), mask_partial(v.t::char(12)::text, 3, 2),
+        mask_partial(v.t::char(30), 3, 2), mask_partial(v.t::char(30)::text, 3, 2))
+    ) AS m(by_char, by_text, wide_char, wide_text);
+SELECT pg_typeof(mask_cn_id('110101199003077777'::char(18))) AS char_result,
+       pg_typeof(mask_cn_id('110101199003077777')) AS unknown_literal_result,
+       octet_length(mask_cn_id('110101199003077777'::char(20))) AS keeps_padding;
+
 -- The volatility, strictness and parallel safety doc/functions.md states.
 SELECT p.proname, p.provolatile, p.proisstrict, p.proparallel, count(*) AS overloads
   FROM pg_proc p

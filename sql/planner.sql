@@ -182,6 +182,77 @@ SELECT f #>> '{}' AS filter
   FROM jsonb_path_query(pg_temp.plan_of('SELECT * FROM privacy_full.pl_customer WHERE pg_temp.sink(name)'),
                         'strict $.**."Filter"') f;
 
+-- The clearance is decided when the query is planned (as PostgreSQL does
+-- with row-level security): a key lookup's plan has no subplan, and each
+-- column is the column itself or its mask.
+CREATE FUNCTION pg_temp.verbose_plan(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE j jsonb;
+BEGIN
+    EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || q INTO j;
+    RETURN j;
+END $$;
+SET ROLE regress_pl_public;
+SELECT jsonb_path_exists(p, 'strict $.**."Subplan Name"') AS has_subplans, p #> '{0,Plan,Output}' AS output
+  FROM pg_temp.verbose_plan('SELECT * FROM privacy_standard.pl_customer WHERE id = 7') p;
+RESET ROLE;
+SET ROLE regress_pl_secret;
+SELECT jsonb_path_exists(p, 'strict $.**."Subplan Name"') AS has_subplans, p #> '{0,Plan,Output}' AS output
+  FROM pg_temp.verbose_plan('SELECT * FROM privacy_standard.pl_customer WHERE id = 7') p;
+RESET ROLE;
+-- A prepared statement's generic plan (JDBC's after five runs) and a
+-- PL/pgSQL function's cached plan are made again for another role, after a
+-- membership changes and after a clearance changes.
+CREATE ROLE regress_pl_member;
+SELECT privacy.grant_access('regress_pl_member', 'standard');
+SET plan_cache_mode = force_generic_plan;
+PREPARE pl_one(int) AS SELECT name, phone FROM privacy_standard.pl_customer WHERE id = $1;
+CREATE FUNCTION pg_temp.phone_of(i int) RETURNS text LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN (SELECT phone FROM privacy_standard.pl_customer WHERE id = i);
+END $$;
+SET ROLE regress_pl_public;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+SET ROLE regress_pl_secret;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+SET ROLE regress_pl_member;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+GRANT regress_pl_secret TO regress_pl_member;
+SET ROLE regress_pl_member;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+REVOKE regress_pl_secret FROM regress_pl_member;
+SET ROLE regress_pl_member;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+SELECT privacy.set_clearance('regress_pl_member', 'secret');
+SET ROLE regress_pl_member;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+SELECT privacy.set_clearance('regress_pl_member', NULL);
+SET ROLE regress_pl_member;
+EXECUTE pl_one(7);
+SELECT pg_temp.phone_of(7);
+RESET ROLE;
+-- A reader's own "(SELECT privacy.clearance_level())" is its clearance too;
+-- one with a condition is not taken for the views' (and gives NULL here).
+SET ROLE regress_pl_public;
+SELECT (SELECT privacy.clearance_level()) AS own, (SELECT privacy.clearance_level() WHERE false) AS filtered,
+       (SELECT privacy.clearance_level() LIMIT 0) AS limited;
+RESET ROLE;
+DEALLOCATE pl_one;
+RESET plan_cache_mode;
+SELECT privacy.revoke_access('regress_pl_member', 'standard');
+DROP ROLE regress_pl_member;
+
 SELECT privacy.revoke_access(r, k) FROM unnest(ARRAY['regress_pl_public', 'regress_pl_secret']::regrole[]) r,
        unnest(ARRAY['standard', 'full']) k WHERE NOT (r = 'regress_pl_public'::regrole AND k = 'full');
 SELECT privacy.set_clearance('regress_pl_secret', NULL);

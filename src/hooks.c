@@ -60,6 +60,7 @@
 #include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "nodes/nodeFuncs.h"
+#include "optimizer/optimizer.h"
 #include "optimizer/planner.h"
 #include "parser/parser.h"
 #include "parser/scanner.h"
@@ -127,12 +128,15 @@ typedef struct ActiveRead
 
 	/*
 	 * A possible clear read: the query selects columns a generated view shows
-	 * in clear to a higher clearance than the reader's when it started.  The
-	 * view asks for the clearance when it runs, so after each run the reader
-	 * (a SET ROLE, a changed clearance) is checked again; the read is
-	 * recorded once it is one.
+	 * in clear to a higher clearance than the reader's when it started.  A
+	 * plan whose clearance was decided when it was made (access_planner)
+	 * shows what it was checked for at the start, whoever fetches its rows.
+	 * Otherwise the view asks for the clearance when it runs, so after each
+	 * run the reader (a SET ROLE, a changed clearance) is checked again; the
+	 * read is recorded once it is one.
 	 */
 	bool		pending;
+	bool		folded;			/* the plan decided the clearance (planner) */
 	Oid			userid;			/* the reader last checked */
 	uint64		generation;		/* of the role labels then */
 	int			seen_level;		/* the highest clearance its views ran with */
@@ -560,10 +564,15 @@ is_clearance_sublink(Node *node)
 	if (!IsA(node, SubLink) || sl->subLinkType != EXPR_SUBLINK || !IsA(sl->subselect, Query))
 		return false;
 	sq = (Query *) sl->subselect;
-	if (sq->rtable != NIL || list_length(sq->targetList) != 1)
+	if (sq->commandType != CMD_SELECT || sq->rtable != NIL || sq->cteList != NIL ||
+		list_length(sq->targetList) != 1 || sq->hasAggs || sq->hasWindowFuncs ||
+		sq->hasTargetSRFs || sq->hasSubLinks || sq->setOperations != NULL ||
+		(sq->jointree != NULL && (sq->jointree->fromlist != NIL || sq->jointree->quals != NULL)) ||
+		sq->groupClause != NIL || sq->groupingSets != NIL || sq->havingQual != NULL ||
+		sq->limitCount != NULL || sq->limitOffset != NULL)
 		return false;
 	tle = (TargetEntry *) linitial(sq->targetList);
-	if (!IsA(tle->expr, FuncExpr))
+	if (!IsA(tle->expr, FuncExpr) || ((FuncExpr *) tle->expr)->args != NIL)
 		return false;
 	fn = ((FuncExpr *) tle->expr)->funcid;
 	name = get_func_name(fn);
@@ -1221,12 +1230,127 @@ mark_all(MarkContext *cx)
 		mark_view_scans((Plan *) lfirst(lc), cx);
 }
 
+/*
+ * The clearance each reader's view asks, "(SELECT privacy.clearance_level())"
+ * in the CASE of every clearance-dependent column (views.c), is decided when
+ * the query is planned: the planner hook replaces it by the planning user's
+ * clearance, so the CASE folds to the column or to its mask and the plan
+ * has no subplan for it (planning 11 of them cost more than a key lookup,
+ * and an initplan's value is opaque to the planner).  This is what
+ * PostgreSQL does with row-level security policies: the plan depends on the
+ * role (dependsOnRole: the plan cache plans again for another user), and
+ * every plan is forgotten when a clearance or a membership changes (roles.c,
+ * masking.c).  Without the library preloaded the hook is not there and the
+ * initplan decides at run time, with the same result.
+ *
+ * The plan also carries the planning user, as a PlanInvalItem on its
+ * pg_authid row (nothing in PostgreSQL matches those; the plan cache is
+ * reset by masking.c's callback instead): the read audit takes the
+ * clearance of the user the plan was made for (plan_reader).  (A parallel
+ * worker's copy of the plan has no such items: it counts rows for the views
+ * its user's clearance records, which may be fewer than its leader records
+ * for a plan made for another user; the read is recorded all the same.)
+ */
+typedef struct FoldContext
+{
+	int32		level;			/* the planning user's clearance */
+	int			found;			/* sublinks replaced */
+} FoldContext;
+
+static bool
+has_clearance_sublink(Node *node, FoldContext *cx)
+{
+	if (node == NULL)
+		return false;
+	if (is_clearance_sublink(node))
+		return true;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, has_clearance_sublink, cx, 0);
+	return expression_tree_walker(node, has_clearance_sublink, cx);
+}
+
+static Node *
+fold_clearance_sublinks(Node *node, FoldContext *cx)
+{
+	if (node == NULL)
+		return NULL;
+	if (is_clearance_sublink(node))
+	{
+		cx->found++;
+		return (Node *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+								  Int32GetDatum(cx->level), false, true);
+	}
+	if (IsA(node, Query))
+	{
+		int			before = cx->found;
+		Query	   *q = query_tree_mutator((Query *) node, fold_clearance_sublinks, cx, 0);
+
+		/*
+		 * Simplify the view's columns now, as the planner would after
+		 * pulling the view up into the reader's query: a column the reader
+		 * sees masked or NULL loses its CASE, and a sensitive column below
+		 * the clearance its opt-out subquery, before the planner copies
+		 * them into every place the reader's query uses them.
+		 */
+		if (cx->found > before)
+			q->targetList = (List *) eval_const_expressions(NULL, (Node *) q->targetList);
+		return (Node *) q;
+	}
+	return expression_tree_mutator(node, fold_clearance_sublinks, cx);
+}
+
+/*
+ * The clearance the read audit assumes for a plan run by the current user
+ * (recorded_views): the user's own (-1), unless the plan's clearance was
+ * decided for another user (a function run while planning changed the
+ * role, say); then the highest, so that any column it may show in clear is
+ * recorded.  *folded: its clearance was decided when it was made.
+ */
+static int
+plan_reader(PlannedStmt *stmt, bool *folded)
+{
+	uint32		hash = GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(GetUserId()));
+	int			reader = -1;
+	ListCell   *lc;
+
+	*folded = false;
+	foreach(lc, stmt->invalItems)
+	{
+		PlanInvalItem *item = (PlanInvalItem *) lfirst(lc);
+
+		if (item->cacheId != AUTHOID)
+			continue;
+		*folded = true;
+		reader = (item->hashValue == hash) ? -1 : (int) CRM_LEVEL_SECRET;
+	}
+	return reader;
+}
+
 static PlannedStmt *
 access_planner(CRM_PLANNER_PARAMS)
 {
-	PlannedStmt *stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	PlannedStmt *stmt;
 	MarkContext cx;
 	ListCell   *lc;
+	FoldContext fold;
+	Oid			planner_user = GetUserId();
+
+	memset(&fold, 0, sizeof(fold));
+	if (has_clearance_sublink((Node *) parse, &fold))
+	{
+		fold.level = (int32) crm_clearance_of(planner_user);
+		parse = (Query *) fold_clearance_sublinks((Node *) parse, &fold);
+	}
+	stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	if (fold.found > 0)
+	{
+		PlanInvalItem *item = makeNode(PlanInvalItem);
+
+		item->cacheId = AUTHOID;
+		item->hashValue = GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(planner_user));
+		stmt->invalItems = lappend(stmt->invalItems, item);
+		stmt->dependsOnRole = true;
+	}
 
 	view_functions();
 	if (stmt->commandType == CMD_UTILITY || !OidIsValid(view_row_oid))
@@ -1376,13 +1500,14 @@ static void
 recheck_read(ActiveRead *a, QueryDesc *queryDesc)
 {
 	bool		potential = false;
+	bool		folded;
 	List	   *names;
 
-	if (GetUserId() == a->userid && crm_role_labels_generation() == a->generation)
+	if (a->folded || (GetUserId() == a->userid && crm_role_labels_generation() == a->generation))
 		return;
 	a->userid = GetUserId();
 	a->generation = crm_role_labels_generation();
-	names = recorded_views(queryDesc->plannedstmt, &potential, -1);
+	names = recorded_views(queryDesc->plannedstmt, &potential, plan_reader(queryDesc->plannedstmt, &folded));
 	if (names != NIL)
 		start_read(a, queryDesc, names, GetUserId());
 }
@@ -1443,6 +1568,7 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 {
 	List	   *names;
 	bool		potential = false;
+	bool		folded;
 
 	if (prev_ExecutorStart)
 		prev_ExecutorStart(queryDesc, eflags);
@@ -1460,12 +1586,12 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 	{
 		worker_tops = NIL;
 		worker_unsent = 0;
-		worker_names = recorded_views(queryDesc->plannedstmt, &potential, -1);
+		worker_names = recorded_views(queryDesc->plannedstmt, &potential, plan_reader(queryDesc->plannedstmt, &folded));
 		if (worker_names != NIL)
 			count_view_rows_of(queryDesc, NULL);
 		return;
 	}
-	names = recorded_views(queryDesc->plannedstmt, &potential, -1);
+	names = recorded_views(queryDesc->plannedstmt, &potential, plan_reader(queryDesc->plannedstmt, &folded));
 	if (names != NIL || potential)
 	{
 		EState	   *estate = queryDesc->estate;
@@ -1476,6 +1602,7 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 
 		a->estate = estate;
 		a->pending = true;
+		a->folded = folded;
 		a->userid = GetUserId();
 		a->generation = crm_role_labels_generation();
 		a->seen_level = -1;

@@ -39,11 +39,16 @@
 
 #define MASK_CHAR	'*'
 
-/* A text argument, as bytes. */
+/*
+ * A text argument, as bytes.  A character(n) argument is its characters
+ * without the trailing spaces (as its cast to text has them); trailing
+ * counts those spaces, which the result gets back (out_finish).
+ */
 typedef struct TextBytes
 {
 	const char *data;
 	int			len;
+	int			trailing;
 } TextBytes;
 
 /*
@@ -70,6 +75,20 @@ text_bytes(text *t)
 
 	b.data = VARDATA_ANY(t);
 	b.len = VARSIZE_ANY_EXHDR(t);
+	b.trailing = 0;
+	return b;
+}
+
+/* The bytes of a character(n) datum, its trailing spaces counted apart. */
+static TextBytes
+bpchar_bytes(BpChar *t)
+{
+	TextBytes	b;
+	int			len = VARSIZE_ANY_EXHDR(t);
+
+	b.data = VARDATA_ANY(t);
+	b.len = bpchartruelen(VARDATA_ANY(t), len);
+	b.trailing = len - b.len;
 	return b;
 }
 
@@ -361,7 +380,11 @@ count_chars(TextBytes b, bool utf8)
 static inline bool
 database_is_utf8(void)
 {
-	return GetDatabaseEncoding() == PG_UTF8;
+	static int	utf8 = -1;		/* a database's encoding never changes */
+
+	if (utf8 < 0)
+		utf8 = (GetDatabaseEncoding() == PG_UTF8);
+	return utf8 == 1;
 }
 
 /*
@@ -372,20 +395,25 @@ typedef struct Out
 {
 	text	   *t;
 	char	   *p;
+	int			trailing;		/* spaces to put at the end */
 } Out;
 
-/* Start a result of at most maxlen bytes. */
+/*
+ * Start the result of masking src, of at most maxlen bytes before the
+ * trailing spaces src had (a character(n) argument).
+ */
 static Out
-out_start(Size maxlen)
+out_start(TextBytes src, Size maxlen)
 {
 	Out			o;
 
-	if (maxlen > MaxAllocSize - VARHDRSZ)
+	if (maxlen > MaxAllocSize - VARHDRSZ - src.trailing)
 		ereport(ERROR,
 				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
 				 errmsg("masked value would be too long")));
-	o.t = (text *) palloc(VARHDRSZ + maxlen);
+	o.t = (text *) palloc(VARHDRSZ + maxlen + src.trailing);
 	o.p = VARDATA(o.t);
+	o.trailing = src.trailing;
 	return o;
 }
 
@@ -415,6 +443,8 @@ out_pad(Out *o, const char *pad, int padlen, int count)
 static Datum
 out_finish(Out *o)
 {
+	memset(o->p, ' ', o->trailing);
+	o->p += o->trailing;
 	SET_VARSIZE(o->t, o->p - (char *) o->t);
 	PG_RETURN_TEXT_P(o->t);
 }
@@ -424,7 +454,7 @@ static Datum
 mask_all(TextBytes b, bool utf8)
 {
 	int			n = count_chars(b, utf8);
-	Out			o = out_start(n);
+	Out			o = out_start(b, n);
 
 	out_pad(&o, "*", 1, n);
 	return out_finish(&o);
@@ -447,21 +477,21 @@ partial(TextBytes b, int f, int l, const char *pad, int padlen)
 
 	if ((int64) f + l >= n)
 	{
-		o = out_start((Size) n * padlen);
+		o = out_start(b, (Size) n * padlen);
 		out_pad(&o, pad, padlen, n);
 		return out_finish(&o);
 	}
 
 	if (ascii)
 	{
-		o = out_start((Size) f + l + (Size) (n - f - l) * padlen);
+		o = out_start(b, (Size) f + l + (Size) (n - f - l) * padlen);
 		out_bytes(&o, b.data, f);
 		out_pad(&o, pad, padlen, n - f - l);
 		out_bytes(&o, b.data + n - l, l);
 		return out_finish(&o);
 	}
 
-	o = out_start((Size) b.len + (Size) (n - f - l) * padlen);
+	o = out_start(b, (Size) b.len + (Size) (n - f - l) * padlen);
 	for (int i = 0; i < n; i++)
 	{
 		int			len = char_len(p, end, utf8, &cp);
@@ -486,15 +516,13 @@ check_not_negative(int32 value, const char *argname, const char *function)
 				 errdetail("It was %d.", value)));
 }
 
-/* SQL: privacy.mask_partial(v text, f int, l int, pad text DEFAULT '*'). */
-PG_FUNCTION_INFO_V1(crm_mask_partial);
-Datum
-crm_mask_partial(PG_FUNCTION_ARGS)
+/* privacy.mask_partial(v, f int, l int, pad text DEFAULT '*'), v read. */
+static Datum
+mask_partial(TextBytes v, FunctionCallInfo fcinfo)
 {
-	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
 	int32		f = PG_GETARG_INT32(1);
 	int32		l = PG_GETARG_INT32(2);
-	TextBytes	pad = {"*", 1};
+	TextBytes	pad = {"*", 1, 0};
 
 	check_not_negative(f, "f", "mask_partial");
 	check_not_negative(l, "l", "mask_partial");
@@ -510,12 +538,32 @@ crm_mask_partial(PG_FUNCTION_ARGS)
 	return partial(v, f, l, pad.data, pad.len);
 }
 
-/* SQL: privacy.mask_email(text): first character of the local part, ***, domain. */
-PG_FUNCTION_INFO_V1(crm_mask_email);
-Datum
-crm_mask_email(PG_FUNCTION_ARGS)
+/*
+ * Each mask has two SQL signatures: one of text, and one of character (n)
+ * that gives the argument's trailing spaces back, so that the views show a
+ * character(n) column masked without casting it to text and back.
+ */
+#define MASK_SQL_FUNCTIONS(name, mask) \
+PG_FUNCTION_INFO_V1(name); \
+Datum \
+name(PG_FUNCTION_ARGS) \
+{ \
+	return mask(text_bytes(PG_GETARG_TEXT_PP(0)), fcinfo); \
+} \
+PG_FUNCTION_INFO_V1(name##_bpchar); \
+Datum \
+name##_bpchar(PG_FUNCTION_ARGS) \
+{ \
+	return mask(bpchar_bytes(PG_GETARG_BPCHAR_PP(0)), fcinfo); \
+}
+
+/* SQL: privacy.mask_partial(v text or character, f int, l int, pad text DEFAULT '*'). */
+MASK_SQL_FUNCTIONS(crm_mask_partial, mask_partial)
+
+/* privacy.mask_email: first character of the local part, ***, domain. */
+static Datum
+mask_email(TextBytes v, FunctionCallInfo fcinfo pg_attribute_unused())
 {
-	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
 	bool		utf8 = database_is_utf8();
 	const char *at = NULL;
 	int			first;
@@ -534,12 +582,15 @@ crm_mask_email(PG_FUNCTION_ARGS)
 		return mask_all(v, utf8);
 
 	first = char_len(v.data, at, utf8, &cp);
-	o = out_start(first + 3 + (v.data + v.len - at));
+	o = out_start(v, first + 3 + (v.data + v.len - at));
 	out_bytes(&o, v.data, first);
 	out_pad(&o, "*", 1, 3);
 	out_bytes(&o, at, v.data + v.len - at);
 	return out_finish(&o);
 }
+
+/* SQL: privacy.mask_email(text or character). */
+MASK_SQL_FUNCTIONS(crm_mask_email, mask_email)
 
 /* The value of a digit (ASCII or full-width), or -1. */
 static inline int
@@ -569,6 +620,16 @@ mask_digits(TextBytes b, KeepDigit keep, void *arg)
 	int			i = 0;
 	Out			o;
 
+	if (is_ascii(b))
+	{
+		/* bytes are characters: no decoding (phone numbers, card numbers) */
+		for (; p < end; p++)
+			ndigits += (*p >= '0' && *p <= '9');
+		o = out_start(b, b.len);
+		for (p = b.data; p < end; p++)
+			*o.p++ = (*p >= '0' && *p <= '9' && !keep(i++, ndigits, arg)) ? MASK_CHAR : *p;
+		return out_finish(&o);
+	}
 	while (p < end)
 	{
 		int			len;
@@ -579,7 +640,7 @@ mask_digits(TextBytes b, KeepDigit keep, void *arg)
 		p += len;
 	}
 
-	o = out_start(b.len);
+	o = out_start(b, b.len);
 	for (p = b.data; p < end;)
 	{
 		int			len;
@@ -606,7 +667,21 @@ collect_digits(TextBytes b, char *digits, int max)
 	while (p < end)
 	{
 		int			len;
-		int			d = digit_value(next_code(p, end, utf8, &len));
+		int			d;
+
+		if (!IS_HIGHBIT_SET(*p))
+		{
+			/* an ASCII character: no decoding */
+			if (*p >= '0' && *p <= '9')
+			{
+				if (n < max)
+					digits[n] = *p;
+				n++;
+			}
+			p++;
+			continue;
+		}
+		d = digit_value(next_code(p, end, utf8, &len));
 
 		if (d >= 0)
 		{
@@ -639,12 +714,10 @@ phone_keeps(int i, int ndigits, void *arg)
 	return i >= ndigits - 4;
 }
 
-/* SQL: privacy.mask_phone(text). */
-PG_FUNCTION_INFO_V1(crm_mask_phone);
-Datum
-crm_mask_phone(PG_FUNCTION_ARGS)
+/* privacy.mask_phone. */
+static Datum
+mask_phone(TextBytes v, FunctionCallInfo fcinfo pg_attribute_unused())
 {
-	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
 	char		d[13];
 	int			n = collect_digits(v, d, lengthof(d));
 	int			mobile_start = -1;
@@ -665,6 +738,9 @@ crm_mask_phone(PG_FUNCTION_ARGS)
 	return mask_digits(v, phone_keeps, &mobile_start);
 }
 
+/* SQL: privacy.mask_phone(text or character). */
+MASK_SQL_FUNCTIONS(crm_mask_phone, mask_phone)
+
 /* Which digits mask_card keeps: the last four, when there are more than four. */
 static bool
 card_keeps(int i, int ndigits, void *arg pg_attribute_unused())
@@ -672,20 +748,20 @@ card_keeps(int i, int ndigits, void *arg pg_attribute_unused())
 	return ndigits > 4 && i >= ndigits - 4;
 }
 
-/* SQL: privacy.mask_card(text). */
-PG_FUNCTION_INFO_V1(crm_mask_card);
-Datum
-crm_mask_card(PG_FUNCTION_ARGS)
+/* privacy.mask_card. */
+static Datum
+mask_card(TextBytes v, FunctionCallInfo fcinfo pg_attribute_unused())
 {
-	return mask_digits(text_bytes(PG_GETARG_TEXT_PP(0)), card_keeps, NULL);
+	return mask_digits(v, card_keeps, NULL);
 }
 
-/* SQL: privacy.mask_cn_id(text): 18 characters keep 6 and 4, 15 keep 6 and 3. */
-PG_FUNCTION_INFO_V1(crm_mask_cn_id);
-Datum
-crm_mask_cn_id(PG_FUNCTION_ARGS)
+/* SQL: privacy.mask_card(text or character). */
+MASK_SQL_FUNCTIONS(crm_mask_card, mask_card)
+
+/* privacy.mask_cn_id: 18 characters keep 6 and 4, 15 keep 6 and 3. */
+static Datum
+mask_cn_id(TextBytes v, FunctionCallInfo fcinfo pg_attribute_unused())
 {
-	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
 	int			n = is_ascii(v) ? v.len : count_chars(v, database_is_utf8());
 
 	if (n == 18)
@@ -694,6 +770,9 @@ crm_mask_cn_id(PG_FUNCTION_ARGS)
 		return partial(v, 6, 3, "*", 1);
 	return mask_all(v, database_is_utf8());
 }
+
+/* SQL: privacy.mask_cn_id(text or character). */
+MASK_SQL_FUNCTIONS(crm_mask_cn_id, mask_cn_id)
 
 /* Is c a Han character? */
 static inline bool
@@ -812,18 +891,16 @@ han_surname(TextBytes b, bool utf8, int *start, int *stop, bool *rest)
 }
 
 /*
- * SQL: privacy.mask_name(text).  A name with Han characters keeps its surname
+ * privacy.mask_name: a name with Han characters keeps its surname
  * only: its first character that is not a separator, or the first two when
  * they are a compound surname (欧阳), with separators (spaces, ideographic
  * spaces, hyphens, middle dots) in place; a name that is only a surname is
  * masked whole.  Other names keep the first character of each word, with
  * spaces and hyphens in place.
  */
-PG_FUNCTION_INFO_V1(crm_mask_name);
-Datum
-crm_mask_name(PG_FUNCTION_ARGS)
+static Datum
+mask_name(TextBytes v, FunctionCallInfo fcinfo pg_attribute_unused())
 {
-	TextBytes	v = text_bytes(PG_GETARG_TEXT_PP(0));
 	bool		utf8 = database_is_utf8();
 	const char *p = v.data;
 	const char *end = v.data + v.len;
@@ -838,7 +915,7 @@ crm_mask_name(PG_FUNCTION_ARGS)
 	if (han && !rest)
 		start = stop = -1;
 
-	o = out_start(v.len);
+	o = out_start(v, v.len);
 	while (p < end)
 	{
 		pg_wchar	cp;
@@ -859,6 +936,9 @@ crm_mask_name(PG_FUNCTION_ARGS)
 	}
 	return out_finish(&o);
 }
+
+/* SQL: privacy.mask_name(text or character). */
+MASK_SQL_FUNCTIONS(crm_mask_name, mask_name)
 
 /* Is the text an ISO date yyyymmdd with a year from 1800 on? */
 static bool

@@ -393,6 +393,9 @@ crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid,
 	const char *mask_fn = NULL;
 	char	   *noise_args;
 
+	/* the masks take a character(n) value as it is (mask.sql), else text */
+	const char *mask_arg = base == BPCHAROID ? "pg_catalog.bpchar" : "pg_catalog.text";
+
 	switch (rule->kind)
 	{
 		case CRM_RULE_KEEP:
@@ -402,8 +405,8 @@ crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid,
 			appendStringInfo(buf, "CAST(NULL AS %s)", type);
 			return;
 		case CRM_RULE_PARTIAL:
-			appendStringInfo(buf, "CAST(privacy.mask_partial(CAST(%s AS pg_catalog.text), %d, %d) AS %s)",
-							 col, rule->first, rule->last, type);
+			appendStringInfo(buf, "CAST(privacy.mask_partial(CAST(%s AS %s), %d, %d) AS %s)",
+							 col, mask_arg, rule->first, rule->last, type);
 			return;
 		case CRM_RULE_EMAIL:
 			mask_fn = "privacy.mask_email";
@@ -464,7 +467,7 @@ crm_append_rule(StringInfo buf, const CrmRule *rule, const char *col, Oid typid,
 							 quote_qualified_identifier(rule->fn_schema, rule->fn_name), col);
 			return;
 	}
-	appendStringInfo(buf, "CAST(%s(CAST(%s AS pg_catalog.text)) AS %s)", mask_fn, col, type);
+	appendStringInfo(buf, "CAST(%s(CAST(%s AS %s)) AS %s)", mask_fn, col, mask_arg, type);
 }
 
 /* The treatment of column col of relid in a disclosure profile, or NULL. */
