@@ -1253,50 +1253,53 @@ mark_all(MarkContext *cx)
  */
 typedef struct FoldContext
 {
-	int32		level;			/* the planning user's clearance */
+	Oid			user;			/* the planning user */
+	int32		level;			/* its clearance, once needed (else -1) */
 	int			found;			/* sublinks replaced */
 } FoldContext;
 
+/*
+ * Replace in place each "(SELECT privacy.clearance_level())" that is an
+ * operand of an operator (the views' "... >= N") by the planning user's
+ * clearance.  (The planner scribbles on its input: a caller that keeps a
+ * query passes a copy, and the rewriter expanded the views from copies of
+ * their rules.)  Then simplify the target list of each query where it did,
+ * as the planner would after pulling the view up into the reader's query:
+ * a column the reader sees masked or NULL loses its CASE, a sensitive
+ * column below the clearance its opt-out subquery, before the planner
+ * copies them into every place the reader's query uses them.
+ */
 static bool
-has_clearance_sublink(Node *node, FoldContext *cx)
-{
-	if (node == NULL)
-		return false;
-	if (is_clearance_sublink(node))
-		return true;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, has_clearance_sublink, cx, 0);
-	return expression_tree_walker(node, has_clearance_sublink, cx);
-}
-
-static Node *
 fold_clearance_sublinks(Node *node, FoldContext *cx)
 {
 	if (node == NULL)
-		return NULL;
-	if (is_clearance_sublink(node))
+		return false;
+	if (IsA(node, OpExpr))
 	{
-		cx->found++;
-		return (Node *) makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
-								  Int32GetDatum(cx->level), false, true);
+		ListCell   *lc;
+
+		foreach(lc, ((OpExpr *) node)->args)
+		{
+			if (!is_clearance_sublink((Node *) lfirst(lc)))
+				continue;
+			if (cx->level < 0)
+				cx->level = (int32) crm_clearance_of(cx->user);
+			lfirst(lc) = makeConst(INT4OID, -1, InvalidOid, sizeof(int32),
+								   Int32GetDatum(cx->level), false, true);
+			cx->found++;
+		}
 	}
 	if (IsA(node, Query))
 	{
+		Query	   *q = (Query *) node;
 		int			before = cx->found;
-		Query	   *q = query_tree_mutator((Query *) node, fold_clearance_sublinks, cx, 0);
+		bool		done = query_tree_walker(q, fold_clearance_sublinks, cx, 0);
 
-		/*
-		 * Simplify the view's columns now, as the planner would after
-		 * pulling the view up into the reader's query: a column the reader
-		 * sees masked or NULL loses its CASE, and a sensitive column below
-		 * the clearance its opt-out subquery, before the planner copies
-		 * them into every place the reader's query uses them.
-		 */
 		if (cx->found > before)
 			q->targetList = (List *) eval_const_expressions(NULL, (Node *) q->targetList);
-		return (Node *) q;
+		return done;
 	}
-	return expression_tree_mutator(node, fold_clearance_sublinks, cx);
+	return expression_tree_walker(node, fold_clearance_sublinks, cx);
 }
 
 /*
@@ -1333,21 +1336,18 @@ access_planner(CRM_PLANNER_PARAMS)
 	MarkContext cx;
 	ListCell   *lc;
 	FoldContext fold;
-	Oid			planner_user = GetUserId();
 
-	memset(&fold, 0, sizeof(fold));
-	if (has_clearance_sublink((Node *) parse, &fold))
-	{
-		fold.level = (int32) crm_clearance_of(planner_user);
-		parse = (Query *) fold_clearance_sublinks((Node *) parse, &fold);
-	}
+	fold.user = GetUserId();
+	fold.level = -1;
+	fold.found = 0;
+	(void) fold_clearance_sublinks((Node *) parse, &fold);
 	stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
 	if (fold.found > 0)
 	{
 		PlanInvalItem *item = makeNode(PlanInvalItem);
 
 		item->cacheId = AUTHOID;
-		item->hashValue = GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(planner_user));
+		item->hashValue = GetSysCacheHashValue1(AUTHOID, ObjectIdGetDatum(fold.user));
 		stmt->invalItems = lappend(stmt->invalItems, item);
 		stmt->dependsOnRole = true;
 	}
