@@ -1562,6 +1562,28 @@ access_xact_callback(XactEvent event, void *arg pg_attribute_unused())
 		send_read(dlist_container(ActiveRead, node, iter.cur));
 }
 
+/*
+ * An EXPLAIN (without ANALYZE) of a recorded read: its record, of 0 rows,
+ * is sent when the query's memory goes (active_read_gone), as a read's.
+ */
+static void
+explained_read(QueryDesc *queryDesc, List *names)
+{
+	EState	   *estate = queryDesc->estate;
+	ActiveRead *a = MemoryContextAlloc(estate->es_query_cxt, sizeof(ActiveRead));
+
+	memset(a, 0, offsetof(ActiveRead, record));
+	a->estate = estate;
+	a->folded = true;			/* nothing runs: nothing to check again */
+	a->userid = GetUserId();
+	a->seen_level = -1;
+	start_read(a, queryDesc, names, GetUserId());
+	a->callback.func = active_read_gone;
+	a->callback.arg = a;
+	MemoryContextRegisterResetCallback(estate->es_query_cxt, &a->callback);
+	dlist_push_head(&active_reads, &a->node);
+}
+
 /* ExecutorStart: note the queries that make recorded reads. */
 static void
 access_ExecutorStart(QueryDesc *queryDesc, int eflags)
@@ -1576,12 +1598,23 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		standard_ExecutorStart(queryDesc, eflags);
 
 	/*
-	 * EXPLAIN without ANALYZE reads nothing; the leader records a parallel
-	 * query, once (its workers' own queries are recorded by them), and the
-	 * workers count the rows of the views in their part of its plan.
+	 * The leader records a parallel query, once (its workers' own queries
+	 * are recorded by them), and the workers count the rows of the views in
+	 * their part of its plan.  EXPLAIN without ANALYZE reads no row, but its
+	 * estimates come from the statistics of the columns the views show in
+	 * clear (their most common values, histogram bounds, an index's first
+	 * and last entries), which a reader can bisect: it is recorded as a read
+	 * of those views, of 0 rows.
 	 */
-	if ((eflags & EXEC_FLAG_EXPLAIN_ONLY) || queryDesc->estate == NULL)
+	if (queryDesc->estate == NULL)
 		return;
+	if (eflags & EXEC_FLAG_EXPLAIN_ONLY)
+	{
+		names = recorded_views(queryDesc->plannedstmt, &potential, plan_reader(queryDesc->plannedstmt, &folded));
+		if (names != NIL)
+			explained_read(queryDesc, names);
+		return;
+	}
 	if (IsParallelWorker() && run_depth == 0)
 	{
 		worker_tops = NIL;
