@@ -265,8 +265,10 @@ SET ROLE regress_pl_member;
 EXECUTE pl_one(7);
 SELECT pg_temp.phone_of(7);
 RESET ROLE;
--- A reader's own "(SELECT privacy.clearance_level())" is its clearance too;
--- one with a condition is not taken for the views' (and gives NULL here).
+-- A reader's own "(SELECT privacy.clearance_level())" is its clearance too
+-- (compared by an operator, as in the views, it is replaced by the planning
+-- role's clearance); one with a condition is never taken for the views'
+-- (and gives NULL here).
 SET ROLE regress_pl_public;
 SELECT (SELECT privacy.clearance_level()) AS own, (SELECT privacy.clearance_level() WHERE false) AS filtered,
        (SELECT privacy.clearance_level() LIMIT 0) AS limited;
