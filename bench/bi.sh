@@ -181,14 +181,14 @@ SELECT n, percentile_cont(0.5) WITHIN GROUP (ORDER BY base_ms) AS base_ms,
        percentile_cont(0.5) WITHIN GROUP (ORDER BY anon_ms / base_ms) AS anon_ratio
   FROM bi_time WHERE round > 0 GROUP BY n;
 \if :anon
-SELECT q.n AS "#", q.name AS query, round(r.base_ms::numeric, 1) AS "base ms",
-       round(r.view_ms::numeric, 1) AS "view ms", round(r.ratio::numeric, 2) AS "view/base",
-       round(r.anon_ms::numeric, 1) AS "anon ms", round(r.anon_ratio::numeric, 2) AS "anon/base",
+SELECT q.n AS "#", q.name AS query, round(r.base_ms::numeric, CASE WHEN r.base_ms < 10 THEN 3 ELSE 1 END) AS "base ms",
+       round(r.view_ms::numeric, CASE WHEN r.view_ms < 10 THEN 3 ELSE 1 END) AS "view ms", round(r.ratio::numeric, 2) AS "view/base",
+       round(r.anon_ms::numeric, CASE WHEN r.anon_ms < 10 THEN 3 ELSE 1 END) AS "anon ms", round(r.anon_ratio::numeric, 2) AS "anon/base",
        r.base_rows || CASE WHEN r.view_rows <> r.base_rows THEN ' / ' || r.view_rows ELSE '' END AS "rows (base / view)"
   FROM bi_query q JOIN bi_result r USING (n) WHERE q.n < 1000 ORDER BY q.n;
 \else
-SELECT q.n AS "#", q.name AS query, round(r.base_ms::numeric, 1) AS "base ms",
-       round(r.view_ms::numeric, 1) AS "view ms", round(r.ratio::numeric, 2) AS "view/base",
+SELECT q.n AS "#", q.name AS query, round(r.base_ms::numeric, CASE WHEN r.base_ms < 10 THEN 3 ELSE 1 END) AS "base ms",
+       round(r.view_ms::numeric, CASE WHEN r.view_ms < 10 THEN 3 ELSE 1 END) AS "view ms", round(r.ratio::numeric, 2) AS "view/base",
        r.base_rows || CASE WHEN r.view_rows <> r.base_rows THEN ' / ' || r.view_rows ELSE '' END AS "rows (base / view)"
   FROM bi_query q JOIN bi_result r USING (n) WHERE q.n < 1000 ORDER BY q.n;
 \endif
