@@ -102,6 +102,7 @@
 										/* DROP DATABASE waits 5 s for it */
 #define WRITER_NAP_MS		10		/* a writer looks for records this often */
 #define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
+#define PENDING_SCAN_MS		10000	/* a running writer looks for pending files */
 #define WAKE_AT				256		/* queued records that wake a writer early */
 #define INSERT_CHUNK		64		/* rows a writer inserts together */
 
@@ -748,6 +749,64 @@ copy_record(AccessRecord *dst, const AccessRecord *src)
 }
 
 /*
+ * A record that no writer could take (crm_access_queue, why says why):
+ * written to a pending file of its own as one never inserted (transaction
+ * number 0), aside first and renamed in once it is on disk, so that no
+ * writer reads half of it.  The launcher starts the database's writer as
+ * soon as one can start, and a running writer looks for such files every
+ * PENDING_SCAN_MS; either inserts it (pending_settle).  So a reader that
+ * holds every background worker slot, or fills the queue, delays its
+ * records, it does not move them out of privacy.access_log.  Only a file
+ * that cannot be written sends the record to the server log; so does a hot
+ * standby, which never writes the table.
+ */
+static void
+pending_append(const AccessRecord *rec, const char *why)
+{
+	static uint32 seq = 0;
+	char		path[MAXPGPATH];
+	char		tmp[MAXPGPATH + 4];
+	int			fd = -1;
+	bool		ok = false;
+
+	for (int tries = 0; fd < 0 && tries < 1000 && !RecoveryInProgress(); tries++)
+	{
+		snprintf(path, sizeof(path), "%s/%s%u.%d.w%u", PENDING_DIR, PENDING_PREFIX,
+				 rec->dbid, MyProcPid, seq++);
+		snprintf(tmp, sizeof(tmp), "%s.new", path);
+		if (access(path, F_OK) == 0)
+			continue;			/* an earlier process with this pid left it */
+		fd = OpenTransientFile(tmp, O_WRONLY | O_CREAT | O_EXCL | PG_BINARY);
+		if (fd < 0 && errno != EEXIST)
+			break;
+	}
+	if (fd >= 0)
+	{
+		PendingHeader h;
+
+		memset(&h, 0, sizeof(h));
+		h.magic = PENDING_MAGIC;
+		h.record_size = sizeof(AccessRecord);
+		h.dbid = rec->dbid;
+		h.xid = 0;
+		ok = write_all(fd, &h, sizeof(h)) && write_all(fd, rec, sizeof(AccessRecord));
+		if (CloseTransientFile(fd) != 0)
+			ok = false;
+		if (ok)
+			ok = (durable_rename(tmp, path, LOG) == 0);
+		if (!ok)
+			(void) unlink(tmp);
+	}
+	if (ok)
+		ereport(LOG,
+				(errmsg("crm_privacy: a read record waits in \"%s\" for the access log writer", path),
+				 errdetail("It could not be queued: %s.", why),
+				 errhidestmt(true)));
+	else
+		log_record(rec, psprintf("Recorded in the server log: %s, and no file could hold it.", why));
+}
+
+/*
  * Queue a finished record for the database's writer, starting one if needed.
  * A record enters shared memory only while a writer of its database is
  * attached; when none can be, on a hot standby, or when the queue stays full
@@ -816,16 +875,16 @@ crm_access_queue(const AccessRecord *rec)
 				claimed = true;
 			}
 			else if (w == NULL)
-				why = "Recorded in the server log: too many databases have a crm_privacy access log writer.";
+				why = "too many databases have a crm_privacy access log writer";
 			else
-				why = "Recorded in the server log: the session was ending and could not queue the record at once.";
+				why = "the session was ending and could not queue the record at once";
 		}
 		else if (!may_wait)
-			why = "Recorded in the server log: the session was ending and could not queue the record at once.";
+			why = "the session was ending and could not queue the record at once";
 		else if (GetCurrentTimestamp() >= deadline)
 			why = w->state == WRITER_RUNNING
-				? "Recorded in the server log: the crm_privacy read audit's queue stayed full."
-				: "Recorded in the server log: no crm_privacy access log writer attached in time.";
+				? "the crm_privacy read audit's queue stayed full"
+				: "no crm_privacy access log writer attached in time";
 		LWLockRelease(access_shared->lock);
 		if (why)
 			break;
@@ -834,7 +893,7 @@ crm_access_queue(const AccessRecord *rec)
 			if (!start_writer(MyDatabaseId))
 			{
 				release_claim(w);
-				why = "Recorded in the server log: no crm_privacy access log writer could be started.";
+				why = "no crm_privacy access log writer could be started";
 				break;
 			}
 			continue;
@@ -858,7 +917,7 @@ crm_access_queue(const AccessRecord *rec)
 	}
 	RESUME_INTERRUPTS();
 	if (why)
-		log_record(rec, why);
+		pending_append(rec, why);
 }
 
 /*
@@ -1569,7 +1628,9 @@ pending_settle(const char *path)
 	 * (64-bit) numbers, and in the commit log only while it is kept (under
 	 * the lock that truncating it takes).
 	 */
-	if (!FullTransactionIdIsNormal(fxid))
+	if (pf.h.xid == 0)
+		status = 'a';			/* a record no writer could take: never inserted */
+	else if (!FullTransactionIdIsNormal(fxid))
 		status = 'u';
 	else if (!FullTransactionIdPrecedes(fxid, next))
 		status = 'a';			/* never reached the WAL: not committed */
@@ -1616,7 +1677,10 @@ pending_settle(const char *path)
 		}
 		PG_END_TRY();
 	}
-	if (why == NULL && pf.n > 0)
+	if (why == NULL && pf.n > 0 && pf.h.xid == 0)
+		ereport(LOG,
+				(errmsg("crm_privacy: %d read records that had waited for the access log writer were written to privacy.access_log", pf.n)));
+	else if (why == NULL && pf.n > 0)
 		ereport(LOG,
 				(errmsg("crm_privacy: %d read records of a batch not committed at a crash were written to privacy.access_log", pf.n)));
 	for (int k = 0; why != NULL && k < pf.n; k++)
@@ -1705,7 +1769,7 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 				if (pending_read(path, &pf))
 				{
 					for (int k = 0; k < pf.n; k++)
-						log_record(&pf.recs[k], "Recorded in the server log after a crash: its database was dropped.");
+						log_record(&pf.recs[k], "Recorded in the server log: its database was dropped before the records reached privacy.access_log.");
 					durable_unlink(path, LOG);
 				}
 				continue;
@@ -1777,6 +1841,7 @@ crm_access_writer_main(Datum arg)
 {
 	Oid			dbid = DatumGetObjectId(arg);
 	long		idle_ms = 0;
+	TimestampTz scanned;
 
 	my_batch = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(int));
 	my_recs = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(AccessRecord *));
@@ -1818,6 +1883,7 @@ crm_access_writer_main(Datum arg)
 
 	/* records a crash left in pending files come first */
 	pending_settle_all(dbid);
+	scanned = GetCurrentTimestamp();
 
 	while (!got_sigterm)
 	{
@@ -1825,6 +1891,12 @@ crm_access_writer_main(Datum arg)
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
+		/* records no writer could take meanwhile (pending_append) */
+		if (TimestampDifferenceExceeds(scanned, GetCurrentTimestamp(), PENDING_SCAN_MS))
+		{
+			pending_settle_all(dbid);
+			scanned = GetCurrentTimestamp();
+		}
 		if (write_records())
 		{
 			/*

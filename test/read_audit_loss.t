@@ -5,8 +5,11 @@
 # its own application_name (TAG-i), so a record is matched to its read.
 #  - no background worker can start: max_worker_processes = 0, and a
 #    database that stops accepting connections (the writer is registered but
-#    dies at its start);
-#  - a full queue: the writer is stopped (SIGSTOP) while readers go on;
+#    dies at its start): each record waits in a pending file of the data
+#    directory, and reaches the table once a writer can start;
+#  - a full queue: the writer is stopped (SIGSTOP) while readers go on; the
+#    records that find no room wait in pending files, which the writer
+#    inserts once it runs again;
 #  - a fast shutdown with records waiting for the writer;
 #  - an immediate shutdown with records waiting for the writer, and three
 #    in the middle of a load.
@@ -16,7 +19,7 @@
 db=crm_read_audit_loss
 data=$CRM_TMP/data
 log=$CRM_TMP/server.log
-plan 42
+plan 44
 
 q postgres "DROP DATABASE IF EXISTS $db" >/dev/null
 q postgres "CREATE DATABASE $db" >/dev/null
@@ -62,18 +65,23 @@ restart() { as_pg pg_ctl -D "$data" -m fast -w stop >/dev/null; as_pg pg_ctl -D 
 wait_no_writer() { for _ in $(seq 1 100); do [ -z "$(writer_pid)" ] && return; sleep 0.1; done; }
 expect() { seq -f "$1-%g" "$2" "$3" | sort; }
 
-# 1. No background worker at all.
+pending_count() { ls "$data/crm_privacy" | grep -cE '^pgsql_tmp\.access\.[0-9]+\.[0-9]+\.w[0-9]+$' || true; }
+
+# 1. No background worker at all: the records wait in pending files until a
+# writer can start (here, after a restart with workers), then reach the
+# table, with the time of the read.
 q postgres "ALTER SYSTEM SET max_worker_processes = 0" >/dev/null
 restart
 answered=$(reads noworker 1 50 2 | sort)
 is "$answered" "$(expect noworker 1 50)" "with max_worker_processes = 0, 50 reads are answered"
-sleep 1
-is "$(records noworker)" "$answered" "each is recorded once"
-is "$(in_log noworker)" 50 "in the server log"
-like "$(grep -o '"at":"[^"]*","database_oid":[0-9]*,"session_user":"[^"]*","current_user":"[^"]*","application_name":"noworker-1"' "$log")" \
-	'^"at":"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:.]+\+00"' "each line has the time of the read in UTC, with its offset"
+is "$(pending_count)" 50 "each record waits in a pending file of the data directory"
+is "$(in_log noworker)" 0 "none is in the server log"
 q postgres "ALTER SYSTEM RESET max_worker_processes" >/dev/null
 restart
+wait_for "$db" "SELECT count(*) >= 50 FROM privacy.access_log WHERE application_name LIKE 'noworker-%'"
+is "$(records noworker)" "$answered" "once a writer can start, each is recorded once, in privacy.access_log"
+is "$(q "$db" "SELECT bool_and(at < pg_postmaster_start_time()) AND count(*) = 50 FROM privacy.access_log WHERE application_name LIKE 'noworker-%'")$(pending_count)" \
+	"t0" "with the time of the read; no pending file is left"
 
 # 2. The writer is registered but dies at its start: its database stopped
 # accepting connections while the reader's session stays.
@@ -86,11 +94,13 @@ SQL
 )
 is "$answered" "$(expect noconn 1 20)" "while no writer can connect, 20 reads are answered"
 restart
-is "$(records noconn)" "$answered" "each is recorded once, also after a restart"
+wait_for "$db" "SELECT count(*) >= 20 FROM privacy.access_log WHERE application_name LIKE 'noconn-%'"
+is "$(records noconn)" "$answered" "each is recorded once, after a restart, in privacy.access_log"
 
 # 3. A full queue (crm_privacy.access_log_queue_size = 512 here): the writer
 # is stopped; readers wait for room for crm_privacy.access_log_queue_wait,
-# then write to the server log.
+# then write their records to pending files, which the writer inserts once it
+# runs again.
 q postgres "ALTER SYSTEM SET crm_privacy.access_log_queue_size = 512" >/dev/null
 restart
 is "$(q postgres "SHOW crm_privacy.access_log_queue_size")" 512 "the queue's size is set at server start"
@@ -99,10 +109,10 @@ as_pg kill -STOP "$pid"
 answered=$(PGOPTIONS="-c crm_privacy.access_log_queue_wait=100" reads full 1 600 4 | sort)
 as_pg kill -CONT "$pid"
 is "$answered" "$(expect full 1 600)" "with the writer stopped, 600 reads are answered"
-wait_for "$db" "SELECT count(*) >= 512 FROM privacy.access_log WHERE application_name LIKE 'full-%'"
+wait_for "$db" "SELECT count(*) >= 600 FROM privacy.access_log WHERE application_name LIKE 'full-%'"
 sleep 1
 is "$(records full)" "$answered" "each is recorded once"
-is "$(in_log full)" 88 "those that found no room (600 - 512 slots) in the server log"
+is "$(in_log full)$(pending_count)" "00" "those that found no room (600 - 512 slots) reached the table too, none the server log"
 q postgres "ALTER SYSTEM RESET crm_privacy.access_log_queue_size" >/dev/null
 restart
 
@@ -251,6 +261,25 @@ is "$(records notnull)" "$answered" "each read is recorded once, in the server l
 like "$(grep -o 'null value in column "extra" of relation "access_log" violates not-null constraint' "$log" | head -1)" \
 	'violates not-null constraint' "with the writer's error"
 q "$db" "ALTER TABLE privacy.access_log DROP COLUMN extra" >/dev/null
+
+# 12. A reader holds every free background-worker slot with a parallel query
+# of its own, so that no writer can start: its reads meanwhile wait in
+# pending files and reach the table once a slot is free (they went to the
+# server log, where any role can also RAISE lines of the same form).
+q "$db" "CREATE TABLE busy AS SELECT g FROM generate_series(1, 20000) g;
+         ALTER TABLE busy SET (parallel_workers = 8); ANALYZE busy" >/dev/null
+wait_no_writer
+psql -X -q -d "$db" -c "SET max_parallel_workers_per_gather = 8; SET parallel_setup_cost = 0;
+    SET parallel_tuple_cost = 0; SET min_parallel_table_scan_size = 0;
+    SELECT count(*) FROM busy WHERE pg_sleep(0.004) IS NOT NULL" >/dev/null 2>&1 &
+hog=$!
+sleep 2
+answered=$(reads busy 1 10 | sort)
+held=$(pending_count)
+wait $hog
+wait_for "$db" "SELECT count(*) >= 10 FROM privacy.access_log WHERE application_name LIKE 'busy-%'"
+is "$held $(records busy | tr '\n' ' ')$(in_log busy)" "10 $(echo "$answered" | tr '\n' ' ')0" \
+	"reads made while a reader's parallel query holds every worker slot wait in pending files, then reach the table, once each"
 
 q postgres "DROP DATABASE $db" >/dev/null 2>&1 || { sleep 3; q postgres "DROP DATABASE $db" >/dev/null; }
 done_testing
