@@ -12,11 +12,11 @@ LANGUAGE sql AS $$
     SELECT relations, query, row_count FROM privacy.access_log
      WHERE id > (SELECT id FROM start) ORDER BY id
 $$;
--- The plan of a query, and facts about it.
-CREATE FUNCTION pg_temp.plan_of(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
+-- The plan of a query (EXPLAIN options before FORMAT JSON), and facts about it.
+CREATE FUNCTION pg_temp.plan_of(q text, options text DEFAULT '') RETURNS jsonb LANGUAGE plpgsql AS $$
 DECLARE j jsonb;
 BEGIN
-    EXECUTE 'EXPLAIN (FORMAT JSON) ' || q INTO j;
+    EXECUTE 'EXPLAIN (' || options || 'FORMAT JSON) ' || q INTO j;
     RETURN j;
 END $$;
 CREATE FUNCTION pg_temp.scans(q text) RETURNS text LANGUAGE sql AS $$
@@ -208,19 +208,13 @@ SELECT * FROM pg_temp.reads();
 -- column is the column itself or its mask.
 TRUNCATE start;
 INSERT INTO start SELECT coalesce(max(id), 0), count(*) FROM privacy.access_log;
-CREATE FUNCTION pg_temp.verbose_plan(q text) RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE j jsonb;
-BEGIN
-    EXECUTE 'EXPLAIN (VERBOSE, FORMAT JSON) ' || q INTO j;
-    RETURN j;
-END $$;
 SET ROLE regress_pl_public;
 SELECT jsonb_path_exists(p, 'strict $.**."Subplan Name"') AS has_subplans, p #> '{0,Plan,Output}' AS output
-  FROM pg_temp.verbose_plan('SELECT * FROM privacy_standard.pl_customer WHERE id = 7') p;
+  FROM pg_temp.plan_of('SELECT * FROM privacy_standard.pl_customer WHERE id = 7', 'VERBOSE, ') p;
 RESET ROLE;
 SET ROLE regress_pl_secret;
 SELECT jsonb_path_exists(p, 'strict $.**."Subplan Name"') AS has_subplans, p #> '{0,Plan,Output}' AS output
-  FROM pg_temp.verbose_plan('SELECT * FROM privacy_standard.pl_customer WHERE id = 7') p;
+  FROM pg_temp.plan_of('SELECT * FROM privacy_standard.pl_customer WHERE id = 7', 'VERBOSE, ') p;
 RESET ROLE;
 -- A prepared statement's generic plan (JDBC's after five runs) and a
 -- PL/pgSQL function's cached plan are made again for another role, after a
