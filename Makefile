@@ -10,7 +10,7 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION
 MODULE_big   = crm_privacy
 OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
                src/pseudonym.o src/views.o src/roles.o src/trust.o src/audit.o src/hooks.o src/accesslog.o src/requests.o \
-               src/masking.o src/anonymize.o src/snapshot.o
+               src/masking.o src/anonymize.o src/snapshot.o src/stats.o
 
 # The install script is assembled from these sources, in this order.
 SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon.sql \

@@ -203,6 +203,36 @@ RESET ROLE;
 SELECT regress_wait_reads((SELECT n + 2 FROM start)) - (SELECT n FROM start) AS new_records;
 SELECT * FROM pg_temp.reads();
 
+-- A column's statistics are its values: a reader's operator with a
+-- selectivity estimator (matchingsel) would be called by the planner on the
+-- most common values and histogram bounds of a column the reader sees in
+-- clear, and the statement could then fail before it runs (no read
+-- recorded).  While a query with a function of a user's own is planned,
+-- only leakproof functions see a labelled table's statistics, unless the
+-- reader itself may read the table: no NOTICE below (on the old code, one
+-- per histogram bound of the phones and names).
+CREATE SCHEMA pl_ops;
+CREATE FUNCTION pl_ops.peek(text, text) RETURNS boolean LANGUAGE plpgsql IMMUTABLE AS $$
+BEGIN
+    RAISE NOTICE 'planner showed: %', $1;
+    RETURN false;
+END $$;
+CREATE OPERATOR pl_ops.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = pl_ops.peek, RESTRICT = matchingsel);
+GRANT USAGE ON SCHEMA pl_ops TO regress_pl_secret;
+SET ROLE regress_pl_secret;
+SELECT (pg_temp.plan_of('SELECT id FROM privacy_standard.pl_customer WHERE phone OPERATOR(pl_ops.===) ''x''')
+        #>> '{0,Plan,Plan Rows}')::int > 0 AS planned;
+SELECT (pg_temp.plan_of('SELECT id FROM privacy_full.pl_customer WHERE name OPERATOR(pl_ops.===) ''x''')
+        #>> '{0,Plan,Plan Rows}')::int > 0 AS planned;
+-- A query with built-in functions only is estimated with every statistic
+-- (numeric comparisons are not leakproof): 100 orders have amount > 8900.
+SELECT (pg_temp.plan_of('SELECT count(*) FROM privacy_standard.pl_orders WHERE amount > 8900')
+        #>> '{0,Plan,Plans,0,Plan Rows}')::int BETWEEN 50 AND 200 AS estimated_from_histogram;
+RESET ROLE;
+DROP SCHEMA pl_ops CASCADE;
+-- (Both EXPLAINs are recorded reads: wait for them.)
+SELECT regress_wait_reads((SELECT n + 4 FROM start)) - (SELECT n FROM start) AS earlier_records;
+
 -- The clearance is decided when the query is planned (as PostgreSQL does
 -- with row-level security): a key lookup's plan has no subplan, and each
 -- column is the column itself or its mask.

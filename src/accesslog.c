@@ -103,6 +103,7 @@
 #define WRITER_NAP_MS		10		/* a writer looks for records this often */
 #define WRITER_START_MS		5000	/* a writer attaches within this, or fails */
 #define PENDING_SCAN_MS		10000	/* a running writer looks for pending files */
+#define PENDING_CHUNK		64		/* and inserts this many between batches */
 #define WAKE_AT				256		/* queued records that wake a writer early */
 #define INSERT_CHUNK		64		/* rows a writer inserts together */
 
@@ -701,7 +702,7 @@ start_writer(Oid dbid)
 		ereport(WARNING,
 				(errcode(ERRCODE_CONFIGURATION_LIMIT_EXCEEDED),
 				 errmsg("could not start the crm_privacy access log writer"),
-				 errhint("Raise max_worker_processes; until a writer runs, reads are recorded in the server log.")));
+				 errhint("Raise max_worker_processes, or lower max_parallel_workers; until a writer runs, read records wait in files of the data directory.")));
 		return false;
 	}
 	for (;;)
@@ -1615,10 +1616,12 @@ pending_settle(const char *path)
 	FullTransactionId next;
 	TransactionId xid;
 	char		status;
+	bool		waited;
 	const char *volatile why = NULL;
 
 	if (!pending_read(path, &pf))
 		return;
+	waited = (pf.h.xid == 0);
 	fxid = FullTransactionIdFromU64(pf.h.xid);
 	xid = XidFromFullTransactionId(fxid);
 	next = ReadNextFullTransactionId();
@@ -1628,7 +1631,7 @@ pending_settle(const char *path)
 	 * (64-bit) numbers, and in the commit log only while it is kept (under
 	 * the lock that truncating it takes).
 	 */
-	if (pf.h.xid == 0)
+	if (waited)
 		status = 'a';			/* a record no writer could take: never inserted */
 	else if (!FullTransactionIdIsNormal(fxid))
 		status = 'u';
@@ -1677,8 +1680,8 @@ pending_settle(const char *path)
 		}
 		PG_END_TRY();
 	}
-	if (why == NULL && pf.n > 0 && pf.h.xid == 0)
-		ereport(LOG,
+	if (why == NULL && pf.n > 0 && waited)
+		ereport(DEBUG1,
 				(errmsg("crm_privacy: %d read records that had waited for the access log writer were written to privacy.access_log", pf.n)));
 	else if (why == NULL && pf.n > 0)
 		ereport(LOG,
@@ -1690,21 +1693,27 @@ pending_settle(const char *path)
 
 /*
  * Settle the pending files of database dbid, each in memory of its own; one
- * that fails (an error) is left for the writer's next start.
+ * that fails (an error) is left for later.  At most max_files of them (0:
+ * all); returns whether more are left.
  */
-static void
-pending_settle_all(Oid dbid)
+static bool
+pending_settle_all(Oid dbid, int max_files)
 {
 	MemoryContext cxt = AllocSetContextCreate(CurrentMemoryContext, "crm_privacy pending records",
 											  ALLOCSET_DEFAULT_SIZES);
 	MemoryContext old = MemoryContextSwitchTo(cxt);
 	List	   *paths = pending_files(dbid);
+	bool		more = (max_files > 0 && list_length(paths) > max_files);
 	ListCell   *lc;
 
 	MemoryContextSwitchTo(old);
 	foreach(lc, paths)
 	{
-		MemoryContext file = AllocSetContextCreate(cxt, "crm_privacy pending file", ALLOCSET_DEFAULT_SIZES);
+		MemoryContext file;
+
+		if (max_files > 0 && foreach_current_index(lc) >= max_files)
+			break;
+		file = AllocSetContextCreate(cxt, "crm_privacy pending file", ALLOCSET_DEFAULT_SIZES);
 
 		CHECK_FOR_INTERRUPTS();
 		MemoryContextSwitchTo(file);
@@ -1723,6 +1732,7 @@ pending_settle_all(Oid dbid)
 		MemoryContextDelete(file);
 	}
 	MemoryContextDelete(cxt);
+	return more;
 }
 
 /*
@@ -1747,6 +1757,7 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 	{
 		MemoryContext old = MemoryContextSwitchTo(round);
 		List	   *paths = pending_files(InvalidOid);
+		List	   *started = NIL;
 		ListCell   *lc;
 
 		foreach(lc, paths)
@@ -1758,6 +1769,8 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 			bool		claimed = false;
 
 			CHECK_FOR_INTERRUPTS();
+			if (list_member_oid(started, dbid))
+				continue;		/* its writer was seen to this round */
 			StartTransactionCommand();
 			exists = SearchSysCacheExists1(DATABASEOID, ObjectIdGetDatum(dbid));
 			CommitTransactionCommand();
@@ -1774,6 +1787,7 @@ crm_access_launcher_main(Datum arg pg_attribute_unused())
 				}
 				continue;
 			}
+			started = lappend_oid(started, dbid);
 			LWLockAcquire(access_shared->lock, LW_EXCLUSIVE);
 			w = find_writer(dbid);
 			if (w == NULL)
@@ -1842,6 +1856,7 @@ crm_access_writer_main(Datum arg)
 	Oid			dbid = DatumGetObjectId(arg);
 	long		idle_ms = 0;
 	TimestampTz scanned;
+	bool		more_pending = false;
 
 	my_batch = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(int));
 	my_recs = MemoryContextAlloc(TopMemoryContext, queue_size * sizeof(AccessRecord *));
@@ -1882,7 +1897,7 @@ crm_access_writer_main(Datum arg)
 	ConditionVariableBroadcast(&access_shared->changed);
 
 	/* records a crash left in pending files come first */
-	pending_settle_all(dbid);
+	(void) pending_settle_all(dbid, 0);
 	scanned = GetCurrentTimestamp();
 
 	while (!got_sigterm)
@@ -1891,11 +1906,21 @@ crm_access_writer_main(Datum arg)
 
 		ResetLatch(MyLatch);
 		CHECK_FOR_INTERRUPTS();
-		/* records no writer could take meanwhile (pending_append) */
+		/*
+		 * Records no writer could take meanwhile (pending_append): looked
+		 * for every PENDING_SCAN_MS, and inserted PENDING_CHUNK files at a
+		 * time while the queue is empty, so that a backlog of them never
+		 * keeps the queue (shared by every database) full.
+		 */
 		if (TimestampDifferenceExceeds(scanned, GetCurrentTimestamp(), PENDING_SCAN_MS))
 		{
-			pending_settle_all(dbid);
+			more_pending = true;
 			scanned = GetCurrentTimestamp();
+		}
+		if (more_pending && queued_records(my_writer) == 0)
+		{
+			more_pending = pending_settle_all(dbid, PENDING_CHUNK);
+			idle_ms = 0;
 		}
 		if (write_records())
 		{

@@ -54,6 +54,7 @@ _PG_init(void)
 	crm_ddl_init();
 	crm_read_audit_init();
 	crm_masking_init();
+	crm_stats_init();
 	crm_snapshot_init();
 	CacheRegisterRelcacheCallback(crm_relcache_callback, (Datum) 0);
 

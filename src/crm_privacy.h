@@ -90,6 +90,12 @@ extern void crm_masking_init(void);
 extern void crm_masking_relcache(Oid relid);
 extern void crm_masking_check_utility(Node *parsetree);
 extern void crm_masking_suspend(bool suspend);
+extern bool crm_labelled_or_child(Oid relid, Oid *ancestor);
+
+/* stats.c */
+extern void crm_stats_init(void);
+extern bool crm_stats_strict_begin(Query *parse);
+extern void crm_stats_strict_end(bool was);
 
 /* requests.c: shared with anonymize.c */
 extern char *crm_qualified_name(Oid relid);

@@ -1332,16 +1332,26 @@ plan_reader(PlannedStmt *stmt, bool *folded)
 static PlannedStmt *
 access_planner(CRM_PLANNER_PARAMS)
 {
-	PlannedStmt *stmt;
+	PlannedStmt *volatile stmt = NULL;
 	MarkContext cx;
 	ListCell   *lc;
 	FoldContext fold;
+	bool		strict;
 
 	fold.user = GetUserId();
 	fold.level = -1;
 	fold.found = 0;
 	(void) fold_clearance_sublinks((Node *) parse, &fold);
-	stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	strict = crm_stats_strict_begin(parse);
+	PG_TRY();
+	{
+		stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	}
+	PG_FINALLY();
+	{
+		crm_stats_strict_end(strict);
+	}
+	PG_END_TRY();
 	if (fold.found > 0)
 	{
 		PlanInvalItem *item = makeNode(PlanInvalItem);

@@ -177,6 +177,13 @@ is_labelled(Oid relid)
 	return is_labelled_or_child(relid, NULL);
 }
 
+/* The same, for the rest of the library (stats.c). */
+bool
+crm_labelled_or_child(Oid relid, Oid *ancestor)
+{
+	return is_labelled_or_child(relid, ancestor);
+}
+
 /* Raise 42501: a masked role may not change a labelled table. */
 static void
 refuse_write(Oid relid, const char *what)

@@ -201,6 +201,14 @@ SELECT t.typ::regtype, v.ord, v.expr
        ) t(typ, vals),
        LATERAL (SELECT row_number() OVER () AS ord, e AS expr FROM unnest(t.vals) e) v;
 
+-- character(n) (the masks' second signatures): each text value as character,
+-- and a few padded ones.
+INSERT INTO public.hostile_values (typ, ord, expr)
+SELECT 'bpchar'::regtype, ord, '(' || expr || ')::bpchar' FROM public.hostile_values WHERE typ = 'text'::regtype
+UNION ALL
+SELECT 'bpchar'::regtype, 1000 + ord, e
+  FROM unnest(ARRAY[$$'13812345678'::char(20)$$, $$''::char(5)$$, $$'张 三'::char(9)$$,
+                    $$repeat(' ', 1048576)::bpchar$$]) WITH ORDINALITY AS u(e, ord);
 UPDATE public.hostile_values SET expr = replace(expr, '10485760', :'huge');
 DO $$
 DECLARE r record;
