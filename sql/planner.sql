@@ -218,20 +218,43 @@ BEGIN
     RETURN false;
 END $$;
 CREATE OPERATOR pl_ops.=== (LEFTARG = text, RIGHTARG = text, FUNCTION = pl_ops.peek, RESTRICT = matchingsel);
+-- Built-in functions whose estimators call a user's function: neqsel calls
+-- the negator's, scalarltsel the commutator's (a constant on the left), and
+-- eqjoinsel, for a semi-join, the commutator's on both sides' most common
+-- values.
+CREATE OPERATOR pl_ops.<?> (LEFTARG = text, RIGHTARG = text, FUNCTION = pl_ops.peek);
+CREATE OPERATOR pl_ops.<!> (LEFTARG = text, RIGHTARG = text, FUNCTION = pg_catalog.texteq,
+                            NEGATOR = OPERATOR(pl_ops.<?>), RESTRICT = neqsel);
+CREATE OPERATOR pl_ops.>@> (LEFTARG = text, RIGHTARG = text, FUNCTION = pl_ops.peek);
+CREATE OPERATOR pl_ops.<@< (LEFTARG = text, RIGHTARG = text, FUNCTION = pg_catalog.text_lt,
+                            COMMUTATOR = OPERATOR(pl_ops.>@>), RESTRICT = scalarltsel);
+CREATE OPERATOR pl_ops.@= (LEFTARG = text, RIGHTARG = text, FUNCTION = pl_ops.peek);
+CREATE OPERATOR pl_ops.=@ (LEFTARG = text, RIGHTARG = text, FUNCTION = pg_catalog.texteq,
+                           COMMUTATOR = OPERATOR(pl_ops.@=), RESTRICT = eqsel, JOIN = eqjoinsel);
+CREATE TABLE pl_ops.mine AS SELECT 'city ' || g % 3 AS x FROM generate_series(1, 300) g;
+ANALYZE pl_ops.mine;
 GRANT USAGE ON SCHEMA pl_ops TO regress_pl_secret;
+GRANT SELECT ON pl_ops.mine TO regress_pl_secret;
 SET ROLE regress_pl_secret;
 SELECT (pg_temp.plan_of('SELECT id FROM privacy_standard.pl_customer WHERE phone OPERATOR(pl_ops.===) ''x''')
         #>> '{0,Plan,Plan Rows}')::int > 0 AS planned;
 SELECT (pg_temp.plan_of('SELECT id FROM privacy_full.pl_customer WHERE name OPERATOR(pl_ops.===) ''x''')
         #>> '{0,Plan,Plan Rows}')::int > 0 AS planned;
+SELECT (pg_temp.plan_of('SELECT id FROM privacy_full.pl_customer WHERE city OPERATOR(pl_ops.<!>) ''x''')
+        #>> '{0,Plan,Plan Rows}')::int > 0 AS negator_planned;
+SELECT (pg_temp.plan_of('SELECT id FROM privacy_full.pl_customer WHERE ''x'' OPERATOR(pl_ops.<@<) phone')
+        #>> '{0,Plan,Plan Rows}')::int > 0 AS commutator_planned;
+SELECT (pg_temp.plan_of('SELECT m.x FROM pl_ops.mine m WHERE EXISTS (SELECT FROM privacy_full.pl_customer c
+                                                                    WHERE c.city OPERATOR(pl_ops.=@) m.x)')
+        #>> '{0,Plan,Plan Rows}')::int > 0 AS semijoin_planned;
 -- A query with built-in functions only is estimated with every statistic
 -- (numeric comparisons are not leakproof): 100 orders have amount > 8900.
 SELECT (pg_temp.plan_of('SELECT count(*) FROM privacy_standard.pl_orders WHERE amount > 8900')
         #>> '{0,Plan,Plans,0,Plan Rows}')::int BETWEEN 50 AND 200 AS estimated_from_histogram;
 RESET ROLE;
 DROP SCHEMA pl_ops CASCADE;
--- (Both EXPLAINs are recorded reads: wait for them.)
-SELECT regress_wait_reads((SELECT n + 4 FROM start)) - (SELECT n FROM start) AS earlier_records;
+-- (The EXPLAINs are recorded reads: wait for them.)
+SELECT regress_wait_reads((SELECT n + 8 FROM start)) - (SELECT n FROM start) AS earlier_records;
 
 -- The clearance is decided when the query is planned (as PostgreSQL does
 -- with row-level security): a key lookup's plan has no subplan, and each

@@ -14,16 +14,18 @@
  * query is planned -- and the statement can fail before it runs, with no
  * read recorded.
  *
- * So while a query that calls a function or operator of a user's own (not
- * built in, not crm_privacy's) is planned (crm_stats_strict, from the
- * planner hook), these hooks fetch a labelled table's statistics as
- * PostgreSQL does and let only leakproof functions see them, unless the
- * current user itself may read the table or the column (its owner, a
- * superuser, a role granted it).  Other queries -- only built-in functions,
- * which keep what they see to themselves -- are estimated as PostgreSQL
- * estimates them, with every statistic (numeric comparisons are not marked
- * leakproof); an EXPLAIN that shows their estimates is a recorded read
- * (hooks.c).
+ * So while a query is planned that holds an operator whose function, or
+ * whose commutator's or negator's function, is a user's own (not built in,
+ * not crm_privacy's), or a SQL function of a user's own (it may be inlined
+ * with such operators), these hooks give the planner no statistics of a
+ * labelled table the current user may not read itself (its owner, a
+ * superuser, a role granted it may): its estimators fall back on their
+ * defaults.  (Marking the statistics not for leaky functions, as PostgreSQL
+ * does for a user without SELECT, is not enough: eqjoinsel checks the
+ * operator's function and then calls its commutator's.)  Other queries --
+ * built-in operators, whose functions keep what they see to themselves --
+ * are estimated as PostgreSQL estimates them, with every statistic; an
+ * EXPLAIN that shows their estimates is a recorded read (hooks.c).
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -37,6 +39,8 @@
 #include "access/transam.h"
 #include "catalog/index.h"
 #include "catalog/namespace.h"
+#include "catalog/pg_language.h"
+#include "catalog/pg_proc.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
 #include "utils/acl.h"
@@ -49,33 +53,86 @@
 static get_relation_stats_hook_type prev_relation_stats = NULL;
 static get_index_stats_hook_type prev_index_stats = NULL;
 
-/* Is a query with a function of a user's own being planned? */
+/* Is a query with an operator of a user's own being planned? */
 static bool strict = false;
 
-/* check_functions_in_node: a function neither built in nor crm_privacy's? */
+/* A function neither built in nor crm_privacy's? */
 static bool
-user_function(Oid funcid, void *context)
+user_function(Oid funcid, Oid privacy)
 {
-	Oid			privacy = *(Oid *) context;
-
-	return funcid >= FirstNormalObjectId && get_func_namespace(funcid) != privacy;
+	return OidIsValid(funcid) && funcid >= FirstNormalObjectId &&
+		get_func_namespace(funcid) != privacy;
 }
 
-static bool
-has_user_function(Node *node, void *context)
+/* The language of a function. */
+static Oid
+func_language(Oid funcid)
 {
-	if (node == NULL)
-		return false;
-	if (IsA(node, Query))
-		return query_tree_walker((Query *) node, has_user_function, context, 0);
-	if (check_functions_in_node(node, user_function, context))
-		return true;
-	return expression_tree_walker(node, has_user_function, context);
+	HeapTuple	tp = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Oid			lang;
+
+	if (!HeapTupleIsValid(tp))
+		return InvalidOid;
+	lang = ((Form_pg_proc) GETSTRUCT(tp))->prolang;
+	ReleaseSysCache(tp);
+	return lang;
 }
 
 /*
- * The planner hook, before planning parse: strict while a query with a
- * function of a user's own is planned.  Returns the previous value, which
+ * Could the planner's estimators call a user's function with an operator:
+ * the operator's own, or its commutator's or negator's (eqsel and
+ * scalarltsel switch to them, eqjoinsel calls the commutator's function on
+ * the other side's most common values after checking the operator's)?
+ */
+static bool
+user_operator(Oid opno, Oid privacy)
+{
+	Oid			other;
+
+	if (user_function(get_opcode(opno), privacy))
+		return true;
+	other = get_commutator(opno);
+	if (OidIsValid(other) && user_function(get_opcode(other), privacy))
+		return true;
+	other = get_negator(opno);
+	return OidIsValid(other) && user_function(get_opcode(other), privacy);
+}
+
+/*
+ * Does the query hold such an operator, or a SQL function of a user's own
+ * (inlined while it is planned, its operators were not looked at)?
+ */
+static bool
+has_user_operator(Node *node, void *context)
+{
+	Oid			privacy = *(Oid *) context;
+
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+		return query_tree_walker((Query *) node, has_user_operator, context, 0);
+	if ((IsA(node, OpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr)) &&
+		user_operator(((OpExpr *) node)->opno, privacy))
+		return true;
+	if (IsA(node, ScalarArrayOpExpr) && user_operator(((ScalarArrayOpExpr *) node)->opno, privacy))
+		return true;
+	if (IsA(node, RowCompareExpr))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((RowCompareExpr *) node)->opnos)
+			if (user_operator(lfirst_oid(lc), privacy))
+				return true;
+	}
+	if (IsA(node, FuncExpr) && user_function(((FuncExpr *) node)->funcid, privacy) &&
+		func_language(((FuncExpr *) node)->funcid) == SQLlanguageId)
+		return true;
+	return expression_tree_walker(node, has_user_operator, context);
+}
+
+/*
+ * The planner hook, before planning parse: strict while a query with an
+ * operator of a user's own is planned.  Returns the previous value, which
  * crm_stats_strict_end puts back (also after an error: nested planning).
  */
 bool
@@ -84,7 +141,7 @@ crm_stats_strict_begin(Query *parse)
 	bool		was = strict;
 	Oid			privacy = get_namespace_oid(CRM_SCHEMA, true);
 
-	strict = was || has_user_function((Node *) parse, &privacy);
+	strict = was || has_user_operator((Node *) parse, &privacy);
 	return was;
 }
 
@@ -114,13 +171,13 @@ relation_stats(PlannerInfo *root, RangeTblEntry *rte, AttrNumber attnum, Variabl
 		return true;
 	if (!strict || rte->rtekind != RTE_RELATION || !crm_labelled_or_child(rte->relid, &ancestor))
 		return false;			/* PostgreSQL's own */
-	vardata->statsTuple = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(rte->relid),
-										  Int16GetDatum(attnum), BoolGetDatum(rte->inh));
-	vardata->freefunc = ReleaseSysCache;
-	/* as PostgreSQL: no statistics, nothing to hide; all rows must be visible */
-	vardata->acl_ok = !HeapTupleIsValid(vardata->statsTuple) ||
-		(rte->securityQuals == NIL &&
-		 (may_read(rte->relid, attnum) || (OidIsValid(ancestor) && may_read(ancestor, 0))));
+	if (rte->securityQuals == NIL &&
+		(may_read(rte->relid, attnum) || (OidIsValid(ancestor) && may_read(ancestor, 0))))
+		return false;			/* the user may read them anyway */
+	/* no statistics: the estimators fall back on their defaults */
+	vardata->statsTuple = NULL;
+	vardata->freefunc = NULL;
+	vardata->acl_ok = true;
 	return true;
 }
 
@@ -138,11 +195,11 @@ index_stats(PlannerInfo *root, Oid indexoid, AttrNumber attnum, VariableStatData
 	table = IndexGetRelation(indexoid, true);
 	if (!OidIsValid(table) || !crm_labelled_or_child(table, &ancestor))
 		return false;
-	vardata->statsTuple = SearchSysCache3(STATRELATTINH, ObjectIdGetDatum(indexoid),
-										  Int16GetDatum(attnum), BoolGetDatum(false));
-	vardata->freefunc = ReleaseSysCache;
-	vardata->acl_ok = !HeapTupleIsValid(vardata->statsTuple) ||
-		may_read(table, 0) || (OidIsValid(ancestor) && may_read(ancestor, 0));
+	if (may_read(table, 0) || (OidIsValid(ancestor) && may_read(ancestor, 0)))
+		return false;
+	vardata->statsTuple = NULL;
+	vardata->freefunc = NULL;
+	vardata->acl_ok = true;
 	return true;
 }
 
