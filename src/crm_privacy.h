@@ -15,6 +15,7 @@
 
 #include "access/attnum.h"
 #include "catalog/pg_attribute.h"
+#include "nodes/parsenodes.h"
 #include "nodes/pg_list.h"
 #include "compat.h"
 
