@@ -28,7 +28,7 @@ SELECT privacy.disclose('cm_partner', 'cm_customer', 'zip', 'keep');
 
 -- Each view, and each column, in each kind of view.
 SELECT c.relnamespace::regnamespace AS schema, obj_description(c.oid, 'pg_class') AS view_comment
-  FROM pg_class c WHERE c.relname = 'cm_customer' ORDER BY 1::text;
+  FROM pg_class c WHERE c.relname = 'cm_customer' ORDER BY c.relnamespace::regnamespace::text;
 SELECT a.attname AS column,
        col_description('privacy_standard.cm_customer'::regclass, a.attnum) AS standard,
        col_description('privacy_anon.cm_customer'::regclass, a.attnum) AS anon

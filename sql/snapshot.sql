@@ -72,7 +72,7 @@ SELECT c.relname ~ '^s[0-9]+$' AS named_by_id, c.reltuples,
 SELECT c.oid::regclass AS snapshot_view, c.relowner::regrole AS owner, c.reloptions
   FROM pg_class c
  WHERE c.relnamespace::regnamespace::text LIKE 'privacy\_snapshot\_%' AND c.relkind = 'v'
- ORDER BY 1::text;
+ ORDER BY c.oid::regclass::text;
 
 -- Each snapshot reads as its live view, row for row.
 CREATE FUNCTION pg_temp.same(live text, snap text) RETURNS text LANGUAGE plpgsql AS $$
