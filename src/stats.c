@@ -89,6 +89,12 @@ user_operator(Oid opno, Oid privacy)
 {
 	Oid			other;
 
+	/*
+	 * A built-in operator's commutator and negator are built in too (only a
+	 * superuser could point them elsewhere): no catalog lookup for them.
+	 */
+	if (opno < FirstNormalObjectId)
+		return false;
 	if (user_function(get_opcode(opno), privacy))
 		return true;
 	other = get_commutator(opno);
