@@ -10,12 +10,13 @@ EXTVERSION   = $(shell sed -n "s/^default_version *= *'\(.*\)'/\1/p" $(EXTENSION
 MODULE_big   = crm_privacy
 OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
                src/pseudonym.o src/views.o src/roles.o src/trust.o src/audit.o src/hooks.o src/accesslog.o src/requests.o \
-               src/masking.o src/anonymize.o src/snapshot.o src/stats.o
+               src/masking.o src/anonymize.o src/snapshot.o src/stats.o \
+               src/citus.o
 
 # The install script is assembled from these sources, in this order.
 SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon.sql \
                src/sql/pseudonym.sql src/sql/views.sql src/sql/audit.sql src/sql/requests.sql src/sql/anonymize.sql src/sql/snapshot.sql src/sql/keeping.sql \
-               src/sql/reports.sql src/sql/ddl.sql
+               src/sql/reports.sql src/sql/citus.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 # Earlier versions, as released (never edited), and the scripts that update
 # a database from each to the next (ALTER EXTENSION crm_privacy UPDATE).

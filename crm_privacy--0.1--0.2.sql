@@ -805,6 +805,261 @@ COMMENT ON FUNCTION privacy.mask_card(pg_catalog.bpchar) IS
 'mask_card of text; a character(n) value keeps its trailing spaces';
 
 -- Every view built again: they carry the comments now.
+-- (0.2) the opt-outs again, for the views of distributed tables (Citus)
+-- The opt-outs again, one row per subject, purpose and key opted out, for
+-- the views of distributed tables on a Citus cluster: there
+-- privacy.citus_setup() makes it a reference table (a copy on every node),
+-- so that the workers look opt-outs up next to the rows (doc/scale.md).
+-- Kept by the triggers below from privacy.subject_choices, which stays the
+-- record (history, waiting choices); never written otherwise.
+CREATE TABLE privacy.optout_keys (
+    subject pg_catalog.oid NOT NULL,
+    purpose pg_catalog.text NOT NULL,
+    key     pg_catalog.text NOT NULL,
+    key_int pg_catalog.int8,
+    key_num pg_catalog.numeric,
+    PRIMARY KEY (subject, purpose, key)
+);
+CREATE INDEX optout_keys_key_int ON privacy.optout_keys (subject, purpose, key_int);
+CREATE INDEX optout_keys_key_num ON privacy.optout_keys (subject, purpose, key_num);
+REVOKE ALL ON privacy.optout_keys FROM PUBLIC;
+GRANT SELECT ON privacy.optout_keys TO crm_privacy_views;
+COMMENT ON TABLE privacy.optout_keys IS
+'crm_privacy: the opt-outs of privacy.subject_choices that apply to a table, for the views of distributed tables (kept by triggers)';
+
+-- The rows a statement on subject_choices changed, as arrays: a Citus
+-- reference table is written with plain values, not a transition table.
+CREATE FUNCTION privacy.optout_keys_sync() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s pg_catalog.oid[];
+    p pg_catalog.text[];
+    k pg_catalog.text[];
+    ki pg_catalog.int8[];
+    kn pg_catalog.numeric[];
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+        DELETE FROM privacy.optout_keys;
+        RETURN NULL;
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(o.subject), pg_catalog.array_agg(o.purpose), pg_catalog.array_agg(o.key)
+          INTO s, p, k
+          FROM old_rows o WHERE o.opted_out AND o.subject IS NOT NULL;
+        IF s IS NOT NULL THEN
+            DELETE FROM privacy.optout_keys c
+             WHERE (c.subject, c.purpose, c.key) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest(s), pg_catalog.unnest(p), pg_catalog.unnest(k)));
+        END IF;
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
+        SELECT pg_catalog.array_agg(n.subject), pg_catalog.array_agg(n.purpose), pg_catalog.array_agg(n.key),
+               pg_catalog.array_agg(n.key_int), pg_catalog.array_agg(n.key_num)
+          INTO s, p, k, ki, kn
+          FROM new_rows n WHERE n.opted_out AND n.subject IS NOT NULL;
+        IF s IS NOT NULL THEN
+            INSERT INTO privacy.optout_keys (subject, purpose, key, key_int, key_num)
+            SELECT * FROM ROWS FROM (pg_catalog.unnest(s), pg_catalog.unnest(p), pg_catalog.unnest(k),
+                                    pg_catalog.unnest(ki), pg_catalog.unnest(kn))
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy.optout_keys_sync() FROM PUBLIC;
+CREATE TRIGGER optout_keys_insert AFTER INSERT ON privacy.subject_choices
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_update AFTER UPDATE ON privacy.subject_choices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_delete AFTER DELETE ON privacy.subject_choices
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_truncate AFTER TRUNCATE ON privacy.subject_choices
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+INSERT INTO privacy.optout_keys (subject, purpose, key, key_int, key_num)
+SELECT subject, purpose, key, key_int, key_num FROM privacy.subject_choices
+ WHERE opted_out AND subject IS NOT NULL;
+
+-- (0.2) a Citus cluster (src/citus.c, doc/scale.md).
+
+-- Run once on the coordinator by a superuser, after CREATE EXTENSION
+-- crm_privacy (which Citus runs on every node) and again after labelled
+-- tables were distributed; safe to run again:
+--   - the opt-outs (privacy.optout_keys) and the pseudonym key become
+--     reference tables, with a copy on every node, nodes added later
+--     included: the workers look opt-outs up next to the rows, every node
+--     computes the same pseudonyms, and a rotation changes the key on all
+--     of them in one transaction;
+--   - crm_privacy_views may log in, on every node: the coordinator's
+--     queries of privacy views read the shards as that role (give it a
+--     password or certificate for the nodes only, in pg_hba.conf and
+--     pg_dist_authinfo);
+--   - the views are built again (opt-out views look in the reference table).
+-- Returns what it did, a line each.
+CREATE FUNCTION privacy.citus_setup() RETURNS SETOF pg_catalog.text
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    t pg_catalog.text;
+BEGIN
+    IF NOT (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) CURRENT_USER) THEN
+        RAISE EXCEPTION USING ERRCODE = 'insufficient_privilege',
+            MESSAGE = 'permission denied for function citus_setup',
+            DETAIL = 'Only a superuser may set crm_privacy up on a Citus cluster.';
+    END IF;
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'Citus is not installed in this database',
+            HINT = 'CREATE EXTENSION citus first, with shared_preload_libraries = ''citus,crm_privacy'' on every node.';
+    END IF;
+    IF NOT (SELECT pg_catalog.citus_is_coordinator()) THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'privacy.citus_setup() runs on the coordinator';
+    END IF;
+    -- (Citus's notices about copying the rows: what this returns says it)
+    PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
+    FOREACH t IN ARRAY ARRAY['privacy.optout_keys', 'privacy.pseudonym_key'] LOOP
+        IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
+                        WHERE p.logicalrelid OPERATOR(pg_catalog.=) CAST(t AS pg_catalog.regclass)) THEN
+            -- (the key's trigger goes to every copy: each node drops its
+            -- cached key when a rotation commits)
+            PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+            PERFORM pg_catalog.create_reference_table(CAST(t AS pg_catalog.regclass));
+            PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'off', true);
+            RETURN NEXT pg_catalog.format('%s: a reference table now', t);
+        END IF;
+    END LOOP;
+    -- Each worker where it cannot log in yet, on its own (committed there
+    -- before the coordinator's change, which Citus passes to every node
+    -- too, nodes added later included, when the role is one of its
+    -- distributed objects)
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s:%s: %s', r.nodename, r.nodeport, r.result), '; ')
+      INTO t
+      FROM pg_catalog.run_command_on_workers($cmd$DO $do$ BEGIN
+               IF NOT (SELECT rolcanlogin FROM pg_catalog.pg_roles WHERE rolname = 'crm_privacy_views') THEN
+                   SET LOCAL citus.enable_ddl_propagation TO off;
+                   ALTER ROLE crm_privacy_views LOGIN;
+               END IF;
+           END $do$ $cmd$) r
+     WHERE NOT r.success;
+    IF t IS NOT NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'object_not_in_prerequisite_state',
+            MESSAGE = 'could not let crm_privacy_views log in on every node',
+            DETAIL = t;
+    END IF;
+    ALTER ROLE crm_privacy_views LOGIN;
+    RETURN NEXT 'crm_privacy_views: may log in on every node';
+    PERFORM privacy.refresh_views();
+    RETURN NEXT 'views: built again';
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_setup() FROM PUBLIC;
+COMMENT ON FUNCTION privacy.citus_setup() IS
+'set crm_privacy up on a Citus cluster: opt-outs and the pseudonym key as reference tables, the views'' role on every node; superuser, on the coordinator';
+
+-- (0.2) check_setup: on a Citus cluster the views' owner logs in to the nodes
+CREATE OR REPLACE FUNCTION privacy.check_setup()
+RETURNS TABLE ("check" pg_catalog.text, ok pg_catalog.bool, detail pg_catalog.text)
+LANGUAGE plpgsql STABLE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    n pg_catalog.int8;
+    names text;
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    "check" := 'library preloaded';
+    ok := pg_catalog.current_setting('shared_preload_libraries') OPERATOR(pg_catalog.~) '(^|[ ,])crm_privacy($|[ ,])';
+    detail := CASE WHEN ok THEN 'shared_preload_libraries includes crm_privacy'
+                   ELSE 'add crm_privacy to shared_preload_libraries (needed to record reads of full views)' END;
+    RETURN NEXT;
+
+    "check" := 'pseudonym key';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.pseudonym_key;
+    ok := n OPERATOR(pg_catalog.=) 1;
+    detail := CASE WHEN ok THEN 'one key' ELSE 'no key: run privacy.rotate_pseudonym_key()' END;
+    RETURN NEXT;
+
+    "check" := 'event triggers enabled';
+    SELECT pg_catalog.string_agg(e.evtname, ', ') INTO names FROM pg_catalog.pg_event_trigger e
+     WHERE e.evtname OPERATOR(pg_catalog.~~) 'crm\_privacy\_%' AND e.evtenabled OPERATOR(pg_catalog.=) 'D';
+    ok := names IS NULL;
+    detail := COALESCE('disabled: ' OPERATOR(pg_catalog.||) names, 'labels are kept true and views rebuilt after DDL');
+    RETURN NEXT;
+
+    "check" := 'related tables point at subject tables';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l, LATERAL privacy.parse_label(l.label) p
+     WHERE l."column" IS NULL AND l.class OPERATOR(pg_catalog.=) 'related'
+       AND NOT EXISTS (SELECT FROM privacy.labels s
+                        WHERE s."column" IS NULL AND s.class OPERATOR(pg_catalog.=) 'subject'
+                          AND pg_catalog.format('%I.%I', s.schema, s."table") OPERATOR(pg_catalog.=) p.subject);
+    ok := names IS NULL;
+    detail := COALESCE('dangling: ' OPERATOR(pg_catalog.||) names, 'every related label names a labelled subject table');
+    RETURN NEXT;
+
+    "check" := 'views built';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l
+     WHERE l."column" IS NULL
+       AND pg_catalog.to_regclass(pg_catalog.format('privacy_standard.%I', l."table")) IS NULL;
+    ok := names IS NULL;
+    detail := COALESCE('no views for: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (run privacy.refresh_views())',
+                       'every labelled table has its views');
+    RETURN NEXT;
+
+    "check" := 'views owner unprivileged';
+    -- (on a Citus cluster it logs in to the other nodes: src/citus.c)
+    SELECT NOT (r.rolsuper OR (r.rolcanlogin AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL)
+                OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication)
+           AND NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid OPERATOR(pg_catalog.=) r.oid)
+      INTO ok
+      FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views';
+    ok := COALESCE(ok, false);
+    detail := CASE WHEN ok AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
+                   THEN 'crm_privacy_views owns the views: no superuser, no BYPASSRLS, no members; it logs in to the Citus nodes only (see doc/scale.md)'
+                   WHEN ok THEN 'crm_privacy_views owns the views: no superuser, no login, no BYPASSRLS, no members'
+                   ELSE 'crm_privacy_views is missing, privileged or has members: views are not rebuilt until a superuser fixes it' END;
+    RETURN NEXT;
+
+    "check" := 'no unlabelled columns';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.labels l WHERE l."column" IS NOT NULL AND l.label IS NULL;
+    ok := n OPERATOR(pg_catalog.=) 0;
+    detail := pg_catalog.format('%s unlabelled columns of labelled tables (hidden by default; see privacy.report_coverage())', n);
+    RETURN NEXT;
+
+    "check" := 'no direct access to labelled tables';
+    SELECT pg_catalog.count(*) INTO n FROM privacy.report_coverage() c
+     WHERE c.kind OPERATOR(pg_catalog.=) 'direct access'
+       AND c.detail OPERATOR(pg_catalog.!~~) '%pg\_read\_all\_data%';
+    ok := n OPERATOR(pg_catalog.=) 0;
+    detail := pg_catalog.format('%s grants let roles read labelled base tables around the views', n);
+    RETURN NEXT;
+
+    "check" := 'subject tables audited';
+    SELECT pg_catalog.string_agg(pg_catalog.format('%s.%s', l.schema, l."table"), ', ') INTO names
+      FROM privacy.labels l
+     WHERE l."column" IS NULL AND l.class OPERATOR(pg_catalog.=) ANY (ARRAY['subject', 'related'])
+       AND NOT privacy.is_fully_audited(pg_catalog.to_regclass(pg_catalog.format('%I.%I', l.schema, l."table")));
+    ok := names IS NULL;
+    detail := COALESCE('not audited: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (privacy.enable_audit())',
+                       'every labelled table is audited');
+    RETURN NEXT;
+
+    "check" := 'audit trail intact';
+    SELECT pg_catalog.string_agg(v.log, ', ') INTO names FROM privacy.verify_audit() v WHERE NOT v.ok;
+    ok := names IS NULL;
+    SELECT pg_catalog.count(*) INTO n FROM privacy.audit_log a
+     WHERE a.id OPERATOR(pg_catalog.>) COALESCE((SELECT pg_catalog.max(s.id) FROM privacy.audit_seal s
+                                                  WHERE s.log OPERATOR(pg_catalog.=) 'audit_log'), 0);
+    detail := COALESCE('broken chain: ' OPERATOR(pg_catalog.||) names,
+                       pg_catalog.format('sealed rows verify; %s audit rows not sealed yet (privacy.seal_audit())', n));
+    RETURN NEXT;
+END $$;
+
 SELECT privacy.refresh_views();
 
 -- Transparent masking: privacy.set_masked (the masked word of a role label).

@@ -95,6 +95,25 @@ typedef RangeTblEntry RTEPermissionInfo;
 #endif
 
 /*
+ * 16: a query's permission checks: which role a range table entry is checked
+ * as (0: the current user), EXECUTE on a function, and the executor's check
+ * of a range table (ExecCheckPermissions; ExecCheckRTPerms before).
+ */
+#if PG_VERSION_NUM >= 160000
+#define crm_rte_check_as_user(query, rte) \
+	((rte)->perminfoindex == 0 ? InvalidOid : \
+	 getRTEPermissionInfo((query)->rteperminfos, (rte))->checkAsUser)
+#define crm_proc_aclcheck(funcid, roleid, mode) \
+	object_aclcheck(ProcedureRelationId, (funcid), (roleid), (mode))
+#define crm_check_query_permissions(query) \
+	((void) ExecCheckPermissions((query)->rtable, (query)->rteperminfos, true))
+#else
+#define crm_rte_check_as_user(query, rte)	((void) (query), (rte)->checkAsUser)
+#define crm_proc_aclcheck(funcid, roleid, mode)	pg_proc_aclcheck((funcid), (roleid), (mode))
+#define crm_check_query_permissions(query)	((void) ExecCheckRTPerms((query)->rtable, true))
+#endif
+
+/*
  * 16: query jumbling (for normalized query texts, as pg_stat_statements)
  * moved from utils/ to nodes/ and JumbleQuery() lost its query text
  * argument: #include CRM_QUERYJUMBLE_H.  (18 adds LocationLen.squashed.)

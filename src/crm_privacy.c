@@ -52,6 +52,7 @@ _PG_init(void)
 {
 	crm_label_init();
 	crm_ddl_init();
+	crm_citus_init();			/* inside the read audit's hooks */
 	crm_read_audit_init();
 	crm_masking_init();
 	crm_stats_init();
@@ -240,6 +241,7 @@ crm_become_owner(CrmOwnerContext *ctx, bool pin_search_path)
 		ctx->save_nestlevel = NewGUCNestLevel();
 		(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET,
 								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+		crm_citus_local_ddl();
 	}
 }
 

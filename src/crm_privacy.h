@@ -16,6 +16,7 @@
 #include "access/attnum.h"
 #include "catalog/pg_attribute.h"
 #include "nodes/parsenodes.h"
+#include "nodes/plannodes.h"
 #include "nodes/pg_list.h"
 #include "compat.h"
 
@@ -25,7 +26,8 @@
 
 /*
  * The role that owns the generated views and reads the base tables for them:
- * not a superuser, cannot log in, no BYPASSRLS (made by CREATE EXTENSION).
+ * not a superuser, cannot log in (but to the nodes of a Citus cluster), no
+ * BYPASSRLS (made by CREATE EXTENSION).
  */
 #define CRM_VIEW_ROLE		"crm_privacy_views"
 
@@ -117,12 +119,23 @@ extern void crm_roles_relcache(Oid relid);
 /* trust.c */
 extern bool crm_domain_trusted(Oid typid);
 extern bool crm_policies_trusted(Oid relid, char **culprit);
+extern bool crm_runs_sql(const char *name);
+
+/* citus.c */
+extern void crm_citus_init(void);
+extern bool crm_citus_present(void);
+extern bool crm_citus_table(Oid relid);
+extern bool crm_citus_shard(Oid relid);
+extern void crm_citus_local_ddl(void);
+extern bool crm_citus_plan(PlannedStmt *stmt);
+extern int	crm_citus_propagate_begin(void);
 
 /* views.c */
 extern void crm_refresh(Oid relid);
 extern void crm_drop_views_of(Oid relid);
 extern void crm_lock_views_of(Oid relid);
 extern void crm_resolve_choices(List *tables, bool all, List *dropped, List *dropped_names);
+extern bool crm_records_about(Oid relid);
 extern void crm_reassign_records(List *old_roles, Oid new_role);
 extern char *crm_canonical_key(Oid basetype, int32 typmod, const char *key);
 

@@ -1653,11 +1653,15 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
-		MemoryContext oldcxt = MemoryContextSwitchTo(callercxt);
+		Oid			relid = DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
+														   SPI_tuptable->tupdesc, 1, &isnull));
+		MemoryContext oldcxt;
 
-		altered = lappend_oid(altered,
-							  DatumGetObjectId(SPI_getbinval(SPI_tuptable->vals[i],
-															 SPI_tuptable->tupdesc, 1, &isnull)));
+		/* Citus's shards carry no label: what they hold is their table's */
+		if (crm_citus_shard(relid))
+			continue;
+		oldcxt = MemoryContextSwitchTo(callercxt);
+		altered = lappend_oid(altered, relid);
 		MemoryContextSwitchTo(oldcxt);
 	}
 	SPI_finish();
@@ -1742,6 +1746,8 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 		/* a new label changes what the audit stores: drop its cached copy */
 		if (trigdata->tag == CMDTAG_SECURITY_LABEL)
 			CacheInvalidateRelcacheByRelid(lfirst_oid(lc));
+		else if (!crm_get_table_label(lfirst_oid(lc), &tl) && !crm_records_about(lfirst_oid(lc)))
+			continue;			/* no view, no record: nothing to rebuild */
 		crm_refresh(lfirst_oid(lc));
 	}
 	PG_RETURN_NULL();

@@ -137,6 +137,7 @@ typedef struct ActiveRead
 	 */
 	bool		pending;
 	bool		folded;			/* the plan decided the clearance (planner) */
+	bool		citus;			/* of distributed tables: rows not counted here */
 	Oid			userid;			/* the reader last checked */
 	uint64		generation;		/* of the role labels then */
 	int			seen_level;		/* the highest clearance its views ran with */
@@ -1481,8 +1482,12 @@ send_read(ActiveRead *a)
 	/* counted where the views produce them: also those of a failed run */
 	if (a->parallel)
 		a->rows += crm_access_worker_rows_take();
-	a->record.has_rows = true;
-	a->record.row_count = (int64) read_rows(a);
+	/*
+	 * A query of views of distributed tables (citus.c) reads their rows on
+	 * the worker nodes, which count nothing here: how many is not known.
+	 */
+	a->record.has_rows = !a->citus;
+	a->record.row_count = a->record.has_rows ? (int64) read_rows(a) : 0;
 	queue_records(&a->record, a->more);
 }
 
@@ -1646,6 +1651,7 @@ access_ExecutorStart(QueryDesc *queryDesc, int eflags)
 		a->estate = estate;
 		a->pending = true;
 		a->folded = folded;
+		a->citus = crm_citus_plan(queryDesc->plannedstmt);
 		a->userid = GetUserId();
 		a->generation = crm_role_labels_generation();
 		a->seen_level = -1;

@@ -154,6 +154,49 @@ key_table(void)
 	return relid;
 }
 
+/*
+ * On a Citus cluster the key is a reference table (privacy.citus_setup()):
+ * the same rows on every node, in a shard that only a query reaches (the
+ * table itself is an empty shell there, or holds the node's own key of
+ * before).  Read it with a query, as the extension's owner.  The trigger
+ * fires on every node's shard and drops the cache of the table itself.
+ */
+static void
+load_key_citus(void)
+{
+	CrmOwnerContext ctx;
+	bool		found = false;
+
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute("SELECT k.key FROM privacy.pseudonym_key k ORDER BY k.id DESC LIMIT 1",
+					true, 1) != SPI_OK_SELECT)
+		elog(ERROR, "could not read the pseudonym key");
+	if (SPI_processed == 1)
+	{
+		bool		isnull;
+		bytea	   *k = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0],
+													  SPI_tuptable->tupdesc, 1, &isnull));
+
+		if (!isnull && VARSIZE_ANY_EXHDR(k) == KEY_LEN)
+		{
+			key[0] = load64((unsigned char *) VARDATA_ANY(k));
+			key[1] = load64((unsigned char *) VARDATA_ANY(k) + 8);
+			found = true;
+			explicit_bzero(VARDATA_ANY(k), KEY_LEN);
+		}
+	}
+	SPI_finish();
+	crm_end_owner(&ctx);
+	if (!found)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("crm_privacy has no pseudonym key"),
+				 errhint("The extension's owner can make one with privacy.rotate_pseudonym_key().")));
+	key_loaded = true;
+}
+
 /* Load the newest key of privacy.pseudonym_key into the cache. */
 static void
 load_key(void)
@@ -165,6 +208,11 @@ load_key(void)
 	Snapshot	snapshot;
 
 	key_relid = key_table();
+	if (crm_citus_table(key_relid))
+	{
+		load_key_citus();
+		return;
+	}
 	rel = table_open(key_relid, AccessShareLock);
 	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	scan = table_beginscan(rel, snapshot, 0, NULL);
@@ -570,6 +618,7 @@ crm_pseudonym_key_changed(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
 				 errmsg("function privacy.pseudonym_key_changed must be fired as a trigger")));
-	CacheInvalidateRelcacheByRelid(RelationGetRelid(((TriggerData *) fcinfo->context)->tg_relation));
+	/* (on a Citus node the trigger fires on a shard: the table is the key's) */
+	CacheInvalidateRelcacheByRelid(key_table());
 	return PointerGetDatum(NULL);
 }

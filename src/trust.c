@@ -74,6 +74,18 @@ static const char *const runs_sql[] = {
 	NULL
 };
 
+/* Is this built-in function (of pg_catalog) one of runs_sql? */
+bool
+crm_runs_sql(const char *name)
+{
+	for (int i = 0; runs_sql[i]; i++)
+	{
+		if (strcmp(name, runs_sql[i]) == 0)
+			return true;
+	}
+	return false;
+}
+
 /*
  * A built-in type that is no pseudo-type (a function taking "anyelement" or
  * "any" may cast, convert or inline its way to the caller's types), no
@@ -127,8 +139,7 @@ func_trusted(Oid funcid, void *context)
 		ok = false;
 	if (ok && proc->pronamespace == PG_CATALOG_NAMESPACE)
 	{
-		for (int i = 0; runs_sql[i] && ok; i++)
-			ok = (strcmp(NameStr(proc->proname), runs_sql[i]) != 0);
+		ok = !crm_runs_sql(NameStr(proc->proname));
 	}
 	ReleaseSysCache(tup);
 	if (!ok)

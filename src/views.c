@@ -35,7 +35,8 @@
  * values a parallel worker receives): no join, so the views can run in
  * parallel.
  * Opt-outs are EXISTS against privacy.subject_choices, which the planner
- * runs as an anti-join, a hashed pass or an index probe.
+ * runs as an anti-join, a hashed pass or an index probe (on a Citus cluster
+ * against privacy.optout_keys, a copy on every node: see citus.c).
  *
  * Copyright (c) 2026, The crm_privacy Developers
  *
@@ -756,6 +757,17 @@ opted_out_key(const TableSpec *t, const char *keycol, const char *purpose)
 	const char *choicecol;
 	const char *key = choice_key(t, keycol, &choicecol);
 
+	/*
+	 * On a Citus cluster the views look in the copy on every node (a
+	 * reference table, privacy.citus_setup()), which holds opt-outs only:
+	 * Citus joins no distributed table with the coordinator's own tables.
+	 */
+	if (crm_citus_present())
+		return psprintf("EXISTS (SELECT FROM privacy.optout_keys c"
+						" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
+						" AND c.purpose OPERATOR(pg_catalog.=) %s"
+						" AND c.%s OPERATOR(pg_catalog.=) %s)",
+						t->subject, quote_literal_cstr(purpose), choicecol, key);
 	return psprintf("EXISTS (SELECT FROM privacy.subject_choices c"
 					" WHERE c.subject OPERATOR(pg_catalog.=) CAST(%u AS pg_catalog.oid)"
 					" AND c.purpose OPERATOR(pg_catalog.=) %s AND c.opted_out"
@@ -1435,8 +1447,9 @@ role_has_members(Oid roleid)
 
 /*
  * The role that owns the views, checked every time views are built: it must
- * exist and be no superuser, unable to log in, without BYPASSRLS, and with no
- * member (a member could read every labelled table through its grants).
+ * exist and be no superuser, unable to log in (but on a Citus cluster, where
+ * it logs in to the nodes: citus.c), without BYPASSRLS, and with no member
+ * (a member could read every labelled table through its grants).
  */
 static Oid
 view_role(void)
@@ -1455,8 +1468,9 @@ view_role(void)
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for role %u", roleid);
 	role = (Form_pg_authid) GETSTRUCT(tup);
-	sound = !role->rolsuper && !role->rolcanlogin && !role->rolbypassrls && !role->rolcreaterole &&
-		!role->rolreplication;
+	/* on a Citus cluster it logs in to the other nodes (citus.c) */
+	sound = !role->rolsuper && (!role->rolcanlogin || crm_citus_present()) &&
+		!role->rolbypassrls && !role->rolcreaterole && !role->rolreplication;
 	ReleaseSysCache(tup);
 	if (sound)
 		sound = !role_has_members(roleid);
@@ -1516,14 +1530,20 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 {
 	List	   *columns;
 	ListCell   *lc;
+	int			nest;
 
 	if (!gets_views(t, true))
 		return;
 
-	/* the view role reads the table; RLS policies apply to it */
+	/*
+	 * The view role reads the table; RLS policies apply to it.  (On a Citus
+	 * cluster, on every node: its shards are read there as that role.)
+	 */
+	nest = crm_citus_propagate_begin();
 	exec_sql(psprintf("GRANT SELECT ON TABLE %s TO %s",
 					  quote_qualified_identifier(t->nspname, t->relname),
 					  quote_identifier(CRM_VIEW_ROLE)));
+	AtEOXact_GUC(true, nest);
 	columns = table_columns(t->relid);
 	foreach(lc, targets)
 	{
@@ -1717,6 +1737,44 @@ resolve_choices_sql(List *tables, bool all, List *dropped, List *dropped_names)
 	appendStringInfoString(&names, "] AS pg_catalog.text[])");
 	return psprintf("SELECT privacy.resolve_choices(%s, %s, %s)",
 					oid_array(tables, all), oid_array(dropped, false), names.data);
+}
+
+/*
+ * Could a command on relid, a table without a label, change what the
+ * extension records: does a record apply to it, wait for a table, or keep
+ * names a table gave up?  If not, its rebuild has nothing to do, and takes
+ * no lock (Citus creates a distributed table's shards on a worker over
+ * several connections of one transaction, each altering a table there).
+ */
+bool
+crm_records_about(Oid relid)
+{
+	CrmOwnerContext ctx;
+	bool		found;
+	char	   *sql;
+
+	sql = psprintf("SELECT EXISTS (SELECT FROM privacy.subject_choices r WHERE r.subject OPERATOR(pg_catalog.=) %u"
+				   " OR r.subject IS NULL OR r.previous_names IS NOT NULL)"
+				   " OR EXISTS (SELECT FROM privacy.change_request_data r WHERE r.subject OPERATOR(pg_catalog.=) %u"
+				   " OR r.subject IS NULL OR r.previous_names IS NOT NULL)"
+				   " OR EXISTS (SELECT FROM privacy.erasure_data r WHERE r.subject OPERATOR(pg_catalog.=) %u"
+				   " OR r.subject IS NULL OR r.previous_names IS NOT NULL)"
+				   " OR EXISTS (SELECT FROM privacy.disclosure_column_data r WHERE r.tbl OPERATOR(pg_catalog.=) %u"
+				   " OR r.tbl IS NULL OR r.previous_names IS NOT NULL)",
+				   relid, relid, relid, relid);
+	crm_become_owner(&ctx, true);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not read the records about tables");
+	{
+		bool		isnull;
+
+		found = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	SPI_finish();
+	crm_end_owner(&ctx);
+	return found;
 }
 
 /* Run sql of the records about tables; SPI is connected, as the extension's owner. */

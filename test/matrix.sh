@@ -55,7 +55,10 @@ banner() {
 die() { echo "matrix: $*" >&2; exit 2; }
 
 packages() {
-	echo "make gcc perl libtap-parser-sourcehandler-pgtap-perl postgresql-$1 postgresql-server-dev-$1 postgresql-$1-pgtap"
+	local p="make gcc perl libtap-parser-sourcehandler-pgtap-perl postgresql-$1 postgresql-server-dev-$1 postgresql-$1-pgtap"
+	# what building Citus needs (test/citus_cluster.sh), where Citus runs
+	case "$1" in 15|17) p="$p libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev libpam0g-dev libicu-dev autoconf flex bison" ;; esac
+	echo "$p"
 }
 
 valid_version() { [ -n "${SUITE[$1]:-}" ] || die "unknown PostgreSQL version '$1' (supported: ${VERSIONS[*]})"; }
@@ -144,7 +147,7 @@ ready() {
 	# The usual case, a complete and fresh chroot, takes no lock; making or
 	# upgrading one waits for the runs using it (they hold the lock shared).
 	if [ -e "$dir/$STAMP" ] && [ -z "$(find "$dir/$STAMP" -mmin +1440)" ] &&
-		in_chroot "$dir" pg_config --version >/dev/null 2>&1; then
+		in_chroot "$dir" dpkg-query -W $(packages "$v") >/dev/null 2>&1; then
 		echo "$dir"
 		return 0
 	fi
@@ -183,6 +186,17 @@ ready() {
 			fi
 			mv "$dir.new" "$dir"
 			in_chroot "$dir" touch "/$STAMP"
+		elif ! in_chroot "$dir" dpkg-query -W $(packages "$v") >/dev/null 2>&1; then
+			# a cached chroot made before a package joined the list
+			say "installing the packages the $suite chroot lacks"
+			if ! in_chroot "$dir" sh -c "printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d &&
+				chmod 755 /usr/sbin/policy-rc.d && apt-get update -qq &&
+				apt-get install -y -qq --no-install-recommends $(packages "$v")" >"$CACHE/$suite.log" 2>&1; then
+				tail -n 5 "$CACHE/$suite.log" >&2
+				echo "could not install $(packages "$v") into the $suite chroot (log: $CACHE/$suite.log)" >&2
+				exit 1
+			fi
+			in_chroot "$dir" touch "/$STAMP"
 		elif [ -n "$(find "$dir/$STAMP" -mmin +1440)" ]; then
 			say "upgrading the PostgreSQL packages of the $suite chroot"
 			# (policy-rc.d: the upgrade starts no server in the chroot.)
@@ -207,8 +221,19 @@ run_tree() {
 	# Hold the chroot's lock shared: no upgrade under a running build or test.
 	exec 8<>"$dir.lock"
 	flock -s 8
+	# with the Citus source the tests build (test/citus_cluster.sh), as .vendor/
+	local vendor extra=()
+	vendor=$(mktemp -d /tmp/crm_privacy-vendor.XXXXXX)
+	local tarball
+	tarball=$(ROOT=$tree bash -c '. "$ROOT/test/citus_cluster.sh"; citus_tarball' 2>/dev/null || true)
+	if [ -n "$tarball" ]; then
+		mkdir "$vendor/.vendor"
+		cp "$tarball" "$vendor/.vendor/"
+		[ -f "$(dirname "$tarball")/SHA256SUMS" ] && cp "$(dirname "$tarball")/SHA256SUMS" "$vendor/.vendor/"
+		extra=(-C "$vendor" .vendor)
+	fi
 	tar -C "$tree" --exclude=.git --exclude='*.o' --exclude='*.so' --exclude='*.bc' \
-		--exclude=results --exclude=regression.diffs --exclude=regression.out -cf - . |
+		--exclude=results --exclude=regression.diffs --exclude=regression.out -cf - . "${extra[@]}" |
 	in_chroot "$dir" sh -c '
 		set -e
 		d=$(mktemp -d /tmp/crm_privacy-tree.XXXXXX)
@@ -219,6 +244,7 @@ run_tree() {
 		runuser -u '"$CHROOT_USER"' -- bash -c "cd \"$d\" && $1" </dev/null
 	' run_tree "$script"
 	local rc=$?
+	rm -rf "$vendor"
 	flock -u 8
 	exec 8>&-
 	return $rc
@@ -272,7 +298,8 @@ cmd_run() {
 		rm -f "$err"
 		log=$(mktemp /tmp/crm_privacy-matrix.XXXXXX)
 		rc=0
-		run_tree "$dir" "$TREE" 'bash test/run.sh test' 2>&1 | tee "$log" || rc=$?
+		run_tree "$dir" "$TREE" 'rc=0; bash test/run.sh test || rc=1; bash test/run.sh citus || rc=1; exit $rc' 2>&1 |
+			tee "$log" || rc=$?
 		read -r p f < <(counts "$log" "$rc")
 		rm -f "$log"
 		echo "PostgreSQL $v: $p passed, $f failed"
@@ -293,15 +320,16 @@ cmd_run() {
 	[ "$tf" -eq 0 ]
 }
 
-# counts LOG STATUS: "PASSED FAILED" from the last "N passed, N failed" line of
-# a run's log; a run that failed without one counts as one failure.
+# counts LOG STATUS: "PASSED FAILED", the sums of the "N passed, N failed"
+# lines of a run's log (one per run.sh run in it); a run that failed without
+# a failure counted counts as one failure.
 counts() {
-	local line p=0 f=0
-	line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" | tail -n 1 || true)
-	if [ -n "$line" ]; then
-		p=${line%% *}
-		f=${line#*, }; f=${f%% *}
-	fi
+	local line p=0 f=0 lp lf
+	while read -r line; do
+		lp=${line%% *}
+		lf=${line#*, }; lf=${lf%% *}
+		p=$((p + lp)); f=$((f + lf))
+	done < <(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$1" || true)
 	if [ "$2" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
 	echo "$p $f"
 }

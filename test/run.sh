@@ -9,6 +9,13 @@
 #   bash test/run.sh bench [ROWS]  run the benchmarks of bench/ (functions,
 #                                  views, BI queries, audit) on ROWS generated
 #                                  customers (1,000,000 by default)
+#   bash test/run.sh citus         run the Citus suites (test/citus/*.t) on a
+#                                  coordinator and workers built from the Citus
+#                                  source kept beside the tree (see
+#                                  test/citus_cluster.sh)
+#   bash test/run.sh citus-bench [ROWS]  bench/citus.sh: view/base ratios on
+#                                  that cluster and on one server (200,000
+#                                  customers by default)
 #   bash test/run.sh valgrind      run the pg_regress and pgTAP suites and the
 #                                  hostile calls of test/functions_hostile.t with
 #                                  the server under valgrind; report every error
@@ -29,9 +36,9 @@ set -euo pipefail
 
 mode=${1:-}
 case "$mode" in
-	demo|test|bench|valgrind) shift ;;
+	demo|test|bench|valgrind|citus|citus-bench) shift ;;
 	matrix) shift; exec bash "$(dirname "${BASH_SOURCE[0]}")/matrix.sh" run "$@" ;;
-	*) echo "usage: bash test/run.sh demo [ROWS] | test | matrix [VERSION...] | bench [ROWS] | valgrind" >&2; exit 2 ;;
+	*) echo "usage: bash test/run.sh demo [ROWS] | test | matrix [VERSION...] | citus | citus-bench [ROWS] | bench [ROWS] | valgrind" >&2; exit 2 ;;
 esac
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -49,6 +56,10 @@ export PG_CONFIG=/usr/lib/postgresql/$PGVER/bin/pg_config
 PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
           "postgresql-$PGVER-pgtap" libtap-parser-sourcehandler-pgtap-perl)
 [ "$mode" = valgrind ] && PACKAGES+=(valgrind)
+if [ "$mode" = citus ] || [ "$mode" = citus-bench ]; then
+	. "$ROOT/test/citus_cluster.sh"
+	PACKAGES+=("${CITUS_PACKAGES[@]}")
+fi
 # The audit benchmark compares with pgaudit.
 [ "$mode" = bench ] && PACKAGES+=("postgresql-$PGVER-pgaudit")
 
@@ -95,6 +106,7 @@ fi
 
 cleanup() {
 	local rc=$?
+	if declare -F citus_stop >/dev/null; then citus_stop; fi
 	if [ "$SERVER_UP" = 1 ]; then
 		as_pg "$PGBIN/pg_ctl" -D "$TMP/data" -m immediate -w stop >/dev/null 2>&1 || true
 	fi
@@ -264,6 +276,20 @@ case "$mode" in
 			echo "none (valgrind logs of $(ls "$TMP"/valgrind | wc -l) processes read)"
 			PASSED=$((PASSED + 1))
 		fi
+		echo
+		echo "$PASSED passed, $FAILED failed"
+		[ "$FAILED" -eq 0 ]
+		;;
+	citus-bench)
+		rc=0
+		citus_start || rc=$?
+		[ "$rc" -eq 0 ] || exit 1
+		say "benchmark (bench/citus.sh)"
+		bash bench/citus.sh "${1:-200000}"
+		;;
+	citus)
+		rc=0
+		run_citus || rc=$?
 		echo
 		echo "$PASSED passed, $FAILED failed"
 		[ "$FAILED" -eq 0 ]

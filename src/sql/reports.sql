@@ -320,12 +320,16 @@ BEGIN
     RETURN NEXT;
 
     "check" := 'views owner unprivileged';
-    SELECT NOT (r.rolsuper OR r.rolcanlogin OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication)
+    -- (on a Citus cluster it logs in to the other nodes: src/citus.c)
+    SELECT NOT (r.rolsuper OR (r.rolcanlogin AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL)
+                OR r.rolbypassrls OR r.rolcreaterole OR r.rolreplication)
            AND NOT EXISTS (SELECT FROM pg_catalog.pg_auth_members m WHERE m.roleid OPERATOR(pg_catalog.=) r.oid)
       INTO ok
       FROM pg_catalog.pg_roles r WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views';
     ok := COALESCE(ok, false);
-    detail := CASE WHEN ok THEN 'crm_privacy_views owns the views: no superuser, no login, no BYPASSRLS, no members'
+    detail := CASE WHEN ok AND pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL
+                   THEN 'crm_privacy_views owns the views: no superuser, no BYPASSRLS, no members; it logs in to the Citus nodes only (see doc/scale.md)'
+                   WHEN ok THEN 'crm_privacy_views owns the views: no superuser, no login, no BYPASSRLS, no members'
                    ELSE 'crm_privacy_views is missing, privileged or has members: views are not rebuilt until a superuser fixes it' END;
     RETURN NEXT;
 

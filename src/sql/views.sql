@@ -21,10 +21,18 @@ BEGIN
     END IF;
     IF EXISTS (SELECT FROM pg_catalog.pg_roles r
                 WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views'
-                  AND (r.rolcanlogin OR r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolinherit
+                  AND (r.rolsuper OR r.rolcreatedb OR r.rolcreaterole OR r.rolinherit
                        OR r.rolreplication OR r.rolbypassrls)) THEN
-        ALTER ROLE crm_privacy_views NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
+        ALTER ROLE crm_privacy_views NOSUPERUSER NOCREATEDB NOCREATEROLE NOINHERIT
             NOREPLICATION NOBYPASSRLS;
+    END IF;
+    -- On a node of a Citus cluster it logs in to the other nodes
+    -- (privacy.citus_setup(), src/citus.c): Citus gives a node it adds
+    -- the role as the coordinator has it, before it creates the extension.
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL
+       AND EXISTS (SELECT FROM pg_catalog.pg_roles r
+                    WHERE r.rolname OPERATOR(pg_catalog.=) 'crm_privacy_views' AND r.rolcanlogin) THEN
+        ALTER ROLE crm_privacy_views NOLOGIN;
     END IF;
 END $$;
 -- The views read the key (they pass it to keyed_pseudonym() and
@@ -125,6 +133,80 @@ SELECT pg_catalog.pg_extension_config_dump('privacy.subject_choices', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('privacy.subject_choices', 'id'), '');
 REVOKE ALL ON privacy.subject_choices FROM PUBLIC;
 GRANT SELECT ON privacy.subject_choices TO crm_privacy_views;
+
+-- The opt-outs again, one row per subject, purpose and key opted out, for
+-- the views of distributed tables on a Citus cluster: there
+-- privacy.citus_setup() makes it a reference table (a copy on every node),
+-- so that the workers look opt-outs up next to the rows (doc/scale.md).
+-- Kept by the triggers below from privacy.subject_choices, which stays the
+-- record (history, waiting choices); never written otherwise.
+CREATE TABLE privacy.optout_keys (
+    subject pg_catalog.oid NOT NULL,
+    purpose pg_catalog.text NOT NULL,
+    key     pg_catalog.text NOT NULL,
+    key_int pg_catalog.int8,
+    key_num pg_catalog.numeric,
+    PRIMARY KEY (subject, purpose, key)
+);
+CREATE INDEX optout_keys_key_int ON privacy.optout_keys (subject, purpose, key_int);
+CREATE INDEX optout_keys_key_num ON privacy.optout_keys (subject, purpose, key_num);
+REVOKE ALL ON privacy.optout_keys FROM PUBLIC;
+GRANT SELECT ON privacy.optout_keys TO crm_privacy_views;
+COMMENT ON TABLE privacy.optout_keys IS
+'crm_privacy: the opt-outs of privacy.subject_choices that apply to a table, for the views of distributed tables (kept by triggers)';
+
+-- The rows a statement on subject_choices changed, as arrays: a Citus
+-- reference table is written with plain values, not a transition table.
+CREATE FUNCTION privacy.optout_keys_sync() RETURNS trigger
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    s pg_catalog.oid[];
+    p pg_catalog.text[];
+    k pg_catalog.text[];
+    ki pg_catalog.int8[];
+    kn pg_catalog.numeric[];
+BEGIN
+    IF TG_OP OPERATOR(pg_catalog.=) 'TRUNCATE' THEN
+        DELETE FROM privacy.optout_keys;
+        RETURN NULL;
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.<>) 'INSERT' THEN
+        SELECT pg_catalog.array_agg(o.subject), pg_catalog.array_agg(o.purpose), pg_catalog.array_agg(o.key)
+          INTO s, p, k
+          FROM old_rows o WHERE o.opted_out AND o.subject IS NOT NULL;
+        IF s IS NOT NULL THEN
+            DELETE FROM privacy.optout_keys c
+             WHERE (c.subject, c.purpose, c.key) IN (SELECT * FROM ROWS FROM (pg_catalog.unnest(s), pg_catalog.unnest(p), pg_catalog.unnest(k)));
+        END IF;
+    END IF;
+    IF TG_OP OPERATOR(pg_catalog.<>) 'DELETE' THEN
+        SELECT pg_catalog.array_agg(n.subject), pg_catalog.array_agg(n.purpose), pg_catalog.array_agg(n.key),
+               pg_catalog.array_agg(n.key_int), pg_catalog.array_agg(n.key_num)
+          INTO s, p, k, ki, kn
+          FROM new_rows n WHERE n.opted_out AND n.subject IS NOT NULL;
+        IF s IS NOT NULL THEN
+            INSERT INTO privacy.optout_keys (subject, purpose, key, key_int, key_num)
+            SELECT * FROM ROWS FROM (pg_catalog.unnest(s), pg_catalog.unnest(p), pg_catalog.unnest(k),
+                                    pg_catalog.unnest(ki), pg_catalog.unnest(kn))
+            ON CONFLICT DO NOTHING;
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+REVOKE ALL ON FUNCTION privacy.optout_keys_sync() FROM PUBLIC;
+CREATE TRIGGER optout_keys_insert AFTER INSERT ON privacy.subject_choices
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_update AFTER UPDATE ON privacy.subject_choices
+    REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_delete AFTER DELETE ON privacy.subject_choices
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
+CREATE TRIGGER optout_keys_truncate AFTER TRUNCATE ON privacy.subject_choices
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.optout_keys_sync();
 
 -- The name records about a table are kept under: "schema.table", each part
 -- quoted as an identifier when it needs it.

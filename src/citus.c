@@ -1,0 +1,702 @@
+/*-------------------------------------------------------------------------
+ *
+ * citus.c
+ *	  crm_privacy on a Citus cluster (doc/scale.md).
+ *
+ * Citus keeps a distributed table's rows in shards on worker nodes and sends
+ * each query's scans there, over connections it opens as the current user.
+ * A privacy view's tables are read with the rights of the views' owner
+ * (crm_privacy_views), but Citus checks the shards' privileges on the
+ * workers as the reader, who may read none: so a query of privacy views on
+ * distributed tables runs, on every node, as crm_privacy_views.  That role
+ * then runs everything the query computes, on the coordinator and in the
+ * shard queries, so this is done only for a query vetted when it is
+ * planned (crm_citus_vet):
+ *
+ *	- a SELECT that reads every table through a privacy view (no table of
+ *	  its own, nothing read directly: crm_privacy_views may read every
+ *	  labelled table);
+ *	- whose functions and operators are built in, crm_privacy's or Citus's
+ *	  (superusers installed them), not volatile, not among those that run SQL
+ *	  they are given, and which the reader may execute;
+ *	- whose values are all of built-in types or enums (a table owner's type
+ *	  would run its input and output functions as crm_privacy_views).
+ *
+ * A vetted plan carries a mark (a PlanInvalItem on the privacy schema, which
+ * PostgreSQL never makes itself); its executor runs as crm_privacy_views
+ * under SECURITY_RESTRICTED_OPERATION, inside the read audit (which records
+ * the reader).  A query that reads privacy views over distributed tables and
+ * cannot be vetted is refused with the reason.
+ *
+ * On every node a session logged in as crm_privacy_views (Citus's
+ * connections) may run only such vetted code, and no utility command but
+ * transaction control and settings: defence in depth should its login leak.
+ *
+ * Citus's shards are its own business: crm_privacy's DDL triggers leave them
+ * alone (crm_citus_shard).
+ *
+ * Copyright (c) 2026, The crm_privacy Developers
+ *
+ * IDENTIFICATION
+ *	  src/citus.c
+ *
+ *-------------------------------------------------------------------------
+ */
+#include "postgres.h"
+
+#include "access/genam.h"
+#include "access/htup_details.h"
+#include "access/table.h"
+#include "catalog/dependency.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_namespace.h"
+#include "catalog/pg_class.h"
+#include "catalog/pg_extension.h"
+#include "catalog/pg_proc.h"
+#include "catalog/pg_type.h"
+#include "commands/extension.h"
+#include "executor/executor.h"
+#include "miscadmin.h"
+#include "nodes/nodeFuncs.h"
+#include "optimizer/planner.h"
+#include "parser/parse_relation.h"
+#include "tcop/utility.h"
+#include "utils/acl.h"
+#include "utils/builtins.h"
+#include "utils/fmgroids.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/regproc.h"
+#include "utils/rel.h"
+#include "utils/syscache.h"
+
+#include "crm_privacy.h"
+
+static planner_hook_type prev_planner = NULL;
+static ExecutorStart_hook_type prev_ExecutorStart = NULL;
+static ExecutorRun_hook_type prev_ExecutorRun = NULL;
+static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
+static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
+static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* A Citus catalog table of pg_catalog, or InvalidOid without Citus. */
+static Oid
+citus_catalog(const char *name)
+{
+	return get_relname_relid(name, PG_CATALOG_NAMESPACE);
+}
+
+/* Is Citus installed in this database? */
+bool
+crm_citus_present(void)
+{
+	return OidIsValid(citus_catalog("pg_dist_partition"));
+}
+
+/*
+ * Is there a row in Citus catalog table `table` whose int8 or oid column
+ * `attnum` (with index `index` on it) equals value?  Returns the row's
+ * first column (an oid) through *first when found.
+ */
+static bool
+citus_catalog_row(const char *table, const char *index, AttrNumber attnum, Oid eqproc,
+				  Datum value, Oid *first)
+{
+	Oid			relid = citus_catalog(table);
+	Oid			indexid = citus_catalog(index);
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	ScanKeyInit(&key, attnum, BTEqualStrategyNumber, eqproc, value);
+	scan = systable_beginscan(rel, indexid, OidIsValid(indexid), NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		found = true;
+		if (first)
+			*first = isnull ? InvalidOid : DatumGetObjectId(d);
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/* Is relid a distributed, reference or Citus-managed local table? */
+bool
+crm_citus_table(Oid relid)
+{
+	return citus_catalog_row("pg_dist_partition", "pg_dist_partition_logical_relid_index",
+							 1, F_OIDEQ, ObjectIdGetDatum(relid), NULL);
+}
+
+/*
+ * Is relid one of Citus's shards (a placement of a distributed or reference
+ * table, named after it with the shard's number: customer_102008)?  Only
+ * nodes that have Citus's metadata know (Citus syncs it to every node by
+ * default).
+ */
+bool
+crm_citus_shard(Oid relid)
+{
+	char	   *name;
+	char	   *us;
+	char	   *end;
+	int64		shardid;
+	Oid			logical = InvalidOid;
+	char	   *logical_name;
+
+	if (!crm_citus_present())
+		return false;
+	name = get_rel_name(relid);
+	if (name == NULL || (us = strrchr(name, '_')) == NULL || us[1] < '0' || us[1] > '9')
+		return false;
+	errno = 0;
+	shardid = strtoi64(us + 1, &end, 10);
+	if (*end != '\0' || errno != 0)
+		return false;
+	if (!citus_catalog_row("pg_dist_shard", "pg_dist_shard_shardid_index", 2, F_INT8EQ,
+						   Int64GetDatum(shardid), &logical) || !OidIsValid(logical))
+		return false;
+	logical_name = get_rel_name(logical);
+	return logical_name != NULL &&
+		get_rel_namespace(logical) == get_rel_namespace(relid) &&
+		strlen(logical_name) == (size_t) (us - name) &&
+		strncmp(logical_name, name, us - name) == 0;
+}
+
+/*
+ * The objects crm_privacy makes (views, their grants and comments,
+ * snapshots) are the coordinator's own: Citus is told not to copy them to
+ * the other nodes, where they would read the empty shell tables of the
+ * distributed tables, and stay behind as stale records when the views are
+ * made again.  Called where a GUC nest level is open.
+ */
+void
+crm_citus_local_ddl(void)
+{
+	if (GetConfigOption("citus.enable_ddl_propagation", true, false) != NULL)
+		(void) set_config_option("citus.enable_ddl_propagation", "off", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+}
+
+/*
+ * The exception: a command that must reach every node (a GRANT on a
+ * distributed table reaches its shards).  Returns the GUC nest level to end
+ * with AtEOXact_GUC(true, level).
+ */
+int
+crm_citus_propagate_begin(void)
+{
+	int			level = NewGUCNestLevel();
+
+	if (GetConfigOption("citus.enable_ddl_propagation", true, false) != NULL)
+		(void) set_config_option("citus.enable_ddl_propagation", "on", PGC_USERSET,
+								 PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	return level;
+}
+
+/* The views' owner, or InvalidOid. */
+static Oid
+views_role(void)
+{
+	return get_role_oid(CRM_VIEW_ROLE, true);
+}
+
+/* What a vetting walk found. */
+typedef struct Vet
+{
+	Oid			viewrole;
+	Oid			reader;			/* InvalidOid: a worker's shard query */
+	char	   *culprit;		/* the first thing that may not run */
+} Vet;
+
+static bool vet_walker(Node *node, Vet *vet);
+
+static void
+refuse(Vet *vet, char *what)
+{
+	if (vet->culprit == NULL)
+		vet->culprit = what;
+}
+
+/* The extension a function or type belongs to, or InvalidOid. */
+static Oid
+member_of(Oid classid, Oid objid)
+{
+	return getExtensionOfObject(classid, objid);
+}
+
+/* Built in, or of crm_privacy or Citus (installed by a superuser)? */
+static bool
+installed(Oid classid, Oid objid)
+{
+	Oid			ext;
+	char	   *name;
+
+	if (objid < FirstNormalObjectId)
+		return true;
+	ext = member_of(classid, objid);
+	if (!OidIsValid(ext))
+		return false;
+	name = get_extension_name(ext);
+	return name && (strcmp(name, CRM_PROVIDER) == 0 || strcmp(name, "citus") == 0);
+}
+
+/*
+ * A value of this type may be computed on behalf of a reader: a built-in
+ * base type or enum (an enum's input and output are built in), an array of
+ * one, or a domain over one (domains are not checked on reading).
+ */
+static bool
+vet_type(Oid typid)
+{
+	char		typtype;
+	Oid			elem;
+
+	typid = getBaseType(typid);
+	if (OidIsValid(elem = get_element_type(typid)))
+		typid = getBaseType(elem);
+	typtype = get_typtype(typid);
+	if (typtype == TYPTYPE_ENUM)
+		return true;
+	return typid < FirstNormalObjectId && typtype == TYPTYPE_BASE;
+}
+
+/*
+ * Citus plans a subquery it cannot send to the workers as a query of its
+ * own, whose rows the outer query reads back with these (volatile)
+ * functions of Citus.
+ */
+static bool
+citus_planted(Form_pg_proc proc)
+{
+	return proc->pronamespace == PG_CATALOG_NAMESPACE &&
+		(strcmp(NameStr(proc->proname), "read_intermediate_result") == 0 ||
+		 strcmp(NameStr(proc->proname), "read_intermediate_results") == 0);
+}
+
+/*
+ * A function of Citus: what Citus sends to the nodes calls them (to take
+ * part in the distributed transaction, to pass intermediate results).
+ */
+static bool
+citus_function(Oid funcid)
+{
+	Oid			ext = member_of(ProcedureRelationId, funcid);
+	char	   *name = OidIsValid(ext) ? get_extension_name(ext) : NULL;
+
+	return name && strcmp(name, "citus") == 0;
+}
+
+/* check_functions_in_node callback: true for a function that may not run. */
+static bool
+vet_function(Oid funcid, void *context)
+{
+	Vet		   *vet = (Vet *) context;
+	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
+	Form_pg_proc proc;
+	bool		ok;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "cache lookup failed for function %u", funcid);
+	proc = (Form_pg_proc) GETSTRUCT(tup);
+	ok = (proc->provolatile != PROVOLATILE_VOLATILE || citus_planted(proc) ||
+		  (!OidIsValid(vet->reader) && citus_function(funcid))) &&
+		installed(ProcedureRelationId, funcid) &&
+		!(proc->pronamespace == PG_CATALOG_NAMESPACE && crm_runs_sql(NameStr(proc->proname)));
+	ReleaseSysCache(tup);
+	if (ok && OidIsValid(vet->reader))
+		ok = crm_proc_aclcheck(funcid, vet->reader, ACL_EXECUTE) == ACLCHECK_OK;
+	if (!ok)
+		refuse(vet, psprintf("function %s", format_procedure(funcid)));
+	return !ok;
+}
+
+/* An operator (of a sort, a grouping, DISTINCT): its function. */
+static bool
+vet_operator(Oid opno, Vet *vet)
+{
+	if (!OidIsValid(opno))
+		return false;
+	return vet_function(get_opcode(opno), vet);
+}
+
+/*
+ * The relation entries of one query level.  The reader's permissions are
+ * checked here, as the executor would check them (views as the reader, the
+ * tables under a view as the view's owner): the executor runs as
+ * crm_privacy_views, which owns the privacy views.
+ */
+static bool
+vet_range_table(Query *q, Vet *vet)
+{
+	ListCell   *lc;
+
+	if (OidIsValid(vet->reader))
+		crm_check_query_permissions(q);
+	foreach(lc, q->rtable)
+	{
+		RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+		if (rte->rtekind != RTE_RELATION)
+			continue;
+		if (OidIsValid(vet->reader) && rte->relkind != RELKIND_VIEW)
+		{
+			/*
+			 * Every table is read under a privacy view (the views' own
+			 * subqueries, the key and the choices, are theirs too): the
+			 * views' owner may read every labelled table.
+			 */
+			if (crm_rte_check_as_user(q, rte) != vet->viewrole)
+			{
+				refuse(vet, psprintf("table %s, read directly", crm_qualified_name(rte->relid)));
+				return true;
+			}
+		}
+		if (rte->tablesample && vet_function(rte->tablesample->tsmhandler, vet))
+			return true;
+	}
+	return false;
+}
+
+static bool
+vet_walker(Node *node, Vet *vet)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		if (q->commandType != CMD_SELECT || q->hasModifyingCTE || q->rowMarks != NIL ||
+			q->utilityStmt != NULL)
+		{
+			refuse(vet, pstrdup("a statement other than a plain SELECT"));
+			return true;
+		}
+		if (vet_range_table(q, vet))
+			return true;
+		foreach(lc, list_concat_copy(q->sortClause, q->groupClause))
+		{
+			SortGroupClause *s = (SortGroupClause *) lfirst(lc);
+
+			if (vet_operator(s->eqop, vet) || vet_operator(s->sortop, vet))
+				return true;
+		}
+		foreach(lc, q->distinctClause)
+		{
+			SortGroupClause *s = (SortGroupClause *) lfirst(lc);
+
+			if (vet_operator(s->eqop, vet) || vet_operator(s->sortop, vet))
+				return true;
+		}
+		return query_tree_walker(q, vet_walker, vet, 0);
+	}
+	if (IsA(node, SetOperationStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((SetOperationStmt *) node)->groupClauses)
+		{
+			SortGroupClause *s = (SortGroupClause *) lfirst(lc);
+
+			if (vet_operator(s->eqop, vet) || vet_operator(s->sortop, vet))
+				return true;
+		}
+		return expression_tree_walker(node, vet_walker, vet);
+	}
+	if (IsA(node, RangeTblFunction) || IsA(node, TargetEntry) || IsA(node, List) ||
+		IsA(node, FromExpr) || IsA(node, JoinExpr) || IsA(node, RangeTblRef) ||
+		IsA(node, NamedArgExpr))
+		return expression_tree_walker(node, vet_walker, vet);
+	/* a domain's checks run when a value is cast into it */
+	if (IsA(node, CoerceToDomain) && !crm_domain_trusted(((CoerceToDomain *) node)->resulttype))
+	{
+		refuse(vet, psprintf("a cast into domain %s",
+							 format_type_be(((CoerceToDomain *) node)->resulttype)));
+		return true;
+	}
+	if (IsA(node, Const) || IsA(node, Param) || IsA(node, Var) || IsA(node, CaseTestExpr) ||
+		IsA(node, SQLValueFunction) || IsA(node, RelabelType) || IsA(node, SubLink) ||
+		IsA(node, Aggref) || IsA(node, FuncExpr) || IsA(node, OpExpr) ||
+		IsA(node, BoolExpr) || IsA(node, CaseExpr) || IsA(node, CaseWhen) || IsA(node, NullTest) ||
+		IsA(node, BooleanTest) || IsA(node, CoalesceExpr) || IsA(node, MinMaxExpr) ||
+		IsA(node, ScalarArrayOpExpr) || IsA(node, DistinctExpr) || IsA(node, NullIfExpr) ||
+		IsA(node, CoerceViaIO) || IsA(node, ArrayExpr) || IsA(node, WindowFunc) ||
+		IsA(node, RowCompareExpr) || IsA(node, ArrayCoerceExpr) || IsA(node, CoerceToDomain) ||
+		IsA(node, CoerceToDomainValue) || IsA(node, GroupingFunc) ||
+		IsA(node, FieldSelect) || IsA(node, SubscriptingRef) || IsA(node, RowExpr) ||
+		IsA(node, ConvertRowtypeExpr) || IsA(node, CollateExpr))
+	{
+		Oid			type = exprType(node);
+
+		/* a sublink's rows are vetted as a query; its result is a plain value */
+		if (!IsA(node, SubLink) && !IsA(node, RowExpr) && OidIsValid(type) && !vet_type(type) &&
+			!(type == VOIDOID && !OidIsValid(vet->reader)) &&
+			!(type == RECORDOID && IsA(node, FuncExpr) &&
+			  citus_function(((FuncExpr *) node)->funcid)))
+		{
+			refuse(vet, psprintf("a value of type %s", format_type_be(type)));
+			return true;
+		}
+		if (IsA(node, RowExpr) || IsA(node, FieldSelect) || IsA(node, ConvertRowtypeExpr) ||
+			IsA(node, SubscriptingRef))
+		{
+			/* composite values and subscripting reach other types' code */
+			refuse(vet, pstrdup("a row or subscript expression"));
+			return true;
+		}
+		if (check_functions_in_node(node, vet_function, vet))
+			return true;
+		return expression_tree_walker(node, vet_walker, vet);
+	}
+	/* anything else: not known to run only vetted code */
+	refuse(vet, psprintf("an expression of node type %d", (int) nodeTag(node)));
+	return true;
+}
+
+/* Does the query read a Citus table through a privacy view, at any level? */
+static bool
+reads_citus_view(Node *node, Vet *vet)
+{
+	if (node == NULL)
+		return false;
+	if (IsA(node, Query))
+	{
+		Query	   *q = (Query *) node;
+		ListCell   *lc;
+
+		foreach(lc, q->rtable)
+		{
+			RangeTblEntry *rte = (RangeTblEntry *) lfirst(lc);
+
+			if (rte->rtekind == RTE_RELATION && rte->relkind != RELKIND_VIEW &&
+				crm_rte_check_as_user(q, rte) == vet->viewrole && crm_citus_table(rte->relid))
+				return true;
+		}
+		return query_tree_walker(q, reads_citus_view, vet, 0);
+	}
+	return expression_tree_walker(node, reads_citus_view, vet);
+}
+
+/*
+ * Vet a query for running as crm_privacy_views on the nodes of a Citus
+ * cluster (see the file's header).  Returns true when it reads privacy views
+ * over Citus tables and may run so; false when it reads none; an error
+ * when it reads some and may not.
+ */
+static bool
+vet_reader_query(Query *parse)
+{
+	Vet			vet = {0};
+	bool		bad;
+
+	vet.viewrole = views_role();
+	vet.reader = GetUserId();
+	if (!OidIsValid(vet.viewrole) || vet.reader == vet.viewrole || superuser() ||
+		!reads_citus_view((Node *) parse, &vet))
+		return false;
+	bad = vet_walker((Node *) parse, &vet);
+	if (bad)
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("cannot read privacy views of distributed tables in this query"),
+				 errdetail("The query has %s: on a Citus cluster a query of privacy views runs on the nodes as the views' owner, which runs only plain SELECTs of the views with built-in functions and types.",
+						   vet.culprit),
+				 errhint("Read the views with built-in functions only, for instance into a table of your own, and compute on that.")));
+	return true;
+}
+
+static bool vetted_plan(PlannedStmt *stmt);
+
+/* The mark of a vetted plan: an invalidation item PostgreSQL never makes. */
+static bool
+is_mark(PlanInvalItem *item)
+{
+	Oid			nsp = get_namespace_oid(CRM_SCHEMA, true);
+
+	return item->cacheId == NAMESPACEOID && OidIsValid(nsp) &&
+		item->hashValue == GetSysCacheHashValue1(NAMESPACEOID, ObjectIdGetDatum(nsp));
+}
+
+/* Is this the plan of a query of privacy views of distributed tables? */
+bool
+crm_citus_plan(PlannedStmt *stmt)
+{
+	return vetted_plan(stmt);
+}
+
+static bool
+vetted_plan(PlannedStmt *stmt)
+{
+	ListCell   *lc;
+
+	if (stmt == NULL || stmt->commandType != CMD_SELECT)
+		return false;
+	foreach(lc, stmt->invalItems)
+	{
+		if (IsA(lfirst(lc), PlanInvalItem) && is_mark((PlanInvalItem *) lfirst(lc)))
+			return true;
+	}
+	return false;
+}
+
+/* A session logged in as the views' owner: Citus's connections to a node. */
+static bool
+views_session(void)
+{
+	Oid			role = views_role();
+
+	return OidIsValid(role) && GetSessionUserId() == role;
+}
+
+static PlannedStmt *
+citus_planner(CRM_PLANNER_PARAMS)
+{
+	PlannedStmt *stmt;
+	bool		vetted = false;
+
+	if (crm_citus_present())
+	{
+		if (views_session())
+		{
+			/* a shard query sent by a coordinator: vetted code only */
+			Vet			vet = {0};
+
+			vet.viewrole = views_role();
+			if (vet_walker((Node *) parse, &vet))
+				ereport(ERROR,
+						(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+						 errmsg("role \"%s\" may not run this query", CRM_VIEW_ROLE),
+						 errdetail("The query has %s.", vet.culprit)));
+		}
+		else
+			vetted = vet_reader_query(parse);
+	}
+	stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	if (vetted)
+	{
+		PlanInvalItem *item = makeNode(PlanInvalItem);
+
+		item->cacheId = NAMESPACEOID;
+		item->hashValue = GetSysCacheHashValue1(NAMESPACEOID,
+												ObjectIdGetDatum(get_namespace_oid(CRM_SCHEMA, false)));
+		stmt->invalItems = lappend(stmt->invalItems, item);
+		stmt->dependsOnRole = true;
+	}
+	return stmt;
+}
+
+/* Run one executor step as the views' owner when the plan was vetted. */
+#define AS_VIEWS(stmt, call) \
+	do { \
+		if (vetted_plan(stmt) && OidIsValid(views_role())) \
+		{ \
+			Oid			save_user; \
+			int			save_sec; \
+			GetUserIdAndSecContext(&save_user, &save_sec); \
+			SetUserIdAndSecContext(views_role(), save_sec | SECURITY_LOCAL_USERID_CHANGE | \
+								   SECURITY_RESTRICTED_OPERATION); \
+			PG_TRY(); \
+			{ \
+				call; \
+			} \
+			PG_FINALLY(); \
+			{ \
+				SetUserIdAndSecContext(save_user, save_sec); \
+			} \
+			PG_END_TRY(); \
+		} \
+		else \
+			call; \
+	} while (0)
+
+static void
+citus_ExecutorStart(QueryDesc *queryDesc, int eflags)
+{
+	AS_VIEWS(queryDesc->plannedstmt,
+			 (prev_ExecutorStart ? prev_ExecutorStart(queryDesc, eflags)
+			  : standard_ExecutorStart(queryDesc, eflags)));
+}
+
+static void
+citus_ExecutorRun(CRM_EXECUTOR_RUN_PARAMS)
+{
+	AS_VIEWS(queryDesc->plannedstmt,
+			 (prev_ExecutorRun ? prev_ExecutorRun(CRM_EXECUTOR_RUN_ARGS)
+			  : standard_ExecutorRun(CRM_EXECUTOR_RUN_ARGS)));
+}
+
+static void
+citus_ExecutorFinish(QueryDesc *queryDesc)
+{
+	AS_VIEWS(queryDesc->plannedstmt,
+			 (prev_ExecutorFinish ? prev_ExecutorFinish(queryDesc)
+			  : standard_ExecutorFinish(queryDesc)));
+}
+
+static void
+citus_ExecutorEnd(QueryDesc *queryDesc)
+{
+	AS_VIEWS(queryDesc->plannedstmt,
+			 (prev_ExecutorEnd ? prev_ExecutorEnd(queryDesc)
+			  : standard_ExecutorEnd(queryDesc)));
+}
+
+/*
+ * A session of the views' owner runs no utility command but transaction
+ * control, settings and the COPY of intermediate results that Citus sends
+ * (into its own files, not tables: crm_privacy_views may write no table).
+ */
+static void
+citus_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTree,
+					 ProcessUtilityContext context, ParamListInfo params,
+					 QueryEnvironment *queryEnv, DestReceiver *dest, QueryCompletion *qc)
+{
+	Node	   *tree = pstmt->utilityStmt;
+
+	if (views_session() && crm_citus_present() &&
+		!(IsA(tree, TransactionStmt) || IsA(tree, VariableSetStmt) ||
+		  IsA(tree, VariableShowStmt) || IsA(tree, DeallocateStmt) ||
+		  (IsA(tree, CopyStmt) && ((CopyStmt *) tree)->is_from &&
+		   ((CopyStmt *) tree)->filename == NULL && ((CopyStmt *) tree)->query == NULL)))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("role \"%s\" may not run %s", CRM_VIEW_ROLE, GetCommandTagName(CreateCommandTag(tree)))));
+	if (prev_ProcessUtility)
+		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+	else
+		standard_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
+}
+
+/*
+ * Install the hooks (when the library is preloaded).  Called before the read
+ * audit installs its own, so that the audit, outside, sees the reader.
+ */
+void
+crm_citus_init(void)
+{
+	if (!process_shared_preload_libraries_in_progress)
+		return;
+	prev_planner = planner_hook;
+	planner_hook = citus_planner;
+	prev_ExecutorStart = ExecutorStart_hook;
+	ExecutorStart_hook = citus_ExecutorStart;
+	prev_ExecutorRun = ExecutorRun_hook;
+	ExecutorRun_hook = citus_ExecutorRun;
+	prev_ExecutorFinish = ExecutorFinish_hook;
+	ExecutorFinish_hook = citus_ExecutorFinish;
+	prev_ExecutorEnd = ExecutorEnd_hook;
+	ExecutorEnd_hook = citus_ExecutorEnd;
+	prev_ProcessUtility = ProcessUtility_hook;
+	ProcessUtility_hook = citus_ProcessUtility;
+}
