@@ -21,12 +21,7 @@ SINGLE=crm_bench_single
 load() {	# psql options of one side; the CRM, distributed where Citus is
 	psql -X -q -v ON_ERROR_STOP=1 -v rows="$ROWS" "$@" >/dev/null <<EOF
 \ir $ROOT/bench/crm_data.sql
-ALTER TABLE orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (customer_id, order_id);
-SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus \gset
-\if :citus
-SELECT create_distributed_table('customer', 'customer_id');
-SELECT create_distributed_table('orders', 'customer_id', colocate_with => 'customer');
-\endif
+\ir $ROOT/bench/crm_distribute.sql
 CREATE EXTENSION crm_privacy;
 \ir $ROOT/bench/crm_labels.sql
 DO \$\$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'bench_clerk') THEN CREATE ROLE bench_clerk LOGIN; END IF; END \$\$;

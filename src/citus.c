@@ -46,6 +46,7 @@
 
 #include "access/genam.h"
 #include "access/htup_details.h"
+#include "access/relation.h"
 #include "access/table.h"
 #include "catalog/dependency.h"
 #include "catalog/namespace.h"
@@ -78,6 +79,9 @@ static ExecutorRun_hook_type prev_ExecutorRun = NULL;
 static ExecutorFinish_hook_type prev_ExecutorFinish = NULL;
 static ExecutorEnd_hook_type prev_ExecutorEnd = NULL;
 static ProcessUtility_hook_type prev_ProcessUtility = NULL;
+
+/* Planner calls in progress: above 0, Citus plans parts of a query. */
+static int	planner_depth = 0;
 
 /* A Citus catalog table of pg_catalog, or InvalidOid without Citus. */
 static Oid
@@ -215,6 +219,7 @@ typedef struct Vet
 {
 	Oid			viewrole;
 	Oid			reader;			/* InvalidOid: a worker's shard query */
+	bool		nested;			/* planned by Citus while it plans a vetted query */
 	char	   *culprit;		/* the first thing that may not run */
 } Vet;
 
@@ -234,20 +239,13 @@ member_of(Oid classid, Oid objid)
 	return getExtensionOfObject(classid, objid);
 }
 
-/* Built in, or of crm_privacy or Citus (installed by a superuser)? */
-static bool
-installed(Oid classid, Oid objid)
+/* The name of the extension an object belongs to, or NULL. */
+static char *
+extension_of(Oid classid, Oid objid)
 {
-	Oid			ext;
-	char	   *name;
+	Oid			ext = member_of(classid, objid);
 
-	if (objid < FirstNormalObjectId)
-		return true;
-	ext = member_of(classid, objid);
-	if (!OidIsValid(ext))
-		return false;
-	name = get_extension_name(ext);
-	return name && (strcmp(name, CRM_PROVIDER) == 0 || strcmp(name, "citus") == 0);
+	return OidIsValid(ext) ? get_extension_name(ext) : NULL;
 }
 
 /*
@@ -256,7 +254,7 @@ installed(Oid classid, Oid objid)
  * one, or a domain over one (domains are not checked on reading).
  */
 static bool
-vet_type(Oid typid)
+vet_type_depth(Oid typid, int depth)
 {
 	char		typtype;
 	Oid			elem;
@@ -267,51 +265,81 @@ vet_type(Oid typid)
 	typtype = get_typtype(typid);
 	if (typtype == TYPTYPE_ENUM)
 		return true;
+	/* an anonymous row: each of its fields was vetted where it was made */
+	if (typid == RECORDOID)
+		return true;
+	if (typtype == TYPTYPE_COMPOSITE && depth < 4)
+	{
+		/* a row of a view or table (count(o.*), row_to_json(c)): its columns' */
+		Oid			relid = get_typ_typrelid(typid);
+		Relation	rel = relation_open(relid, AccessShareLock);
+		bool		ok = true;
+
+		for (int i = 0; ok && i < RelationGetNumberOfAttributes(rel); i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
+
+			ok = att->attisdropped || vet_type_depth(att->atttypid, depth + 1);
+		}
+		relation_close(rel, AccessShareLock);
+		return ok;
+	}
 	return typid < FirstNormalObjectId && typtype == TYPTYPE_BASE;
 }
 
-/*
- * Citus plans a subquery it cannot send to the workers as a query of its
- * own, whose rows the outer query reads back with these (volatile)
- * functions of Citus.
- */
 static bool
-citus_planted(Form_pg_proc proc)
+vet_type(Oid typid)
 {
-	return proc->pronamespace == PG_CATALOG_NAMESPACE &&
-		(strcmp(NameStr(proc->proname), "read_intermediate_result") == 0 ||
-		 strcmp(NameStr(proc->proname), "read_intermediate_results") == 0);
+	return vet_type_depth(typid, 0);
 }
 
 /*
- * A function of Citus: what Citus sends to the nodes calls them (to take
- * part in the distributed transaction, to pass intermediate results).
+ * May a function run as crm_privacy_views in the query being vetted?
+ *
+ *	- a built-in function that is not volatile (set_config, nextval, lo_*,
+ *	  pg_read_file ... act beyond the query) and does not run SQL it is
+ *	  given (query_to_xml ...);
+ *	- a function of crm_privacy's that computes only from its arguments
+ *	  (immutable: the masks, checks, generalize, keyed_pseudonym and
+ *	  keyed_noise the views call), or one the views call for the read
+ *	  audit and the clearance; never one that reads tables or computes with
+ *	  the key (it would do so as crm_privacy_views);
+ *	- of Citus's functions, in a reader's query none at all (several run SQL
+ *	  they are given on any node: master_run_on_worker); in the queries Citus
+ *	  makes while planning a vetted one (nested planning), only the two that
+ *	  read back a subquery's rows it planned apart; in a session of
+ *	  crm_privacy_views on a node (vet->reader invalid), what Citus sends
+ *	  (taking part in the distributed transaction, passing results);
+ *	- and, for a reader, one it may execute.
  */
-static bool
-citus_function(Oid funcid)
-{
-	Oid			ext = member_of(ProcedureRelationId, funcid);
-	char	   *name = OidIsValid(ext) ? get_extension_name(ext) : NULL;
-
-	return name && strcmp(name, "citus") == 0;
-}
-
-/* check_functions_in_node callback: true for a function that may not run. */
 static bool
 vet_function(Oid funcid, void *context)
 {
 	Vet		   *vet = (Vet *) context;
 	HeapTuple	tup = SearchSysCache1(PROCOID, ObjectIdGetDatum(funcid));
 	Form_pg_proc proc;
+	char	   *ext;
 	bool		ok;
 
 	if (!HeapTupleIsValid(tup))
 		elog(ERROR, "cache lookup failed for function %u", funcid);
 	proc = (Form_pg_proc) GETSTRUCT(tup);
-	ok = (proc->provolatile != PROVOLATILE_VOLATILE || citus_planted(proc) ||
-		  (!OidIsValid(vet->reader) && citus_function(funcid))) &&
-		installed(ProcedureRelationId, funcid) &&
-		!(proc->pronamespace == PG_CATALOG_NAMESPACE && crm_runs_sql(NameStr(proc->proname)));
+	ext = funcid < FirstNormalObjectId ? NULL : extension_of(ProcedureRelationId, funcid);
+	if (funcid < FirstNormalObjectId)
+		ok = proc->provolatile != PROVOLATILE_VOLATILE &&
+			!(proc->pronamespace == PG_CATALOG_NAMESPACE && crm_runs_sql(NameStr(proc->proname)));
+	else if (ext && strcmp(ext, CRM_PROVIDER) == 0)
+		ok = proc->provolatile == PROVOLATILE_IMMUTABLE ||
+			strcmp(NameStr(proc->proname), "clearance_level") == 0 ||
+			strcmp(NameStr(proc->proname), "read_audit_ready") == 0 ||
+			strcmp(NameStr(proc->proname), "view_rows") == 0;
+	else if (ext && strcmp(ext, "citus") == 0)
+		ok = !OidIsValid(vet->reader) ||
+			(vet->nested && proc->pronamespace == PG_CATALOG_NAMESPACE &&
+			 (strcmp(NameStr(proc->proname), "read_intermediate_result") == 0 ||
+			  strcmp(NameStr(proc->proname), "read_intermediate_results") == 0));
+	else
+		ok = false;
 	ReleaseSysCache(tup);
 	if (ok && OidIsValid(vet->reader))
 		ok = crm_proc_aclcheck(funcid, vet->reader, ACL_EXECUTE) == ACLCHECK_OK;
@@ -399,6 +427,11 @@ vet_walker(Node *node, Vet *vet)
 			if (vet_operator(s->eqop, vet) || vet_operator(s->sortop, vet))
 				return true;
 		}
+		foreach(lc, q->windowClause)
+		{
+			if (vet_walker(lfirst(lc), vet))
+				return true;
+		}
 		return query_tree_walker(q, vet_walker, vet, 0);
 	}
 	if (IsA(node, SetOperationStmt))
@@ -414,9 +447,24 @@ vet_walker(Node *node, Vet *vet)
 		}
 		return expression_tree_walker(node, vet_walker, vet);
 	}
+	if (IsA(node, SortGroupClause))
+	{
+		SortGroupClause *sg = (SortGroupClause *) node;
+
+		/* (an aggregate's DISTINCT or ORDER BY) */
+		return vet_operator(sg->eqop, vet) || vet_operator(sg->sortop, vet);
+	}
+	if (IsA(node, WindowClause))
+	{
+		WindowClause *wc = (WindowClause *) node;
+
+		return vet_walker((Node *) wc->partitionClause, vet) ||
+			vet_walker((Node *) wc->orderClause, vet) ||
+			vet_walker(wc->startOffset, vet) || vet_walker(wc->endOffset, vet);
+	}
 	if (IsA(node, RangeTblFunction) || IsA(node, TargetEntry) || IsA(node, List) ||
 		IsA(node, FromExpr) || IsA(node, JoinExpr) || IsA(node, RangeTblRef) ||
-		IsA(node, NamedArgExpr))
+		IsA(node, NamedArgExpr) || IsA(node, CommonTableExpr))
 		return expression_tree_walker(node, vet_walker, vet);
 	/* a domain's checks run when a value is cast into it */
 	if (IsA(node, CoerceToDomain) && !crm_domain_trusted(((CoerceToDomain *) node)->resulttype))
@@ -439,20 +487,21 @@ vet_walker(Node *node, Vet *vet)
 	{
 		Oid			type = exprType(node);
 
-		/* a sublink's rows are vetted as a query; its result is a plain value */
-		if (!IsA(node, SubLink) && !IsA(node, RowExpr) && OidIsValid(type) && !vet_type(type) &&
-			!(type == VOIDOID && !OidIsValid(vet->reader)) &&
-			!(type == RECORDOID && IsA(node, FuncExpr) &&
-			  citus_function(((FuncExpr *) node)->funcid)))
+		/*
+		 * A sublink's rows are vetted as a query; its result is a plain
+		 * value.  A row's columns are vetted one by one.
+		 */
+		if (!IsA(node, SubLink) && OidIsValid(type) && !vet_type(type) &&
+			!(type == VOIDOID && !OidIsValid(vet->reader)))
 		{
 			refuse(vet, psprintf("a value of type %s", format_type_be(type)));
 			return true;
 		}
-		if (IsA(node, RowExpr) || IsA(node, FieldSelect) || IsA(node, ConvertRowtypeExpr) ||
-			IsA(node, SubscriptingRef))
+		/* subscripting runs its container type's handler */
+		if (IsA(node, SubscriptingRef) && !vet_type(((SubscriptingRef *) node)->refcontainertype))
 		{
-			/* composite values and subscripting reach other types' code */
-			refuse(vet, pstrdup("a row or subscript expression"));
+			refuse(vet, psprintf("a subscript of type %s",
+								 format_type_be(((SubscriptingRef *) node)->refcontainertype)));
 			return true;
 		}
 		if (check_functions_in_node(node, vet_function, vet))
@@ -460,7 +509,7 @@ vet_walker(Node *node, Vet *vet)
 		return expression_tree_walker(node, vet_walker, vet);
 	}
 	/* anything else: not known to run only vetted code */
-	refuse(vet, psprintf("an expression of node type %d", (int) nodeTag(node)));
+	refuse(vet, psprintf("an expression this check does not know (node %d)", (int) nodeTag(node)));
 	return true;
 }
 
@@ -502,6 +551,7 @@ vet_reader_query(Query *parse)
 
 	vet.viewrole = views_role();
 	vet.reader = GetUserId();
+	vet.nested = planner_depth > 0;
 	if (!OidIsValid(vet.viewrole) || vet.reader == vet.viewrole || superuser() ||
 		!reads_citus_view((Node *) parse, &vet))
 		return false;
@@ -562,8 +612,8 @@ views_session(void)
 static PlannedStmt *
 citus_planner(CRM_PLANNER_PARAMS)
 {
-	PlannedStmt *stmt;
-	bool		vetted = false;
+	PlannedStmt *volatile stmt = NULL;
+	volatile bool vetted = false;
 
 	if (crm_citus_present())
 	{
@@ -582,7 +632,16 @@ citus_planner(CRM_PLANNER_PARAMS)
 		else
 			vetted = vet_reader_query(parse);
 	}
-	stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	planner_depth++;
+	PG_TRY();
+	{
+		stmt = prev_planner ? prev_planner(CRM_PLANNER_ARGS) : standard_planner(CRM_PLANNER_ARGS);
+	}
+	PG_FINALLY();
+	{
+		planner_depth--;
+	}
+	PG_END_TRY();
 	if (vetted)
 	{
 		PlanInvalItem *item = makeNode(PlanInvalItem);

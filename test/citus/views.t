@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 57
+plan 71
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,12 +31,7 @@ crm() {	# side, psql options for it
 	local side=$1; shift
 	psql -X -q -v ON_ERROR_STOP=1 -v rows=400 "$@" >/dev/null 2>"$CRM_TMP/crm-$side.err" <<EOF
 \ir $ROOT/bench/crm_data.sql
-ALTER TABLE orders DROP CONSTRAINT orders_pkey, ADD PRIMARY KEY (customer_id, order_id);
-SELECT to_regclass('pg_catalog.pg_dist_partition') IS NOT NULL AS citus \gset
-\if :citus
-SELECT create_distributed_table('customer', 'customer_id');
-SELECT create_distributed_table('orders', 'customer_id', colocate_with => 'customer');
-\endif
+\ir $ROOT/bench/crm_distribute.sql
 CREATE EXTENSION crm_privacy;
 \ir $ROOT/bench/crm_labels.sql
 DO \$\$ DECLARE r text; BEGIN
@@ -104,6 +99,31 @@ for rv in cit_intern:privacy_standard cit_clerk:privacy_standard cit_analyst:pri
 		fi
 	done
 done
+# BI queries of the views: the same results on both (red team citus1 #12: these
+# were refused)
+q_rows() {	# port-or-empty role query
+	if [ -n "$1" ]; then psql -X -q -v ON_ERROR_STOP=1 -p "$1" -U "$2" -d "$DB" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort
+	else psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$SINGLE" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort; fi
+}
+while IFS='|' read -r what sql; do
+	c=$(q_rows "$CITUS_COORD" cit_analyst "$sql")
+	s1=$(q_rows "" cit_analyst "$sql")
+	if [ "$c" = "$s1" ] && [ -n "$c" ] && ! printf '%s' "$c" | grep -q 'ERROR'; then ok 0 "$what: the same result on Citus"
+	else ok 1 "$what: the same result on Citus"; printf '%s\n' "$c" | head -n 3 | sed 's/^/# /'; fi
+done <<'EOF2'
+a CTE|WITH x AS (SELECT city FROM privacy_standard.customer) SELECT city, count(*) FROM x GROUP BY city
+count(DISTINCT)|SELECT count(DISTINCT city) FROM privacy_standard.customer
+an ordered aggregate|SELECT city, string_agg(gender, '' ORDER BY customer_id) FROM privacy_standard.customer GROUP BY city
+WITHIN GROUP|SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY loyalty_points) FROM privacy_standard.customer
+a whole-row reference|SELECT count(o.*) FROM privacy_standard.orders o
+a window function|SELECT customer_id, rank() OVER (PARTITION BY city ORDER BY loyalty_points DESC, customer_id) FROM privacy_standard.customer
+UNION of two views|SELECT city FROM privacy_standard.customer UNION SELECT product FROM privacy_standard.orders
+EOF2
+
+# (Citus names a whole row's fields f1, f2, ... unless one shard answers: only not refused here)
+like "$(qn "$CITUS_COORD" cit_analyst "SELECT row_to_json(c) FROM privacy_standard.customer c WHERE customer_id = 1")" \
+	'^\{"(customer_id|f1)":1,' "row_to_json of a view's row is not refused"
+
 # (the opt-outs and the masks are there: not all rows equal)
 is "$(qn "$CITUS_COORD" cit_clerk "SELECT count(*) FROM privacy_optout_direct_marketing.customer WHERE customer_id IN (1, 2)")" 1 \
 	"customer 2 opted out of direct marketing: not in the clerk's opt-out view"
@@ -176,6 +196,14 @@ qc "SELECT create_distributed_table('public.promo', 'customer_id')" >/dev/null
 qc "INSERT INTO public.promo VALUES (1, 'A'); GRANT SELECT ON public.promo TO cit_intern" >/dev/null
 out=$(qn "$CITUS_COORD" cit_intern "SELECT s.city, p.code FROM privacy_standard.customer s JOIN public.promo p USING (customer_id)")
 like "$out" "table public.promo, read directly" "a view joined with a table the reader may read is refused, and the error says why"
+# Citus's functions that run SQL they are given on any node (red team citus1 #1-#3)
+out=$(qn "$CITUS_COORD" cit_intern "SELECT (SELECT count(*) FROM privacy_standard.customer), r.result
+  FROM master_run_on_worker(ARRAY['127.0.0.1'], ARRAY[$CITUS_W1], ARRAY['SELECT string_agg(full_name, '','') FROM public.customer'], false) r")
+like "$out" "function master_run_on_worker" "master_run_on_worker beside a view is refused (it would run SQL as the views' owner)"
+out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*) FROM privacy_standard.customer, read_intermediate_result('1_1', 'binary') AS r(key bytea)")
+like "$out" "function read_intermediate_result" "and so is a reader's read_intermediate_result (only Citus's own planning may use it)"
+out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*) FROM privacy_standard.customer WHERE privacy.k_anonymity('customer') > 0")
+like "$out" "function privacy.k_anonymity" "a crm_privacy function that reads tables is refused (it would read as the views' owner)"
 out=$(qn "$CITUS_COORD" cit_intern "SELECT full_name FROM privacy_full.customer LIMIT 1")
 like "$out" "permission denied for view customer" "the intern may not read the full view: refused as on one server"
 qn "$CITUS_COORD" cit_intern "CREATE FUNCTION evil.eq(text, text) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT \$1 = \$2';
@@ -206,6 +234,17 @@ EXECUTE p;
 EOF
 )
 like "$out" "permission denied for view customer" "a plan made for the officer does not read the full view for the intern"
+
+# Subject requests and choices on distributed tables.
+id=$(qc "SELECT privacy.request_change('customer', '7', 'city', 'Lhasa', 'phone call')")
+qc "SELECT privacy.review_change($id, true, 'checked')" >/dev/null
+is "$(qn "$CITUS_COORD" cit_intern "SELECT city FROM privacy_standard.customer WHERE customer_id = 7")" Lhasa \
+	"a reviewed change request updates the distributed table, and the view shows it"
+qc "SELECT privacy.opt_in('customer', '2', 'direct_marketing')" >/dev/null
+is "$(qn "$CITUS_COORD" cit_clerk "SELECT count(*) FROM privacy_optout_direct_marketing.customer WHERE customer_id = 2")" 1 \
+	"an opt-in reaches the workers: customer 2 is back in the opt-out view"
+is "$(qn "$CITUS_W2" postgres "SELECT count(*) FROM privacy.optout_keys WHERE key = '2'")" 0 \
+	"and is gone from the copy of the opt-outs on a worker"
 
 # 4. The rows the readers may not see are not sent anywhere they can read:
 # the cluster's node logs hold no clear mobile of customer 1.
