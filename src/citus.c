@@ -249,37 +249,60 @@ extension_of(Oid classid, Oid objid)
 }
 
 /*
- * A value of this type may be computed on behalf of a reader: a built-in
- * base type or enum (an enum's input and output are built in), an array of
- * one, or a domain over one (domains are not checked on reading).
+ * May a value of this type be computed as crm_privacy_views, here and in
+ * the query text Citus sends to the workers (which parse its constants with
+ * their types' input functions, before any check there)?
+ *
+ *	- a built-in base type, an enum (its input and output are built in), an
+ *	  anonymous row (its fields are vetted where they are made), an untyped
+ *	  literal;
+ *	- a domain over such a type: read from a column as it is (no check runs
+ *	  on reading); made, only when its checks are trusted (trust.c), and
+ *	  they are vetted again by the node that runs them;
+ *	- a row of a table or view and an array of a domain or of rows, only as a
+ *	  stored value read (a column, a whole-row reference): their input
+ *	  functions run the columns' or elements' input and checks, so a
+ *	  constant of such a type would run a domain's checks on a worker while
+ *	  it parses the query (red team citus2 #3, #7, #8);
+ *	- an array of any of the others.
  */
 static bool
-vet_type_depth(Oid typid, int depth)
+vet_type_depth(Oid typid, bool stored, int depth)
 {
 	char		typtype;
 	Oid			elem;
 
-	typid = getBaseType(typid);
-	if (OidIsValid(elem = get_element_type(typid)))
-		typid = getBaseType(elem);
+	if (depth > 4)
+		return false;
+	if (typid == RECORDOID || typid == UNKNOWNOID)
+		return true;
 	typtype = get_typtype(typid);
+	if (typtype == TYPTYPE_DOMAIN)
+		return (stored || crm_domain_trusted(typid)) &&
+			vet_type_depth(getBaseType(typid), stored, depth + 1);
+	if (OidIsValid(elem = get_element_type(typid)))
+	{
+		char		elemtype = get_typtype(elem);
+
+		if ((elemtype == TYPTYPE_DOMAIN || elemtype == TYPTYPE_COMPOSITE) && !stored)
+			return false;
+		return vet_type_depth(elem, stored, depth + 1);
+	}
 	if (typtype == TYPTYPE_ENUM)
 		return true;
-	/* an anonymous row: each of its fields was vetted where it was made */
-	if (typid == RECORDOID)
-		return true;
-	if (typtype == TYPTYPE_COMPOSITE && depth < 4)
+	if (typtype == TYPTYPE_COMPOSITE)
 	{
-		/* a row of a view or table (count(o.*), row_to_json(c)): its columns' */
-		Oid			relid = get_typ_typrelid(typid);
-		Relation	rel = relation_open(relid, AccessShareLock);
-		bool		ok = true;
+		Relation	rel;
+		bool		ok = stored;
 
+		if (!ok)
+			return false;
+		rel = relation_open(get_typ_typrelid(typid), AccessShareLock);
 		for (int i = 0; ok && i < RelationGetNumberOfAttributes(rel); i++)
 		{
 			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), i);
 
-			ok = att->attisdropped || vet_type_depth(att->atttypid, depth + 1);
+			ok = att->attisdropped || vet_type_depth(att->atttypid, true, depth + 1);
 		}
 		relation_close(rel, AccessShareLock);
 		return ok;
@@ -288,9 +311,9 @@ vet_type_depth(Oid typid, int depth)
 }
 
 static bool
-vet_type(Oid typid)
+vet_type(Oid typid, bool stored)
 {
-	return vet_type_depth(typid, 0);
+	return vet_type_depth(typid, stored, 0);
 }
 
 /*
@@ -302,8 +325,10 @@ vet_type(Oid typid)
  *	- a function of crm_privacy's that computes only from its arguments
  *	  (immutable: the masks, checks, generalize, keyed_pseudonym and
  *	  keyed_noise the views call), or one the views call for the read
- *	  audit and the clearance; never one that reads tables or computes with
- *	  the key (it would do so as crm_privacy_views);
+ *	  audit; never one that reads tables or computes with the key (it would
+ *	  do so as crm_privacy_views), nor clearance_level(), which would answer
+ *	  for crm_privacy_views (the views' own calls were replaced by the
+ *	  reader's clearance when planned: hooks.c);
  *	- of Citus's functions, in a reader's query none at all (several run SQL
  *	  they are given on any node: master_run_on_worker); in the queries Citus
  *	  makes while planning a vetted one (nested planning), only the two that
@@ -330,7 +355,6 @@ vet_function(Oid funcid, void *context)
 			!(proc->pronamespace == PG_CATALOG_NAMESPACE && crm_runs_sql(NameStr(proc->proname)));
 	else if (ext && strcmp(ext, CRM_PROVIDER) == 0)
 		ok = proc->provolatile == PROVOLATILE_IMMUTABLE ||
-			strcmp(NameStr(proc->proname), "clearance_level") == 0 ||
 			strcmp(NameStr(proc->proname), "read_audit_ready") == 0 ||
 			strcmp(NameStr(proc->proname), "view_rows") == 0;
 	else if (ext && strcmp(ext, "citus") == 0)
@@ -491,14 +515,15 @@ vet_walker(Node *node, Vet *vet)
 		 * A sublink's rows are vetted as a query; its result is a plain
 		 * value.  A row's columns are vetted one by one.
 		 */
-		if (!IsA(node, SubLink) && OidIsValid(type) && !vet_type(type) &&
+		if (!IsA(node, SubLink) && OidIsValid(type) && !vet_type(type, IsA(node, Var)) &&
 			!(type == VOIDOID && !OidIsValid(vet->reader)))
 		{
 			refuse(vet, psprintf("a value of type %s", format_type_be(type)));
 			return true;
 		}
 		/* subscripting runs its container type's handler */
-		if (IsA(node, SubscriptingRef) && !vet_type(((SubscriptingRef *) node)->refcontainertype))
+		if (IsA(node, SubscriptingRef) &&
+			!vet_type(((SubscriptingRef *) node)->refcontainertype, false))
 		{
 			refuse(vet, psprintf("a subscript of type %s",
 								 format_type_be(((SubscriptingRef *) node)->refcontainertype)));

@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 71
+plan 75
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -204,6 +204,20 @@ out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*) FROM privacy_standard.custom
 like "$out" "function read_intermediate_result" "and so is a reader's read_intermediate_result (only Citus's own planning may use it)"
 out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*) FROM privacy_standard.customer WHERE privacy.k_anonymity('customer') > 0")
 like "$out" "function privacy.k_anonymity" "a crm_privacy function that reads tables is refused (it would read as the views' owner)"
+# A domain's CHECK reached through a composite's or an array's input (red
+# team citus2 #3): a constant of such a type would run it as the views'
+# owner, on the coordinator and, parsed there, on the workers.
+qn "$CITUS_COORD" cit_intern "CREATE FUNCTION evil.pwn(text) RETURNS bool LANGUAGE sql IMMUTABLE AS
+    \$\$SELECT (SELECT count(*) FROM public.customer) >= 0\$\$;
+  CREATE DOMAIN evil.d AS text CHECK (evil.pwn(VALUE)); CREATE TYPE evil.t AS (a evil.d)" >/dev/null
+out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*), ('(' || count(*) || ')')::evil.t FROM privacy_standard.customer")
+like "$out" "cannot read privacy views of distributed tables in this query" "a cast into a row type with a domain column beside a view is refused"
+out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*), ('{' || count(*) || '}')::evil.d[] FROM privacy_standard.customer")
+like "$out" "cannot read privacy views of distributed tables in this query" "and into an array of that domain"
+out=$(qn "$CITUS_COORD" cit_officer "SELECT privacy.clearance_level() FROM privacy_standard.customer LIMIT 1")
+like "$out" "function privacy.clearance_level\(\)" "clearance_level() beside a view is refused (as the views' owner it would answer 0)"
+is "$(qn "$CITUS_COORD" cit_intern "SELECT json_build_object('city', city)::text FROM privacy_standard.customer WHERE customer_id = 1")" \
+	'{"city" : "西安"}' "json_build_object with a literal key is not refused"
 out=$(qn "$CITUS_COORD" cit_intern "SELECT full_name FROM privacy_full.customer LIMIT 1")
 like "$out" "permission denied for view customer" "the intern may not read the full view: refused as on one server"
 qn "$CITUS_COORD" cit_intern "CREATE FUNCTION evil.eq(text, text) RETURNS bool LANGUAGE sql IMMUTABLE AS 'SELECT \$1 = \$2';
