@@ -79,11 +79,12 @@ qs "SELECT privacy.import_pseudonym_key(decode('$key', 'hex'))" >/dev/null
 ok $? "the single server takes the cluster's pseudonym key"
 
 # 1. Every view kind, for each role: the same rows (sorted lines of COPY).
-rows() {	# port-or-empty role view
-	local sql="COPY (SELECT * FROM $3) TO STDOUT"
-	if [ -n "$1" ]; then psql -X -q -v ON_ERROR_STOP=1 -p "$1" -U "$2" -d "$DB" -c "$sql" 2>&1 | LC_ALL=C sort
-	else psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$SINGLE" -c "$sql" 2>&1 | LC_ALL=C sort; fi
+# the sorted lines of a query's COPY output, on the cluster (port) or the single server ("")
+q_rows() {	# port-or-empty role query
+	if [ -n "$1" ]; then psql -X -q -v ON_ERROR_STOP=1 -p "$1" -U "$2" -d "$DB" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort
+	else psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$SINGLE" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort; fi
 }
+rows() { q_rows "$1" "$2" "SELECT * FROM $3"; }	# port-or-empty role view
 for rv in cit_intern:privacy_standard cit_clerk:privacy_standard cit_analyst:privacy_standard \
 	cit_officer:privacy_standard cit_clerk:privacy_optout_direct_marketing cit_analyst:privacy_anon \
 	cit_officer:privacy_full cit_partner:privacy_disclose_partner; do
@@ -101,10 +102,6 @@ for rv in cit_intern:privacy_standard cit_clerk:privacy_standard cit_analyst:pri
 done
 # BI queries of the views: the same results on both (red team citus1 #12: these
 # were refused)
-q_rows() {	# port-or-empty role query
-	if [ -n "$1" ]; then psql -X -q -v ON_ERROR_STOP=1 -p "$1" -U "$2" -d "$DB" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort
-	else psql -X -q -v ON_ERROR_STOP=1 -U "$2" -d "$SINGLE" -c "COPY ($3) TO STDOUT" 2>&1 | LC_ALL=C sort; fi
-}
 while IFS='|' read -r what sql; do
 	c=$(q_rows "$CITUS_COORD" cit_analyst "$sql")
 	s1=$(q_rows "" cit_analyst "$sql")
