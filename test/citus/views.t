@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 75
+plan 76
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -211,6 +211,14 @@ out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*), ('(' || count(*) || ')')::e
 like "$out" "cannot read privacy views of distributed tables in this query" "a cast into a row type with a domain column beside a view is refused"
 out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*), ('{' || count(*) || '}')::evil.d[] FROM privacy_standard.customer")
 like "$out" "cannot read privacy views of distributed tables in this query" "and into an array of that domain"
+# A reader's cast from its own enum to json, looked up by to_json when the
+# query runs (red team citus3 #2)
+qn "$CITUS_COORD" cit_intern "CREATE TYPE evil.e AS ENUM ('a');
+  CREATE FUNCTION evil.e2json(evil.e) RETURNS json LANGUAGE sql IMMUTABLE AS
+    \$\$SELECT to_json((SELECT count(*) FROM public.customer))\$\$;
+  CREATE CAST (evil.e AS json) WITH FUNCTION evil.e2json(evil.e)" >/dev/null
+out=$(qn "$CITUS_COORD" cit_intern "SELECT count(*), to_json(CASE WHEN count(*) > 0 THEN 'a'::evil.e END) FROM privacy_standard.customer")
+like "$out" "function to_json\(anyelement\) on a value of type evil.e" "to_json of a reader's enum beside a view is refused (it would run the reader's cast)"
 out=$(qn "$CITUS_COORD" cit_officer "SELECT privacy.clearance_level() FROM privacy_standard.customer LIMIT 1")
 like "$out" "function privacy.clearance_level\(\)" "clearance_level() beside a view is refused (as the views' owner it would answer 0)"
 is "$(qn "$CITUS_COORD" cit_intern "SELECT json_build_object('city', city)::text FROM privacy_standard.customer WHERE customer_id = 1")" \
