@@ -11,16 +11,23 @@
  * distributed tables runs, on every node, as crm_privacy_views.  That role
  * then runs everything the query computes, on the coordinator and in the
  * shard queries, so this is done only for a query vetted when it is
- * planned (crm_citus_vet):
+ * planned (vet_reader_query):
  *
  *	- a SELECT that reads every table through a privacy view (no table of
  *	  its own, nothing read directly: crm_privacy_views may read every
- *	  labelled table);
- *	- whose functions and operators are built in, crm_privacy's or Citus's
- *	  (superusers installed them), not volatile, not among those that run SQL
- *	  they are given, and which the reader may execute;
- *	- whose values are all of built-in types or enums (a table owner's type
- *	  would run its input and output functions as crm_privacy_views).
+ *	  labelled table), with the reader's permissions checked as the executor
+ *	  would check them;
+ *	- whose functions and operators are built in (not volatile, not among
+ *	  those that run SQL they are given) or crm_privacy's pure ones, never
+ *	  Citus's (vet_function), and which the reader may execute;
+ *	- whose values are of built-in types or enums, or rows and domains that
+ *	  run no user's code (vet_type), and whose polymorphic functions get only
+ *	  plain values (plain_call: to_json looks up a user's casts).
+ *
+ * Three red-team rounds shaped these rules (citus1: Citus's functions;
+ * citus2: input functions of rows and arrays reached from a constant;
+ * citus3: casts looked up at run time, domain checks run where the
+ * coordinator reads the workers' rows back).
  *
  * A vetted plan carries a mark (a PlanInvalItem on the privacy schema, which
  * PostgreSQL never makes itself); its executor runs as crm_privacy_views
