@@ -20,6 +20,14 @@ CITUS_VERSIONS="15 16 17"	# the PostgreSQL versions Citus 13.0 supports
 CITUS_PACKAGES=(libcurl4-openssl-dev liblz4-dev libzstd-dev libkrb5-dev libselinux1-dev
                 libpam0g-dev libicu-dev autoconf flex bison)
 
+# Does Citus support the PostgreSQL under test ($PGVER)?
+citus_supported() {
+	case " $CITUS_VERSIONS " in
+		*" $PGVER "*) return 0 ;;
+	esac
+	return 1
+}
+
 # The Citus source tarball, or nothing.
 citus_tarball() {
 	local c origin
@@ -107,13 +115,11 @@ EOF
 # loudly) when Citus cannot run here, 1 on a failure.
 citus_start() {
 	local tarball base p
-	case " $CITUS_VERSIONS " in
-		*" $PGVER "*) ;;
-		*)
-			printf '\n%s\n### SKIPPED: Citus 13.0 supports PostgreSQL %s, not %s: no Citus tests here\n%s\n' \
-				"########" "$CITUS_VERSIONS" "$PGVER" "########"
-			return 2 ;;
-	esac
+	if ! citus_supported; then
+		printf '\n%s\n### SKIPPED: Citus 13.0 supports PostgreSQL %s, not %s: no Citus tests here\n%s\n' \
+			"########" "$CITUS_VERSIONS" "$PGVER" "########"
+		return 2
+	fi
 	if ! tarball=$(citus_tarball); then
 		printf '\n%s\n### SKIPPED: the Citus source tarball was not found (set CRM_CITUS_TARBALL, or keep ../shared/vendor/ beside the tree)\n%s\n' \
 			"########" "########"

@@ -58,7 +58,8 @@ PACKAGES=(make gcc "postgresql-$PGVER" "postgresql-server-dev-$PGVER"
 [ "$mode" = valgrind ] && PACKAGES+=(valgrind)
 if [ "$mode" = citus ] || [ "$mode" = citus-bench ]; then
 	. "$ROOT/test/citus_cluster.sh"
-	PACKAGES+=("${CITUS_PACKAGES[@]}")
+	# (a version Citus does not support gets no build packages: it is skipped)
+	if citus_supported; then PACKAGES+=("${CITUS_PACKAGES[@]}"); fi
 fi
 # The audit benchmark compares with pgaudit.
 [ "$mode" = bench ] && PACKAGES+=("postgresql-$PGVER-pgaudit")
