@@ -15,8 +15,8 @@ OBJS         = src/crm_privacy.o src/label.o src/ddl.o src/mask.o src/anon.o \
 
 # The install script is assembled from these sources, in this order.
 SQL_SOURCES  = src/sql/init.sql src/sql/labels.sql src/sql/mask.sql src/sql/anon.sql \
-               src/sql/pseudonym.sql src/sql/views.sql src/sql/audit.sql src/sql/requests.sql src/sql/anonymize.sql src/sql/snapshot.sql src/sql/keeping.sql \
-               src/sql/reports.sql src/sql/citus.sql src/sql/ddl.sql
+               src/sql/pseudonym.sql src/sql/views.sql src/sql/citus.sql src/sql/audit.sql src/sql/requests.sql src/sql/anonymize.sql src/sql/snapshot.sql src/sql/keeping.sql \
+               src/sql/reports.sql src/sql/ddl.sql
 DATA_built   = $(EXTENSION)--$(EXTVERSION).sql
 # Earlier versions, as released (never edited), and the scripts that update
 # a database from each to the next (ALTER EXTENSION crm_privacy UPDATE).

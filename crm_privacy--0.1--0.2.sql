@@ -897,6 +897,10 @@ SELECT subject, purpose, key, key_int, key_num FROM privacy.subject_choices
 --     queries of privacy views read the shards as that role (give it a
 --     password or certificate for the nodes only, in pg_hba.conf and
 --     pg_dist_authinfo);
+--   - the labels of the distributed tables are copied to every node
+--     (privacy.citus_labels, a reference table too): their change audit,
+--     on the nodes that hold the shards, stores what the labels hide as
+--     pseudonyms (src/audit.c);
 --   - the views are built again (opt-out views look in the reference table).
 -- Returns what it did, a line each.
 CREATE FUNCTION privacy.citus_setup() RETURNS SETOF pg_catalog.text
@@ -922,11 +926,11 @@ BEGIN
     END IF;
     -- (Citus's notices about copying the rows: what this returns says it)
     PERFORM pg_catalog.set_config('client_min_messages', 'warning', true);
-    FOREACH t IN ARRAY ARRAY['privacy.optout_keys', 'privacy.pseudonym_key'] LOOP
+    FOREACH t IN ARRAY ARRAY['privacy.optout_keys', 'privacy.pseudonym_key', 'privacy.citus_labels'] LOOP
         IF NOT EXISTS (SELECT FROM pg_catalog.pg_dist_partition p
                         WHERE p.logicalrelid OPERATOR(pg_catalog.=) CAST(t AS pg_catalog.regclass)) THEN
-            -- (the key's trigger goes to every copy: each node drops its
-            -- cached key when a rotation commits)
+            -- (the key's and the labels' triggers go to every copy: each
+            -- node drops its cached key or labels when a change commits)
             PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
             PERFORM pg_catalog.create_reference_table(CAST(t AS pg_catalog.regclass));
             PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'off', true);
@@ -953,12 +957,302 @@ BEGIN
     END IF;
     ALTER ROLE crm_privacy_views LOGIN;
     RETURN NEXT 'crm_privacy_views: may log in on every node';
-    PERFORM privacy.refresh_views();
-    RETURN NEXT 'views: built again';
+    PERFORM privacy.refresh_views();     -- (and privacy.citus_sync_labels())
+    RETURN NEXT 'views: built again, labels copied to every node';
 END $$;
 REVOKE ALL ON FUNCTION privacy.citus_setup() FROM PUBLIC;
 COMMENT ON FUNCTION privacy.citus_setup() IS
 'set crm_privacy up on a Citus cluster: opt-outs and the pseudonym key as reference tables, the views'' role on every node; superuser, on the coordinator';
+
+-- The labels of the tables Citus distributes, copied to every node
+-- (privacy.citus_setup() makes it a reference table): SECURITY LABEL stays
+-- on the coordinator, and the change audit on a worker finds here, by the
+-- number of the shard it audits, the table's name on the coordinator, which
+-- values of a row it must store as pseudonyms and which column is the
+-- subject key (src/audit.c).  A row per labelled or audited Citus table
+-- (an audited table without label: table_label ''), kept by
+-- privacy.citus_sync_labels() each time the views are built (a label, a
+-- column or a name changed) and by enable_audit.
+CREATE TABLE privacy.citus_labels (
+    table_name  pg_catalog.text PRIMARY KEY,    -- format('%I.%I', schema, table) on the coordinator
+    table_label pg_catalog.text NOT NULL,
+    columns     pg_catalog.text[] NOT NULL,
+    labels      pg_catalog.text[] NOT NULL,
+    shards      pg_catalog.int8[] NOT NULL      -- its shards' numbers
+);
+REVOKE ALL ON privacy.citus_labels FROM PUBLIC;
+COMMENT ON TABLE privacy.citus_labels IS
+'the labels of distributed tables, copied to every Citus node for their change audit';
+
+-- Each node's sessions read the labels again when they change.
+CREATE FUNCTION privacy.citus_labels_changed() RETURNS trigger
+AS 'MODULE_PATHNAME', 'crm_citus_labels_changed'
+LANGUAGE C;
+REVOKE ALL ON FUNCTION privacy.citus_labels_changed() FROM PUBLIC;
+-- (Citus copies no TRUNCATE trigger to a shard: two triggers)
+CREATE TRIGGER citus_labels_changed AFTER INSERT OR UPDATE OR DELETE ON privacy.citus_labels
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.citus_labels_changed();
+CREATE TRIGGER citus_labels_truncated AFTER TRUNCATE ON privacy.citus_labels
+    FOR EACH STATEMENT EXECUTE FUNCTION privacy.citus_labels_changed();
+
+-- Is tbl a Citus table (distributed, reference or Citus-managed local)?
+CREATE FUNCTION privacy.citus_table(tbl pg_catalog.regclass) RETURNS pg_catalog.bool
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN false;           -- (no Citus: its catalog cannot be named)
+    END IF;
+    RETURN EXISTS (SELECT FROM pg_catalog.pg_dist_partition p WHERE p.logicalrelid OPERATOR(pg_catalog.=) tbl);
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_table(pg_catalog.regclass) FROM PUBLIC;
+
+-- Is this the coordinator of a Citus cluster crm_privacy was set up on
+-- (privacy.citus_setup())?
+CREATE FUNCTION privacy.citus_coordinator() RETURNS pg_catalog.bool
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT privacy.citus_table('privacy.citus_labels') THEN
+        RETURN false;           -- (no Citus: its functions cannot be named)
+    END IF;
+    RETURN pg_catalog.citus_is_coordinator();
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_coordinator() FROM PUBLIC;
+
+-- The rows privacy.citus_labels must hold: every Citus table that is
+-- labelled or audited (here, on the coordinator), with its shards.
+CREATE FUNCTION privacy.citus_labels_wanted()
+RETURNS TABLE (table_name pg_catalog.text, table_label pg_catalog.text, columns pg_catalog.text[],
+               labels pg_catalog.text[], shards pg_catalog.int8[])
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_partition') IS NULL THEN
+        RETURN;
+    END IF;
+    RETURN QUERY
+        SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), COALESCE(s.label, ''),
+               COALESCE(cl.columns, '{}'), COALESCE(cl.labels, '{}'),
+               COALESCE((SELECT pg_catalog.array_agg(d.shardid ORDER BY d.shardid) FROM pg_catalog.pg_dist_shard d
+                          WHERE d.logicalrelid OPERATOR(pg_catalog.=) c.oid), '{}')
+          FROM pg_catalog.pg_dist_partition p
+          JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+          LEFT JOIN pg_catalog.pg_seclabel s ON s.objoid OPERATOR(pg_catalog.=) c.oid
+           AND s.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+           AND s.objsubid OPERATOR(pg_catalog.=) 0 AND s.provider OPERATOR(pg_catalog.=) 'crm_privacy'
+          LEFT JOIN LATERAL (
+               SELECT pg_catalog.array_agg(a.attname::pg_catalog.text ORDER BY a.attnum) AS columns,
+                      pg_catalog.array_agg(l.label ORDER BY a.attnum) AS labels
+                 FROM pg_catalog.pg_seclabel l
+                 JOIN pg_catalog.pg_attribute a ON a.attrelid OPERATOR(pg_catalog.=) l.objoid
+                  AND a.attnum OPERATOR(pg_catalog.=) l.objsubid AND NOT a.attisdropped
+                WHERE l.objoid OPERATOR(pg_catalog.=) c.oid
+                  AND l.classoid OPERATOR(pg_catalog.=) 'pg_catalog.pg_class'::pg_catalog.regclass
+                  AND l.objsubid OPERATOR(pg_catalog.>) 0 AND l.provider OPERATOR(pg_catalog.=) 'crm_privacy') cl ON true
+         WHERE c.oid OPERATOR(pg_catalog.<>) ALL (ARRAY['privacy.citus_labels', 'privacy.optout_keys',
+                                                        'privacy.pseudonym_key']::pg_catalog.regclass[])
+           AND (s.label IS NOT NULL
+                OR privacy.audit_trigger_state(c.oid, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) 'absent');
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_labels_wanted() FROM PUBLIC;
+
+-- The tables whose rows in privacy.citus_labels are missing or out of
+-- date, or NULL.
+CREATE FUNCTION privacy.citus_labels_stale() RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF NOT privacy.citus_coordinator() THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.string_agg(w.table_name, ', ' ORDER BY w.table_name)
+              FROM privacy.citus_labels_wanted() w
+             WHERE NOT EXISTS (SELECT FROM privacy.citus_labels l
+                                WHERE l.table_name OPERATOR(pg_catalog.=) w.table_name
+                                  AND l.table_label OPERATOR(pg_catalog.=) w.table_label
+                                  AND l.columns OPERATOR(pg_catalog.=) w.columns
+                                  AND l.labels OPERATOR(pg_catalog.=) w.labels
+                                  AND l.shards OPERATOR(pg_catalog.=) w.shards));
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_labels_stale() FROM PUBLIC;
+
+-- Bring privacy.citus_labels up to date (on the coordinator; nothing
+-- elsewhere).  Writes only what changed: each write goes to every node.
+CREATE FUNCTION privacy.citus_sync_labels() RETURNS void
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+    names pg_catalog.text[] := '{}';
+BEGIN
+    IF NOT privacy.citus_coordinator() THEN
+        RETURN;
+    END IF;
+    FOR r IN SELECT * FROM privacy.citus_labels_wanted() LOOP
+        names := names OPERATOR(pg_catalog.||) r.table_name;
+        IF NOT EXISTS (SELECT FROM privacy.citus_labels l
+                        WHERE l.table_name OPERATOR(pg_catalog.=) r.table_name
+                          AND l.table_label OPERATOR(pg_catalog.=) r.table_label
+                          AND l.columns OPERATOR(pg_catalog.=) r.columns
+                          AND l.labels OPERATOR(pg_catalog.=) r.labels
+                          AND l.shards OPERATOR(pg_catalog.=) r.shards) THEN
+            INSERT INTO privacy.citus_labels AS l (table_name, table_label, columns, labels, shards)
+            VALUES (r.table_name, r.table_label, r.columns, r.labels, r.shards)
+            ON CONFLICT (table_name) DO UPDATE
+               SET table_label = excluded.table_label, columns = excluded.columns, labels = excluded.labels,
+                   shards = excluded.shards;
+        END IF;
+    END LOOP;
+    IF EXISTS (SELECT FROM privacy.citus_labels l WHERE l.table_name OPERATOR(pg_catalog.<>) ALL (names)) THEN
+        DELETE FROM privacy.citus_labels l WHERE l.table_name OPERATOR(pg_catalog.<>) ALL (names);
+    END IF;
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_sync_labels() FROM PUBLIC;
+
+-- Run command (one value back) on every worker of the cluster, when this is
+-- its coordinator: each node's result, or an error naming the first node
+-- that failed (a node that cannot be read is never left out silently).
+-- Connects as the current user: called by the SECURITY DEFINER functions
+-- below, the extension's owner.
+CREATE FUNCTION privacy.citus_workers(command pg_catalog.text)
+RETURNS TABLE (node pg_catalog.text, result pg_catalog.text)
+LANGUAGE plpgsql
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    r record;
+BEGIN
+    IF NOT privacy.citus_coordinator() THEN
+        RETURN;
+    END IF;
+    FOR r IN EXECUTE 'SELECT w.nodename, w.nodeport, w.success, w.result'
+                     '  FROM pg_catalog.run_command_on_workers($1) w ORDER BY w.nodename, w.nodeport'
+             USING command LOOP
+        node := pg_catalog.format('%s:%s', r.nodename, r.nodeport);
+        IF NOT r.success THEN
+            RAISE EXCEPTION USING ERRCODE = 'connection_exception',
+                MESSAGE = pg_catalog.format('could not read the crm_privacy logs of Citus node %s', node),
+                DETAIL = r.result,
+                HINT = 'Every node''s log is part of the audit trail: bring the node back, then try again.';
+        END IF;
+        result := r.result;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_workers(pg_catalog.text) FROM PUBLIC;
+
+-- On a node, what its change audit of Citus tables lacks, or NULL: of the
+-- shards Citus's catalog places on this node, of tables audited here, those
+-- that are not what Citus writes to (missing, or something else in their
+-- place: the relation named after the table and the shard's number), do not
+-- carry that shard's audit trigger firing always, or whose table is named
+-- here otherwise than privacy.citus_labels names it (renamed on this node:
+-- by its shards' numbers, the audit records it under the coordinator's
+-- name).  (Citus copies row triggers only: a shard's TRUNCATE is recorded
+-- by src/ddl.c's utility hook.)
+CREATE FUNCTION privacy.citus_audit_gaps() RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    shards text;
+    renamed text;
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_placement') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    WITH here AS (
+        SELECT d.shardid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
+               pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, c.relname OPERATOR(pg_catalog.||) '_'
+                                                        OPERATOR(pg_catalog.||) d.shardid)) AS shard
+          FROM pg_catalog.pg_dist_placement p
+          JOIN pg_catalog.pg_dist_shard d ON d.shardid OPERATOR(pg_catalog.=) p.shardid
+          JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.logicalrelid
+          JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+         WHERE p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
+           AND privacy.audit_trigger_state(d.logicalrelid, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) 'absent')
+    SELECT pg_catalog.string_agg(h.name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) h.shardid, ', '
+                                 ORDER BY h.name, h.shardid)
+             FILTER (WHERE h.shard IS NULL
+                        OR (SELECT k.relkind FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) h.shard)
+                           OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[])
+                        OR privacy.audit_trigger_state(h.shard, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) 'always'
+                        OR NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                                        WHERE t.tgrelid OPERATOR(pg_catalog.=) h.shard
+                                          AND t.tgname OPERATOR(pg_catalog.=) ('crm_privacy_audit_' OPERATOR(pg_catalog.||) h.shardid))),
+           pg_catalog.string_agg(DISTINCT h.name, ', ')
+             FILTER (WHERE EXISTS (SELECT FROM privacy.citus_labels l
+                                    WHERE h.shardid OPERATOR(pg_catalog.=) ANY (l.shards)
+                                      AND l.table_name OPERATOR(pg_catalog.<>) h.name))
+      INTO shards, renamed
+      FROM here h;
+    RETURN NULLIF(pg_catalog.concat_ws('; ',
+                      'shards not audited: ' OPERATOR(pg_catalog.||) shards,
+                      'tables not named as on the coordinator: ' OPERATOR(pg_catalog.||) renamed), '');
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_audit_gaps() FROM PUBLIC;
+
+-- On a node: the shards of tbl (named as on the coordinator: schema, table)
+-- placed here that are not plain tables an erasure reads whole (missing, a
+-- view or something else in their place, with a rule, or with row-level
+-- security forced on their owner), or NULL.
+CREATE FUNCTION privacy.citus_node_shard_problems(nsp pg_catalog.text, rel pg_catalog.text,
+                                                  shards pg_catalog.int8[])
+RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF pg_catalog.to_regclass('pg_catalog.pg_dist_placement') IS NULL THEN
+        RETURN NULL;
+    END IF;
+    RETURN (SELECT pg_catalog.string_agg(x.name, ', ' ORDER BY x.name)
+              FROM (SELECT pg_catalog.format('%I.%I', nsp, rel OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) p.shardid) AS name
+                      FROM pg_catalog.pg_dist_placement p
+                     WHERE p.shardid OPERATOR(pg_catalog.=) ANY (shards)
+                       AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)) x
+              LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(x.name)
+             WHERE c.oid IS NULL OR c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[])
+                OR c.relhasrules OR c.relforcerowsecurity);
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_node_shard_problems(pg_catalog.text, pg_catalog.text, pg_catalog.int8[]) FROM PUBLIC;
+
+-- The shards of the Citus table tbl, on every node, that an erasure cannot
+-- rely on (privacy.citus_node_shard_problems()), or NULL; a node that cannot
+-- be read is an error.
+CREATE FUNCTION privacy.citus_shard_problems(tbl pg_catalog.regclass) RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp text;
+    rel text;
+    shards pg_catalog.int8[];
+    cmd text;
+BEGIN
+    IF NOT privacy.citus_table(tbl) THEN
+        RETURN NULL;
+    END IF;
+    SELECT n.nspname, c.relname INTO nsp, rel
+      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
+     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
+    EXECUTE 'SELECT pg_catalog.array_agg(d.shardid) FROM pg_catalog.pg_dist_shard d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1'
+       INTO shards USING tbl;
+    cmd := pg_catalog.format('SELECT privacy.citus_node_shard_problems(%L, %L, %L)', nsp, rel, shards);
+    RETURN (SELECT NULLIF(pg_catalog.concat_ws('; ', VARIADIC pg_catalog.array_agg(p.problem ORDER BY p.problem)), '')
+              FROM (SELECT privacy.citus_node_shard_problems(nsp, rel, shards) AS problem
+                    UNION ALL
+                    SELECT NULLIF(w.result, '') FROM privacy.citus_workers(cmd) w) p
+             WHERE p.problem IS NOT NULL);
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_shard_problems(pg_catalog.regclass) FROM PUBLIC;
 
 -- (0.2) check_setup: on a Citus cluster the views' owner logs in to the nodes
 CREATE OR REPLACE FUNCTION privacy.check_setup()
@@ -1048,6 +1342,25 @@ BEGIN
     detail := COALESCE('not audited: ' OPERATOR(pg_catalog.||) names OPERATOR(pg_catalog.||) ' (privacy.enable_audit())',
                        'every labelled table is audited');
     RETURN NEXT;
+
+    -- On a Citus coordinator: the shards of audited tables, on every node,
+    -- carry the audit triggers, and every node has their tables' labels.
+    IF privacy.citus_coordinator() THEN
+        "check" := 'change audit on every Citus node';
+        SELECT pg_catalog.string_agg(x.gap, '; ' ORDER BY x.gap) INTO names FROM (
+            SELECT pg_catalog.format('on %s: %s', w.node, w.result) AS gap
+              FROM privacy.citus_workers('SELECT COALESCE(privacy.citus_audit_gaps(), '''')') w
+             WHERE w.result OPERATOR(pg_catalog.<>) ''
+            UNION ALL
+            SELECT 'on the coordinator: ' OPERATOR(pg_catalog.||) u.gaps
+              FROM (SELECT privacy.citus_audit_gaps() AS gaps) u WHERE u.gaps IS NOT NULL
+            UNION ALL
+            SELECT 'labels not copied to the nodes (privacy.refresh_views()): ' OPERATOR(pg_catalog.||) o.stale
+              FROM (SELECT privacy.citus_labels_stale() AS stale) o WHERE o.stale IS NOT NULL) x;
+        ok := names IS NULL;
+        detail := COALESCE(names, 'every node audits the shards of audited tables, with their tables'' labels');
+        RETURN NEXT;
+    END IF;
 
     "check" := 'audit trail intact';
     SELECT pg_catalog.string_agg(v.log, ', ') INTO names FROM privacy.verify_audit() v WHERE NOT v.ok;
@@ -1249,3 +1562,220 @@ LANGUAGE C VOLATILE
 SET search_path = pg_catalog, pg_temp;
 COMMENT ON FUNCTION privacy.schedule_snapshot(pg_catalog.regclass, pg_catalog.text, pg_catalog.interval) IS
 'refresh a snapshot every refresh_every (NULL: on demand only), in the databases of crm_privacy.snapshot_databases; privacy administrators';
+
+-- (0.2) the change audit of Citus tables: on every node, read whole from the coordinator
+CREATE OR REPLACE FUNCTION privacy.subject_audit_rows(tables pg_catalog.text[], keys pg_catalog.text[])
+RETURNS pg_catalog.jsonb
+LANGUAGE sql STABLE
+SET search_path = pg_catalog, pg_temp
+SET enable_seqscan = off
+SET jit = off
+AS $$
+    SELECT (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
+              FROM privacy.audit_log a
+             WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
+               AND a.subject_key OPERATOR(pg_catalog.=) ANY (keys))
+    -- on a Citus coordinator, then each worker's, naming the node
+    OPERATOR(pg_catalog.||)
+    (SELECT COALESCE(pg_catalog.jsonb_agg(e.row OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('node', w.node)
+                                          ORDER BY w.node, e.n), '[]')
+       FROM privacy.citus_workers(pg_catalog.format('SELECT privacy.subject_audit_rows(%L, %L)', tables, keys)) w
+      CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(w.result::pg_catalog.jsonb) WITH ORDINALITY AS e(row, n))
+$$;
+CREATE OR REPLACE FUNCTION privacy.enable_audit(tbl pg_catalog.regclass) RETURNS void
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    -- quoted, and schema-qualified but in pg_temp (search_path is pinned)
+    target text := tbl::pg_catalog.text;
+    trig text;
+    part pg_catalog.regclass;
+    citus_triggers text;
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION USING ERRCODE = 'null_value_not_allowed', MESSAGE = 'tbl must not be NULL';
+    END IF;
+    IF (SELECT c.relkind FROM pg_catalog.pg_class c WHERE c.oid OPERATOR(pg_catalog.=) tbl)
+       OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[]) THEN
+        RAISE EXCEPTION USING ERRCODE = 'wrong_object_type',
+            MESSAGE = pg_catalog.format('%s is not a table', tbl);
+    END IF;
+    IF tbl OPERATOR(pg_catalog.=) ANY (ARRAY['privacy.audit_log', 'privacy.access_log',
+                                              'privacy.audit_seal']::pg_catalog.regclass[]) THEN
+        RAISE EXCEPTION USING ERRCODE = 'invalid_parameter_value',
+            MESSAGE = 'the crm_privacy logs cannot be audited themselves';
+    END IF;
+    -- A trigger of that name that is not the audit trigger (the owner's, or a
+    -- look-alike with a WHEN clause) is refused, never trusted: nothing of it runs.
+    FOREACH trig IN ARRAY ARRAY['crm_privacy_audit', 'crm_privacy_audit_truncate'] LOOP
+        IF privacy.audit_trigger_state(tbl, trig) OPERATOR(pg_catalog.=) 'look-alike' THEN
+            RAISE EXCEPTION USING ERRCODE = 'duplicate_object',
+                MESSAGE = pg_catalog.format('table %s has a trigger named %s that is not the crm_privacy audit trigger',
+                                            tbl, trig),
+                DETAIL = 'The audit trigger runs privacy.audit_trigger() on every row (or TRUNCATE), with no WHEN clause and no column list.',
+                HINT = 'Drop or rename that trigger, then call privacy.enable_audit() again.';
+        END IF;
+    END LOOP;
+    IF NOT privacy.is_fully_audited(tbl) THEN
+        PERFORM privacy.record_audit_change(tbl, true);
+    END IF;
+    -- A Citus table: its triggers go to every shard (Citus calls them
+    -- unsafe: they run on the workers, where the shards are), each writing
+    -- its node's log with the labels copied to every node (doc/scale.md).
+    IF privacy.citus_table(tbl) THEN
+        citus_triggers := pg_catalog.current_setting('citus.enable_unsafe_triggers');
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'absent' THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
+                                  ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
+    END IF;
+    IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit_truncate') OPERATOR(pg_catalog.=) 'absent' THEN
+        EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit_truncate AFTER TRUNCATE ON %s'
+                                  ' FOR EACH STATEMENT EXECUTE FUNCTION privacy.audit_trigger()', target);
+    END IF;
+    -- They fire always, also with session_replication_role = replica (which a
+    -- superuser can let a role set): the row trigger's clones on partitions
+    -- follow it; a partition's TRUNCATE trigger is made so (src/audit.c).
+    FOREACH trig IN ARRAY ARRAY['crm_privacy_audit', 'crm_privacy_audit_truncate'] LOOP
+        IF privacy.audit_trigger_state(tbl, trig) OPERATOR(pg_catalog.<>) 'always' THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', target, trig);
+        END IF;
+    END LOOP;
+    FOR part IN SELECT p.relid FROM pg_catalog.pg_partition_tree(tbl) p
+                 WHERE p.relid OPERATOR(pg_catalog.<>) tbl
+                   AND privacy.audit_trigger_state(p.relid, 'crm_privacy_audit_truncate')
+                       OPERATOR(pg_catalog.<>) 'always' LOOP
+        EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER crm_privacy_audit_truncate', part);
+    END LOOP;
+    IF citus_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', citus_triggers, true);
+        PERFORM privacy.citus_sync_labels();    -- (its name and shards, labelled or not)
+    END IF;
+END $$;
+CREATE OR REPLACE FUNCTION privacy.seal_audit() RETURNS pg_catalog.int8
+LANGUAGE plpgsql SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+AS $$
+DECLARE
+    lg text;
+    prev bytea;
+    last pg_catalog.int8;
+    r record;
+    n pg_catalog.int8 := 0;
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    LOCK TABLE privacy.audit_log, privacy.access_log, privacy.audit_seal IN SHARE ROW EXCLUSIVE MODE;
+    FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
+        SELECT s.hash, s.id INTO prev, last FROM privacy.audit_seal s
+         WHERE s.log OPERATOR(pg_catalog.=) lg ORDER BY s.id DESC LIMIT 1;
+        FOR r IN EXECUTE pg_catalog.format(
+                'SELECT l.id, pg_catalog.row_to_json(l)::pg_catalog.text AS body FROM privacy.%I l'
+                ' WHERE l.id OPERATOR(pg_catalog.>) $1 ORDER BY l.id', lg)
+                USING COALESCE(last, 0) LOOP
+            prev := pg_catalog.sha256(COALESCE(prev, '\x'::bytea) OPERATOR(pg_catalog.||)
+                                      pg_catalog.convert_to(r.body, 'UTF8'));
+            INSERT INTO privacy.audit_seal (log, id, hash) VALUES (lg, r.id, prev);
+            n := n OPERATOR(pg_catalog.+) 1;
+        END LOOP;
+    END LOOP;
+    -- and summarize the block ranges the logs' BRIN indexes do not cover yet
+    -- (subject_report reads those ranges whole)
+    PERFORM pg_catalog.brin_summarize_new_values(i.indexrelid)
+       FROM pg_catalog.pg_index i
+       JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) i.indexrelid
+       JOIN pg_catalog.pg_am a ON a.oid OPERATOR(pg_catalog.=) c.relam
+      WHERE i.indrelid OPERATOR(pg_catalog.=) ANY (ARRAY['privacy.audit_log'::pg_catalog.regclass,
+                                                        'privacy.access_log'::pg_catalog.regclass])
+        AND a.amname OPERATOR(pg_catalog.=) 'brin' AND i.indisvalid;
+    -- on a Citus coordinator, each worker's logs, in the worker's own chain
+    SELECT n OPERATOR(pg_catalog.+) COALESCE(pg_catalog.sum(w.result::pg_catalog.int8), 0) INTO n
+      FROM privacy.citus_workers('SELECT privacy.seal_audit()') w;
+    RETURN n;
+END $$;
+CREATE OR REPLACE FUNCTION privacy.verify_audit()
+RETURNS TABLE (log pg_catalog.text, rows_checked pg_catalog.int8, first_bad_id pg_catalog.int8,
+               ok pg_catalog.bool)
+LANGUAGE plpgsql SECURITY DEFINER STABLE
+SET search_path = pg_catalog, pg_temp
+SET TimeZone = 'UTC'
+SET DateStyle = 'ISO, YMD'
+SET IntervalStyle = 'postgres'
+SET extra_float_digits = 1
+AS $$
+DECLARE
+    lg text;
+    prev bytea;
+    r record;
+BEGIN
+    PERFORM privacy.require_privacy_admin();   -- privacy administrators only
+    FOREACH lg IN ARRAY ARRAY['audit_log', 'access_log'] LOOP
+        log := lg;
+        rows_checked := 0;
+        first_bad_id := NULL;
+        prev := NULL;
+        FOR r IN EXECUTE pg_catalog.format(
+                'SELECT s.id AS sealed_id, l.id AS row_id, s.hash,'
+                '       pg_catalog.row_to_json(l)::pg_catalog.text AS body'
+                '  FROM (SELECT * FROM privacy.audit_seal WHERE log OPERATOR(pg_catalog.=) $1) s'
+                '  FULL JOIN privacy.%I l ON l.id OPERATOR(pg_catalog.=) s.id'
+                ' WHERE COALESCE(s.id, l.id) OPERATOR(pg_catalog.<=)'
+                '       (SELECT pg_catalog.max(id) FROM privacy.audit_seal WHERE log OPERATOR(pg_catalog.=) $1)'
+                ' ORDER BY COALESCE(s.id, l.id)', lg) USING lg LOOP
+            rows_checked := rows_checked OPERATOR(pg_catalog.+) 1;
+            IF r.sealed_id IS NULL THEN
+                first_bad_id := r.row_id;       -- a row inserted among sealed rows
+                EXIT;
+            ELSIF r.row_id IS NULL THEN
+                first_bad_id := r.sealed_id;    -- a sealed row removed
+                EXIT;
+            END IF;
+            prev := pg_catalog.sha256(COALESCE(prev, '\x'::bytea) OPERATOR(pg_catalog.||)
+                                      pg_catalog.convert_to(r.body, 'UTF8'));
+            IF prev OPERATOR(pg_catalog.<>) r.hash THEN
+                first_bad_id := r.sealed_id;    -- a sealed row changed
+                EXIT;
+            END IF;
+        END LOOP;
+        ok := first_bad_id IS NULL;
+        RETURN NEXT;
+    END LOOP;
+    -- on a Citus coordinator, each worker's chains, named after the node
+    FOR r IN SELECT w.node, v.*
+               FROM privacy.citus_workers('SELECT pg_catalog.json_agg(v) FROM privacy.verify_audit() v') w
+              CROSS JOIN LATERAL pg_catalog.json_to_recordset(w.result::pg_catalog.json)
+                    AS v(log pg_catalog.text, rows_checked pg_catalog.int8, first_bad_id pg_catalog.int8, ok pg_catalog.bool)
+    LOOP
+        log := pg_catalog.format('%s on %s', r.log, r.node);
+        rows_checked := r.rows_checked;
+        first_bad_id := r.first_bad_id;
+        ok := r.ok;
+        RETURN NEXT;
+    END LOOP;
+END $$;
+CREATE OR REPLACE FUNCTION privacy.audit_head()
+RETURNS TABLE (log pg_catalog.text, id pg_catalog.int8, hash pg_catalog.text)
+LANGUAGE sql SECURITY DEFINER STABLE
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT privacy.require_privacy_admin();   -- privacy administrators only
+    SELECT l.log, s.id, pg_catalog.encode(s.hash, 'hex')
+      FROM (VALUES ('audit_log'), ('access_log')) AS l(log)
+      LEFT JOIN LATERAL (SELECT a.id, a.hash FROM privacy.audit_seal a
+                          WHERE a.log OPERATOR(pg_catalog.=) l.log
+                          ORDER BY a.id DESC LIMIT 1) s ON true
+    -- on a Citus coordinator, each worker's, named after the node
+    UNION ALL
+    SELECT * FROM (
+        SELECT pg_catalog.format('%s on %s', h.log, w.node), h.id, h.hash
+          FROM privacy.citus_workers('SELECT pg_catalog.json_agg(h) FROM privacy.audit_head() h') w
+         CROSS JOIN LATERAL pg_catalog.json_to_recordset(w.result::pg_catalog.json)
+               AS h(log pg_catalog.text, id pg_catalog.int8, hash pg_catalog.text)
+         ORDER BY w.node, h.log) x
+$$;

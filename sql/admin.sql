@@ -231,7 +231,7 @@ SELECT p.oid::regprocedure AS function,
                               WHEN 'bigint' THEN '0' WHEN 'integer' THEN '0'
                               WHEN 'interval' THEN '1 hour'
                               WHEN 'text[]' THEN '{x}'
-                              WHEN 'bytea[]' THEN '{}'
+                              WHEN 'bytea[]' THEN '{}' WHEN 'bigint[]' THEN '{}'
                               WHEN 'oid' THEN '0' WHEN 'oid[]' THEN '{}'
                               ELSE 'x' END, format_type(t, NULL)), ', ' ORDER BY n)
                  FROM unnest(p.proargtypes::oid[]) WITH ORDINALITY AS a(t, n))) AS call,

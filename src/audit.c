@@ -15,6 +15,12 @@
  * any setting a user can change.  The row is written as the extension's
  * owner: users need (and get) no privilege on the log.
  *
+ * On a Citus cluster the trigger fires on the shards, on the nodes that hold
+ * them (Citus copies it there as crm_privacy_audit_<shard number>): each
+ * node writes its own log, naming the distributed table (found from the
+ * number in the trigger's name, through Citus's catalog), with the labels
+ * privacy.citus_labels copies to every node (doc/scale.md).
+ *
  * Copyright (c) 2026, The crm_privacy Developers
  *
  * IDENTIFICATION
@@ -83,6 +89,7 @@ typedef struct AuditTable
 	Oid			keybase;		/* its base type */
 	char	   *name;			/* schema-qualified name of the root */
 	char	   *partition;		/* schema-qualified name of a partition, or NULL */
+	char	   *shard;			/* schema-qualified name of a Citus shard, or NULL */
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
@@ -123,10 +130,45 @@ qualified_name(Oid relid)
 }
 
 /*
+ * The label of a column of an audited table's root: from the catalog, or
+ * for a Citus shard from the copy of its table's labels that
+ * privacy.citus_labels holds (SECURITY LABEL stays on the coordinator).
+ * NULL when the column has none.
+ */
+static char *
+column_label(Oid rootid, const char *attname, CrmCitusLabels *shard_labels)
+{
+	AttrNumber	rootatt;
+	ObjectAddress addr;
+	ListCell   *name;
+	ListCell   *label;
+
+	if (shard_labels)
+	{
+		forboth(name, shard_labels->columns, label, shard_labels->labels)
+		{
+			if (strcmp((char *) lfirst(name), attname) == 0)
+				return (char *) lfirst(label);
+		}
+		return NULL;
+	}
+	rootatt = get_attnum(rootid, attname);
+	if (rootatt == InvalidAttrNumber)
+		return NULL;
+	ObjectAddressSubSet(addr, RelationRelationId, rootid, rootatt);
+	return GetSecurityLabel(&addr, CRM_PROVIDER);
+}
+
+/*
  * The cached description of an audited table, built on first use.  A
  * partition is audited as its root: the root's labels (matched by column
  * name, since a partition's columns may be numbered differently) and the
- * root's name.
+ * root's name.  So is a Citus shard, on whichever node holds it: as the
+ * distributed table, under its name on the coordinator and with its labels,
+ * both found in the copy of privacy.citus_labels on every node by the
+ * shard's number (which its audit trigger's name carries); a shard whose
+ * number is not there yet hides every value and records no key, until
+ * privacy.refresh_views() (or a label change) on the coordinator copies it.
  */
 static AuditTable *
 audit_table(Relation rel)
@@ -134,10 +176,14 @@ audit_table(Relation rel)
 	Oid			relid = RelationGetRelid(rel);
 	TupleDesc	desc = RelationGetDescr(rel);
 	Oid			rootid = relid;
+	Oid			dist;
 	AuditTable *t;
 	bool		found;
 	CrmTableLabel tl;
 	bool		labelled;
+	CrmCitusLabels shard_labels;
+	CrmCitusLabels *from_copy = NULL;
+	int64		shardid;
 	MemoryContext oldcxt;
 
 	if (audit_tables == NULL)
@@ -163,15 +209,23 @@ audit_table(Relation rel)
 			pfree(t->name);
 		if (t->partition)
 			pfree(t->partition);
+		if (t->shard)
+			pfree(t->shard);
 	}
 	t->valid = false;
 	t->hide = NULL;
 	t->output = NULL;
 	t->name = NULL;
 	t->partition = NULL;
+	t->shard = NULL;
 
-	if (rel->rd_rel->relispartition)
-		rootid = llast_oid(get_partition_ancestors(relid));
+	/* a shard: its table from Citus's catalog, by the number its trigger carries */
+	shardid = crm_audit_shard_id(relid);
+	dist = shardid > 0 ? crm_citus_shard_table(shardid) : InvalidOid;
+	if (OidIsValid(dist))
+		rootid = dist;
+	if (get_rel_relispartition(rootid))
+		rootid = llast_oid(get_partition_ancestors(rootid));
 
 	oldcxt = MemoryContextSwitchTo(TopMemoryContext);
 	t->rootid = rootid;
@@ -179,34 +233,51 @@ audit_table(Relation rel)
 	t->hide = palloc0(sizeof(bool) * desc->natts);
 	t->output = palloc0(sizeof(FmgrInfo) * desc->natts);
 	t->name = qualified_name(rootid);
-	if (rootid != relid)
+	if (shardid > 0)
+		t->shard = qualified_name(relid);
+	else if (rootid != relid)
 		t->partition = qualified_name(relid);
 	MemoryContextSwitchTo(oldcxt);
 
-	labelled = crm_get_table_label(rootid, &tl);
-	t->keyatt = labelled ? get_attnum(relid, tl.key) : 0;
+	if (shardid > 0)
+	{
+		/*
+		 * The table's name on the coordinator and its labels, copied for
+		 * every node, found by the shard's number; none (not copied yet):
+		 * every value hidden, no key
+		 */
+		from_copy = &shard_labels;
+		if (crm_citus_labels(shardid, &shard_labels))
+		{
+			pfree(t->name);
+			t->name = MemoryContextStrdup(TopMemoryContext, shard_labels.table_name);
+			labelled = shard_labels.table_label[0] != '\0';
+			if (labelled)
+				crm_parse_table_label(shard_labels.table_label, &tl);
+		}
+		else
+		{
+			labelled = true;
+			tl.key = NULL;
+			shard_labels.columns = shard_labels.labels = NIL;
+		}
+	}
+	else
+		labelled = crm_get_table_label(rootid, &tl);
+	t->keyatt = labelled && tl.key ? get_attnum(relid, tl.key) : 0;
 	if (t->keyatt == InvalidAttrNumber)
 		t->keyatt = 0;
 	t->keybase = t->keyatt > 0 ? getBaseType(TupleDescAttr(desc, t->keyatt - 1)->atttypid) : InvalidOid;
 	for (int i = 0; i < desc->natts; i++)
 	{
 		Form_pg_attribute att = TupleDescAttr(desc, i);
-		ObjectAddress addr;
 		char	   *label;
 		Oid			typoutput;
 		bool		isvarlena;
-		AttrNumber	rootatt = att->attnum;
 
 		if (att->attisdropped)
 			continue;
-		if (rootid != relid)
-			rootatt = get_attnum(rootid, NameStr(att->attname));
-		label = NULL;
-		if (rootatt != InvalidAttrNumber)
-		{
-			ObjectAddressSubSet(addr, RelationRelationId, rootid, rootatt);
-			label = GetSecurityLabel(&addr, CRM_PROVIDER);
-		}
+		label = column_label(rootid, NameStr(att->attname), from_copy);
 		if (label != NULL)
 		{
 			CrmColumnLabel cl;
@@ -764,6 +835,22 @@ read_row_fixed(AuditTable *t, TupleDesc desc, HeapTuple oldtup, HeapTuple newtup
 	PG_END_TRY();
 }
 
+/* {"partition": name} or {"shard": name} for a row about a part of t. */
+static Datum
+part_details(AuditTable *t)
+{
+	JsonbParseState *state;
+
+	if (t->partition == NULL && t->shard == NULL)
+		return (Datum) 0;
+	begin_json(&state);
+	if (t->partition)
+		append_json_field(&state, "partition", t->partition);
+	else
+		append_json_field(&state, "shard", t->shard);
+	return finish_json(&state);
+}
+
 /*
  * SQL: privacy.audit_trigger(), AFTER INSERT OR UPDATE OR DELETE FOR EACH ROW
  * and AFTER TRUNCATE FOR EACH STATEMENT on an audited table.
@@ -790,19 +877,9 @@ crm_audit_trigger(PG_FUNCTION_ARGS)
 	t = audit_table(td->tg_relation);
 	if (TRIGGER_FIRED_BY_TRUNCATE(td->tg_event))
 	{
-		Datum		details = (Datum) 0;
-
-		/* a partition's TRUNCATE is a change of its root, naming it */
-		if (t->partition)
-		{
-			JsonbParseState *state;
-
-			begin_json(&state);
-			append_json_field(&state, "partition", t->partition);
-			details = finish_json(&state);
-		}
+		/* a partition's or shard's TRUNCATE is a change of its table, naming it */
 		insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true,
-						 details, t->partition == NULL);
+						 part_details(t), t->partition == NULL && t->shard == NULL);
 		return PointerGetDatum(NULL);
 	}
 	if (!TRIGGER_FIRED_FOR_ROW(td->tg_event))
@@ -903,8 +980,37 @@ crm_is_audit_function(Oid funcoid)
 }
 
 /*
- * Look up the trigger of relid named name.  It is the audit trigger only if it
- * is exactly what privacy.enable_audit() makes (or PostgreSQL's clone of it on
+ * Is name the audit trigger base (CRM_AUDIT_TRIGGER or
+ * CRM_AUDIT_TRUNCATE_TRIGGER), or Citus's copy of it on a shard, which
+ * Citus names with the shard's number (crm_privacy_audit_102008)?  The
+ * number goes to *shardid (0 for base itself).  Only a superuser (or
+ * privacy.enable_audit(), or Citus copying it) can give an audit trigger a
+ * name, and nobody can rename one (src/ddl.c): so the trigger, not the name
+ * of the table it is on, which its owner may change, says which
+ * distributed table a shard belongs to.
+ */
+static bool
+audit_trigger_named(const char *name, const char *base, int64 *shardid)
+{
+	size_t		len = strlen(base);
+	char	   *end;
+
+	*shardid = 0;
+	if (strcmp(name, base) == 0)
+		return true;
+	if (strncmp(name, base, len) != 0 || name[len] != '_' || name[len + 1] < '1' || name[len + 1] > '9')
+		return false;
+	for (const char *p = name + len + 1; *p; p++)
+		if (*p < '0' || *p > '9')
+			return false;
+	errno = 0;
+	*shardid = strtoi64(name + len + 1, &end, 10);
+	return errno == 0 && *end == '\0' && *shardid > 0;
+}
+
+/*
+ * Look up relid's trigger named base (or a shard's copy of it, above).  It is
+ * the audit trigger only if it is exactly what privacy.enable_audit() makes (or PostgreSQL's clone of it on
  * a partition, or a partition's TRUNCATE trigger): privacy.audit_trigger(),
  * AFTER, FOR EACH ROW on INSERT OR UPDATE OR DELETE (CRM_AUDIT_TRIGGER) or FOR
  * EACH STATEMENT on TRUNCATE (CRM_AUDIT_TRUNCATE_TRIGGER), no WHEN clause, no
@@ -915,62 +1021,97 @@ crm_is_audit_function(Oid funcoid)
  * is its tgenabled.
  */
 static Oid
-audit_trigger_lookup(Oid relid, const char *name, bool *exists, char *enabled)
+audit_trigger_lookup(Oid relid, const char *base, bool *exists, char *enabled, int64 *shardid)
 {
-	int16		expected = strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0 ?
+	int16		expected = strcmp(base, CRM_AUDIT_TRUNCATE_TRIGGER) == 0 ?
 		TRIGGER_TYPE_TRUNCATE :
 		(TRIGGER_TYPE_ROW | TRIGGER_TYPE_INSERT | TRIGGER_TYPE_UPDATE | TRIGGER_TYPE_DELETE);
 	Relation	rel;
-	ScanKeyData key[2];
+	ScanKeyData key;
 	SysScanDesc scan;
 	HeapTuple	tup;
 	Oid			result = InvalidOid;
 
 	*exists = false;
 	*enabled = TRIGGER_DISABLED;
+	*shardid = 0;
 	if (!OidIsValid(relid))
 		return InvalidOid;
 	rel = table_open(TriggerRelationId, AccessShareLock);
-	ScanKeyInit(&key[0], Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+	ScanKeyInit(&key, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
 				ObjectIdGetDatum(relid));
-	ScanKeyInit(&key[1], Anum_pg_trigger_tgname, BTEqualStrategyNumber, F_NAMEEQ,
-				CStringGetDatum(name));
-	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 2, key);
-	tup = systable_getnext(scan);
-	if (HeapTupleIsValid(tup))
+	scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &key);
+	while (!OidIsValid(result) && HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
 		Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+		int64		id;
 
+		if (!audit_trigger_named(NameStr(trig->tgname), base, &id))
+			continue;
 		*exists = true;
 		*enabled = trig->tgenabled;
 		if (crm_is_audit_function(trig->tgfoid) && trig->tgtype == expected &&
 			trig->tgattr.dim1 == 0 && trig->tgnargs == 0 &&
 			!OidIsValid(trig->tgconstraint) &&
 			heap_attisnull(tup, Anum_pg_trigger_tgqual, RelationGetDescr(rel)))
+		{
 			result = trig->oid;
+			*shardid = id;
+		}
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return result;
 }
 
-/* The audit trigger of relid named name (see above), or InvalidOid. */
+/* The audit trigger base of relid (see above), or InvalidOid. */
 static Oid
-audit_trigger_oid(Oid relid, const char *name)
+audit_trigger_oid(Oid relid, const char *base)
 {
 	bool		exists;
 	char		enabled;
+	int64		shardid;
 
-	return audit_trigger_lookup(relid, name, &exists, &enabled);
+	return audit_trigger_lookup(relid, base, &exists, &enabled, &shardid);
+}
+
+/*
+ * When relid carries a Citus shard's copy of the audit trigger: the shard's
+ * number, else 0.
+ */
+int64
+crm_audit_shard_id(Oid relid)
+{
+	bool		exists;
+	char		enabled;
+	int64		shardid;
+
+	if (!OidIsValid(audit_trigger_lookup(relid, CRM_AUDIT_TRIGGER, &exists, &enabled, &shardid)))
+		return 0;
+	return shardid;
 }
 
 /* Is the trigger of relid named name one of the audit triggers? */
 bool
 crm_is_audit_trigger(Oid relid, const char *name)
 {
-	return (strcmp(name, CRM_AUDIT_TRIGGER) == 0 ||
-			strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) == 0) &&
-		OidIsValid(audit_trigger_oid(relid, name));
+	static const char *const bases[] = {CRM_AUDIT_TRIGGER, CRM_AUDIT_TRUNCATE_TRIGGER};
+
+	for (int i = 0; i < (int) lengthof(bases); i++)
+	{
+		int64		id;
+		int64		shardid;
+		bool		exists;
+		char		enabled;
+
+		if (!audit_trigger_named(name, bases[i], &id))
+			continue;
+		/* (the audit trigger, and the one named name) */
+		if (OidIsValid(audit_trigger_lookup(relid, bases[i], &exists, &enabled, &shardid)) &&
+			shardid == id)
+			return true;
+	}
+	return false;
 }
 
 /*
@@ -988,6 +1129,7 @@ crm_audit_trigger_state(PG_FUNCTION_ARGS)
 	bool		exists = false;
 	char		enabled = TRIGGER_DISABLED;
 	Oid			trigoid = InvalidOid;
+	int64		shardid;
 	const char *state;
 
 	if (strcmp(name, CRM_AUDIT_TRIGGER) != 0 && strcmp(name, CRM_AUDIT_TRUNCATE_TRIGGER) != 0)
@@ -997,7 +1139,7 @@ crm_audit_trigger_state(PG_FUNCTION_ARGS)
 				 errhint("The audit triggers are named %s and %s.",
 						 CRM_AUDIT_TRIGGER, CRM_AUDIT_TRUNCATE_TRIGGER)));
 	if (SearchSysCacheExists1(RELOID, ObjectIdGetDatum(relid)))
-		trigoid = audit_trigger_lookup(relid, name, &exists, &enabled);
+		trigoid = audit_trigger_lookup(relid, name, &exists, &enabled, &shardid);
 	if (!exists)
 		state = "absent";
 	else if (!OidIsValid(trigoid))
@@ -1035,6 +1177,7 @@ audit_count_rows(Oid relid)
 	bool		isnull;
 	int64		n;
 	char		relkind = get_rel_relkind(relid);
+	int			rc;
 
 	/* a table's rows only: nothing of its owner's (a view's query) runs */
 	if (relkind != RELKIND_RELATION && relkind != RELKIND_PARTITIONED_TABLE)
@@ -1045,8 +1188,9 @@ audit_count_rows(Oid relid)
 	SetUserIdAndSecContext(userid, sec_context | SECURITY_RESTRICTED_OPERATION);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
-	if (SPI_execute(sql, true, 1) != SPI_OK_SELECT || SPI_processed != 1)
-		elog(ERROR, "could not count the rows of %s", sql);
+	rc = SPI_execute(sql, true, 0);	/* (a row limit makes Citus return none) */
+	if (rc != SPI_OK_SELECT || SPI_processed != 1)
+		elog(ERROR, "could not count the rows of %s: %s, %d rows", sql, SPI_result_code_string(rc), (int) SPI_processed);
 	n = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	SPI_finish();
 	SetUserIdAndSecContext(userid, sec_context);
@@ -1064,10 +1208,21 @@ audit_count_rows(Oid relid)
 void
 crm_audit_table_action(Oid relid, const char *op, const char *column)
 {
-	int64		rows = audit_count_rows(relid);
-	Relation	rel = relation_open(relid, AccessShareLock);
-	AuditTable *t = audit_table(rel);
+	int64		rows;
+	Relation	rel;
+	AuditTable *t;
 	JsonbParseState *state;
+
+	/*
+	 * A Citus table's rows are in its shards, where each node records the
+	 * command with the rows of each shard (Citus answers the count with no
+	 * row while it runs the command)
+	 */
+	if (crm_citus_table(relid) && crm_citus_worker())
+		return;					/* a worker's copy of the table: no rows, the coordinator's record */
+	rows = crm_citus_table(relid) ? -2 : audit_count_rows(relid);
+	rel = relation_open(relid, AccessShareLock);
+	t = audit_table(rel);
 
 	begin_json(&state);
 	if (t->partition)
@@ -1077,8 +1232,33 @@ crm_audit_table_action(Oid relid, const char *op, const char *column)
 	if (rows >= 0)
 		append_json_number(&state, "rows", rows);
 	else
-		append_json_field(&state, "rows", NULL);	/* not a table */
+		append_json_field(&state, "rows", NULL);	/* not a table, or distributed */
+	if (rows == -2)
+		append_json_field(&state, "rows_recorded_by", "the nodes of its shards");
+	if (t->shard)
+		append_json_field(&state, "shard", t->shard);
 	insert_audit_row(t->name, op, NULL, NIL, (Datum) 0, true, finish_json(&state), false);
+	relation_close(rel, AccessShareLock);
+}
+
+/*
+ * Before TRUNCATE of relid: when it is a Citus shard of an audited table,
+ * record it (Citus gives shards copies of row triggers only, no TRUNCATE
+ * trigger): a TRUNCATE of the distributed table is recorded by the
+ * coordinator's trigger and by each shard's node, and a shard truncated on
+ * its node by itself is recorded there.
+ */
+void
+crm_audit_shard_truncate(Oid relid)
+{
+	Relation	rel;
+	AuditTable *t;
+
+	if (crm_audit_shard_id(relid) == 0)
+		return;
+	rel = relation_open(relid, AccessShareLock);
+	t = audit_table(rel);
+	insert_audit_row(t->name, "TRUNCATE", NULL, NIL, (Datum) 0, true, part_details(t), false);
 	relation_close(rel, AccessShareLock);
 }
 
@@ -1123,7 +1303,6 @@ crm_record_audit_change(PG_FUNCTION_ARGS)
 	bool		enabled = PG_GETARG_BOOL(1);
 	Relation	rel = try_relation_open(relid, AccessShareLock);
 	AuditTable *t;
-	Datum		details = (Datum) 0;
 
 	if (rel == NULL)
 		ereport(ERROR,
@@ -1135,16 +1314,8 @@ crm_record_audit_change(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_WRONG_OBJECT_TYPE),
 				 errmsg("\"%s\" is not a table", RelationGetRelationName(rel))));
 	t = audit_table(rel);
-	if (t->partition)
-	{
-		JsonbParseState *state;
-
-		begin_json(&state);
-		append_json_field(&state, "partition", t->partition);
-		details = finish_json(&state);
-	}
 	insert_audit_row(t->name, enabled ? "ENABLE AUDIT" : "DISABLE AUDIT", NULL, NIL,
-					 (Datum) 0, true, details, t->partition == NULL);
+					 (Datum) 0, true, part_details(t), t->partition == NULL && t->shard == NULL);
 	relation_close(rel, AccessShareLock);
 	PG_RETURN_VOID();
 }

@@ -52,6 +52,7 @@
 #include "postgres.h"
 
 #include "access/genam.h"
+#include "access/heapam.h"
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "access/table.h"
@@ -63,6 +64,10 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "commands/extension.h"
+#include "utils/inval.h"
+#include "utils/array.h"
+#include "executor/spi.h"
+#include "commands/trigger.h"
 #include "executor/executor.h"
 #include "miscadmin.h"
 #include "nodes/nodeFuncs.h"
@@ -76,7 +81,9 @@
 #include "utils/lsyscache.h"
 #include "utils/regproc.h"
 #include "utils/rel.h"
+#include "utils/snapmgr.h"
 #include "utils/syscache.h"
+#include "utils/varlena.h"
 
 #include "crm_privacy.h"
 
@@ -148,39 +155,206 @@ crm_citus_table(Oid relid)
 							 1, F_OIDEQ, ObjectIdGetDatum(relid), NULL);
 }
 
-/*
- * Is relid one of Citus's shards (a placement of a distributed or reference
- * table, named after it with the shard's number: customer_102008)?  Only
- * nodes that have Citus's metadata know (Citus syncs it to every node by
- * default).
- */
+/* Is this node a Citus worker (its group, pg_dist_local_group, is not the coordinator's 0)? */
 bool
-crm_citus_shard(Oid relid)
+crm_citus_worker(void)
+{
+	Oid			relid = citus_catalog("pg_dist_local_group");
+	Relation	rel;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		worker = false;
+
+	if (!OidIsValid(relid))
+		return false;
+	rel = table_open(relid, AccessShareLock);
+	scan = systable_beginscan(rel, InvalidOid, false, NULL, 0, NULL);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
+
+		worker = !isnull && DatumGetInt32(d) != 0;
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return worker;
+}
+
+/* The table shard shardid is a shard of, from Citus's catalog; or InvalidOid. */
+Oid
+crm_citus_shard_table(int64 shardid)
+{
+	Oid			logical = InvalidOid;
+
+	if (!citus_catalog_row("pg_dist_shard", "pg_dist_shard_shardid_index", 2, F_INT8EQ,
+						   Int64GetDatum(shardid), &logical))
+		return InvalidOid;
+	return logical;
+}
+
+/*
+ * If relid is one of Citus's shards (a placement of a distributed or
+ * reference table, named after it with the shard's number: customer_102008),
+ * the table it is a shard of, and the shard's number in *shardid; else
+ * InvalidOid.  Only nodes that have Citus's metadata know (Citus syncs it to
+ * every node by default).
+ */
+Oid
+crm_citus_shard(Oid relid, int64 *shardid)
 {
 	char	   *name;
 	char	   *us;
 	char	   *end;
-	int64		shardid;
+	int64		id;
 	Oid			logical = InvalidOid;
 	char	   *logical_name;
 
 	if (!crm_citus_present())
-		return false;
+		return InvalidOid;
 	name = get_rel_name(relid);
 	if (name == NULL || (us = strrchr(name, '_')) == NULL || us[1] < '0' || us[1] > '9')
-		return false;
+		return InvalidOid;
 	errno = 0;
-	shardid = strtoi64(us + 1, &end, 10);
+	id = strtoi64(us + 1, &end, 10);
 	if (*end != '\0' || errno != 0)
-		return false;
-	if (!citus_catalog_row("pg_dist_shard", "pg_dist_shard_shardid_index", 2, F_INT8EQ,
-						   Int64GetDatum(shardid), &logical) || !OidIsValid(logical))
-		return false;
+		return InvalidOid;
+	logical = crm_citus_shard_table(id);
+	if (!OidIsValid(logical))
+		return InvalidOid;
 	logical_name = get_rel_name(logical);
-	return logical_name != NULL &&
-		get_rel_namespace(logical) == get_rel_namespace(relid) &&
-		strlen(logical_name) == (size_t) (us - name) &&
-		strncmp(logical_name, name, us - name) == 0;
+	if (logical_name == NULL || get_rel_namespace(logical) != get_rel_namespace(relid) ||
+		strlen(logical_name) != (size_t) (us - name) ||
+		strncmp(logical_name, name, us - name) != 0)
+		return InvalidOid;
+	if (shardid)
+		*shardid = id;
+	return logical;
+}
+
+/*
+ * This node's copy of the reference table relid (its one shard, e.g.
+ * privacy.pseudonym_key_102100), or InvalidOid when it has none.  Read
+ * directly, not through Citus: code that runs in a shard's query on a worker
+ * (the change audit's trigger, a TRUNCATE of a shard) may not start a
+ * distributed query.
+ */
+Oid
+crm_citus_local_copy(Oid relid)
+{
+	Oid			shardrel = citus_catalog("pg_dist_shard");
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	Oid			copy = InvalidOid;
+
+	if (!OidIsValid(shardrel))
+		return InvalidOid;
+	rel = table_open(shardrel, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, citus_catalog("pg_dist_shard_logical_relid_index"),
+							  OidIsValid(citus_catalog("pg_dist_shard_logical_relid_index")),
+							  NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)))
+	{
+		bool		isnull;
+		int64		shardid = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
+		char	   *name = psprintf("%s_" INT64_FORMAT, get_rel_name(relid), shardid);
+
+		if (!isnull && strlen(name) < NAMEDATALEN)
+			copy = get_relname_relid(name, get_rel_namespace(relid));
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return copy;
+}
+
+/* The elements of a text[] datum, as C strings in the current memory context. */
+static List *
+text_array_list(Datum d)
+{
+	Datum	   *elems;
+	bool	   *nulls;
+	int			n;
+	List	   *result = NIL;
+
+	deconstruct_array(DatumGetArrayTypeP(d), TEXTOID, -1, false, TYPALIGN_INT,
+					  &elems, &nulls, &n);
+	for (int i = 0; i < n; i++)
+		result = lappend(result, nulls[i] ? NULL : TextDatumGetCString(elems[i]));
+	return result;
+}
+
+/*
+ * The labels of the Citus table that has shard shardid, and its name on the
+ * coordinator, as privacy.citus_labels, a reference table, copies them to
+ * every node (this node's copy, read directly); false when it has none.
+ * Found by the shard's number, not by a name: a table's owner may rename
+ * the table or its shards on a worker, not Citus's numbers.
+ */
+bool
+crm_citus_labels(int64 shardid, CrmCitusLabels *out)
+{
+	Oid			labels = get_relname_relid("citus_labels", get_namespace_oid(CRM_SCHEMA, false));
+	Oid			copy = OidIsValid(labels) ? crm_citus_local_copy(labels) : InvalidOid;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		found = false;
+
+	if (!OidIsValid(copy))
+		return false;
+	rel = table_open(copy, AccessShareLock);
+	if (RelationGetDescr(rel)->natts != 5 ||
+		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != INT8ARRAYOID)
+		elog(ERROR, "privacy.citus_labels has an unexpected shape");
+	scan = table_beginscan(rel, ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
+						   0, NULL);
+	while (!found && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		Datum		values[5];
+		bool		nulls[5];
+		Datum	   *shards;
+		bool	   *shardnulls;
+		int			nshards;
+
+		CHECK_FOR_INTERRUPTS();
+		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
+		if (nulls[0] || nulls[1] || nulls[2] || nulls[3] || nulls[4])
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(values[4]), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &shards, &shardnulls, &nshards);
+		for (int i = 0; i < nshards && !found; i++)
+			found = !shardnulls[i] && DatumGetInt64(shards[i]) == shardid;
+		if (!found)
+			continue;
+		out->table_name = TextDatumGetCString(values[0]);
+		out->table_label = TextDatumGetCString(values[1]);
+		out->columns = text_array_list(values[2]);
+		out->labels = text_array_list(values[3]);
+		found = list_length(out->columns) == list_length(out->labels);
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return found;
+}
+
+/*
+ * SQL: trigger privacy.citus_labels_changed, after each statement that
+ * changes privacy.citus_labels (and Citus's copy of it on every node): the
+ * change audit of every session of the node reads the labels again.
+ */
+PG_FUNCTION_INFO_V1(crm_citus_labels_changed);
+Datum
+crm_citus_labels_changed(PG_FUNCTION_ARGS)
+{
+	if (!CALLED_AS_TRIGGER(fcinfo))
+		ereport(ERROR,
+				(errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+				 errmsg("function privacy.citus_labels_changed must be fired as a trigger")));
+	CacheInvalidateRelcacheAll();
+	return PointerGetDatum(NULL);
 }
 
 /*

@@ -74,6 +74,8 @@ extern void crm_audit_relcache(Oid relid);
 extern bool crm_is_audit_function(Oid funcoid);
 extern bool crm_is_audited(Oid relid);
 extern bool crm_is_audit_trigger(Oid relid, const char *name);
+extern void crm_audit_shard_truncate(Oid relid);
+extern int64 crm_audit_shard_id(Oid relid);
 extern void crm_audit_table_action(Oid relid, const char *op, const char *column);
 extern void crm_audit_attach_partition(Oid parentid, Oid partid);
 extern void crm_audit_cover_partitions(Oid relid);
@@ -125,7 +127,20 @@ extern bool crm_runs_sql(const char *name);
 extern void crm_citus_init(void);
 extern bool crm_citus_present(void);
 extern bool crm_citus_table(Oid relid);
-extern bool crm_citus_shard(Oid relid);
+extern Oid	crm_citus_shard(Oid relid, int64 *shardid);
+extern Oid	crm_citus_shard_table(int64 shardid);
+extern bool crm_citus_worker(void);
+extern Oid	crm_citus_local_copy(Oid relid);
+
+/* A distributed table's name and labels as privacy.citus_labels copies them. */
+typedef struct CrmCitusLabels
+{
+	char	   *table_name;		/* its name on the coordinator */
+	char	   *table_label;	/* "" when it has none */
+	List	   *columns;		/* column names (char *) */
+	List	   *labels;			/* their labels (char *) */
+} CrmCitusLabels;
+extern bool crm_citus_labels(int64 shardid, CrmCitusLabels *out);
 extern void crm_citus_local_ddl(void);
 extern bool crm_citus_plan(PlannedStmt *stmt);
 extern int	crm_citus_propagate_begin(void);

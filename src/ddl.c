@@ -1658,7 +1658,7 @@ crm_ddl_command_end(PG_FUNCTION_ARGS)
 		MemoryContext oldcxt;
 
 		/* Citus's shards carry no label: what they hold is their table's */
-		if (crm_citus_shard(relid))
+		if (OidIsValid(crm_citus_shard(relid, NULL)))
 			continue;
 		oldcxt = MemoryContextSwitchTo(callercxt);
 		altered = lappend_oid(altered, relid);
@@ -1786,6 +1786,13 @@ crm_ProcessUtility(PlannedStmt *pstmt, const char *queryString, bool readOnlyTre
 	Node	   *parsetree = pstmt->utilityStmt;
 
 	crm_masking_check_utility(parsetree);
+	if (IsA(parsetree, TruncateStmt))
+	{
+		ListCell   *lc;
+
+		foreach(lc, ((TruncateStmt *) parsetree)->relations)
+			crm_audit_shard_truncate(RangeVarGetRelid((RangeVar *) lfirst(lc), NoLock, true));
+	}
 	if (prev_ProcessUtility)
 		prev_ProcessUtility(pstmt, queryString, readOnlyTree, context, params, queryEnv, dest, qc);
 	else

@@ -206,14 +206,21 @@ load_key(void)
 	HeapTuple	tup;
 	int32		best_id = -1;
 	Snapshot	snapshot;
+	Oid			scan_relid;
 
 	key_relid = key_table();
+	scan_relid = key_relid;
+	/* a reference table on Citus: this node's copy, or a query where it has none */
 	if (crm_citus_table(key_relid))
 	{
-		load_key_citus();
-		return;
+		scan_relid = crm_citus_local_copy(key_relid);
+		if (!OidIsValid(scan_relid))
+		{
+			load_key_citus();
+			return;
+		}
 	}
-	rel = table_open(key_relid, AccessShareLock);
+	rel = table_open(scan_relid, AccessShareLock);
 	snapshot = ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot();
 	scan = table_beginscan(rel, snapshot, 0, NULL);
 	while ((tup = heap_getnext(scan, ForwardScanDirection)) != NULL)

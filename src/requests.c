@@ -22,6 +22,8 @@
  */
 #include "postgres.h"
 
+#include "access/genam.h"
+
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/pg_constraint.h"
@@ -122,28 +124,26 @@ run_as_crm_table_owner(Oid relid, const char *sql, const char *param, bool read_
  * rows is given, the first column (bytea) of every row returned appended to
  * *rows, copied into the caller's memory.
  */
-uint64
-crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
-							 Datum done, List **rows,
-							 bool read_only, Datum *result, bool *isnull)
+/* The caller's identity and settings while a statement runs as a table's owner. */
+typedef struct OwnerRun
 {
-	Oid			owner = crm_table_owner(relid);
 	Oid			save_userid;
 	int			save_sec_context;
 	int			save_nestlevel;
-	Oid			argtypes[3] = {TEXTOID, BYTEAOID, BYTEAARRAYOID};
-	Datum		args[3];
-	int			nargs = done ? 3 : key ? 2 : (param ? 1 : 0);
-	char		nulls[3] = {' ', ' ', ' '};
-	uint64		n;
-	MemoryContext caller;
+} OwnerRun;
 
-	GetUserIdAndSecContext(&save_userid, &save_sec_context);
+/* Become the owner of relid, restricted, with its settings undone at owner_leave(). */
+static void
+owner_enter(Oid relid, OwnerRun *run)
+{
+	Oid			owner = crm_table_owner(relid);
+
+	GetUserIdAndSecContext(&run->save_userid, &run->save_sec_context);
 	SetUserIdAndSecContext(owner,
-						   save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
+						   run->save_sec_context | SECURITY_LOCAL_USERID_CHANGE |
 						   SECURITY_RESTRICTED_OPERATION);
 	/* settings the owner's code changes are undone, as after VACUUM */
-	save_nestlevel = NewGUCNestLevel();
+	run->save_nestlevel = NewGUCNestLevel();
 
 	/*
 	 * A policy the owner forces on itself would hide rows from the statement
@@ -152,6 +152,29 @@ crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, byte
 	 */
 	(void) set_config_option("row_security", "off", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
+}
+
+static void
+owner_leave(OwnerRun *run)
+{
+	AtEOXact_GUC(false, run->save_nestlevel);
+	SetUserIdAndSecContext(run->save_userid, run->save_sec_context);
+}
+
+uint64
+crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, bytea *key,
+							 Datum done, List **rows,
+							 bool read_only, Datum *result, bool *isnull)
+{
+	OwnerRun	run;
+	Oid			argtypes[3] = {TEXTOID, BYTEAOID, BYTEAARRAYOID};
+	Datum		args[3];
+	int			nargs = done ? 3 : key ? 2 : (param ? 1 : 0);
+	char		nulls[3] = {' ', ' ', ' '};
+	uint64		n;
+	MemoryContext caller;
+
+	owner_enter(relid, &run);
 	if (param)
 		args[0] = CStringGetTextDatum(param);
 	else
@@ -225,8 +248,7 @@ crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, byte
 		}
 	}
 	SPI_finish();
-	AtEOXact_GUC(false, save_nestlevel);
-	SetUserIdAndSecContext(save_userid, save_sec_context);
+	owner_leave(&run);
 	return n;
 }
 
@@ -535,6 +557,309 @@ append_erasure(StringInfo set, Relation rel, Form_pg_attribute att, AttrNumber k
 	return true;
 }
 
+/* Run sql (SPI connected, as the owner) with nargs parameters; error unless it gives expected. */
+static void
+citus_erase_step(const char *sql, int nargs, Oid *types, Datum *args, const char *nulls, int expected)
+{
+	volatile int rc = 0;
+
+	crm_masking_suspend(true);	/* our statement, even if the owner is masked */
+	PG_TRY();
+	{
+		rc = SPI_execute_with_args(sql, nargs, types, args, nulls, false, 0);
+	}
+	PG_FINALLY();
+	{
+		crm_masking_suspend(false);
+	}
+	PG_END_TRY();
+	if (rc != expected)
+		elog(ERROR, "SPI_execute_with_args failed: %s", sql);
+}
+
+/* The bytea in column col of row i of an SPI result; error when NULL. */
+static bytea *
+spi_bytea_of(SPITupleTable *tuptable, uint64 i, int col)
+{
+	bool		isnull;
+	Datum		d = SPI_getbinval(tuptable->vals[i], tuptable->tupdesc, col, &isnull);
+
+	if (isnull)
+		elog(ERROR, "the erasure read a NULL fingerprint");
+	return DatumGetByteaPCopy(d);
+}
+
+
+/* Put the values of row r of tuptable, columns first.., as text parameters from args[at]. */
+static void
+row_params(SPITupleTable *tuptable, uint64 r, int first, int count, Datum *args, char *nulls, int at)
+{
+	for (int i = 0; i < count; i++)
+	{
+		/* the text of this node's output function, read back by its input function */
+		char	   *v = SPI_getvalue(tuptable->vals[r], tuptable->tupdesc, first + i);
+
+		args[at + i] = v ? CStringGetTextDatum(v) : (Datum) 0;
+		nulls[at + i] = v ? ' ' : 'n';
+	}
+}
+
+/*
+ * erase_rows() for a Citus table.  Citus cannot run the one UPDATE of
+ * erase_rows() (a join on ctid, the volatile noise() and the key in SET, a
+ * fingerprint in RETURNING), and the key must not travel to the workers in
+ * a statement.  So, as the table's owner, restricted, throughout: the
+ * subject's rows are listed by primary key; each is locked and read (a
+ * query Citus sends to its shard); its erased values and fingerprints are
+ * computed here, on this node, from the values read and the key; it is
+ * written back by primary key, and read again to check that the table's own
+ * code left the erased values.  Values travel as text, read and written by
+ * this node's functions (Citus's own rule: every node has the same
+ * settings).  cols: the quoted columns to erase; types: their SQL types;
+ * set: the erased expressions; fp: the fingerprint of crm_t's columns and
+ * fp_erased of crm_e's, as erase_rows() builds them.
+ */
+static uint64
+erase_rows_citus(Oid relid, const char *keycol, const char *key, Datum done,
+				 List *cols, List *types, const char *set, const char *fp,
+				 const char *fp_erased, List **fingerprints)
+{
+	Relation	rel = relation_open(relid, AccessShareLock);
+	Oid			pkoid = crm_primary_key_index(rel);
+	List	   *pkcols = NIL;
+	List	   *pktypes = NIL;
+	StringInfoData list;
+	StringInfoData colsql;
+	StringInfoData where;
+	StringInfoData values;
+	char	   *lock;
+	char	   *compute;
+	char	   *write;
+	char	   *reread;
+	int			ncols = list_length(cols);
+	int			npk;
+	int			nargs;
+	Oid		   *argtypes;
+	Datum	   *args;
+	char	   *nulls;
+	bytea	   *pkey;
+	OwnerRun	run;
+	MemoryContext caller = CurrentMemoryContext;
+	volatile uint64 n = 0;
+	ListCell   *lc;
+	ListCell   *lc2;
+	int			i;
+
+	if (!OidIsValid(pkoid))
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("cannot erase rows of the distributed table %s: it has no primary key",
+						crm_qualified_name(relid)),
+				 errdetail("On a Citus cluster an erasure writes each row back by its primary key."),
+				 errhint("Give the table a primary key (with its distribution column), then erase the subject again.")));
+	{
+		Relation	idx = index_open(pkoid, AccessShareLock);
+
+		for (i = 0; i < idx->rd_index->indnkeyatts; i++)
+		{
+			Form_pg_attribute att = TupleDescAttr(RelationGetDescr(rel), idx->rd_index->indkey.values[i] - 1);
+
+			pkcols = lappend(pkcols, pstrdup(quote_identifier(NameStr(att->attname))));
+			pktypes = lappend(pktypes, format_type_extended(att->atttypid, att->atttypmod,
+															FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
+		}
+		index_close(idx, AccessShareLock);
+	}
+	relation_close(rel, AccessShareLock);
+	npk = list_length(pkcols);
+
+	/*
+	 * Parameters: $1 the key (text), $2 the pseudonym key (bytea: only in the
+	 * computation, which reads no table), $3 done (bytea[]), then the primary
+	 * key's values, then the columns' values, as text.
+	 */
+	initStringInfo(&list);
+	initStringInfo(&where);
+	appendStringInfoString(&where, key_condition(relid, keycol));
+	i = 0;
+	forboth(lc, pkcols, lc2, pktypes)
+	{
+		appendStringInfo(&list, "%scrm_t.%s", i > 0 ? ", " : "", (char *) lfirst(lc));
+		appendStringInfo(&where, " AND crm_t.%s OPERATOR(pg_catalog.=) CAST($%d AS %s)",
+						 (char *) lfirst(lc), 4 + i, (char *) lfirst(lc2));
+		i++;
+	}
+	initStringInfo(&colsql);
+	initStringInfo(&values);
+	i = 0;
+	forboth(lc, cols, lc2, types)
+	{
+		appendStringInfo(&colsql, "%scrm_t.%s", i > 0 ? ", " : "", (char *) lfirst(lc));
+		appendStringInfo(&values, "%sCAST($%d AS %s) AS %s", i > 0 ? ", " : "",
+						 4 + npk + i, (char *) lfirst(lc2), (char *) lfirst(lc));
+		i++;
+	}
+	lock = psprintf("SELECT %s FROM %s AS crm_t WHERE %s FOR UPDATE",
+					colsql.data, crm_qualified_name(relid), where.data);
+	reread = psprintf("SELECT %s FROM %s AS crm_t WHERE %s", colsql.data, crm_qualified_name(relid), where.data);
+	/* from the values read: their fingerprint, erased before?, the erased fingerprint and values */
+	{
+		StringInfoData c;
+
+		initStringInfo(&c);
+		appendStringInfo(&c, "SELECT %s, %s OPERATOR(pg_catalog.=) ANY ($3), %s", fp, fp, fp_erased);
+		foreach(lc, cols)
+			appendStringInfo(&c, ", CAST(crm_e.%s AS pg_catalog.text)", (char *) lfirst(lc));
+		appendStringInfo(&c, " FROM (SELECT %s) AS crm_t CROSS JOIN LATERAL (SELECT %s) AS crm_e",
+						 values.data, set);
+		compute = c.data;
+	}
+	{
+		StringInfoData w;
+
+		initStringInfo(&w);
+		appendStringInfo(&w, "UPDATE %s AS crm_t SET ", crm_qualified_name(relid));
+		i = 0;
+		forboth(lc, cols, lc2, types)
+		{
+			appendStringInfo(&w, "%s%s = CAST($%d AS %s)", i > 0 ? ", " : "", (char *) lfirst(lc),
+							 4 + npk + i, (char *) lfirst(lc2));
+			i++;
+		}
+		appendStringInfo(&w, " WHERE %s", where.data);
+		write = w.data;
+	}
+
+	nargs = 3 + npk + ncols;
+	argtypes = palloc(sizeof(Oid) * nargs);
+	args = palloc0(sizeof(Datum) * nargs);
+	nulls = palloc(nargs + 1);
+	memset(nulls, 'n', nargs);
+	nulls[nargs] = '\0';
+	argtypes[0] = TEXTOID;
+	argtypes[1] = BYTEAOID;
+	argtypes[2] = BYTEAARRAYOID;
+	for (i = 3; i < nargs; i++)
+		argtypes[i] = TEXTOID;
+	args[0] = CStringGetTextDatum(key);
+	nulls[0] = ' ';
+	args[2] = done;
+	nulls[2] = ' ';
+
+	pkey = crm_pseudonym_key();
+	owner_enter(relid, &run);
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	PG_TRY();
+	{
+		SPITupleTable *rows;
+		uint64		nrows;
+
+		/* the subject's rows, by primary key */
+		citus_erase_step(psprintf("SELECT %s FROM %s AS crm_t WHERE %s", list.data,
+								  crm_qualified_name(relid), key_condition(relid, keycol)),
+						 1, argtypes, args, nulls, SPI_OK_SELECT);
+		rows = SPI_tuptable;
+		nrows = SPI_processed;
+		for (uint64 r = 0; r < nrows; r++)
+		{
+			bytea	   *erased;
+			bool		isnull;
+
+			CHECK_FOR_INTERRUPTS();
+			row_params(rows, r, 1, npk, args, nulls, 3);
+			citus_erase_step(lock, nargs, argtypes, args, nulls, SPI_OK_SELECT);
+			if (SPI_processed != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("a row of table %s to erase could not be read again on its shard",
+								crm_qualified_name(relid)),
+						 errdetail("It was deleted or its key changed meanwhile, or the table's own code hides it; nothing was erased."),
+						 errhint("Erase the subject again.")));
+			row_params(SPI_tuptable, 0, 1, ncols, args, nulls, 3 + npk);
+			/* computed from the values, with the key: on this node only */
+			args[1] = PointerGetDatum(pkey);
+			nulls[1] = ' ';
+			citus_erase_step(compute, nargs, argtypes, args, nulls, SPI_OK_SELECT);
+			args[1] = (Datum) 0;
+			nulls[1] = 'n';
+			if (SPI_processed != 1)
+				elog(ERROR, "the erasure computed no row");
+			if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)))
+				continue;		/* as an earlier erasure left it */
+			erased = spi_bytea_of(SPI_tuptable, 0, 3);
+			row_params(SPI_tuptable, 0, 4, ncols, args, nulls, 3 + npk);
+			citus_erase_step(write, nargs, argtypes, args, nulls, SPI_OK_UPDATE);
+			if (SPI_processed != 1)
+				ereport(ERROR,
+						(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+						 errmsg("the erasure of table %s was undone by the table's own code", crm_qualified_name(relid)),
+						 errdetail("A row to erase was not written: a rule or trigger of the table, or a policy on one of its shards, stopped it; nothing was erased."),
+						 errhint("Make the table's code leave the erasure alone, then erase the subject again.")));
+			/* what the row holds now, fingerprinted here as the erased values were */
+			citus_erase_step(reread, nargs, argtypes, args, nulls, SPI_OK_SELECT);
+			if (SPI_processed == 1)
+			{
+				row_params(SPI_tuptable, 0, 1, ncols, args, nulls, 3 + npk);
+				citus_erase_step(compute, nargs, argtypes, args, nulls, SPI_OK_SELECT);
+			}
+			if (SPI_processed != 1 ||
+				VARSIZE_ANY_EXHDR(spi_bytea_of(SPI_tuptable, 0, 1)) != VARSIZE_ANY_EXHDR(erased) ||
+				memcmp(VARDATA_ANY(spi_bytea_of(SPI_tuptable, 0, 1)), VARDATA_ANY(erased),
+					   VARSIZE_ANY_EXHDR(erased)) != 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_TRIGGERED_ACTION_EXCEPTION),
+						 errmsg("the erasure of table %s was undone by the table's own code", crm_qualified_name(relid)),
+						 errdetail("A trigger or rule of the table wrote other values than the erasure did; nothing was erased."),
+						 errhint("Make the table's triggers leave the erased values alone, then erase the subject again.")));
+			{
+				MemoryContext spi = MemoryContextSwitchTo(caller);
+
+				*fingerprints = lappend(*fingerprints, DatumGetByteaPCopy(PointerGetDatum(erased)));
+				MemoryContextSwitchTo(spi);
+			}
+			n++;
+		}
+	}
+	PG_FINALLY();
+	{
+		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
+	}
+	PG_END_TRY();
+	SPI_finish();
+	owner_leave(&run);
+
+	/*
+	 * What Citus read and wrote for each shard must have been the shard
+	 * table itself, seen whole: PostgreSQL's row_security = off, which makes
+	 * a policy the owner forces on itself an error, stays on this node, and
+	 * a view or a rule in a shard's place would hide rows from the erasure.
+	 * Checked on every node once the rows are written: the locks the
+	 * erasure holds keep the shards as they were while it read them.
+	 */
+	if (SPI_connect() != SPI_OK_CONNECT)
+		elog(ERROR, "SPI_connect failed");
+	{
+		Oid			types[1] = {OIDOID};
+		Datum		values[1] = {ObjectIdGetDatum(relid)};
+		bool		isnull;
+
+		if (SPI_execute_with_args("SELECT privacy.citus_shard_problems($1)", 1, types, values, NULL,
+								  false, 1) != SPI_OK_SELECT || SPI_processed != 1)
+			elog(ERROR, "could not check the shards of %s", crm_qualified_name(relid));
+		(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot erase rows of %s: some of its shards are not plain tables read whole",
+							crm_qualified_name(relid)),
+					 errdetail("%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
+					 errhint("A shard must be the table Citus made, with no rule and no row-level security forced on its owner; nothing was erased.")));
+	}
+	SPI_finish();
+	return n;
+}
+
 /*
  * Erase the labelled non-public values of the rows of relid whose key is key,
  * but not the rows whose erasable values are as an earlier erasure left them
@@ -555,6 +880,8 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 	StringInfoData cols;
 	StringInfoData assign;
 	StringInfoData erased;
+	List	   *colnames = NIL;
+	List	   *coltypes = NIL;
 	uint64		n = 0;
 
 	(void) crm_table_owner(relid);
@@ -575,10 +902,23 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 			appendStringInfo(&cols, "%scrm_t.%s", cols.len > 0 ? ", " : "", col);
 			appendStringInfo(&erased, "%scrm_e.%s", erased.len > 0 ? ", " : "", col);
 			appendStringInfo(&assign, "%s%s = crm_e.%s", assign.len > 0 ? ", " : "", col, col);
+			colnames = lappend(colnames, pstrdup(col));
+			coltypes = lappend(coltypes, format_type_extended(att->atttypid, att->atttypmod,
+															  FORMAT_TYPE_TYPEMOD_GIVEN | FORMAT_TYPE_FORCE_QUALIFY));
 		}
 	}
 	relation_close(rel, AccessShareLock);
-	if (set.len > 0)
+	if (set.len > 0 && crm_citus_table(relid))
+	{
+		const char *fp = "pg_catalog.sha256(pg_catalog.convert_to("
+			"CAST(%u AS pg_catalog.text) OPERATOR(pg_catalog.||) "
+			"CAST(ROW(%s) AS pg_catalog.text), 'UTF8'))";
+
+		n = erase_rows_citus(relid, keycol, key, done, colnames, coltypes, set.data,
+							 psprintf(fp, relid, cols.data), psprintf(fp, relid, erased.data),
+							 fingerprints);
+	}
+	else if (set.len > 0)
 	{
 		/* pseudonyms under the key, passed as $2, in a context of their own */
 		bytea	   *pkey = crm_pseudonym_key();
@@ -609,6 +949,57 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 		explicit_bzero(VARDATA(pkey), VARSIZE(pkey) - VARHDRSZ);
 	}
 	return n;
+}
+
+/*
+ * On a Citus cluster, an erasure changes the subject's rows of the subject
+ * table and its related tables in one transaction, each as its table's
+ * owner; Citus lets one transaction change a shard's rows (and those of the
+ * shards co-located with it) as one role only.  Refused before anything is
+ * changed when the distributed tables to erase have different owners.
+ */
+static void
+check_citus_owners(Oid subject)
+{
+	List	   *tables = list_make1_oid(subject);
+	Oid			owner = InvalidOid;
+	Oid			first = InvalidOid;
+	ListCell   *lc;
+
+	if (!crm_citus_present())
+		return;
+	foreach(lc, crm_relation_labels())
+	{
+		CrmLabelEntry *entry = (CrmLabelEntry *) lfirst(lc);
+		CrmTableLabel rtl;
+
+		if (entry->attnum != 0)
+			continue;
+		crm_parse_table_label(entry->label, &rtl);
+		if (rtl.related && crm_subject_relid(&rtl) == subject)
+			tables = lappend_oid(tables, entry->relid);
+	}
+	foreach(lc, tables)
+	{
+		Oid			relid = lfirst_oid(lc);
+		Oid			o;
+
+		if (!crm_citus_table(relid))
+			continue;
+		o = crm_table_owner(relid);
+		if (!OidIsValid(owner))
+		{
+			owner = o;
+			first = relid;
+		}
+		else if (o != owner)
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot erase subjects of %s on a Citus cluster: distributed tables %s and %s have different owners",
+							crm_qualified_name(subject), crm_qualified_name(first), crm_qualified_name(relid)),
+					 errdetail("An erasure changes each table as its owner, in one transaction; Citus lets one transaction change co-located shards as one role only."),
+					 errhint("Give the subject table and its related distributed tables one owner, then erase the subject again.")));
+	}
 }
 
 /*
@@ -653,6 +1044,7 @@ crm_erase_rows(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("table %s is not labelled as a subject table", get_rel_name(subject))));
+	check_citus_owners(subject);
 	(void) erase_rows(subject, tl.key, key, done, &fingerprints, &not_erased);
 	foreach(lc, crm_relation_labels())
 	{

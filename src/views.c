@@ -70,6 +70,7 @@
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "miscadmin.h"
+#include "parser/parse_func.h"
 #include "storage/lmgr.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -1539,11 +1540,19 @@ build_views(const TableSpec *t, List *targets, List *treatments)
 	 * The view role reads the table; RLS policies apply to it.  (On a Citus
 	 * cluster, on every node: its shards are read there as that role.)
 	 */
-	nest = crm_citus_propagate_begin();
-	exec_sql(psprintf("GRANT SELECT ON TABLE %s TO %s",
-					  quote_qualified_identifier(t->nspname, t->relname),
-					  quote_identifier(CRM_VIEW_ROLE)));
-	AtEOXact_GUC(true, nest);
+	if (pg_class_aclcheck(t->relid, get_role_oid(CRM_VIEW_ROLE, false), ACL_SELECT) != ACLCHECK_OK)
+	{
+		/*
+		 * (only when missing: on Citus, a GRANT in the transaction of the
+		 * owner's ALTER TABLE, as another role, waits for the shards the
+		 * owner's command holds)
+		 */
+		nest = crm_citus_propagate_begin();
+		exec_sql(psprintf("GRANT SELECT ON TABLE %s TO %s",
+						  quote_qualified_identifier(t->nspname, t->relname),
+						  quote_identifier(CRM_VIEW_ROLE)));
+		AtEOXact_GUC(true, nest);
+	}
 	columns = table_columns(t->relid);
 	foreach(lc, targets)
 	{
@@ -1883,6 +1892,13 @@ refresh_connected(Oid relid)
 		if (table_spec(lfirst_oid(lc), &t))
 			build_views(&t, targets, treatments);
 	}
+
+	/* on a Citus coordinator, the labels as every node's audit reads them */
+	if (crm_citus_present() &&
+		OidIsValid(LookupFuncName(list_make2(makeString(CRM_SCHEMA), makeString("citus_sync_labels")),
+								  0, NULL, true)) &&
+		SPI_execute("SELECT privacy.citus_sync_labels()", false, 0) != SPI_OK_SELECT)
+		elog(ERROR, "could not copy the labels to the Citus nodes");
 
 	/*
 	 * The anonymous views of a subject's related tables leave out the rows

@@ -45,7 +45,7 @@ CREATE TABLE privacy.access_log (
 COMMENT ON TABLE privacy.access_log IS
 'crm_privacy read audit: one row per privileged read; append-only';
 
--- The audit rows of a subject (subject_report): through the BRIN index
+-- The audit rows of a subject (subject_report), of every Citus node: through the BRIN index
 -- above.  The planner costs a BRIN scan of keys that are not in insertion
 -- order as a read of the whole table, so it is told not to scan it whole;
 -- JIT would only add its start-up cost to a small result.
@@ -56,10 +56,16 @@ SET search_path = pg_catalog, pg_temp
 SET enable_seqscan = off
 SET jit = off
 AS $$
-    SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
-      FROM privacy.audit_log a
-     WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
-       AND a.subject_key OPERATOR(pg_catalog.=) ANY (keys)
+    SELECT (SELECT COALESCE(pg_catalog.jsonb_agg(pg_catalog.to_jsonb(a) ORDER BY a.id), '[]')
+              FROM privacy.audit_log a
+             WHERE a.table_name OPERATOR(pg_catalog.=) ANY (tables)
+               AND a.subject_key OPERATOR(pg_catalog.=) ANY (keys))
+    -- on a Citus coordinator, then each worker's, naming the node
+    OPERATOR(pg_catalog.||)
+    (SELECT COALESCE(pg_catalog.jsonb_agg(e.row OPERATOR(pg_catalog.||) pg_catalog.jsonb_build_object('node', w.node)
+                                          ORDER BY w.node, e.n), '[]')
+       FROM privacy.citus_workers(pg_catalog.format('SELECT privacy.subject_audit_rows(%L, %L)', tables, keys)) w
+      CROSS JOIN LATERAL pg_catalog.jsonb_array_elements(w.result::pg_catalog.jsonb) WITH ORDINALITY AS e(row, n))
 $$;
 REVOKE ALL ON FUNCTION privacy.subject_audit_rows(pg_catalog.text[], pg_catalog.text[]) FROM PUBLIC;
 COMMENT ON FUNCTION privacy.subject_audit_rows(pg_catalog.text[], pg_catalog.text[]) IS
@@ -436,6 +442,7 @@ DECLARE
     target text := tbl::pg_catalog.text;
     trig text;
     part pg_catalog.regclass;
+    citus_triggers text;
 BEGIN
     PERFORM privacy.require_privacy_admin();   -- privacy administrators only
     IF tbl IS NULL THEN
@@ -465,6 +472,13 @@ BEGIN
     IF NOT privacy.is_fully_audited(tbl) THEN
         PERFORM privacy.record_audit_change(tbl, true);
     END IF;
+    -- A Citus table: its triggers go to every shard (Citus calls them
+    -- unsafe: they run on the workers, where the shards are), each writing
+    -- its node's log with the labels copied to every node (doc/scale.md).
+    IF privacy.citus_table(tbl) THEN
+        citus_triggers := pg_catalog.current_setting('citus.enable_unsafe_triggers');
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', 'on', true);
+    END IF;
     IF privacy.audit_trigger_state(tbl, 'crm_privacy_audit') OPERATOR(pg_catalog.=) 'absent' THEN
         EXECUTE pg_catalog.format('CREATE TRIGGER crm_privacy_audit AFTER INSERT OR UPDATE OR DELETE ON %s'
                                   ' FOR EACH ROW EXECUTE FUNCTION privacy.audit_trigger()', target);
@@ -487,6 +501,10 @@ BEGIN
                        OPERATOR(pg_catalog.<>) 'always' LOOP
         EXECUTE pg_catalog.format('ALTER TABLE %s ENABLE ALWAYS TRIGGER crm_privacy_audit_truncate', part);
     END LOOP;
+    IF citus_triggers IS NOT NULL THEN
+        PERFORM pg_catalog.set_config('citus.enable_unsafe_triggers', citus_triggers, true);
+        PERFORM privacy.citus_sync_labels();    -- (its name and shards, labelled or not)
+    END IF;
 END $$;
 
 CREATE FUNCTION privacy.disable_audit(tbl pg_catalog.regclass) RETURNS void
@@ -570,6 +588,9 @@ BEGIN
       WHERE i.indrelid OPERATOR(pg_catalog.=) ANY (ARRAY['privacy.audit_log'::pg_catalog.regclass,
                                                         'privacy.access_log'::pg_catalog.regclass])
         AND a.amname OPERATOR(pg_catalog.=) 'brin' AND i.indisvalid;
+    -- on a Citus coordinator, each worker's logs, in the worker's own chain
+    SELECT n OPERATOR(pg_catalog.+) COALESCE(pg_catalog.sum(w.result::pg_catalog.int8), 0) INTO n
+      FROM privacy.citus_workers('SELECT privacy.seal_audit()') w;
     RETURN n;
 END $$;
 
@@ -622,6 +643,18 @@ BEGIN
         ok := first_bad_id IS NULL;
         RETURN NEXT;
     END LOOP;
+    -- on a Citus coordinator, each worker's chains, named after the node
+    FOR r IN SELECT w.node, v.*
+               FROM privacy.citus_workers('SELECT pg_catalog.json_agg(v) FROM privacy.verify_audit() v') w
+              CROSS JOIN LATERAL pg_catalog.json_to_recordset(w.result::pg_catalog.json)
+                    AS v(log pg_catalog.text, rows_checked pg_catalog.int8, first_bad_id pg_catalog.int8, ok pg_catalog.bool)
+    LOOP
+        log := pg_catalog.format('%s on %s', r.log, r.node);
+        rows_checked := r.rows_checked;
+        first_bad_id := r.first_bad_id;
+        ok := r.ok;
+        RETURN NEXT;
+    END LOOP;
 END $$;
 
 -- The latest link of each chain, to keep outside the database.
@@ -636,6 +669,14 @@ AS $$
       LEFT JOIN LATERAL (SELECT a.id, a.hash FROM privacy.audit_seal a
                           WHERE a.log OPERATOR(pg_catalog.=) l.log
                           ORDER BY a.id DESC LIMIT 1) s ON true
+    -- on a Citus coordinator, each worker's, named after the node
+    UNION ALL
+    SELECT * FROM (
+        SELECT pg_catalog.format('%s on %s', h.log, w.node), h.id, h.hash
+          FROM privacy.citus_workers('SELECT pg_catalog.json_agg(h) FROM privacy.audit_head() h') w
+         CROSS JOIN LATERAL pg_catalog.json_to_recordset(w.result::pg_catalog.json)
+               AS h(log pg_catalog.text, id pg_catalog.int8, hash pg_catalog.text)
+         ORDER BY w.node, h.log) x
 $$;
 GRANT EXECUTE ON FUNCTION privacy.seal_audit() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION privacy.verify_audit() TO PUBLIC;

@@ -357,6 +357,25 @@ BEGIN
                        'every labelled table is audited');
     RETURN NEXT;
 
+    -- On a Citus coordinator: the shards of audited tables, on every node,
+    -- carry the audit triggers, and every node has their tables' labels.
+    IF privacy.citus_coordinator() THEN
+        "check" := 'change audit on every Citus node';
+        SELECT pg_catalog.string_agg(x.gap, '; ' ORDER BY x.gap) INTO names FROM (
+            SELECT pg_catalog.format('on %s: %s', w.node, w.result) AS gap
+              FROM privacy.citus_workers('SELECT COALESCE(privacy.citus_audit_gaps(), '''')') w
+             WHERE w.result OPERATOR(pg_catalog.<>) ''
+            UNION ALL
+            SELECT 'on the coordinator: ' OPERATOR(pg_catalog.||) u.gaps
+              FROM (SELECT privacy.citus_audit_gaps() AS gaps) u WHERE u.gaps IS NOT NULL
+            UNION ALL
+            SELECT 'labels not copied to the nodes (privacy.refresh_views()): ' OPERATOR(pg_catalog.||) o.stale
+              FROM (SELECT privacy.citus_labels_stale() AS stale) o WHERE o.stale IS NOT NULL) x;
+        ok := names IS NULL;
+        detail := COALESCE(names, 'every node audits the shards of audited tables, with their tables'' labels');
+        RETURN NEXT;
+    END IF;
+
     "check" := 'audit trail intact';
     SELECT pg_catalog.string_agg(v.log, ', ') INTO names FROM privacy.verify_audit() v WHERE NOT v.ok;
     ok := names IS NULL;

@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 76
+plan 129
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -61,12 +61,12 @@ r=$?
 ok $r "the CRM on the Citus cluster: distributed, labelled, roles, opt-outs, a disclosure profile"
 [ $r -eq 0 ] || grep -m 3 -A2 ERROR "$CRM_TMP/crm-citus.err" | sed 's/^/# /'
 setup=$(qc "SELECT string_agg(s, '; ') FROM privacy.citus_setup() s")
-is "$setup" "privacy.optout_keys: a reference table now; privacy.pseudonym_key: a reference table now; crm_privacy_views: may log in on every node; views: built again" \
-	"privacy.citus_setup(): opt-outs and the key as reference tables, the views' role on every node"
+is "$setup" "privacy.optout_keys: a reference table now; privacy.pseudonym_key: a reference table now; privacy.citus_labels: a reference table now; crm_privacy_views: may log in on every node; views: built again, labels copied to every node" \
+	"privacy.citus_setup(): opt-outs, key and labels as reference tables, the views' role on every node"
 is "$(qc "SELECT string_agg(s, '; ') FROM privacy.citus_setup() s")" \
-	"crm_privacy_views: may log in on every node; views: built again" "privacy.citus_setup() again: nothing more to convert"
-is "$(qc "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY 1) FROM pg_dist_partition")" \
-	"customer:h orders:h privacy.optout_keys:n privacy.pseudonym_key:n" "customer and orders distributed by hash, opt-outs and key as reference tables"
+	"crm_privacy_views: may log in on every node; views: built again, labels copied to every node" "privacy.citus_setup() again: nothing more to convert"
+is "$(qc "SELECT string_agg(logicalrelid::text || ':' || partmethod::text, ' ' ORDER BY logicalrelid::text) FROM pg_dist_partition")" \
+	"customer:h orders:h privacy.citus_labels:n privacy.optout_keys:n privacy.pseudonym_key:n" "customer and orders distributed by hash, opt-outs, key and labels as reference tables"
 
 q postgres "DROP DATABASE IF EXISTS $SINGLE" >/dev/null
 q postgres "CREATE DATABASE $SINGLE" >/dev/null
@@ -234,6 +234,9 @@ like "$out" "function query_to_xml" "a built-in function that runs SQL it is giv
 # directly on a worker: the shards are not the reader's
 out=$(qn "$CITUS_W1" cit_intern "SELECT count(*) FROM public.customer")
 like "$out" "permission denied for table customer" "on a worker, the reader reads no shard"
+# nor a view: the privacy views are the coordinator's only, where every full read is recorded
+like "$(qn "$CITUS_W1" cit_officer "SELECT count(*) FROM privacy_full.customer")" 'relation "privacy_full.customer" does not exist' \
+	"on a worker there is no full view to read unrecorded: the views are on the coordinator only"
 # a session of the views' owner on a worker runs only vetted code and no utility command
 qn "$CITUS_W1" postgres "SET citus.enable_ddl_propagation TO off; CREATE FUNCTION public.w_leak() RETURNS text LANGUAGE sql AS 'SELECT current_user::text'" >/dev/null
 out=$(qn "$CITUS_W1" crm_privacy_views "SELECT public.w_leak()")
@@ -264,6 +267,223 @@ is "$(qn "$CITUS_COORD" cit_clerk "SELECT count(*) FROM privacy_optout_direct_ma
 	"an opt-in reaches the workers: customer 2 is back in the opt-out view"
 is "$(qn "$CITUS_W2" postgres "SELECT count(*) FROM privacy.optout_keys WHERE key = '2'")" 0 \
 	"and is gone from the copy of the opt-outs on a worker"
+
+# 3. The change audit of distributed tables: each node records the changes
+# of its shards in its own log, under the distributed table's name, with
+# the labels copied from the coordinator; the coordinator's seal, verify,
+# subject_report and check_setup read every node's log.
+# every node's audit rows as text, for a search
+WORKERS="$CITUS_W1 $CITUS_W2 $CITUS_W3"	# (the third was added above)
+all_logs() { for p in "$CITUS_COORD" $WORKERS; do qn "$p" postgres "SELECT a::text FROM privacy.audit_log a"; done; }
+# the sum of a count over the workers
+on_workers() { for p in $WORKERS; do qn "$p" postgres "$1"; done | awk '{ s += $1 } END { print s }'; }
+# the first shard of a table on a worker (Citus hides shards from other sessions' catalogs)
+shard_on() { qn "$1" postgres "SET citus.show_shards_for_app_name_prefixes = '*';
+    SELECT c.oid::regclass FROM pg_class c WHERE c.relname ~ '^$2_[0-9]+\$' ORDER BY c.relname LIMIT 1"; }
+out=$(qn "$CITUS_COORD" postgres "SELECT privacy.enable_audit('customer'); SELECT privacy.enable_audit('orders')")
+ok $? "enable_audit on distributed tables (it failed: triggers are not supported on distributed tables)"
+is "$(qc "SELECT string_agg(table_name || ' ' || table_label, '; ' ORDER BY 1) FROM privacy.citus_labels")" \
+	"public.customer subject key=customer_id k=5; public.orders related subject=public.customer key=customer_id" \
+	"the labels of the distributed tables are copied for every node"
+# a table owned by a role that is not a superuser, distributed by it, then audited
+qc "CREATE ROLE cit_owner LOGIN; GRANT CREATE ON SCHEMA public TO cit_owner" >/dev/null
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.cit_notes (note_id bigint, customer_id bigint NOT NULL, note text,
+    PRIMARY KEY (customer_id, note_id))" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON TABLE cit_notes IS 'related subject=public.customer key=customer_id';
+    SECURITY LABEL FOR crm_privacy ON COLUMN cit_notes.note_id IS 'public';
+    SECURITY LABEL FOR crm_privacy ON COLUMN cit_notes.note IS 'personal'" >/dev/null
+qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('cit_notes', 'customer_id', colocate_with => 'customer')" >/dev/null
+is "$(qc "SELECT privacy.enable_audit('cit_notes')")" "" "a table its owner distributed is audited too"
+mobile7=$(qc "SELECT mobile FROM public.customer WHERE customer_id = 7")
+qc "UPDATE customer SET email = 'seven@example.org', loyalty_points = loyalty_points + 1 WHERE customer_id = 7" >/dev/null
+qn "$CITUS_COORD" cit_owner "INSERT INTO cit_notes VALUES (1, 7, 'asked about her divorce'), (2, 8, 'moved to Chengdu')" >/dev/null
+qc "INSERT INTO customer (customer_id, full_name, gender, birth_date, mobile, email, id_number, zip, city, loyalty_points, signup_at)
+    VALUES (9001, 'Zhao Lei', 'M', '1980-02-03', '13900009001', 'zl@example.org', '110101198002030011', '100000', 'Beijing', 0, now())" >/dev/null
+qc "INSERT INTO orders VALUES (900007, 7, now(), 'tea', 'web', 9.50, 'No. 7 Road'); DELETE FROM orders WHERE order_id = 900007" >/dev/null
+logs=$(all_logs)
+for v in seven@example.org "asked about her divorce" "No. 7 Road" 13900009001 "Zhao Lei" 110101198002030011 "$mobile7"; do
+	! printf '%s' "$logs" | grep -qF "$v"
+	ok $? "no node's change audit holds '$v' in clear"
+done
+key7=$(qc "SELECT privacy.pseudonym('7', 'audit')")
+row=$(qc "SELECT e->>'op', e->>'table_name', e->>'subject_key', e->'new_values'->>'email', e->'new_values'->>'loyalty_points' IS NOT NULL, e->>'node' IS NOT NULL
+            FROM jsonb_array_elements(privacy.subject_report('customer', '7')->'audit') e
+           WHERE e->>'op' = 'UPDATE' AND e->'new_values' ? 'email'")
+is "$row" "UPDATE|public.customer|$key7|$(qc "SELECT privacy.pseudonym('seven@example.org', 'audit')")|t|t" \
+	"subject_report finds the worker's row: the distributed table's name, the subject key and the e-mail as audit pseudonyms, the node"
+is "$(qc "SELECT string_agg(DISTINCT e->>'table_name' || ' ' || (e->>'op'), ', ' ORDER BY e->>'table_name' || ' ' || (e->>'op'))
+            FROM jsonb_array_elements(privacy.subject_report('customer', '7')->'audit') e WHERE e ? 'node'")" \
+	"public.cit_notes INSERT, public.customer UPDATE, public.orders DELETE, public.orders INSERT" \
+	"subject_report: the subject's changes in every distributed table, read on the workers"
+# a label changed on the coordinator reaches every node's audit at once
+is "$(qc "SECURITY LABEL FOR crm_privacy ON COLUMN cit_notes.note IS 'public'")" "" "cit_notes.note labelled public on the coordinator"
+qn "$CITUS_COORD" cit_owner "UPDATE cit_notes SET note = 'public now' WHERE customer_id = 8" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN cit_notes.note IS 'personal'" >/dev/null
+qn "$CITUS_COORD" cit_owner "UPDATE cit_notes SET note = 'private again' WHERE customer_id = 8" >/dev/null
+logs=$(all_logs)
+printf '%s' "$logs" | grep -qF 'public now'
+ok $? "a column labelled public on the coordinator: the workers' audit stores it in clear"
+! printf '%s' "$logs" | grep -qF 'private again'
+ok $? "labelled personal again: the workers' audit stores a pseudonym at once"
+# the owner, on the worker that holds its shard, against the audit
+shard=$(shard_on "$CITUS_W1" cit_notes)
+sid=${shard##*_}
+for sql in "ALTER TABLE $shard DISABLE TRIGGER crm_privacy_audit_$sid" "ALTER TABLE $shard DISABLE TRIGGER ALL" \
+	"ALTER TABLE $shard ENABLE REPLICA TRIGGER crm_privacy_audit_$sid" "DROP TRIGGER crm_privacy_audit_$sid ON $shard" \
+	"ALTER TRIGGER crm_privacy_audit_$sid ON $shard RENAME TO x"; do
+	like "$(qn "$CITUS_W1" cit_owner "$sql")" "cannot (enable or disable|drop|rename) the crm_privacy audit trigger" \
+		"on a worker, the owner may not: $sql"
+done
+like "$(qn "$CITUS_W1" cit_owner "UPDATE privacy.citus_labels SET labels = '{public,public}'")" "permission denied for table citus_labels" \
+	"the owner may not change the labels the workers' audit reads"
+n0=$(qn "$CITUS_W1" postgres "SELECT count(*) FROM privacy.audit_log WHERE table_name = 'public.cit_notes'")
+qn "$CITUS_W1" cit_owner "SET citus.enable_manual_changes_to_shards = on; INSERT INTO $shard VALUES (5, 5, 'written on the worker'); TRUNCATE $shard" >/dev/null
+is "$(qn "$CITUS_W1" postgres "SELECT string_agg(op || ' ' || table_name || ' ' || COALESCE(new_values->>'note', new_values->>'shard'), '; ' ORDER BY id)
+        FROM privacy.audit_log WHERE table_name = 'public.cit_notes' AND id > (SELECT max(id) FROM privacy.audit_log) - 2")" \
+	"INSERT public.cit_notes $(qc "SELECT privacy.pseudonym('written on the worker', 'audit')"); TRUNCATE public.cit_notes public.$shard" \
+	"the owner writing and truncating its shard directly on the worker: both recorded there, pseudonymized"
+# TRUNCATE of the distributed table: the coordinator and every shard's node record it
+qc "TRUNCATE cit_notes" >/dev/null
+is "$(qc "SELECT count(*) FROM privacy.audit_log WHERE op = 'TRUNCATE' AND table_name = 'public.cit_notes'")/$(on_workers "SELECT count(*) FROM privacy.audit_log WHERE op = 'TRUNCATE' AND table_name = 'public.cit_notes' AND new_values ? 'shard'")" \
+	"1/$((32 + 1))" "TRUNCATE of a distributed table: one row on the coordinator, one per shard on the workers"
+# Red team (audit round 1): the owner renames things on a worker.
+# #1: its table's copy on the worker renamed: the shards' audit finds no
+# labels for it and hides every value (it wrote them in clear), and
+# check_setup names the table
+qn "$CITUS_W1" cit_owner "SET citus.enable_ddl_propagation = off; ALTER TABLE public.cit_notes RENAME TO cit_notes_x" >/dev/null
+for i in $(seq 20 40); do qn "$CITUS_COORD" cit_owner "INSERT INTO cit_notes VALUES ($i, $i, 'rt1 secret $i')" >/dev/null; done
+! all_logs | grep -qF 'rt1 secret'
+ok $? "#1 the table renamed on a worker: nobody's writes reach that worker's log in clear"
+like "$(qc "SELECT detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" \
+	"on 127.0.0.1:$CITUS_W1: shards not audited: .*; tables not named as on the coordinator: public.cit_notes_x" \
+	"#1 check_setup names the table renamed on the worker"
+qn "$CITUS_W1" cit_owner "SET citus.enable_ddl_propagation = off; ALTER TABLE public.cit_notes_x RENAME TO cit_notes" >/dev/null
+# #2 and #4: a shard renamed (a view in its place; or given the name of a
+# customer shard): its rows are recorded under its own table, pseudonymized
+shard2=$(shard_on "$CITUS_W1" cit_notes)
+qn "$CITUS_W1" cit_owner "SET citus.enable_manual_changes_to_shards = on; SET citus.enable_ddl_propagation = off;
+    ALTER TABLE $shard2 RENAME TO rt_hidden; CREATE VIEW $shard2 AS SELECT * FROM rt_hidden" >/dev/null
+for i in $(seq 41 60); do qn "$CITUS_COORD" cit_owner "INSERT INTO cit_notes VALUES ($i, $i, 'rt2 secret $i')" >/dev/null; done
+! all_logs | grep -qF 'rt2 secret'
+ok $? "#2 a view in a shard's place: the writes through it are recorded pseudonymized"
+is "$(qn "$CITUS_W1" postgres "SELECT count(*) FROM privacy.audit_log WHERE table_name <> 'public.cit_notes' AND table_name LIKE '%rt_hidden%'")" 0 \
+	"#2 and under the distributed table's name, not the renamed shard's"
+like "$(qc "SELECT detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" \
+	"on 127.0.0.1:$CITUS_W1: shards not audited: public.$shard2\$" "#2 check_setup names the shard replaced by a view"
+cust=$(shard_on "$CITUS_W2" customer)
+qn "$CITUS_W1" cit_owner "SET citus.enable_manual_changes_to_shards = on; SET citus.enable_ddl_propagation = off;
+    DROP VIEW $shard2; ALTER TABLE rt_hidden RENAME TO $cust; INSERT INTO $cust VALUES (98, 7, 'forged');
+    ALTER TABLE $cust RENAME TO $shard2" >/dev/null
+is "$(qn "$CITUS_W1" postgres "SELECT table_name FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" public.cit_notes \
+	"#4 a shard renamed like a customer shard: its rows are recorded as cit_notes, no forged customer row"
+# #3: DDL that rewrites values, on a shard directly: recorded on its node
+qn "$CITUS_W1" cit_owner "SET citus.enable_manual_changes_to_shards = on;
+    ALTER TABLE $shard2 ALTER COLUMN note TYPE text USING note || ''" >/dev/null
+is "$(qn "$CITUS_W1" postgres "SELECT op || ' ' || table_name || ' ' || (new_values->>'shard') || ' ' || (new_values->>'column')
+        FROM privacy.audit_log ORDER BY id DESC LIMIT 1")" "ALTER COLUMN TYPE public.cit_notes public.$shard2 note" \
+	"#3 ALTER COLUMN TYPE of a shard on its node is recorded there"
+like "$(qc "SELECT ok || ' ' || detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" "^true " \
+	"everything back in place: check_setup is satisfied again"
+
+# Red team (audit round 2). #1: the owner swaps the names of two of its
+# tables (and their shards) on a worker: each shard is still recorded under
+# its own table, by its number, with that table's labels; check_setup names
+# the tables named otherwise than on the coordinator
+for t in rt_a rt_b; do
+	qn "$CITUS_COORD" cit_owner "CREATE TABLE public.$t (id bigint PRIMARY KEY, secret text, pub text)" >/dev/null
+	qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('$t', 'id', shard_count => 2)" >/dev/null
+	qc "SECURITY LABEL FOR crm_privacy ON TABLE $t IS 'subject key=id'" >/dev/null
+	qc "SECURITY LABEL FOR crm_privacy ON COLUMN $t.pub IS 'public'" >/dev/null
+done
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt_a.secret IS 'personal'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt_b.secret IS 'public'" >/dev/null
+qc "SELECT privacy.enable_audit('rt_a')" >/dev/null
+qc "SELECT privacy.enable_audit('rt_b')" >/dev/null
+sa=$(shard_on "$CITUS_W1" rt_a); sb=$(shard_on "$CITUS_W1" rt_b)
+psql -X -q -p "$CITUS_W1" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" \
+	-c "SET citus.enable_manual_changes_to_shards = on" -c "ALTER TABLE rt_a RENAME TO rt_swap" \
+	-c "ALTER TABLE rt_b RENAME TO rt_a" -c "ALTER TABLE rt_swap RENAME TO rt_b" \
+	-c "ALTER TABLE $sa RENAME TO rt_b_${sa#rt_a_}" -c "CREATE VIEW $sa AS SELECT * FROM rt_b_${sa#rt_a_}" \
+	-c "ALTER TABLE $sb RENAME TO rt_a_${sb#rt_b_}" -c "CREATE VIEW $sb AS SELECT * FROM rt_a_${sb#rt_b_}" >/dev/null 2>&1
+for i in $(seq 1 8); do qc "INSERT INTO rt_a VALUES ($i, 'rt2 secret $i', 'p')" >/dev/null; done
+! all_logs | grep -qF 'rt2 secret'
+ok $? "RT2 #1 tables swapped by name on a worker: rt_a's personal values are still pseudonymized there"
+is "$(qn "$CITUS_W1" postgres "SELECT count(*) FROM privacy.audit_log WHERE table_name = 'public.rt_b'")" 0 \
+	"RT2 #1 and recorded under rt_a, not under the name its table has on that worker"
+like "$(qc "SELECT detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" \
+	"on 127.0.0.1:$CITUS_W1: .*tables not named as on the coordinator: public.rt_a, public.rt_b" \
+	"RT2 #1 check_setup names the swapped tables"
+psql -X -q -p "$CITUS_W1" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" \
+	-c "SET citus.enable_manual_changes_to_shards = on" -c "DROP VIEW $sa" -c "DROP VIEW $sb" \
+	-c "ALTER TABLE rt_b_${sa#rt_a_} RENAME TO $sa" -c "ALTER TABLE rt_a_${sb#rt_b_} RENAME TO $sb" \
+	-c "ALTER TABLE rt_a RENAME TO rt_swap" -c "ALTER TABLE rt_b RENAME TO rt_a" -c "ALTER TABLE rt_swap RENAME TO rt_b" >/dev/null 2>&1
+# #3: a policy the owner forces on itself on a shard would hide a row from the
+# erasure: the erasure refuses, nothing changes
+qn "$CITUS_COORD" cit_owner "INSERT INTO rt_b VALUES (77, 'erase me', 'p')" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt_b.secret IS 'personal anon=null'" >/dev/null
+sb77=$(qc "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'rt_b'::regclass AND get_shard_id_for_distribution_column('rt_b', 77) = shardid")
+node77=$(qc "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $sb77")
+psql -X -q -p "$node77" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "ALTER TABLE rt_b_$sb77 ENABLE ROW LEVEL SECURITY" -c "ALTER TABLE rt_b_$sb77 FORCE ROW LEVEL SECURITY" \
+	-c "CREATE POLICY hide ON rt_b_$sb77 FOR SELECT USING (id <> 77)" >/dev/null 2>&1
+like "$(qc "SELECT privacy.erase_subject('rt_b', '77')")" "cannot erase rows of public.rt_b: some of its shards are not plain tables read whole" \
+	"RT2 #3 a shard hiding the subject's row from its owner: the erasure refuses (it erased nothing and said 0)"
+is "$(qc "SELECT secret FROM rt_b WHERE id = 77")" "erase me" "RT2 #3 and nothing changed"
+psql -X -q -p "$node77" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "DROP POLICY hide ON rt_b_$sb77" -c "ALTER TABLE rt_b_$sb77 NO FORCE ROW LEVEL SECURITY" >/dev/null 2>&1
+is "$(qc "SELECT privacy.erase_subject('rt_b', '77')")/$(qc "SELECT secret IS NULL FROM rt_b WHERE id = 77")" "1/t" \
+	"RT2 #3 the policy gone, the erasure erases the row"
+qn "$CITUS_COORD" cit_owner "DROP TABLE rt_a, rt_b" >/dev/null
+
+# seal and verify over every node; check_setup
+sealed=$(qc "SELECT privacy.seal_audit()")
+count_logs="SELECT (SELECT count(*) FROM privacy.audit_log) + (SELECT count(*) FROM privacy.access_log)"
+wrows=$(( $(qc "$count_logs") + $(on_workers "$count_logs") ))
+is "$sealed" "$wrows" "seal_audit() on the coordinator seals every row of every node's logs"
+is "$(qc "SELECT string_agg(log || ':' || ok, ' ' ORDER BY log) FROM privacy.verify_audit()")" \
+	"access_log:true access_log on 127.0.0.1:$CITUS_W1:true access_log on 127.0.0.1:$CITUS_W2:true access_log on 127.0.0.1:$CITUS_W3:true audit_log:true audit_log on 127.0.0.1:$CITUS_W1:true audit_log on 127.0.0.1:$CITUS_W2:true audit_log on 127.0.0.1:$CITUS_W3:true" \
+	"verify_audit() verifies each node's chains"
+is "$(qc "SELECT string_agg(log, ', ' ORDER BY log) FROM privacy.audit_head() WHERE log LIKE 'audit_log on %' AND id IS NOT NULL")" \
+	"audit_log on 127.0.0.1:$CITUS_W1, audit_log on 127.0.0.1:$CITUS_W2, audit_log on 127.0.0.1:$CITUS_W3" "audit_head(): each worker's audit_log head"
+is "$(qc "SELECT ok || ' ' || detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" \
+	"true every node audits the shards of audited tables, with their tables' labels" "check_setup: the shards of audited tables are audited on every node"
+# a superuser on a worker disables a shard's trigger, and changes a sealed row: the coordinator sees both
+qn "$CITUS_W2" postgres "ALTER TABLE $(shard_on "$CITUS_W2" customer) DISABLE TRIGGER ALL" >/dev/null
+like "$(qc "SELECT ok || ' ' || detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'")" \
+	"^false on 127.0.0.1:$CITUS_W2: shards not audited: public.customer_[0-9]+$" "check_setup names a worker's shard whose audit trigger was disabled"
+qn "$CITUS_W1" postgres "ALTER TABLE privacy.audit_log DISABLE TRIGGER USER; UPDATE privacy.audit_log SET new_values = '{}' WHERE id = 1;
+    ALTER TABLE privacy.audit_log ENABLE TRIGGER USER" >/dev/null
+is "$(qc "SELECT string_agg(log || ':' || first_bad_id, ' ') FROM privacy.verify_audit() WHERE NOT ok")" \
+	"audit_log on 127.0.0.1:$CITUS_W1:1" "a sealed row changed on a worker: verify_audit() on the coordinator names the node and the row"
+is "$(qc "SELECT ok FROM privacy.check_setup() WHERE \"check\" = 'audit trail intact'")" f "and check_setup says the audit trail is broken"
+# erase_subject on distributed tables (it failed: "non-IMMUTABLE functions are
+# not allowed in the RETURNING clause"): the same erased rows as on one server
+like "$(qc "SELECT privacy.erase_subject('customer', '12')")" \
+	"cannot erase subjects of public.customer on a Citus cluster: distributed tables public.customer and public.cit_notes have different owners" \
+	"erase_subject over distributed tables of different owners: refused before anything changes (Citus: one role per shard group and transaction)"
+qc "ALTER TABLE cit_notes OWNER TO postgres" >/dev/null
+mobile12=$(qc "SELECT mobile FROM public.customer WHERE customer_id = 12")
+# (the key was rotated above: the single server takes it again)
+qs "SELECT privacy.import_pseudonym_key(decode('$(qc "SELECT encode(privacy.export_pseudonym_key(), 'hex')")', 'hex'))" >/dev/null
+is "$(qc "SELECT privacy.erase_subject('customer', '12')")" "$(qs "SELECT privacy.erase_subject('customer', '12')")" \
+	"erase_subject on the cluster changes as many rows as on one server"
+erased="SELECT customer_id, full_name, gender, birth_date, mobile, email, id_number, zip, city, income, ethnicity, religion,
+               signup_at, marketing_notes FROM public.customer WHERE customer_id = 12"
+c=$(q_rows "$CITUS_COORD" postgres "$erased"); s1=$(q_rows "" postgres "$erased")
+is "$c" "$s1" "the erased customer row is the same on the cluster as on one server (loyalty points get noise: left out)"
+is "$(q_rows "$CITUS_COORD" postgres "SELECT * FROM public.orders WHERE customer_id = 12")" \
+	"$(q_rows "" postgres "SELECT * FROM public.orders WHERE customer_id = 12")" "and so are its erased orders"
+is "$(qc "SELECT privacy.erase_subject('customer', '12')")" 0 "erasing again changes nothing"
+! all_logs | grep -qF "$mobile12"
+ok $? "no node's change audit holds the erased mobile number in clear"
+is "$(qc "SELECT count(*) FROM privacy.audit_log WHERE op = 'erase_subject' AND table_name = 'public.customer'")/$(on_workers "SELECT count(*) FROM privacy.audit_log WHERE table_name = 'public.customer' AND op = 'UPDATE' AND subject_key = '$(qc "SELECT privacy.pseudonym('12', 'audit')")'")" \
+	"2/1" "the erasures are recorded on the coordinator, the erased customer row by its shard's node"
+
+# an unreachable node is never left out silently
+as_pg "$PGBIN/pg_ctl" -D "$CRM_TMP/w2" -m fast -w stop >/dev/null
+like "$(qc "SELECT * FROM privacy.verify_audit()")" "could not read the crm_privacy logs of Citus node 127.0.0.1:$CITUS_W2" \
+	"a worker that is down: verify_audit() fails, naming it"
+as_pg "$PGBIN/pg_ctl" -D "$CRM_TMP/w2" -l "$CRM_TMP/w2.log" -w start >/dev/null
 
 # 4. The rows the readers may not see are not sent anywhere they can read:
 # the cluster's node logs hold no clear mobile of customer 1.
