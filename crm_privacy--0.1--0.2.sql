@@ -978,7 +978,8 @@ CREATE TABLE privacy.citus_labels (
     table_label pg_catalog.text NOT NULL,
     columns     pg_catalog.text[] NOT NULL,
     labels      pg_catalog.text[] NOT NULL,
-    shards      pg_catalog.int8[] NOT NULL      -- its shards' numbers
+    shards      pg_catalog.int8[] NOT NULL,     -- its shards' numbers
+    table_columns pg_catalog.text[] NOT NULL    -- its columns, in order: privacy.citus_columns()
 );
 REVOKE ALL ON privacy.citus_labels FROM PUBLIC;
 COMMENT ON TABLE privacy.citus_labels IS
@@ -1022,11 +1023,43 @@ BEGIN
 END $$;
 REVOKE ALL ON FUNCTION privacy.citus_coordinator() FROM PUBLIC;
 
+-- A table's columns in order, each as its quoted name and its type's
+-- schema-qualified name: what a shard's columns must be, on every node, for
+-- its table's labels to apply by name (src/audit.c makes the same list).
+CREATE FUNCTION privacy.citus_columns(tbl pg_catalog.oid) RETURNS pg_catalog.text[]
+LANGUAGE sql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT COALESCE(pg_catalog.array_agg(pg_catalog.format('%I %I.%I', a.attname, n.nspname, t.typname) ORDER BY a.attnum), '{}')
+      FROM pg_catalog.pg_attribute a
+      JOIN pg_catalog.pg_type t ON t.oid OPERATOR(pg_catalog.=) a.atttypid
+      JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) t.typnamespace
+     WHERE a.attrelid OPERATOR(pg_catalog.=) tbl AND a.attnum OPERATOR(pg_catalog.>) 0 AND NOT a.attisdropped
+$$;
+REVOKE ALL ON FUNCTION privacy.citus_columns(pg_catalog.oid) FROM PUBLIC;
+
+-- The schema-qualified name Citus gives shard shardid of tbl (a long name
+-- is cut and hashed: Citus's shard_name()).
+CREATE FUNCTION privacy.citus_shard_relation(tbl pg_catalog.oid, shardid pg_catalog.int8) RETURNS pg_catalog.text
+LANGUAGE plpgsql STABLE STRICT
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    nsp text := (SELECT n.nspname FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n
+                     ON n.oid OPERATOR(pg_catalog.=) c.relnamespace WHERE c.oid OPERATOR(pg_catalog.=) tbl);
+    name text;
+BEGIN
+    EXECUTE 'SELECT pg_catalog.shard_name($1, $2)' INTO name USING tbl::pg_catalog.regclass, shardid;
+    -- (public is left out of shard_name()'s name)
+    RETURN CASE WHEN nsp OPERATOR(pg_catalog.=) 'public' THEN 'public.' OPERATOR(pg_catalog.||) name ELSE name END;
+END $$;
+REVOKE ALL ON FUNCTION privacy.citus_shard_relation(pg_catalog.oid, pg_catalog.int8) FROM PUBLIC;
+
 -- The rows privacy.citus_labels must hold: every Citus table that is
 -- labelled or audited (here, on the coordinator), with its shards.
 CREATE FUNCTION privacy.citus_labels_wanted()
 RETURNS TABLE (table_name pg_catalog.text, table_label pg_catalog.text, columns pg_catalog.text[],
-               labels pg_catalog.text[], shards pg_catalog.int8[])
+               labels pg_catalog.text[], shards pg_catalog.int8[], table_columns pg_catalog.text[])
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
@@ -1038,7 +1071,8 @@ BEGIN
         SELECT pg_catalog.format('%I.%I', n.nspname, c.relname), COALESCE(s.label, ''),
                COALESCE(cl.columns, '{}'), COALESCE(cl.labels, '{}'),
                COALESCE((SELECT pg_catalog.array_agg(d.shardid ORDER BY d.shardid) FROM pg_catalog.pg_dist_shard d
-                          WHERE d.logicalrelid OPERATOR(pg_catalog.=) c.oid), '{}')
+                          WHERE d.logicalrelid OPERATOR(pg_catalog.=) c.oid), '{}'),
+               privacy.citus_columns(c.oid)
           FROM pg_catalog.pg_dist_partition p
           JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) p.logicalrelid
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
@@ -1078,7 +1112,8 @@ BEGIN
                                   AND l.table_label OPERATOR(pg_catalog.=) w.table_label
                                   AND l.columns OPERATOR(pg_catalog.=) w.columns
                                   AND l.labels OPERATOR(pg_catalog.=) w.labels
-                                  AND l.shards OPERATOR(pg_catalog.=) w.shards));
+                                  AND l.shards OPERATOR(pg_catalog.=) w.shards
+                                  AND l.table_columns OPERATOR(pg_catalog.=) w.table_columns));
 END $$;
 REVOKE ALL ON FUNCTION privacy.citus_labels_stale() FROM PUBLIC;
 
@@ -1102,12 +1137,13 @@ BEGIN
                           AND l.table_label OPERATOR(pg_catalog.=) r.table_label
                           AND l.columns OPERATOR(pg_catalog.=) r.columns
                           AND l.labels OPERATOR(pg_catalog.=) r.labels
-                          AND l.shards OPERATOR(pg_catalog.=) r.shards) THEN
-            INSERT INTO privacy.citus_labels AS l (table_name, table_label, columns, labels, shards)
-            VALUES (r.table_name, r.table_label, r.columns, r.labels, r.shards)
+                          AND l.shards OPERATOR(pg_catalog.=) r.shards
+                          AND l.table_columns OPERATOR(pg_catalog.=) r.table_columns) THEN
+            INSERT INTO privacy.citus_labels AS l (table_name, table_label, columns, labels, shards, table_columns)
+            VALUES (r.table_name, r.table_label, r.columns, r.labels, r.shards, r.table_columns)
             ON CONFLICT (table_name) DO UPDATE
                SET table_label = excluded.table_label, columns = excluded.columns, labels = excluded.labels,
-                   shards = excluded.shards;
+                   shards = excluded.shards, table_columns = excluded.table_columns;
         END IF;
     END LOOP;
     IF EXISTS (SELECT FROM privacy.citus_labels l WHERE l.table_name OPERATOR(pg_catalog.<>) ALL (names)) THEN
@@ -1151,60 +1187,68 @@ REVOKE ALL ON FUNCTION privacy.citus_workers(pg_catalog.text) FROM PUBLIC;
 -- On a node, what its change audit of Citus tables lacks, or NULL: of the
 -- shards Citus's catalog places on this node, of tables audited here, those
 -- that are not what Citus writes to (missing, or something else in their
--- place: the relation named after the table and the shard's number), do not
--- carry that shard's audit trigger firing always, or whose table is named
--- here otherwise than privacy.citus_labels names it (renamed on this node:
--- by its shards' numbers, the audit records it under the coordinator's
--- name).  (Citus copies row triggers only: a shard's TRUNCATE is recorded
--- by src/ddl.c's utility hook.)
+-- place), do not carry an audit trigger firing always that Citus copied
+-- from their table (or from the partitioned table above it), or whose
+-- columns differ from their table's on the coordinator (renamed or changed
+-- on this node: the table's labels apply by name); and the tables named
+-- here otherwise than on the coordinator.  (Citus copies row triggers only:
+-- a shard's TRUNCATE is recorded by src/ddl.c's utility hook.)
 CREATE FUNCTION privacy.citus_audit_gaps() RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     shards text;
+    changed text;
     renamed text;
 BEGIN
     IF pg_catalog.to_regclass('pg_catalog.pg_dist_placement') IS NULL THEN
         RETURN NULL;
     END IF;
     WITH here AS (
-        SELECT d.shardid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
-               pg_catalog.to_regclass(pg_catalog.format('%I.%I', n.nspname, c.relname OPERATOR(pg_catalog.||) '_'
-                                                        OPERATOR(pg_catalog.||) d.shardid)) AS shard
+        SELECT d.shardid, d.logicalrelid, pg_catalog.format('%I.%I', n.nspname, c.relname) AS name,
+               privacy.citus_shard_relation(d.logicalrelid, d.shardid) AS shardname,
+               pg_catalog.to_regclass(privacy.citus_shard_relation(d.logicalrelid, d.shardid)) AS shard,
+               (SELECT l FROM privacy.citus_labels l WHERE d.shardid OPERATOR(pg_catalog.=) ANY (l.shards)) AS copy
           FROM pg_catalog.pg_dist_placement p
           JOIN pg_catalog.pg_dist_shard d ON d.shardid OPERATOR(pg_catalog.=) p.shardid
           JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) d.logicalrelid
           JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
          WHERE p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)
            AND privacy.audit_trigger_state(d.logicalrelid, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) 'absent')
-    SELECT pg_catalog.string_agg(h.name OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) h.shardid, ', '
-                                 ORDER BY h.name, h.shardid)
+    SELECT pg_catalog.string_agg(h.shardname, ', ' ORDER BY h.shardname)
              FILTER (WHERE h.shard IS NULL
                         OR (SELECT k.relkind FROM pg_catalog.pg_class k WHERE k.oid OPERATOR(pg_catalog.=) h.shard)
                            OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[])
                         OR privacy.audit_trigger_state(h.shard, 'crm_privacy_audit') OPERATOR(pg_catalog.<>) 'always'
                         OR NOT EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                                         JOIN pg_catalog.pg_dist_shard o
+                                           ON t.tgname OPERATOR(pg_catalog.=) ('crm_privacy_audit_' OPERATOR(pg_catalog.||) o.shardid)
                                         WHERE t.tgrelid OPERATOR(pg_catalog.=) h.shard
-                                          AND t.tgname OPERATOR(pg_catalog.=) ('crm_privacy_audit_' OPERATOR(pg_catalog.||) h.shardid))),
+                                          AND (o.logicalrelid OPERATOR(pg_catalog.=) h.logicalrelid
+                                               OR o.logicalrelid OPERATOR(pg_catalog.=) ANY
+                                                  (SELECT a.relid FROM pg_catalog.pg_partition_ancestors(h.logicalrelid) a)))),
+           pg_catalog.string_agg(h.shardname, ', ' ORDER BY h.shardname)
+             FILTER (WHERE h.shard IS NOT NULL AND (h.copy).table_columns IS NOT NULL
+                       AND privacy.citus_columns(h.shard) OPERATOR(pg_catalog.<>) (h.copy).table_columns),
            pg_catalog.string_agg(DISTINCT h.name, ', ')
-             FILTER (WHERE EXISTS (SELECT FROM privacy.citus_labels l
-                                    WHERE h.shardid OPERATOR(pg_catalog.=) ANY (l.shards)
-                                      AND l.table_name OPERATOR(pg_catalog.<>) h.name))
-      INTO shards, renamed
+             FILTER (WHERE (h.copy).table_name OPERATOR(pg_catalog.<>) h.name)
+      INTO shards, changed, renamed
       FROM here h;
     RETURN NULLIF(pg_catalog.concat_ws('; ',
                       'shards not audited: ' OPERATOR(pg_catalog.||) shards,
+                      'shards whose columns differ from their table''s: ' OPERATOR(pg_catalog.||) changed,
                       'tables not named as on the coordinator: ' OPERATOR(pg_catalog.||) renamed), '');
 END $$;
 REVOKE ALL ON FUNCTION privacy.citus_audit_gaps() FROM PUBLIC;
 
--- On a node: the shards of tbl (named as on the coordinator: schema, table)
--- placed here that are not plain tables an erasure reads whole (missing, a
--- view or something else in their place, with a rule, or with row-level
--- security forced on their owner), or NULL.
-CREATE FUNCTION privacy.citus_node_shard_problems(nsp pg_catalog.text, rel pg_catalog.text,
-                                                  shards pg_catalog.int8[])
+-- On a node: of the shards given (their numbers and the names Citus gives
+-- them, on the coordinator), those placed here that are not plain tables
+-- an erasure reads whole (missing, a view or something else in their place,
+-- with a rule, with row-level security forced on their owner, or with other
+-- columns than their table's), or NULL.
+CREATE FUNCTION privacy.citus_node_shard_problems(shards pg_catalog.int8[], names pg_catalog.text[],
+                                                  table_columns pg_catalog.text[])
 RETURNS pg_catalog.text
 LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
@@ -1214,15 +1258,16 @@ BEGIN
         RETURN NULL;
     END IF;
     RETURN (SELECT pg_catalog.string_agg(x.name, ', ' ORDER BY x.name)
-              FROM (SELECT pg_catalog.format('%I.%I', nsp, rel OPERATOR(pg_catalog.||) '_' OPERATOR(pg_catalog.||) p.shardid) AS name
-                      FROM pg_catalog.pg_dist_placement p
-                     WHERE p.shardid OPERATOR(pg_catalog.=) ANY (shards)
-                       AND p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)) x
+              FROM (SELECT s.name
+                      FROM ROWS FROM (pg_catalog.unnest(shards), pg_catalog.unnest(names)) AS s(shardid, name)
+                      JOIN pg_catalog.pg_dist_placement p ON p.shardid OPERATOR(pg_catalog.=) s.shardid
+                     WHERE p.groupid OPERATOR(pg_catalog.=) (SELECT g.groupid FROM pg_catalog.pg_dist_local_group g)) x
               LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(x.name)
              WHERE c.oid IS NULL OR c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[])
-                OR c.relhasrules OR c.relforcerowsecurity);
+                OR c.relhasrules OR c.relforcerowsecurity
+                OR privacy.citus_columns(c.oid) OPERATOR(pg_catalog.<>) table_columns);
 END $$;
-REVOKE ALL ON FUNCTION privacy.citus_node_shard_problems(pg_catalog.text, pg_catalog.text, pg_catalog.int8[]) FROM PUBLIC;
+REVOKE ALL ON FUNCTION privacy.citus_node_shard_problems(pg_catalog.int8[], pg_catalog.text[], pg_catalog.text[]) FROM PUBLIC;
 
 -- The shards of the Citus table tbl, on every node, that an erasure cannot
 -- rely on (privacy.citus_node_shard_problems()), or NULL; a node that cannot
@@ -1232,22 +1277,21 @@ LANGUAGE plpgsql STABLE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    nsp text;
-    rel text;
     shards pg_catalog.int8[];
+    names pg_catalog.text[];
     cmd text;
 BEGIN
     IF NOT privacy.citus_table(tbl) THEN
         RETURN NULL;
     END IF;
-    SELECT n.nspname, c.relname INTO nsp, rel
-      FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid OPERATOR(pg_catalog.=) c.relnamespace
-     WHERE c.oid OPERATOR(pg_catalog.=) tbl;
-    EXECUTE 'SELECT pg_catalog.array_agg(d.shardid) FROM pg_catalog.pg_dist_shard d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1'
-       INTO shards USING tbl;
-    cmd := pg_catalog.format('SELECT privacy.citus_node_shard_problems(%L, %L, %L)', nsp, rel, shards);
+    EXECUTE 'SELECT pg_catalog.array_agg(d.shardid ORDER BY d.shardid),'
+            '       pg_catalog.array_agg(privacy.citus_shard_relation(d.logicalrelid, d.shardid) ORDER BY d.shardid)'
+            '  FROM pg_catalog.pg_dist_shard d WHERE d.logicalrelid OPERATOR(pg_catalog.=) $1'
+       INTO shards, names USING tbl;
+    cmd := pg_catalog.format('SELECT privacy.citus_node_shard_problems(%L, %L, %L)', shards, names,
+                             privacy.citus_columns(tbl));
     RETURN (SELECT NULLIF(pg_catalog.concat_ws('; ', VARIADIC pg_catalog.array_agg(p.problem ORDER BY p.problem)), '')
-              FROM (SELECT privacy.citus_node_shard_problems(nsp, rel, shards) AS problem
+              FROM (SELECT privacy.citus_node_shard_problems(shards, names, privacy.citus_columns(tbl)) AS problem
                     UNION ALL
                     SELECT NULLIF(w.result, '') FROM privacy.citus_workers(cmd) w) p
              WHERE p.problem IS NOT NULL);

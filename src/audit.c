@@ -129,6 +129,23 @@ qualified_name(Oid relid)
 									  get_rel_name(relid));
 }
 
+/* Are two lists of C strings the same, in the same order? */
+static bool
+equal_strings(List *a, List *b)
+{
+	ListCell   *la;
+	ListCell   *lb;
+
+	if (list_length(a) != list_length(b))
+		return false;
+	forboth(la, a, lb, b)
+	{
+		if (strcmp((char *) lfirst(la), (char *) lfirst(lb)) != 0)
+			return false;
+	}
+	return true;
+}
+
 /*
  * The label of a column of an audited table's root: from the catalog, or
  * for a Citus shard from the copy of its table's labels that
@@ -247,7 +264,8 @@ audit_table(Relation rel)
 		 * every value hidden, no key
 		 */
 		from_copy = &shard_labels;
-		if (crm_citus_labels(shardid, &shard_labels))
+		if (crm_citus_labels(shardid, &shard_labels) &&
+			equal_strings(crm_citus_columns(relid), shard_labels.table_columns))
 		{
 			pfree(t->name);
 			t->name = MemoryContextStrdup(TopMemoryContext, shard_labels.table_name);
@@ -257,6 +275,7 @@ audit_table(Relation rel)
 		}
 		else
 		{
+			/* (or the shard's columns are not its table's: renamed on this node) */
 			labelled = true;
 			tl.key = NULL;
 			shard_labels.columns = shard_labels.labels = NIL;

@@ -306,22 +306,23 @@ crm_citus_labels(int64 shardid, CrmCitusLabels *out)
 	if (!OidIsValid(copy))
 		return false;
 	rel = table_open(copy, AccessShareLock);
-	if (RelationGetDescr(rel)->natts != 5 ||
-		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != INT8ARRAYOID)
+	if (RelationGetDescr(rel)->natts != 6 ||
+		TupleDescAttr(RelationGetDescr(rel), 4)->atttypid != INT8ARRAYOID ||
+		TupleDescAttr(RelationGetDescr(rel), 5)->atttypid != TEXTARRAYOID)
 		elog(ERROR, "privacy.citus_labels has an unexpected shape");
 	scan = table_beginscan(rel, ActiveSnapshotSet() ? GetActiveSnapshot() : GetTransactionSnapshot(),
 						   0, NULL);
 	while (!found && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
 	{
-		Datum		values[5];
-		bool		nulls[5];
+		Datum		values[6];
+		bool		nulls[6];
 		Datum	   *shards;
 		bool	   *shardnulls;
 		int			nshards;
 
 		CHECK_FOR_INTERRUPTS();
 		heap_deform_tuple(tup, RelationGetDescr(rel), values, nulls);
-		if (nulls[0] || nulls[1] || nulls[2] || nulls[3] || nulls[4])
+		if (nulls[0] || nulls[1] || nulls[2] || nulls[3] || nulls[4] || nulls[5])
 			continue;
 		deconstruct_array(DatumGetArrayTypeP(values[4]), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
 						  &shards, &shardnulls, &nshards);
@@ -333,11 +334,44 @@ crm_citus_labels(int64 shardid, CrmCitusLabels *out)
 		out->table_label = TextDatumGetCString(values[1]);
 		out->columns = text_array_list(values[2]);
 		out->labels = text_array_list(values[3]);
+		out->table_columns = text_array_list(values[5]);
 		found = list_length(out->columns) == list_length(out->labels);
 	}
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/*
+ * relid's columns in order, as privacy.citus_columns() lists them: each
+ * column's quoted name and its type's quoted, schema-qualified name.
+ */
+List *
+crm_citus_columns(Oid relid)
+{
+	List	   *result = NIL;
+	Relation	rel = relation_open(relid, AccessShareLock);
+	TupleDesc	desc = RelationGetDescr(rel);
+
+	for (int i = 0; i < desc->natts; i++)
+	{
+		Form_pg_attribute att = TupleDescAttr(desc, i);
+		HeapTuple	typ;
+		Form_pg_type t;
+
+		if (att->attisdropped)
+			continue;
+		typ = SearchSysCache1(TYPEOID, ObjectIdGetDatum(att->atttypid));
+		if (!HeapTupleIsValid(typ))
+			elog(ERROR, "cache lookup failed for type %u", att->atttypid);
+		t = (Form_pg_type) GETSTRUCT(typ);
+		result = lappend(result, psprintf("%s %s.%s", quote_identifier(NameStr(att->attname)),
+										  quote_identifier(get_namespace_name(t->typnamespace)),
+										  quote_identifier(NameStr(t->typname))));
+		ReleaseSysCache(typ);
+	}
+	relation_close(rel, AccessShareLock);
+	return result;
 }
 
 /*

@@ -139,8 +139,10 @@ typedef struct CrmCitusLabels
 	char	   *table_label;	/* "" when it has none */
 	List	   *columns;		/* column names (char *) */
 	List	   *labels;			/* their labels (char *) */
+	List	   *table_columns;	/* all its columns, as crm_citus_columns() */
 } CrmCitusLabels;
 extern bool crm_citus_labels(int64 shardid, CrmCitusLabels *out);
+extern List *crm_citus_columns(Oid relid);
 extern void crm_citus_local_ddl(void);
 extern bool crm_citus_plan(PlannedStmt *stmt);
 extern int	crm_citus_propagate_begin(void);

@@ -748,6 +748,18 @@ erase_rows_citus(Oid relid, const char *keycol, const char *key, Datum done,
 
 	pkey = crm_pseudonym_key();
 	owner_enter(relid, &run);
+
+	/*
+	 * Values go through text here, read and written back: with the
+	 * caller's DateStyle or extra_float_digits a key could come back as
+	 * another (0.1 for 0.10000001).  Fixed as the seal fixes them, undone at
+	 * owner_leave().
+	 */
+	(void) set_config_option("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("extra_float_digits", "3", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
+	(void) set_config_option("bytea_output", "hex", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 	if (SPI_connect() != SPI_OK_CONNECT)
 		elog(ERROR, "SPI_connect failed");
 	PG_TRY();

@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 134
+plan 142
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -451,6 +451,64 @@ psql -X -q -p "$node77" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagati
 is "$(qc "SELECT privacy.erase_subject('rt_b', '77')")/$(qc "SELECT secret IS NULL FROM rt_b WHERE id = 77")" "1/t" \
 	"RT2 #3 the policy gone, the erasure erases the row"
 qn "$CITUS_COORD" cit_owner "DROP TABLE rt_a, rt_b" >/dev/null
+
+# Red team (audit round 3).
+# a table for the attacks: the owner's, labelled, audited, rows 1..8
+mk_rt() {	# name [shard_count] [key columns]
+	qn "$CITUS_COORD" cit_owner "CREATE TABLE public.$1 (id bigint, secret text, pub text, PRIMARY KEY (${3:-id}))" >/dev/null
+	qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('$1', 'id', shard_count => ${2:-2})" >/dev/null
+	qc "SECURITY LABEL FOR crm_privacy ON TABLE $1 IS 'subject key=id'" >/dev/null
+	qc "SECURITY LABEL FOR crm_privacy ON COLUMN $1.secret IS 'personal anon=null'" >/dev/null
+	qc "SECURITY LABEL FOR crm_privacy ON COLUMN $1.pub IS 'public'" >/dev/null
+	qc "SELECT privacy.enable_audit('$1')" >/dev/null
+	qn "$CITUS_COORD" cit_owner "INSERT INTO $1 SELECT g, 'rt3 $1 secret ' || g, 'p' FROM generate_series(1, 8) g" >/dev/null
+}
+audit_check() { qc "SELECT ok || ' ' || detail FROM privacy.check_setup() WHERE \"check\" = 'change audit on every Citus node'"; }
+# #1: a long name: Citus cuts and hashes it in its shards' names
+long=rt3_llllllllllllllllllllllllllllllllllllllllllllllllllllllllll
+mk_rt $long
+like "$(audit_check)" "^true " "RT3 #1 a table with a long name: its shards, named by Citus's rule, are audited (they were reported missing)"
+is "$(qc "SELECT privacy.erase_subject('$long', '1')")/$(qc "SELECT secret IS NULL FROM $long WHERE id = 1")" "1/t" \
+	"RT3 #1 and its subjects can be erased (the erasure refused every long-named table)"
+# #2: two columns swapped on a shard, on its node: the labels no longer apply
+# by name there: everything hidden, check_setup names it, erasure refuses
+mk_rt rt3_a
+s1=$(qc "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'rt3_a'::regclass AND get_shard_id_for_distribution_column('rt3_a', 1) = shardid")
+p1=$(qc "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $s1")
+psql -X -q -p "$p1" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "ALTER TABLE rt3_a_$s1 RENAME COLUMN secret TO tmpx" -c "ALTER TABLE rt3_a_$s1 RENAME COLUMN pub TO secret" \
+	-c "ALTER TABLE rt3_a_$s1 RENAME COLUMN tmpx TO pub" >/dev/null 2>&1
+qn "$CITUS_COORD" cit_owner "UPDATE rt3_a SET pub = 'x', secret = 'rt3 leak' WHERE id = 1" >/dev/null
+! all_logs | grep -qE 'rt3 rt3_a secret 1|rt3 leak'
+ok $? "RT3 #2 columns swapped on a shard: its node's audit stores no value in clear (it stored the old secret as 'pub')"
+like "$(audit_check)" "^false on 127.0.0.1:$p1: shards whose columns differ from their table's: public.rt3_a_$s1\$" \
+	"RT3 #2 check_setup names the shard"
+like "$(qc "SELECT privacy.erase_subject('rt3_a', '1')")" "cannot erase rows of public.rt3_a: some of its shards are not plain tables read whole" \
+	"RT3 #2 the erasure refuses"
+psql -X -q -p "$p1" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "ALTER TABLE rt3_a_$s1 RENAME COLUMN secret TO tmpx" -c "ALTER TABLE rt3_a_$s1 RENAME COLUMN pub TO secret" \
+	-c "ALTER TABLE rt3_a_$s1 RENAME COLUMN tmpx TO pub" >/dev/null 2>&1
+# #3: a key that text does not carry whole under the caller's settings
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.rt3_f (id bigint, f float4, secret text, PRIMARY KEY (id, f))" >/dev/null
+qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('rt3_f', 'id', shard_count => 2)" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON TABLE rt3_f IS 'subject key=id'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt3_f.f IS 'public'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt3_f.secret IS 'personal anon=null'" >/dev/null
+qn "$CITUS_COORD" cit_owner "INSERT INTO rt3_f VALUES (1, 0.1, 'fa'), (1, 0.10000001, 'fb')" >/dev/null
+is "$(psql -X -q -At -p "$CITUS_COORD" -U postgres -d "$DB" -c "SET extra_float_digits = 0" -c "SELECT privacy.erase_subject('rt3_f', '1')")/$(qc "SELECT count(*) FROM rt3_f WHERE secret IS NOT NULL")" \
+	"2/0" "RT3 #3 extra_float_digits = 0 in the eraser's session: both rows of the subject erased (one was erased twice, the other kept)"
+# #4: a partitioned distributed table: its partitions' shards carry the root's trigger
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.rt3_p (id bigint, d date, secret text, PRIMARY KEY (id, d)) PARTITION BY RANGE (d)" >/dev/null
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.rt3_p1 PARTITION OF rt3_p FOR VALUES FROM ('2020-01-01') TO ('2030-01-01')" >/dev/null
+qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('rt3_p', 'id', shard_count => 2)" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON TABLE rt3_p IS 'subject key=id'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt3_p.secret IS 'personal'" >/dev/null
+qc "SELECT privacy.enable_audit('rt3_p')" >/dev/null
+qn "$CITUS_COORD" cit_owner "INSERT INTO rt3_p VALUES (3, '2025-01-01', 'rt3 partitioned secret')" >/dev/null
+! all_logs | grep -qF 'rt3 partitioned secret'
+ok $? "RT3 #4 a partitioned distributed table: its partitions' changes are pseudonymized"
+like "$(audit_check)" "^true " "RT3 #4 and check_setup counts their shards as audited (it reported them missing)"
+qn "$CITUS_COORD" cit_owner "DROP TABLE $long, rt3_a, rt3_f, rt3_p" >/dev/null
 
 # seal and verify over every node; check_setup
 sealed=$(qc "SELECT privacy.seal_audit()")
