@@ -1245,8 +1245,8 @@ REVOKE ALL ON FUNCTION privacy.citus_audit_gaps() FROM PUBLIC;
 -- On a node: of the shards given (their numbers and the names Citus gives
 -- them, on the coordinator), those placed here that are not plain tables
 -- an erasure reads whole (missing, a view or something else in their place,
--- with a rule, with row-level security forced on their owner, or with other
--- columns than their table's), or NULL.
+-- with a rule, with row-level security forced on their owner, with other
+-- columns than their table's, or with a deferrable trigger), or NULL.
 CREATE FUNCTION privacy.citus_node_shard_problems(shards pg_catalog.int8[], names pg_catalog.text[],
                                                   table_columns pg_catalog.text[])
 RETURNS pg_catalog.text
@@ -1265,7 +1265,10 @@ BEGIN
               LEFT JOIN pg_catalog.pg_class c ON c.oid OPERATOR(pg_catalog.=) pg_catalog.to_regclass(x.name)
              WHERE c.oid IS NULL OR c.relkind OPERATOR(pg_catalog.<>) ALL (ARRAY['r', 'p']::"char"[])
                 OR c.relhasrules OR c.relforcerowsecurity
-                OR privacy.citus_columns(c.oid) OPERATOR(pg_catalog.<>) table_columns);
+                OR privacy.citus_columns(c.oid) OPERATOR(pg_catalog.<>) table_columns
+                -- (a deferrable trigger fires at commit, after the erasure's check)
+                OR EXISTS (SELECT FROM pg_catalog.pg_trigger t
+                            WHERE t.tgrelid OPERATOR(pg_catalog.=) c.oid AND t.tgdeferrable AND NOT t.tgisinternal));
 END $$;
 REVOKE ALL ON FUNCTION privacy.citus_node_shard_problems(pg_catalog.int8[], pg_catalog.text[], pg_catalog.text[]) FROM PUBLIC;
 

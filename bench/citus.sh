@@ -84,3 +84,31 @@ for q in "${QUERIES[@]}"; do
 	unset t
 done
 echo "(medians of $ROUNDS runs, psql round trip included; reader: clearance internal; $ROWS customers)"
+
+# The change audit: an UPDATE of every customer's points (a value the labels
+# hide: each row's old and new points stored as pseudonyms), before and after
+# enable_audit, on each side; on Citus each worker audits its shards.
+upd() {	# side: milliseconds of one UPDATE of every customer
+	local args=(-X -q -v ON_ERROR_STOP=1 -U postgres) t0 t1
+	if [ "$1" = citus ]; then args+=(-p "$CITUS_COORD" -d "$DB"); else args+=(-d "$SINGLE"); fi
+	t0=$(date +%s%N)
+	psql "${args[@]}" -c "UPDATE public.customer SET loyalty_points = loyalty_points + 1" >/dev/null
+	t1=$(date +%s%N)
+	echo $(((t1 - t0) / 1000))
+}
+declare -A a=()
+for side in single citus; do
+	for audited in plain audited; do
+		if [ "$audited" = audited ]; then
+			if [ "$side" = citus ]; then psql -X -q -p "$CITUS_COORD" -U postgres -d "$DB" -c "SELECT privacy.enable_audit('customer')" >/dev/null
+			else psql -X -q -U postgres -d "$SINGLE" -c "SELECT privacy.enable_audit('customer')" >/dev/null; fi
+		fi
+		r=()
+		for _ in $(seq 1 "$ROUNDS"); do r+=("$(upd "$side")"); done
+		a[$side.$audited]=$(printf '%s\n' "${r[@]}" | median)
+	done
+done
+printf '\n%-22s %12s %12s %8s %12s %12s %8s\n' statement "1 server" "audited" ratio "Citus" "audited" ratio
+awk -v sb="${a[single.plain]}" -v sv="${a[single.audited]}" -v cb="${a[citus.plain]}" -v cv="${a[citus.audited]}" \
+	'BEGIN { printf "%-22s %10.1fms %10.1fms %8.2f %10.1fms %10.1fms %8.2f\n", "UPDATE every customer", sb / 1000, sv / 1000, sv / sb, cb / 1000, cv / 1000, cv / cb }'
+echo "(medians of $ROUNDS runs; audited: each changed row recorded, its points as pseudonyms)"

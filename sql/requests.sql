@@ -193,6 +193,30 @@ SELECT rid, id, note FROM nrel ORDER BY rid;
 SELECT id, name FROM nsub ORDER BY id;
 DROP TABLE nrel, nsub;
 
+-- A deferrable trigger of the table's owner would fire at commit, after the
+-- erasure checked what it wrote, and could write the values back: the
+-- erasure refuses such a table, and nothing changes (red team audit 4 #2).
+CREATE TABLE dsub (id int PRIMARY KEY, name text);
+INSERT INTO dsub VALUES (1, 'Deferred Dora');
+SELECT privacy.label_table('dsub', 'subject key=id');
+SELECT privacy.label_column('dsub', 'name', 'identifier');
+CREATE FUNCTION dsub_restore() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF NEW.name IS DISTINCT FROM OLD.name THEN
+        UPDATE dsub SET name = OLD.name WHERE id = NEW.id;
+    END IF;
+    RETURN NULL;
+END $$;
+CREATE CONSTRAINT TRIGGER dsub_restore AFTER UPDATE ON dsub
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION dsub_restore();
+SELECT privacy.erase_subject('dsub', '1');
+SELECT name FROM dsub;
+DROP TRIGGER dsub_restore ON dsub;
+SELECT privacy.erase_subject('dsub', '1');
+SELECT name IS DISTINCT FROM 'Deferred Dora' AS erased FROM dsub;
+DROP TABLE dsub;
+DROP FUNCTION dsub_restore();
+
 DROP TABLE purchase, client, patient;
 DROP TYPE mood;
 DROP ROLE regress_crm_someone;

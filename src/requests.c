@@ -27,6 +27,10 @@
 #include "access/htup_details.h"
 #include "access/relation.h"
 #include "catalog/pg_constraint.h"
+#include "access/table.h"
+#include "catalog/pg_inherits.h"
+#include "catalog/pg_trigger.h"
+#include "catalog/indexing.h"
 #include "catalog/pg_type.h"
 #include "commands/seclabel.h"
 #include "executor/spi.h"
@@ -252,9 +256,24 @@ crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, byte
 	return n;
 }
 
-/* The WHERE clause matching a subject key given as text parameter $1. */
+static char *key_condition_of(Oid relid, const char *keycol);
+
+/*
+ * The WHERE clause matching a subject key given as text parameter $1.  On a
+ * Citus table, put so that Citus cannot send it to the one shard the key
+ * hashes to: a row its owner wrote into another shard, on that node, is the
+ * subject's too (and the views show it).
+ */
 static char *
 key_condition(Oid relid, const char *keycol)
+{
+	char	   *cond = key_condition_of(relid, keycol);
+
+	return crm_citus_table(relid) ? psprintf("(%s) IS TRUE", cond) : cond;
+}
+
+static char *
+key_condition_of(Oid relid, const char *keycol)
 {
 	Oid			keytype = getBaseType(get_atttype(relid, user_column(relid, keycol)));
 
@@ -605,6 +624,43 @@ row_params(SPITupleTable *tuptable, uint64 r, int first, int count, Datum *args,
 }
 
 /*
+ * Each row the erasure listed (on every shard) must have its own primary
+ * key: two rows with one key are one in its shard and one its owner wrote
+ * into another shard, where writing back by key cannot reach it.
+ */
+static void
+check_listed_once(SPITupleTable *rows, uint64 nrows, int npk, Oid relid)
+{
+	char	  **keys = palloc(sizeof(char *) * Max(nrows, 1));
+
+	for (uint64 r = 0; r < nrows; r++)
+	{
+		StringInfoData k;
+
+		CHECK_FOR_INTERRUPTS();
+		initStringInfo(&k);
+		for (int i = 0; i < npk; i++)
+		{
+			char	   *v = SPI_getvalue(rows->vals[r], rows->tupdesc, 1 + i);
+
+			appendStringInfo(&k, "%d:%s|", v ? (int) strlen(v) : -1, v ? v : "");
+		}
+		keys[r] = k.data;
+	}
+	qsort(keys, nrows, sizeof(char *), pg_qsort_strcmp);
+	for (uint64 r = 1; r < nrows; r++)
+	{
+		if (strcmp(keys[r - 1], keys[r]) == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_DATA_CORRUPTED),
+					 errmsg("cannot erase rows of %s: a row of the subject is in a shard that is not its own",
+							crm_qualified_name(relid)),
+					 errdetail("Two rows of the subject have one primary key: one was written into another shard directly, on its node; nothing was erased."),
+					 errhint("Move or delete the misplaced row (a superuser, on its node), then erase the subject again.")));
+	}
+}
+
+/*
  * erase_rows() for a Citus table.  Citus cannot run the one UPDATE of
  * erase_rows() (a join on ctid, the volatile noise() and the key in SET, a
  * fingerprint in RETURNING), and the key must not travel to the workers in
@@ -773,6 +829,7 @@ erase_rows_citus(Oid relid, const char *keycol, const char *key, Datum done,
 						 1, argtypes, args, nulls, SPI_OK_SELECT);
 		rows = SPI_tuptable;
 		nrows = SPI_processed;
+		check_listed_once(rows, nrows, npk, relid);
 		for (uint64 r = 0; r < nrows; r++)
 		{
 			bytea	   *erased;
@@ -866,7 +923,7 @@ erase_rows_citus(Oid relid, const char *keycol, const char *key, Datum done,
 					 errmsg("cannot erase rows of %s: some of its shards are not plain tables read whole",
 							crm_qualified_name(relid)),
 					 errdetail("%s", SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1)),
-					 errhint("A shard must be the table Citus made, with no rule and no row-level security forced on its owner; nothing was erased.")));
+					 errhint("A shard must be the table Citus made, with its table's columns, no rule, no deferrable trigger and no row-level security forced on its owner; nothing was erased.")));
 	}
 	SPI_finish();
 	return n;
@@ -881,6 +938,47 @@ erase_rows_citus(Oid relid, const char *keycol, const char *key, Datum done,
  * text) is appended to *fingerprints; columns that cannot be erased to
  * *not_erased.  Returns the rows changed.
  */
+/*
+ * A deferrable trigger of the table's (a constraint trigger its owner made)
+ * could fire at commit, after the erasure checked what it wrote, and put
+ * the values back: such a table is not erased.  (Internal ones, of foreign
+ * keys, change no value of the table.)
+ */
+static void
+refuse_deferrable_triggers(Oid relid)
+{
+	ListCell   *lc;
+
+	foreach(lc, find_all_inheritors(relid, NoLock, NULL))
+	{
+		Relation	rel = table_open(TriggerRelationId, AccessShareLock);
+		ScanKeyData skey;
+		SysScanDesc scan;
+		HeapTuple	tup;
+		char	   *culprit = NULL;
+
+		ScanKeyInit(&skey, Anum_pg_trigger_tgrelid, BTEqualStrategyNumber, F_OIDEQ,
+					ObjectIdGetDatum(lfirst_oid(lc)));
+		scan = systable_beginscan(rel, TriggerRelidNameIndexId, true, NULL, 1, &skey);
+		while (culprit == NULL && HeapTupleIsValid(tup = systable_getnext(scan)))
+		{
+			Form_pg_trigger trig = (Form_pg_trigger) GETSTRUCT(tup);
+
+			if (trig->tgdeferrable && !trig->tgisinternal)
+				culprit = pstrdup(NameStr(trig->tgname));
+		}
+		systable_endscan(scan);
+		table_close(rel, AccessShareLock);
+		if (culprit)
+			ereport(ERROR,
+					(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+					 errmsg("cannot erase rows of %s: it has the deferrable trigger %s",
+							crm_qualified_name(lfirst_oid(lc)), culprit),
+					 errdetail("A deferrable trigger can fire at commit, after the erasure checked the values it wrote, and write them back; nothing was erased."),
+					 errhint("Drop the trigger or make it NOT DEFERRABLE, then erase the subject again.")));
+	}
+}
+
 static uint64
 erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 		   List **fingerprints, List **not_erased)
@@ -897,6 +995,7 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
 	uint64		n = 0;
 
 	(void) crm_table_owner(relid);
+	refuse_deferrable_triggers(relid);
 	rel = relation_open(relid, AccessShareLock);
 	desc = RelationGetDescr(rel);
 

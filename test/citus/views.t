@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 142
+plan 146
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -509,6 +509,35 @@ qn "$CITUS_COORD" cit_owner "INSERT INTO rt3_p VALUES (3, '2025-01-01', 'rt3 par
 ok $? "RT3 #4 a partitioned distributed table: its partitions' changes are pseudonymized"
 like "$(audit_check)" "^true " "RT3 #4 and check_setup counts their shards as audited (it reported them missing)"
 qn "$CITUS_COORD" cit_owner "DROP TABLE $long, rt3_a, rt3_f, rt3_p" >/dev/null
+
+# Red team (audit round 4).
+# #1: the owner writes a subject's row into another shard, on that node:
+# the views show it, and the erasure, routed by the key, missed it
+mk_rt rt4_t 2
+s7=$(qc "SELECT get_shard_id_for_distribution_column('rt4_t', 7)")
+other=$(qc "SELECT shardid FROM pg_dist_shard WHERE logicalrelid = 'rt4_t'::regclass AND shardid <> $s7")
+pother=$(qc "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $other")
+psql -X -q -p "$pother" -U cit_owner -d "$DB" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "INSERT INTO rt4_t_$other VALUES (7, 'rt4 hidden 7', 'p')" >/dev/null
+is "$(qc "SELECT jsonb_array_length(privacy.subject_report('rt4_t', '7')->'data'->'public.rt4_t')")" 2 \
+	"RT4 #1 subject_report finds the subject's row written into another shard too"
+like "$(qc "SELECT privacy.erase_subject('rt4_t', '7')")" "a row of the subject is in a shard that is not its own" \
+	"RT4 #1 the erasure refuses it (it erased the row in the key's shard and reported success)"
+psql -X -q -p "$pother" -U cit_owner -d "$DB" -c "SET citus.enable_manual_changes_to_shards = on" \
+	-c "DELETE FROM rt4_t_$other WHERE id = 7" >/dev/null
+# #2: a deferred constraint trigger on a shard writes the value back at commit
+s4=$(qc "SELECT get_shard_id_for_distribution_column('rt4_t', 4)")
+p4=$(qc "SELECT nodeport FROM pg_dist_shard_placement WHERE shardid = $s4")
+psql -X -q -p "$p4" -U cit_owner -d "$DB" -c "SET citus.enable_ddl_propagation = off" \
+	-c "CREATE FUNCTION public.rt4_restore() RETURNS trigger LANGUAGE plpgsql AS \$f\$ BEGIN
+	      IF NEW.secret IS NULL AND OLD.secret IS NOT NULL THEN
+	        UPDATE public.rt4_t_$s4 SET secret = OLD.secret WHERE id = NEW.id; END IF; RETURN NULL; END \$f\$" \
+	-c "CREATE CONSTRAINT TRIGGER rt4_restore AFTER UPDATE ON public.rt4_t_$s4 DEFERRABLE INITIALLY DEFERRED
+	      FOR EACH ROW EXECUTE FUNCTION public.rt4_restore()" >/dev/null
+like "$(qc "SELECT privacy.erase_subject('rt4_t', '4')")" "some of its shards are not plain tables read whole" \
+	"RT4 #2 a deferred trigger on a shard: the erasure refuses (the trigger wrote the value back after it)"
+is "$(qc "SELECT secret FROM rt4_t WHERE id = 4")" "rt3 rt4_t secret 4" "RT4 #2 and nothing changed"
+qn "$CITUS_COORD" cit_owner "DROP TABLE rt4_t" >/dev/null
 
 # seal and verify over every node; check_setup
 sealed=$(qc "SELECT privacy.seal_audit()")
