@@ -90,6 +90,10 @@ typedef struct AuditTable
 	char	   *name;			/* schema-qualified name of the root */
 	char	   *partition;		/* schema-qualified name of a partition, or NULL */
 	char	   *shard;			/* schema-qualified name of a Citus shard, or NULL */
+	int64		shardid;		/* the shard's number, or 0 */
+	TimestampTz checked_xact;	/* a shard: the statement whose labels were checked */
+	TimestampTz checked_stmt;
+	bool		unsettled;		/* a shard: its labels were changing: all hidden */
 } AuditTable;
 
 static HTAB *audit_tables = NULL;
@@ -177,6 +181,29 @@ column_label(Oid rootid, const char *attname, CrmCitusLabels *shard_labels)
 }
 
 /*
+ * Must a shard's cached description be built again: once per statement, are
+ * its table's labels being changed (crm_citus_labels_changing()), or were
+ * they while it was built?
+ */
+static bool
+shard_labels_changing(AuditTable *t)
+{
+	if (t->shardid == 0)
+		return false;
+	if (t->checked_xact == GetCurrentTransactionStartTimestamp() &&
+		t->checked_stmt == GetCurrentStatementStartTimestamp())
+		return false;			/* checked for this statement */
+	if (t->unsettled || crm_citus_labels_changing(t->shardid))
+	{
+		t->valid = false;
+		return true;
+	}
+	t->checked_xact = GetCurrentTransactionStartTimestamp();
+	t->checked_stmt = GetCurrentStatementStartTimestamp();
+	return false;
+}
+
+/*
  * The cached description of an audited table, built on first use.  A
  * partition is audited as its root: the root's labels (matched by column
  * name, since a partition's columns may be numbered differently) and the
@@ -213,7 +240,7 @@ audit_table(Relation rel)
 								   HASH_ELEM | HASH_BLOBS);
 	}
 	t = (AuditTable *) hash_search(audit_tables, &relid, HASH_ENTER, &found);
-	if (found && t->valid)
+	if (found && t->valid && !shard_labels_changing(t))
 		return t;
 	if (found)
 	{
@@ -238,6 +265,10 @@ audit_table(Relation rel)
 
 	/* a shard: its table from Citus's catalog, by the number its trigger carries */
 	shardid = crm_audit_shard_id(relid);
+	t->shardid = shardid;
+	t->checked_xact = GetCurrentTransactionStartTimestamp();
+	t->checked_stmt = GetCurrentStatementStartTimestamp();
+	t->unsettled = shardid > 0 && crm_citus_labels_changing(shardid);
 	dist = shardid > 0 ? crm_citus_shard_table(shardid) : InvalidOid;
 	if (OidIsValid(dist))
 		rootid = dist;
@@ -264,7 +295,7 @@ audit_table(Relation rel)
 		 * every value hidden, no key
 		 */
 		from_copy = &shard_labels;
-		if (crm_citus_labels(shardid, &shard_labels) &&
+		if (!t->unsettled && crm_citus_labels(shardid, &shard_labels) &&
 			equal_strings(crm_citus_columns(relid), shard_labels.table_columns))
 		{
 			pfree(t->name);
@@ -275,7 +306,10 @@ audit_table(Relation rel)
 		}
 		else
 		{
-			/* (or the shard's columns are not its table's: renamed on this node) */
+			/*
+			 * (or the shard's columns are not its table's: renamed on this
+			 * node; or its labels are being changed)
+			 */
 			labelled = true;
 			tl.key = NULL;
 			shard_labels.columns = shard_labels.labels = NIL;

@@ -194,6 +194,43 @@ crm_citus_shard_table(int64 shardid)
 }
 
 /*
+ * Is relid a Citus reference table (replicated to every node, and
+ * co-located with every other reference table, crm_privacy's opt-outs,
+ * key and labels among them)?
+ */
+bool
+crm_citus_reference_table(Oid relid)
+{
+	Oid			partrel = citus_catalog("pg_dist_partition");
+	Relation	rel;
+	ScanKeyData key;
+	SysScanDesc scan;
+	HeapTuple	tup;
+	bool		reference = false;
+
+	if (!OidIsValid(partrel))
+		return false;
+	rel = table_open(partrel, AccessShareLock);
+	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
+	scan = systable_beginscan(rel, citus_catalog("pg_dist_partition_logical_relid_index"),
+							  OidIsValid(citus_catalog("pg_dist_partition_logical_relid_index")),
+							  NULL, 1, &key);
+	if (HeapTupleIsValid(tup = systable_getnext(scan)) && RelationGetDescr(rel)->natts >= 5)
+	{
+		bool		null2;
+		bool		null5;
+		char		method = DatumGetChar(heap_getattr(tup, 2, RelationGetDescr(rel), &null2));
+		char		model = DatumGetChar(heap_getattr(tup, 5, RelationGetDescr(rel), &null5));
+
+		/* no distribution column, replicated by two-phase commit */
+		reference = !null2 && !null5 && method == 'n' && model == 't';
+	}
+	systable_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return reference;
+}
+
+/*
  * If relid is one of Citus's shards (a placement of a distributed or
  * reference table, named after it with the shard's number: customer_102008),
  * the table it is a shard of, and the shard's number in *shardid; else
@@ -340,6 +377,55 @@ crm_citus_labels(int64 shardid, CrmCitusLabels *out)
 	table_endscan(scan);
 	table_close(rel, AccessShareLock);
 	return found;
+}
+
+/*
+ * Is a row of privacy.citus_labels about the table of shard shardid being
+ * changed by a transaction in progress (this node's copy, read with a dirty
+ * snapshot)?  A label tightened in the coordinator's transaction reaches
+ * this node's copy in that same distributed transaction, but through
+ * another connection: until it commits, the audit here must not trust the
+ * labels it has (src/audit.c hides every value meanwhile).
+ */
+bool
+crm_citus_labels_changing(int64 shardid)
+{
+	Oid			labels = get_relname_relid("citus_labels", get_namespace_oid(CRM_SCHEMA, false));
+	Oid			copy = OidIsValid(labels) ? crm_citus_local_copy(labels) : InvalidOid;
+	SnapshotData dirty;
+	Relation	rel;
+	TableScanDesc scan;
+	HeapTuple	tup;
+	bool		changing = false;
+
+	if (!OidIsValid(copy))
+		return false;
+	InitDirtySnapshot(dirty);
+	rel = table_open(copy, AccessShareLock);
+	scan = table_beginscan(rel, &dirty, 0, NULL);
+	while (!changing && (tup = heap_getnext(scan, ForwardScanDirection)) != NULL)
+	{
+		bool		in_progress = TransactionIdIsValid(dirty.xmin) || TransactionIdIsValid(dirty.xmax);
+		bool		isnull;
+		Datum		d;
+		Datum	   *shards;
+		bool	   *shardnulls;
+		int			nshards;
+
+		CHECK_FOR_INTERRUPTS();
+		if (!in_progress || RelationGetDescr(rel)->natts < 5)
+			continue;
+		d = heap_getattr(tup, 5, RelationGetDescr(rel), &isnull);
+		if (isnull)
+			continue;
+		deconstruct_array(DatumGetArrayTypeP(d), INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE,
+						  &shards, &shardnulls, &nshards);
+		for (int i = 0; i < nshards && !changing; i++)
+			changing = !shardnulls[i] && DatumGetInt64(shards[i]) == shardid;
+	}
+	table_endscan(scan);
+	table_close(rel, AccessShareLock);
+	return changing;
 }
 
 /*

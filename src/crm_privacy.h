@@ -127,6 +127,7 @@ extern bool crm_runs_sql(const char *name);
 extern void crm_citus_init(void);
 extern bool crm_citus_present(void);
 extern bool crm_citus_table(Oid relid);
+extern bool crm_citus_reference_table(Oid relid);
 extern Oid	crm_citus_shard(Oid relid, int64 *shardid);
 extern Oid	crm_citus_shard_table(int64 shardid);
 extern bool crm_citus_worker(void);
@@ -142,6 +143,7 @@ typedef struct CrmCitusLabels
 	List	   *table_columns;	/* all its columns, as crm_citus_columns() */
 } CrmCitusLabels;
 extern bool crm_citus_labels(int64 shardid, CrmCitusLabels *out);
+extern bool crm_citus_labels_changing(int64 shardid);
 extern List *crm_citus_columns(Oid relid);
 extern void crm_citus_local_ddl(void);
 extern bool crm_citus_plan(PlannedStmt *stmt);

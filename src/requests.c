@@ -26,6 +26,8 @@
 
 #include "access/htup_details.h"
 #include "access/relation.h"
+#include "catalog/namespace.h"
+#include "catalog/pg_class.h"
 #include "catalog/pg_constraint.h"
 #include "access/table.h"
 #include "catalog/pg_inherits.h"
@@ -1069,6 +1071,21 @@ erase_rows(Oid relid, const char *keycol, const char *key, Datum done,
  * shards co-located with it) as one role only.  Refused before anything is
  * changed when the distributed tables to erase have different owners.
  */
+/* The owner of privacy.<name>. */
+static Oid
+get_rel_owner_of(const char *name)
+{
+	Oid			relid = get_relname_relid(name, get_namespace_oid(CRM_SCHEMA, false));
+	HeapTuple	tup = SearchSysCache1(RELOID, ObjectIdGetDatum(relid));
+	Oid			owner;
+
+	if (!HeapTupleIsValid(tup))
+		elog(ERROR, "privacy.%s is missing", name);
+	owner = ((Form_pg_class) GETSTRUCT(tup))->relowner;
+	ReleaseSysCache(tup);
+	return owner;
+}
+
 static void
 check_citus_owners(Oid subject)
 {
@@ -1097,6 +1114,19 @@ check_citus_owners(Oid subject)
 
 		if (!crm_citus_table(relid))
 			continue;
+
+		/*
+		 * A reference table shares its shard group with privacy.optout_keys,
+		 * which the erasure changes as the extension's owner
+		 */
+		if (crm_citus_reference_table(relid) &&
+			crm_table_owner(relid) != get_rel_owner_of("optout_keys"))
+			ereport(ERROR,
+					(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+					 errmsg("cannot erase subjects of %s on a Citus cluster: the reference table %s is not owned by crm_privacy's owner",
+							crm_qualified_name(subject), crm_qualified_name(relid)),
+					 errdetail("Citus co-locates every reference table with crm_privacy's opt-outs, which an erasure changes as the extension's owner; one transaction may change them as one role only."),
+					 errhint("Distribute the table instead, or give it to the extension's owner.")));
 		o = crm_table_owner(relid);
 		if (!OidIsValid(owner))
 		{

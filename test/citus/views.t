@@ -8,7 +8,7 @@
 # later included, and a rotation changes it on all in one transaction; and
 # the attacks on the path that reads the shards as the views' owner fail.
 . "$(dirname "$0")/../tap.sh"
-plan 146
+plan 149
 
 : "${CITUS_COORD:?run by bash test/run.sh citus}"
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -538,6 +538,33 @@ like "$(qc "SELECT privacy.erase_subject('rt4_t', '4')")" "some of its shards ar
 	"RT4 #2 a deferred trigger on a shard: the erasure refuses (the trigger wrote the value back after it)"
 is "$(qc "SELECT secret FROM rt4_t WHERE id = 4")" "rt3 rt4_t secret 4" "RT4 #2 and nothing changed"
 qn "$CITUS_COORD" cit_owner "DROP TABLE rt4_t" >/dev/null
+
+# Red team (audit round 5). #1: a label tightened in the transaction that
+# then writes: the workers' copy of the labels changes only at commit, and
+# their audit stored the new values in clear under the old label
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.rt5g (id bigint PRIMARY KEY, email text)" >/dev/null
+qn "$CITUS_COORD" cit_owner "SELECT create_distributed_table('rt5g', 'id', shard_count => 2)" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON TABLE rt5g IS 'subject key=id'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt5g.email IS 'public'" >/dev/null
+qc "SELECT privacy.enable_audit('rt5g')" >/dev/null
+qn "$CITUS_COORD" cit_owner "INSERT INTO rt5g VALUES (1, 'warm@example.org')" >/dev/null
+psql -X -q -p "$CITUS_COORD" -U cit_owner -d "$DB" -c "BEGIN" \
+	-c "SECURITY LABEL FOR crm_privacy ON COLUMN rt5g.email IS 'identifier mask=email anon=pseudonym'" \
+	-c "INSERT INTO rt5g VALUES (2, 'rt5 jane@example.org'), (3, 'rt5 john@example.org'), (4, 'rt5 max@example.org')" \
+	-c "UPDATE rt5g SET email = 'rt5 warm2@example.org' WHERE id = 1" -c "COMMIT" >/dev/null 2>&1
+is "$(qc "SELECT count(*) FROM rt5g WHERE email LIKE 'rt5 %'")" 4 "RT5 #1 (the writes of that transaction committed)"
+! all_logs | grep -qF 'rt5 '
+ok $? "RT5 #1 a label tightened in the writing transaction: no worker stores those values in clear"
+# #4: a reference table shares its shard group with crm_privacy's opt-outs
+qn "$CITUS_COORD" cit_owner "CREATE TABLE public.rt5ref (id bigint PRIMARY KEY, secret text)" >/dev/null
+qn "$CITUS_COORD" cit_owner "SELECT create_reference_table('rt5ref')" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON TABLE rt5ref IS 'subject key=id'" >/dev/null
+qc "SECURITY LABEL FOR crm_privacy ON COLUMN rt5ref.secret IS 'personal anon=null'" >/dev/null
+qn "$CITUS_COORD" cit_owner "INSERT INTO rt5ref VALUES (2, 'rt5 ref secret')" >/dev/null
+like "$(qc "SELECT privacy.erase_subject('rt5ref', '2')")" \
+	"cannot erase subjects of public.rt5ref on a Citus cluster: the reference table public.rt5ref is not owned by crm_privacy's owner" \
+	"RT5 #4 a reference table of another owner: refused before anything changes (it failed inside, on the opt-outs)"
+qn "$CITUS_COORD" cit_owner "DROP TABLE rt5g, rt5ref" >/dev/null
 
 # seal and verify over every node; check_setup
 sealed=$(qc "SELECT privacy.seal_audit()")
