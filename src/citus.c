@@ -113,12 +113,13 @@ crm_citus_present(void)
 
 /*
  * Is there a row in Citus catalog table `table` whose int8 or oid column
- * `attnum` (with index `index` on it) equals value?  Returns the row's
- * first column (an oid) through *first when found.
+ * `attnum` (with index `index` on it) equals value?  The row's columns
+ * cols[0..ncols-1] (by-value types only) go to values/nulls when found, and
+ * NULL where the catalog has fewer columns.
  */
 static bool
 citus_catalog_row(const char *table, const char *index, AttrNumber attnum, Oid eqproc,
-				  Datum value, Oid *first)
+				  Datum value, int ncols, const AttrNumber *cols, Datum *values, bool *nulls)
 {
 	Oid			relid = citus_catalog(table);
 	Oid			indexid = citus_catalog(index);
@@ -135,12 +136,14 @@ citus_catalog_row(const char *table, const char *index, AttrNumber attnum, Oid e
 	scan = systable_beginscan(rel, indexid, OidIsValid(indexid), NULL, 1, &key);
 	if (HeapTupleIsValid(tup = systable_getnext(scan)))
 	{
-		bool		isnull;
-		Datum		d = heap_getattr(tup, 1, RelationGetDescr(rel), &isnull);
-
 		found = true;
-		if (first)
-			*first = isnull ? InvalidOid : DatumGetObjectId(d);
+		for (int i = 0; i < ncols; i++)
+		{
+			nulls[i] = true;
+			values[i] = (Datum) 0;
+			if (cols[i] <= RelationGetDescr(rel)->natts)
+				values[i] = heap_getattr(tup, cols[i], RelationGetDescr(rel), &nulls[i]);
+		}
 	}
 	systable_endscan(scan);
 	table_close(rel, AccessShareLock);
@@ -152,7 +155,7 @@ bool
 crm_citus_table(Oid relid)
 {
 	return citus_catalog_row("pg_dist_partition", "pg_dist_partition_logical_relid_index",
-							 1, F_OIDEQ, ObjectIdGetDatum(relid), NULL);
+							 1, F_OIDEQ, ObjectIdGetDatum(relid), 0, NULL, NULL, NULL);
 }
 
 /* Is this node a Citus worker (its group, pg_dist_local_group, is not the coordinator's 0)? */
@@ -185,12 +188,14 @@ crm_citus_worker(void)
 Oid
 crm_citus_shard_table(int64 shardid)
 {
-	Oid			logical = InvalidOid;
+	static const AttrNumber cols[1] = {1};	/* logicalrelid */
+	Datum		logical;
+	bool		isnull;
 
 	if (!citus_catalog_row("pg_dist_shard", "pg_dist_shard_shardid_index", 2, F_INT8EQ,
-						   Int64GetDatum(shardid), &logical))
+						   Int64GetDatum(shardid), 1, cols, &logical, &isnull) || isnull)
 		return InvalidOid;
-	return logical;
+	return DatumGetObjectId(logical);
 }
 
 /*
@@ -201,33 +206,14 @@ crm_citus_shard_table(int64 shardid)
 bool
 crm_citus_reference_table(Oid relid)
 {
-	Oid			partrel = citus_catalog("pg_dist_partition");
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	bool		reference = false;
+	static const AttrNumber cols[2] = {2, 5};	/* partmethod, repmodel */
+	Datum		values[2];
+	bool		nulls[2];
 
-	if (!OidIsValid(partrel))
-		return false;
-	rel = table_open(partrel, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, citus_catalog("pg_dist_partition_logical_relid_index"),
-							  OidIsValid(citus_catalog("pg_dist_partition_logical_relid_index")),
-							  NULL, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)) && RelationGetDescr(rel)->natts >= 5)
-	{
-		bool		null2;
-		bool		null5;
-		char		method = DatumGetChar(heap_getattr(tup, 2, RelationGetDescr(rel), &null2));
-		char		model = DatumGetChar(heap_getattr(tup, 5, RelationGetDescr(rel), &null5));
-
-		/* no distribution column, replicated by two-phase commit */
-		reference = !null2 && !null5 && method == 'n' && model == 't';
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return reference;
+	/* no distribution column, replicated by two-phase commit */
+	return citus_catalog_row("pg_dist_partition", "pg_dist_partition_logical_relid_index",
+							 1, F_OIDEQ, ObjectIdGetDatum(relid), 2, cols, values, nulls) &&
+		!nulls[0] && !nulls[1] && DatumGetChar(values[0]) == 'n' && DatumGetChar(values[1]) == 't';
 }
 
 /*
@@ -279,32 +265,16 @@ crm_citus_shard(Oid relid, int64 *shardid)
 Oid
 crm_citus_local_copy(Oid relid)
 {
-	Oid			shardrel = citus_catalog("pg_dist_shard");
-	Relation	rel;
-	ScanKeyData key;
-	SysScanDesc scan;
-	HeapTuple	tup;
-	Oid			copy = InvalidOid;
+	static const AttrNumber cols[1] = {2};	/* shardid */
+	Datum		shardid;
+	bool		isnull;
+	char	   *name;
 
-	if (!OidIsValid(shardrel))
+	if (!citus_catalog_row("pg_dist_shard", "pg_dist_shard_logical_relid_index", 1, F_OIDEQ,
+						   ObjectIdGetDatum(relid), 1, cols, &shardid, &isnull) || isnull)
 		return InvalidOid;
-	rel = table_open(shardrel, AccessShareLock);
-	ScanKeyInit(&key, 1, BTEqualStrategyNumber, F_OIDEQ, ObjectIdGetDatum(relid));
-	scan = systable_beginscan(rel, citus_catalog("pg_dist_shard_logical_relid_index"),
-							  OidIsValid(citus_catalog("pg_dist_shard_logical_relid_index")),
-							  NULL, 1, &key);
-	if (HeapTupleIsValid(tup = systable_getnext(scan)))
-	{
-		bool		isnull;
-		int64		shardid = DatumGetInt64(heap_getattr(tup, 2, RelationGetDescr(rel), &isnull));
-		char	   *name = psprintf("%s_" INT64_FORMAT, get_rel_name(relid), shardid);
-
-		if (!isnull && strlen(name) < NAMEDATALEN)
-			copy = get_relname_relid(name, get_rel_namespace(relid));
-	}
-	systable_endscan(scan);
-	table_close(rel, AccessShareLock);
-	return copy;
+	name = psprintf("%s_" INT64_FORMAT, get_rel_name(relid), DatumGetInt64(shardid));
+	return strlen(name) < NAMEDATALEN ? get_relname_relid(name, get_rel_namespace(relid)) : InvalidOid;
 }
 
 /* The elements of a text[] datum, as C strings in the current memory context. */
