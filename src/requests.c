@@ -175,7 +175,7 @@ crm_run_as_table_owner_keyed(Oid relid, const char *sql, const char *param, byte
 	OwnerRun	run;
 	Oid			argtypes[3] = {TEXTOID, BYTEAOID, BYTEAARRAYOID};
 	Datum		args[3];
-	int			nargs = done ? 3 : key ? 2 : (param ? 1 : 0);
+	volatile int nargs = done ? 3 : key ? 2 : (param ? 1 : 0);	/* (used in PG_TRY) */
 	char		nulls[3] = {' ', ' ', ' '};
 	uint64		n;
 	MemoryContext caller;
